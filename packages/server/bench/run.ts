@@ -1,0 +1,96 @@
+/**
+ * `npm run bench`: measures Tessera against baselines taken in the same run on the same machine,
+ * and prints each figure as a ratio. Every load is bounded in time and runs on 127.0.0.1 only.
+ *
+ *   (a) password logins per second ÷ raw argon2id hashes per second        target ≥ 0.9
+ *   (b) authenticated GET /me per second ÷ a bare Fastify route            target ≥ 0.5
+ *   (c) p99 of GET /me during a login storm ÷ its idle p99                 target ≤ 3
+ *
+ * BENCH_SECONDS sets each load's duration (default 10).
+ */
+import { availableParallelism } from 'node:os';
+import { hash, verify } from '@node-rs/argon2';
+import { load } from './load.js';
+import { startBareFastify, startTessera } from './processes.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const cores = availableParallelism();
+// @node-rs/argon2's Algorithm is a const enum, which isolated modules cannot read: 2 is Argon2id.
+const ARGON2ID = 2;
+const OWASP = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+const PASSWORD = 'correct horse battery staple';
+
+interface Figure {
+  name: string;
+  value: number;
+  baseline: number;
+  ratio: number;
+  target: string;
+  unit: string;
+}
+const figures: Figure[] = [];
+
+function record(name: string, value: number, baseline: number, target: string, unit: string): void {
+  const figure = { name, value, baseline, ratio: value / baseline, target, unit };
+  figures.push(figure);
+  console.log(`${name}: ${value.toFixed(1)} vs baseline ${baseline.toFixed(1)} ${unit} → ratio ${figure.ratio.toFixed(3)} (target ${target})`);
+}
+
+/** Raw argon2id verifications per second with `cores` in flight, as many as the server runs. */
+async function rawArgon2PerSecond(): Promise<number> {
+  const stored = await hash(PASSWORD, OWASP);
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      await verify(stored, PASSWORD);
+      done += 1;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: cores }, worker));
+  return done / ((performance.now() - started) / 1000);
+}
+
+async function main(): Promise<void> {
+  console.log(`Tessera benchmark — ${new Date().toISOString()} — ${cores} cores, Node ${process.version}, ${seconds} s per load`);
+  const tessera = await startTessera();
+  const bare = await startBareFastify();
+  try {
+    const app = `${tessera.url}/v1/apps/demo/chat`;
+    const json = { 'content-type': 'application/json', 'x-tessera-key': tessera.publishableKey };
+    const signup = await fetch(`${app}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }) });
+    if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${await signup.text()}`);
+    const loginBody = JSON.stringify({ strategy: 'local', email: 'bench@example.com', password: PASSWORD });
+    const loggedIn = (await (await fetch(`${app}/authentication`, { method: 'POST', headers: json, body: loginBody })).json()) as { accessToken: string };
+    const bearer = { authorization: `Bearer ${loggedIn.accessToken}` };
+
+    // (a) logins vs raw argon2id
+    const raw = await rawArgon2PerSecond();
+    const logins = await load({ url: `${app}/authentication`, method: 'POST', headers: json, body: loginBody, connections: cores * 4, durationSeconds: seconds });
+    if (logins.non2xx > 0 || logins.errors > 0) console.log(`  logins: ${logins.non2xx} non-2xx, ${logins.errors} errors`);
+    record('(a) password logins/s ÷ raw argon2id verifications/s', logins.requestsPerSecond, raw, '≥ 0.9', 'per s');
+
+    // (b) GET /me vs bare Fastify
+    const bareMe = await load({ url: `${bare.url}/me`, connections: 50, durationSeconds: seconds });
+    const me = await load({ url: `${app}/me`, headers: bearer, connections: 50, durationSeconds: seconds });
+    if (me.non2xx > 0) throw new Error(`GET /me answered ${me.non2xx} non-2xx`);
+    record('(b) authenticated GET /me req/s ÷ bare Fastify req/s', me.requestsPerSecond, bareMe.requestsPerSecond, '≥ 0.5', 'req/s');
+
+    // (c) GET /me p99 during a login storm vs idle, at the same fixed request rate
+    const rate = 200;
+    const idle = await load({ url: `${app}/me`, headers: bearer, connections: 10, durationSeconds: seconds, overallRate: rate });
+    const [storm, busy] = await Promise.all([
+      load({ url: `${app}/authentication`, method: 'POST', headers: json, body: loginBody, connections: 64, durationSeconds: seconds }),
+      load({ url: `${app}/me`, headers: bearer, connections: 10, durationSeconds: seconds, overallRate: rate }),
+    ]);
+    console.log(`  login storm: ${storm.requestsPerSecond.toFixed(1)} logins/s, ${storm.non2xx} answered 503 overloaded or other non-2xx`);
+    record(`(c) GET /me p99 during a login storm ÷ idle p99 (ms, ${rate} req/s)`, busy.p99Ms, idle.p99Ms, '≤ 3', 'ms');
+  } finally {
+    await Promise.all([tessera.stop(), bare.stop()]);
+  }
+  console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
+  for (const figure of figures) console.log(`| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`);
+}
+
+await main();

@@ -1,0 +1,170 @@
+import { TesseraError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import { uuidv7 } from '../lib/ids.js';
+import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../lib/opaque-token.js';
+import { isUniqueViolation } from '../store/errors.js';
+import type { AdminTokenRecord, ApiKeyKind, ApiKeyRecord, AppRecord, NamespaceRecord, Repositories } from '../store/repositories/index.js';
+import type { SigningKeyService } from '../auth/keys/signing-keys.js';
+import { AppSettingsError, parseAppSettings, type AppSettings } from './settings.js';
+
+/** Names of namespaces and apps: they appear in URLs and in token audiences. */
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+const NAME = new RegExp(NAME_PATTERN);
+
+export interface CreatedKey {
+  key: ApiKeyRecord;
+  /** The whole key. It is not stored and cannot be shown again. */
+  token: string;
+}
+
+interface Cached<T> {
+  value: T;
+  loadedAt: number;
+}
+
+/**
+ * Namespaces, apps, their API keys and the operators' admin tokens. App records and keys are
+ * read on every request, so each node keeps them for `cacheTtlMs`; changes made through this
+ * node apply at once.
+ */
+export class AppService {
+  private readonly apps = new Map<string, Cached<AppRecord | undefined>>();
+  private readonly keys = new Map<string, Cached<ApiKeyRecord | undefined>>();
+
+  constructor(
+    private readonly repositories: Repositories,
+    private readonly signingKeys: SigningKeyService,
+    private readonly clock: Clock,
+    private readonly cacheTtlMs: number,
+  ) {}
+
+  async createNamespace(name: string): Promise<NamespaceRecord> {
+    assertName(name, 'namespace');
+    try {
+      return await this.repositories.apps.insertNamespace({ id: uuidv7(this.clock.now()), name, created_at: this.clock.now() });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new TesseraError('namespace_exists');
+      throw error;
+    }
+  }
+
+  listNamespaces(): Promise<NamespaceRecord[]> {
+    return this.repositories.apps.listNamespaces();
+  }
+
+  /** Creates an app with its first signing key. */
+  async createApp(namespace: string, name: string, settings: unknown = {}): Promise<AppRecord> {
+    assertName(name, 'app');
+    const owner = await this.repositories.apps.findNamespace(namespace);
+    if (owner === undefined) throw new TesseraError('namespace_not_found');
+    const now = this.clock.now();
+    let app: AppRecord;
+    try {
+      const row = { id: uuidv7(now), namespace_id: owner.id, name, settings: JSON.stringify(validSettings(settings)), created_at: now };
+      app = await this.repositories.apps.insertApp(row, namespace);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new TesseraError('app_exists');
+      throw error;
+    }
+    await this.signingKeys.rotate(app);
+    this.apps.delete(app.path);
+    return app;
+  }
+
+  listApps(namespace?: string): Promise<AppRecord[]> {
+    return this.repositories.apps.listApps(namespace);
+  }
+
+  /** The app at `namespace/name`, or `app_not_found`. */
+  async getApp(namespace: string, name: string): Promise<AppRecord> {
+    const path = `${namespace}/${name}`;
+    const now = this.clock.now();
+    let cached = this.apps.get(path);
+    if (cached === undefined || now - cached.loadedAt >= this.cacheTtlMs) {
+      cached = { value: await this.repositories.apps.findApp(namespace, name), loadedAt: now };
+      this.apps.set(path, cached);
+    }
+    if (cached.value === undefined) throw new TesseraError('app_not_found', { details: { app: path.slice(0, 130) } });
+    return cached.value;
+  }
+
+  async updateSettings(app: AppRecord, patch: Partial<AppSettings>): Promise<AppRecord> {
+    const settings = validSettings({ ...app.settings, ...patch, strategies: { ...app.settings.strategies, ...patch.strategies } });
+    await this.repositories.apps.updateSettings(app.id, settings);
+    this.apps.delete(app.path);
+    return { ...app, settings };
+  }
+
+  async createKey(app: AppRecord, kind: ApiKeyKind, label: string | null): Promise<CreatedKey> {
+    const credential = createOpaqueToken(kind === 'publishable' ? 'pk' : 'sk');
+    const key = await this.repositories.apiKeys.insert({
+      id: credential.id,
+      app_id: app.id,
+      kind,
+      label,
+      secret_hash: credential.secretHash,
+      created_at: this.clock.now(),
+    });
+    return { key, token: credential.token };
+  }
+
+  listKeys(app: AppRecord): Promise<ApiKeyRecord[]> {
+    return this.repositories.apiKeys.listForApp(app.id);
+  }
+
+  async revokeKey(app: AppRecord, keyId: string): Promise<void> {
+    if (!(await this.repositories.apiKeys.revoke(app.id, keyId, this.clock.now()))) throw new TesseraError('key_not_found');
+    this.keys.delete(keyId);
+  }
+
+  /** The key a request presents, checked against the app it addresses. */
+  async authenticateKey(app: AppRecord, token: string): Promise<ApiKeyRecord> {
+    const parsed = parseOpaqueToken(token);
+    if (parsed === null || (parsed.prefix !== 'pk' && parsed.prefix !== 'sk')) throw new TesseraError('invalid_api_key');
+    const now = this.clock.now();
+    let cached = this.keys.get(parsed.id);
+    if (cached === undefined || now - cached.loadedAt >= this.cacheTtlMs) {
+      cached = { value: await this.repositories.apiKeys.findById(parsed.id), loadedAt: now };
+      this.keys.set(parsed.id, cached);
+    }
+    const key = cached.value;
+    const kindMatches = key?.kind === (parsed.prefix === 'pk' ? 'publishable' : 'secret');
+    if (key === undefined || !kindMatches || key.appId !== app.id || key.revokedAt !== null || !secretMatches(parsed.secret, key.secretHash)) {
+      throw new TesseraError('invalid_api_key');
+    }
+    return key;
+  }
+
+  async createAdminToken(label: string | null): Promise<string> {
+    const credential = createOpaqueToken('at');
+    await this.repositories.apiKeys.insertAdminToken({ id: credential.id, label, secret_hash: credential.secretHash, created_at: this.clock.now() });
+    return credential.token;
+  }
+
+  async authenticateAdmin(token: string): Promise<AdminTokenRecord> {
+    const parsed = parseOpaqueToken(token);
+    const record = parsed?.prefix === 'at' ? await this.repositories.apiKeys.findAdminToken(parsed.id) : undefined;
+    if (parsed === null || record === undefined || record.revokedAt !== null || !secretMatches(parsed.secret, record.secretHash)) {
+      throw new TesseraError('invalid_admin_token');
+    }
+    return record;
+  }
+}
+
+function assertName(name: string, what: 'namespace' | 'app'): void {
+  if (!NAME.test(name)) {
+    throw new TesseraError('invalid_request', {
+      message: `The ${what} name must be 1 to 63 lowercase letters, digits or dashes, starting with a letter or digit.`,
+      details: [{ path: '/name', message: `must match ${NAME_PATTERN}` }],
+    });
+  }
+}
+
+function validSettings(input: unknown): AppSettings {
+  try {
+    return parseAppSettings(input);
+  } catch (error) {
+    if (error instanceof AppSettingsError) throw new TesseraError('invalid_request', { message: error.message, details: [{ path: '/settings', message: error.message }] });
+    throw error;
+  }
+}

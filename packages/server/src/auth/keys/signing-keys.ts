@@ -1,0 +1,106 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import type { AppRecord, SigningKeyRecord } from '../../store/repositories/index.js';
+import type { SigningKeysRepository } from '../../store/repositories/signing-keys.js';
+import type { Clock } from '../../lib/clock.js';
+import { uuidv7 } from '../../lib/ids.js';
+import type { MasterKey } from './master-key.js';
+
+export type SigningAlgorithm = 'EdDSA' | 'ES256';
+
+export interface Signer {
+  kid: string;
+  alg: SigningAlgorithm;
+  privateKey: KeyObject;
+}
+
+interface VerificationKey {
+  alg: SigningAlgorithm;
+  publicKey: KeyObject;
+}
+
+interface AppKeys {
+  loadedAt: number;
+  signer: Signer | undefined;
+  verifiers: Map<string, VerificationKey>;
+  jwks: { keys: JWK[] };
+}
+
+/** Tokens outlive a rotation by this much on top of their lifetime, for clock skew. */
+const ROTATION_SKEW_MS = 60_000;
+
+/**
+ * The apps' signing keys. Keys are read once and cached; the cache is re-read after
+ * `refreshMs` (so a rotation made by another node or by the CLI is seen) and at once when a
+ * token names a key id this node has not seen.
+ */
+export class SigningKeyService {
+  private readonly cache = new Map<string, AppKeys>();
+
+  constructor(
+    private readonly repository: SigningKeysRepository,
+    private readonly masterKey: MasterKey,
+    private readonly clock: Clock,
+    private readonly refreshMs = 30_000,
+  ) {}
+
+  async signer(app: AppRecord): Promise<Signer> {
+    const keys = await this.load(app);
+    if (keys.signer !== undefined) return keys.signer;
+    await this.rotate(app);
+    const rotated = (await this.load(app, true)).signer;
+    if (rotated === undefined) throw new Error(`app ${app.path} has no signing key after rotation`);
+    return rotated;
+  }
+
+  async verificationKey(app: AppRecord, kid: string): Promise<VerificationKey | undefined> {
+    const keys = await this.load(app);
+    return keys.verifiers.get(kid) ?? (await this.load(app, true)).verifiers.get(kid);
+  }
+
+  async jwks(app: AppRecord): Promise<{ keys: JWK[] }> {
+    return (await this.load(app)).jwks;
+  }
+
+  /** Makes a new current key. The previous one verifies until the tokens it signed have expired. */
+  async rotate(app: AppRecord): Promise<string> {
+    const now = this.clock.now();
+    const kid = uuidv7(now);
+    const alg = app.settings.signingAlgorithm;
+    const { privateKey, publicKey } = alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicJwk: JWK = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    await this.repository.rotate(
+      { id: kid, app_id: app.id, alg, public_jwk: JSON.stringify(publicJwk), private_key: this.masterKey.encrypt(pkcs8, kid), created_at: now },
+      now + app.settings.accessTokenTtl * 1000 + ROTATION_SKEW_MS,
+    );
+    this.cache.delete(app.id);
+    return kid;
+  }
+
+  private async load(app: AppRecord, force = false): Promise<AppKeys> {
+    const now = this.clock.now();
+    const cached = this.cache.get(app.id);
+    if (cached !== undefined && !force && now - cached.loadedAt < this.refreshMs) return cached;
+    const records = await this.repository.listVerifying(app.id, now);
+    const keys = this.build(records, now);
+    this.cache.set(app.id, keys);
+    return keys;
+  }
+
+  private build(records: SigningKeyRecord[], now: number): AppKeys {
+    const verifiers = new Map<string, VerificationKey>();
+    const jwks: JWK[] = [];
+    let signer: Signer | undefined;
+    for (const record of records) {
+      const jwk = JSON.parse(record.publicJwk) as JWK;
+      verifiers.set(record.kid, { alg: record.alg, publicKey: createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }) });
+      jwks.push(jwk);
+      if (record.retiredAt === null && signer === undefined) {
+        const der = this.masterKey.decrypt(record.encryptedPrivateKey, record.kid);
+        signer = { kid: record.kid, alg: record.alg, privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) };
+      }
+    }
+    return { loadedAt: now, signer, verifiers, jwks: { keys: jwks } };
+  }
+}

@@ -1,0 +1,80 @@
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { BoundedWorkQueue } from './queue.js';
+
+export interface Argon2Parameters {
+  /** KiB */
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1. */
+export const OWASP_ARGON2ID: Argon2Parameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+// @node-rs/argon2's `Algorithm` is a const enum, which isolated modules cannot read: 2 is Argon2id.
+const ARGON2ID = 2;
+const ARGON2ID_PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+export interface VerifyResult {
+  valid: boolean;
+  /** The hash uses an older algorithm or parameters: store a new one now that the password is known. */
+  needsRehash: boolean;
+}
+
+export interface PasswordHasherOptions {
+  argon2: Argon2Parameters;
+  /** Hashes computed at once (each runs on libuv's thread pool, off the event loop). */
+  concurrency: number;
+  /** Hashes allowed to wait before callers get `overloaded`. */
+  maxQueue: number;
+}
+
+/**
+ * Hashes new passwords with argon2id and verifies stored argon2id or imported bcrypt hashes,
+ * all through one bounded queue. An unknown user is verified against a dummy hash, so the
+ * answer takes as long as for a real one.
+ */
+export class PasswordHasher {
+  private readonly queue: BoundedWorkQueue;
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly options: PasswordHasherOptions) {
+    this.queue = new BoundedWorkQueue(options.concurrency, options.maxQueue);
+  }
+
+  hash(normalizedPassword: string): Promise<string> {
+    return this.queue.run(() => argon2Hash(normalizedPassword, { algorithm: ARGON2ID, ...this.options.argon2 }));
+  }
+
+  /** `storedHash` null means "no such user": the work is done all the same and the answer is no. */
+  async verify(storedHash: string | null, normalizedPassword: string): Promise<VerifyResult> {
+    if (storedHash === null) {
+      await this.queue.run(async () => argon2Verify(await this.dummy(), normalizedPassword));
+      return { valid: false, needsRehash: false };
+    }
+    const argon2 = ARGON2ID_PHC.exec(storedHash);
+    if (argon2 !== null) {
+      const valid = await this.queue.run(() => argon2Verify(storedHash, normalizedPassword).catch(() => false));
+      const [, memoryCost, timeCost, parallelism] = argon2.map(Number);
+      const { argon2: current } = this.options;
+      return { valid, needsRehash: valid && (memoryCost !== current.memoryCost || timeCost !== current.timeCost || parallelism !== current.parallelism) };
+    }
+    if (BCRYPT.test(storedHash)) {
+      // bcrypt reads at most 72 bytes; users moving from elsewhere are upgraded to argon2id at login.
+      const valid = await this.queue.run(() => bcryptVerify(normalizedPassword, storedHash).catch(() => false));
+      return { valid, needsRehash: valid };
+    }
+    return { valid: false, needsRehash: false };
+  }
+
+  stats(): { running: number; queued: number } {
+    return this.queue.stats();
+  }
+
+  private dummy(): Promise<string> {
+    this.dummyHash ??= argon2Hash('dummy password for unknown users', { algorithm: ARGON2ID, ...this.options.argon2 });
+    return this.dummyHash;
+  }
+}

@@ -1,0 +1,212 @@
+import type { AccessTokenClaims } from '@tessera/protocol';
+import { TesseraError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { uuidv7 } from '../../lib/ids.js';
+import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../../lib/opaque-token.js';
+import type { AppRecord, ReconnectTokenRecord, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
+import type { AccessTokenService } from '../tokens/access-tokens.js';
+import type { SessionCache } from './session-cache.js';
+
+/** Activity moves a session's idle expiry forward, but is written at most this often. */
+export const TOUCH_INTERVAL_MS = 60_000;
+
+export interface ClientInfo {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** Who is calling, once an access token has been checked. */
+export interface AuthContext {
+  app: AppRecord;
+  user: UserRecord;
+  session: SessionRecord;
+  claims: AccessTokenClaims;
+}
+
+export interface IssuedCredentials {
+  session: SessionRecord;
+  accessToken: string;
+  accessTokenExpiresAt: number;
+  reconnectToken: string;
+  reconnectTokenExpiresAt: number;
+}
+
+export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused';
+
+export type RevocationListener = (event: { appId: string; userId: string; sessionIds: string[]; reason: RevocationReason }) => void;
+
+/**
+ * Sessions: creating them with their tokens, checking them on every authenticated call,
+ * sliding their idle expiry, and ending them. REST routes and the realtime gateway both
+ * go through here.
+ */
+export class SessionService {
+  private readonly listeners = new Set<RevocationListener>();
+
+  constructor(
+    private readonly repositories: Repositories,
+    private readonly accessTokens: AccessTokenService,
+    private readonly cache: SessionCache,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Called with every revocation, e.g. to close the affected realtime connections. */
+  onRevoked(listener: RevocationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<IssuedCredentials> {
+    const now = this.clock.now();
+    const session = await this.repositories.sessions.insert({
+      id: uuidv7(now),
+      app_id: app.id,
+      user_id: user.id,
+      strategy,
+      created_at: now,
+      last_seen_at: now,
+      idle_expires_at: now + app.settings.sessionIdleTimeout * 1000,
+      expires_at: now + app.settings.sessionLifetime * 1000,
+      user_agent: client.userAgent,
+      ip: client.ip,
+    });
+    return this.issue(app, user, session);
+  }
+
+  /**
+   * New tokens for a live session; counts as activity on it. The session's unused reconnect
+   * tokens are superseded, so a session has one usable reconnect token at a time.
+   * `redeemedTokenId` names the reconnect token whose redemption asked for these.
+   */
+  async issue(app: AppRecord, user: UserRecord, session: SessionRecord, redeemedTokenId: string | null = null): Promise<IssuedCredentials> {
+    const now = this.clock.now();
+    const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: session.id });
+    await this.repositories.sessions.supersedeReconnectTokens(session.id, now);
+    if (now > session.lastSeenAt) await this.touch(app, session, now);
+    const reconnect = createOpaqueToken('rt');
+    const reconnectTokenExpiresAt = Math.min(now + app.settings.reconnectTokenTtl * 1000, session.expiresAt);
+    await this.repositories.sessions.insertReconnectToken({
+      id: reconnect.id,
+      session_id: session.id,
+      parent_id: redeemedTokenId,
+      secret_hash: reconnect.secretHash,
+      created_at: now,
+      expires_at: reconnectTokenExpiresAt,
+    });
+    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt };
+  }
+
+  /** Checks an access token and the session behind it; slides the idle expiry. */
+  async authenticate(app: AppRecord, accessToken: string): Promise<AuthContext> {
+    const claims = await this.accessTokens.verify(app, accessToken);
+    const now = this.clock.now();
+    const entry = this.cache.get(claims.sid, now) ?? (await this.load(claims.sid, app, now));
+    if (entry.user.id !== claims.sub) throw new TesseraError('invalid_token');
+    this.assertLive(entry.session, entry.user, now);
+    if (now - entry.session.lastSeenAt >= TOUCH_INTERVAL_MS) await this.touch(app, entry.session, now);
+    return { app, user: entry.user, session: entry.session, claims };
+  }
+
+  assertUserActive(user: UserRecord): void {
+    if (user.disabledAt !== null) throw new TesseraError('user_disabled');
+  }
+
+  /** Throws the error that says why a session may not be used, if it may not. */
+  assertLive(session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
+    // A disabled user's sessions are revoked too; the user's state is the more useful answer.
+    this.assertUserActive(user);
+    if (session.revokedAt !== null) throw new TesseraError('session_revoked', { details: { reason: session.revokedReason } });
+    if (session.expiresAt <= now || session.idleExpiresAt <= now) {
+      this.cache.invalidateSession(session.id);
+      throw new TesseraError('session_expired');
+    }
+  }
+
+  async list(user: UserRecord): Promise<SessionRecord[]> {
+    return this.repositories.sessions.listLive(user.id, this.clock.now());
+  }
+
+  /** Ends one session of a user. Returns false when the user has no such live session. */
+  async revoke(user: UserRecord, sessionId: string, reason: RevocationReason): Promise<boolean> {
+    const session = await this.repositories.sessions.findById(sessionId);
+    if (session === undefined || session.userId !== user.id) return false;
+    const revoked = await this.repositories.sessions.revoke(sessionId, reason, this.clock.now());
+    if (revoked) this.announce(user, [sessionId], reason);
+    return revoked;
+  }
+
+  /** Ends every session of a user, but `exceptSessionId` when given. */
+  async revokeAll(user: UserRecord, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
+    const ids = await this.repositories.sessions.revokeAllOfUser(user.id, reason, this.clock.now(), exceptSessionId);
+    this.cache.invalidateUser(user.id);
+    if (ids.length > 0) this.announce(user, ids, reason);
+    return ids;
+  }
+
+  /** Forget cached views of a user after its record changed (profile, disabled flag). */
+  userChanged(userId: string): void {
+    this.cache.invalidateUser(userId);
+  }
+
+  /**
+   * Spends a reconnect token and returns the session it resumes. A token presented a second
+   * time ends its session (RFC 9700 §4.14.2), unless it comes back within the app's grace
+   * period and its successor is still unused: then the first answer was most likely lost.
+   */
+  async redeemReconnectToken(app: AppRecord, token: string): Promise<{ session: SessionRecord; user: UserRecord; tokenId: string }> {
+    const now = this.clock.now();
+    const parsed = parseOpaqueToken(token);
+    const record = parsed?.prefix === 'rt' ? await this.repositories.sessions.findReconnectToken(parsed.id) : undefined;
+    if (parsed === null || record === undefined || !secretMatches(parsed.secret, record.secretHash)) {
+      throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
+    }
+    const { session, user } = await this.load(record.sessionId, app, now);
+    this.assertLive(session, user, now);
+    if (record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
+    const consumed = await this.repositories.sessions.consumeReconnectToken(record.id, now);
+    if (!consumed && !(await this.withinGrace(app, record, now))) {
+      await this.revokeForReuse(session, user);
+      throw new TesseraError('reconnect_token_reused');
+    }
+    return { session, user, tokenId: record.id };
+  }
+
+  private async withinGrace(app: AppRecord, presented: ReconnectTokenRecord, now: number): Promise<boolean> {
+    const record = (await this.repositories.sessions.findReconnectToken(presented.id)) ?? presented;
+    // Only a token that was redeemed can have had its answer lost; a superseded one is stale.
+    if (record.usedAt === null || record.supersededAt !== null) return false;
+    if (now - record.usedAt >= app.settings.reconnectGracePeriod * 1000) return false;
+    // Its own successor must still be unused: once that was used, this token is certainly stale.
+    return this.repositories.sessions.hasLiveSuccessor(record.id);
+  }
+
+  private async revokeForReuse(session: SessionRecord, user: UserRecord): Promise<void> {
+    const now = this.clock.now();
+    await this.repositories.sessions.supersedeReconnectTokens(session.id, now);
+    if (await this.repositories.sessions.revoke(session.id, 'reconnect_token_reused', now)) {
+      this.announce(user, [session.id], 'reconnect_token_reused');
+    }
+  }
+
+  private async load(sessionId: string, app: AppRecord, now: number) {
+    const session = await this.repositories.sessions.findById(sessionId);
+    if (session === undefined || session.appId !== app.id) throw new TesseraError('invalid_token');
+    const user = await this.repositories.users.findById(app.id, session.userId);
+    if (user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
+    const entry = { session, user, loadedAt: now };
+    this.cache.set(entry);
+    return entry;
+  }
+
+  private async touch(app: AppRecord, session: SessionRecord, now: number): Promise<void> {
+    const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;
+    await this.repositories.sessions.touch(session.id, now, idleExpiresAt);
+    session.lastSeenAt = now;
+    session.idleExpiresAt = idleExpiresAt;
+  }
+
+  private announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): void {
+    for (const sessionId of sessionIds) this.cache.invalidateSession(sessionId);
+    for (const listener of this.listeners) listener({ appId: user.appId, userId: user.id, sessionIds, reason });
+  }
+}

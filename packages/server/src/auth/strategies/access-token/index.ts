@@ -1,0 +1,24 @@
+import Type from 'typebox';
+import type { SessionService } from '../../sessions/session-service.js';
+import type { Identity, Strategy, StrategyContext } from '../contract.js';
+
+const AccessTokenInput = Type.Object(
+  { strategy: Type.Literal('access-token'), accessToken: Type.String({ minLength: 1, maxLength: 8192 }) },
+  { additionalProperties: false, description: 'A still-valid access token of this app; continues its session.' },
+);
+
+/**
+ * Re-authenticates with a still-valid access token, continuing its session (Feathers' `jwt`
+ * strategy, which is what Feathers' client uses for `reAuthenticate`).
+ */
+export class AccessTokenStrategy implements Strategy<typeof AccessTokenInput> {
+  readonly name = 'access-token';
+  readonly input = AccessTokenInput;
+
+  constructor(private readonly sessions: SessionService) {}
+
+  async authenticate(input: { accessToken: string }, { app }: StrategyContext): Promise<Identity> {
+    const { user, session } = await this.sessions.authenticate(app, input.accessToken);
+    return { user, resumes: session };
+  }
+}

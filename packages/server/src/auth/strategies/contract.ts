@@ -1,0 +1,28 @@
+import type { TSchema, Static } from 'typebox';
+import type { AppRecord, SessionRecord, UserRecord } from '../../store/repositories/index.js';
+import type { ClientInfo } from '../sessions/session-service.js';
+
+/** What a strategy proves: which user is logging in, and whether it resumes a session. */
+export interface Identity {
+  user: UserRecord;
+  /** Set when the strategy continues an existing session instead of starting a new one. */
+  resumes?: SessionRecord;
+  /** The reconnect token redeemed to continue it, if any. */
+  redeemedReconnectTokenId?: string;
+}
+
+export interface StrategyContext {
+  app: AppRecord;
+  client: ClientInfo;
+}
+
+/**
+ * One way of logging in. A strategy validates its own input (by `input`, a schema whose
+ * `strategy` property is the strategy's name) and proves an identity, or throws a
+ * TesseraError. It never creates sessions or tokens: the authenticator does that for all.
+ */
+export interface Strategy<Input extends TSchema = TSchema> {
+  readonly name: string;
+  readonly input: Input;
+  authenticate(input: Static<Input>, context: StrategyContext): Promise<Identity>;
+}

@@ -1,0 +1,41 @@
+import Type from 'typebox';
+import { TesseraError } from '../../../errors.js';
+import type { PasswordHasher } from '../../passwords/index.js';
+import type { UserService } from '../../../users/user-service.js';
+import type { Identity, Strategy, StrategyContext } from '../contract.js';
+import { Email, Username } from '../../../users/profile-schema.js';
+
+const LocalInput = Type.Object(
+  {
+    strategy: Type.Literal('local'),
+    email: Type.Optional(Email),
+    username: Type.Optional(Username),
+    // Bounded generously: the policy (8..256 code points) applies when a password is set, not here.
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false, description: 'Username or email, and password.' },
+);
+
+/** Username or email and password (Feathers' `local`). */
+export class LocalStrategy implements Strategy<typeof LocalInput> {
+  readonly name = 'local';
+  readonly input = LocalInput;
+
+  constructor(
+    private readonly users: UserService,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  async authenticate(input: { email?: string; username?: string; password: string }, { app }: StrategyContext): Promise<Identity> {
+    if ((input.email === undefined) === (input.username === undefined)) {
+      throw new TesseraError('invalid_request', { message: 'Give either email or username.' });
+    }
+    const user = await this.users.findByLogin(app, input.email !== undefined ? { email: input.email } : { username: input.username ?? '' });
+    // An unknown user costs the same hash as a known one, so timing does not reveal accounts.
+    const password = input.password.normalize('NFKC');
+    const { valid, needsRehash } = await this.hasher.verify(user?.passwordHash ?? null, password);
+    if (user === undefined || !valid) throw new TesseraError('invalid_credentials');
+    if (needsRehash) await this.users.storePasswordHash(app, user, await this.hasher.hash(password));
+    return { user };
+  }
+}

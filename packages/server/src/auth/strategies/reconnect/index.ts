@@ -1,0 +1,21 @@
+import Type from 'typebox';
+import type { SessionService } from '../../sessions/session-service.js';
+import type { Identity, Strategy, StrategyContext } from '../contract.js';
+
+const ReconnectInput = Type.Object(
+  { strategy: Type.Literal('reconnect'), token: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false, description: 'A reconnect token from an earlier authentication; single use.' },
+);
+
+/** Resumes a session with its single-use reconnect token (Convergence's reconnect token). */
+export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
+  readonly name = 'reconnect';
+  readonly input = ReconnectInput;
+
+  constructor(private readonly sessions: SessionService) {}
+
+  async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
+    const { session, user, tokenId } = await this.sessions.redeemReconnectToken(app, input.token);
+    return { user, resumes: session, redeemedReconnectTokenId: tokenId };
+  }
+}

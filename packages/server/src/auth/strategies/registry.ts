@@ -1,0 +1,50 @@
+import { TesseraError } from '../../errors.js';
+import { parseWithSchema } from '../../lib/validate.js';
+import type { AppRecord } from '../../store/repositories/index.js';
+import type { Strategy } from './contract.js';
+
+export interface ResolvedStrategy {
+  strategy: Strategy;
+  input: unknown;
+}
+
+/** The strategies this server knows, and which of them an app has switched on. */
+export class StrategyRegistry {
+  private readonly byName: ReadonlyMap<string, Strategy>;
+
+  constructor(strategies: readonly Strategy[]) {
+    this.byName = new Map(strategies.map((strategy) => [strategy.name, strategy]));
+  }
+
+  get all(): Strategy[] {
+    return [...this.byName.values()];
+  }
+
+  /** Picks the strategy a login body names, checks the app allows it, and validates its input. */
+  resolve(app: AppRecord, body: unknown): ResolvedStrategy {
+    const input = feathersCompatible(body);
+    const name = typeof input === 'object' && input !== null && 'strategy' in input ? input.strategy : undefined;
+    if (typeof name !== 'string') throw new TesseraError('invalid_request', { message: 'Name the login strategy.', details: [{ path: '/strategy', message: 'required' }] });
+    const strategy = this.byName.get(name);
+    if (strategy === undefined) throw new TesseraError('unknown_strategy', { details: { strategy: name.slice(0, 64), known: [...this.byName.keys()] } });
+    if (!isEnabled(app, name)) throw new TesseraError('strategy_disabled', { details: { strategy: name } });
+    return { strategy, input: parseWithSchema(strategy.input, input) };
+  }
+}
+
+function isEnabled(app: AppRecord, name: string): boolean {
+  const settings = (app.settings.strategies as Record<string, { enabled: boolean } | undefined>)[name];
+  return settings?.enabled === true;
+}
+
+/**
+ * Feathers' authentication client re-authenticates with `{ strategy: 'jwt', accessToken }`.
+ * Tessera's `jwt` strategy takes an external issuer's `token`; a body naming `jwt` with an
+ * `accessToken` is Feathers asking to continue its session, so it goes to `access-token`.
+ */
+function feathersCompatible(body: unknown): unknown {
+  if (typeof body === 'object' && body !== null && 'strategy' in body && body.strategy === 'jwt' && 'accessToken' in body && !('token' in body)) {
+    return { ...body, strategy: 'access-token' };
+  }
+  return body;
+}

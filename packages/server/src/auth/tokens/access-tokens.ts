@@ -1,0 +1,104 @@
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import type { AccessTokenClaims } from '@tessera/protocol';
+import { TesseraError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { uuidv7 } from '../../lib/ids.js';
+import type { AppRecord } from '../../store/repositories/index.js';
+import type { SigningKeyService } from '../keys/signing-keys.js';
+
+const TOKEN_TYPE = 'at+jwt'; // RFC 9068
+const ALGORITHMS = ['EdDSA', 'ES256'];
+const MAX_TOKEN_LENGTH = 8192;
+
+export interface IssuedAccessToken {
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Issues and verifies the apps' access tokens. A verified token is remembered until it
+ * expires, so a client that sends the same token on every request pays for the signature
+ * check once; the session behind it is still checked on every request.
+ */
+export class AccessTokenService {
+  private readonly verified = new Map<string, { appId: string; claims: AccessTokenClaims }>();
+
+  constructor(
+    private readonly keys: SigningKeyService,
+    private readonly clock: Clock,
+    private readonly issuerBase: () => string,
+    private readonly cacheSize = 10_000,
+  ) {}
+
+  issuer(app: AppRecord): string {
+    return `${this.issuerBase()}/v1/apps/${app.namespace}/${app.name}`;
+  }
+
+  async issue(app: AppRecord, subject: { userId: string; sessionId: string }): Promise<IssuedAccessToken> {
+    const signer = await this.keys.signer(app);
+    const issuedAt = Math.floor(this.clock.now() / 1000);
+    const expiresAt = issuedAt + app.settings.accessTokenTtl;
+    const token = await new SignJWT({ sid: subject.sessionId })
+      .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: TOKEN_TYPE })
+      .setIssuer(this.issuer(app))
+      .setAudience(app.path)
+      .setSubject(subject.userId)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .setJti(uuidv7(this.clock.now()))
+      .sign(signer.privateKey);
+    return { token, expiresAt: expiresAt * 1000 };
+  }
+
+  /** Returns the claims of a valid token of this app; throws `token_expired` or `invalid_token`. */
+  async verify(app: AppRecord, token: string): Promise<AccessTokenClaims> {
+    const nowSeconds = Math.floor(this.clock.now() / 1000);
+    const cached = this.verified.get(token);
+    if (cached !== undefined && cached.appId === app.id) {
+      if (cached.claims.exp > nowSeconds) return cached.claims;
+      this.verified.delete(token);
+      throw new TesseraError('token_expired');
+    }
+    const claims = await this.verifySignature(app, token);
+    this.remember(token, app.id, claims);
+    return claims;
+  }
+
+  private async verifySignature(app: AppRecord, token: string): Promise<AccessTokenClaims> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TesseraError('invalid_token', { message: 'The access token is too long.' });
+    try {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(app, header), {
+        issuer: this.issuer(app),
+        audience: app.path,
+        algorithms: ALGORITHMS,
+        typ: TOKEN_TYPE,
+        currentDate: new Date(this.clock.now()),
+        requiredClaims: ['sub', 'sid', 'iat', 'exp', 'jti'],
+      });
+      if (typeof payload.sid !== 'string') throw new TesseraError('invalid_token');
+      return payload as unknown as AccessTokenClaims;
+    } catch (error) {
+      if (error instanceof TesseraError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new TesseraError('token_expired');
+      throw new TesseraError('invalid_token', { cause: error });
+    }
+  }
+
+  private async keyFor(app: AppRecord, header: JWTHeaderParameters) {
+    const key = header.kid === undefined ? undefined : await this.keys.verificationKey(app, header.kid);
+    if (key === undefined || key.alg !== header.alg) throw new TesseraError('invalid_token', { message: 'The access token was not signed by a key of this app.' });
+    return key.publicKey;
+  }
+
+  private remember(token: string, appId: string, claims: AccessTokenClaims): void {
+    if (this.verified.size >= this.cacheSize) {
+      // Map iterates in insertion order: drop the oldest tenth at once to keep this O(1) amortised.
+      let toDrop = Math.ceil(this.cacheSize / 10);
+      for (const key of this.verified.keys()) {
+        this.verified.delete(key);
+        if (--toDrop === 0) break;
+      }
+    }
+    this.verified.set(token, { appId, claims });
+  }
+}

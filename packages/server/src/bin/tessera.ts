@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+import { CommanderError } from 'commander';
+import { buildProgram } from '../cli/program.js';
+import { CliError } from '../cli/options.js';
+import { ConfigError } from '../config/index.js';
+import { TesseraError } from '../errors.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const program = buildProgram({
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readStdin,
+  onStarted: (stop) => {
+    const shutdown = () => {
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  },
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const known = error instanceof ConfigError || error instanceof CliError || error instanceof TesseraError;
+  process.stderr.write(`tessera: ${known ? error.message : String(error)}\n`);
+  if (error instanceof TesseraError) process.stderr.write(`(code ${error.code})\n`);
+  process.exit(1);
+}

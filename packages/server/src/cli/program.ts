@@ -1,0 +1,146 @@
+import { Command, Option } from 'commander';
+import { bootstrapFirstRun, type FirstRun } from '../bootstrap.js';
+import type { Services } from '../http/context.js';
+import { createTessera, openServices, VERSION } from '../tessera.js';
+import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  readStdin: () => Promise<string>;
+  /** Called with the running server by `start`, which then waits for a signal. */
+  onStarted?: (stop: () => Promise<void>) => void;
+}
+
+/** The `tessera` command line. Every command but `start` opens the database, acts, and exits. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('tessera')
+    .description('Tessera: authentication, users and sessions for real-time apps')
+    .version(VERSION)
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  withStorageFlags(program.command('start').description('run the server (creates demo/chat and prints its keys on first start)'))
+    .addOption(new Option('-p, --port <port>', 'TCP port').env('TESSERA_PORT'))
+    .addOption(new Option('-H, --host <host>', 'address to listen on').env('TESSERA_HOST'))
+    .action(async (flags: StorageFlags & { port?: string; host?: string }) => {
+      const tessera = await createTessera({ config: configFrom(flags, io.env) });
+      const firstRun = await bootstrapFirstRun(tessera.services);
+      const url = await tessera.listen();
+      io.stdout(`Tessera ${VERSION} listening on ${url} (${tessera.services.store.location})\n`);
+      if (firstRun !== undefined) io.stdout(describeFirstRun(firstRun, url));
+      io.onStarted?.(() => tessera.close());
+    });
+
+  withStorageFlags(program.command('migrate').description('apply pending database migrations')).action(async (flags: StorageFlags) => {
+    await withServices(flags, io, () => Promise.resolve());
+    io.stdout('database is up to date\n');
+  });
+
+  const app = program.command('app').description('manage apps');
+  withStorageFlags(app.command('create').argument('<namespace/app>').description('create an app (and its namespace if new) with a publishable and a secret key'))
+    .action(async (path: string, flags: StorageFlags) =>
+      withServices(flags, io, async (services) => {
+        const { namespace, app: name } = parseAppPath(path);
+        if (!(await services.apps.listNamespaces()).some((existing) => existing.name === namespace)) await services.apps.createNamespace(namespace);
+        const created = await services.apps.createApp(namespace, name);
+        const publishable = await services.apps.createKey(created, 'publishable', 'created by tessera app create');
+        const secret = await services.apps.createKey(created, 'secret', 'created by tessera app create');
+        io.stdout(`app ${created.path} created\npublishable key: ${publishable.token}\nsecret key:      ${secret.token}\n(the keys are shown once; only their hashes are stored)\n`);
+      }),
+    );
+
+  const key = program.command('key').description('manage API keys');
+  withStorageFlags(key.command('create').argument('<namespace/app>').description('create a publishable or secret key'))
+    .addOption(new Option('--kind <kind>', 'publishable or secret').choices(['publishable', 'secret']).makeOptionMandatory())
+    .option('--label <label>', 'a note to recognise the key by')
+    .action(async (path: string, flags: StorageFlags & { kind: 'publishable' | 'secret'; label?: string }) =>
+      withServices(flags, io, async (services) => {
+        const target = await findApp(services, path);
+        const { key: created, token } = await services.apps.createKey(target, flags.kind, flags.label ?? null);
+        io.stdout(`${token}\n`);
+        io.stderr(`${flags.kind} key ${created.id} created for ${target.path}; it is shown once.\n`);
+      }),
+    );
+  withStorageFlags(key.command('revoke').argument('<namespace/app>').argument('<keyId>').description('revoke a key by its id')).action(
+    async (path: string, keyId: string, flags: StorageFlags) =>
+      withServices(flags, io, async (services) => {
+        await services.apps.revokeKey(await findApp(services, path), keyId);
+        io.stdout(`key ${keyId} revoked\n`);
+      }),
+  );
+  withStorageFlags(key.command('list').argument('<namespace/app>').description('list the keys of an app')).action(async (path: string, flags: StorageFlags) =>
+    withServices(flags, io, async (services) => {
+      for (const listed of await services.apps.listKeys(await findApp(services, path))) {
+        io.stdout(`${listed.id}\t${listed.kind}\t${listed.revokedAt === null ? 'active' : 'revoked'}\t${listed.label ?? ''}\n`);
+      }
+    }),
+  );
+
+  const keys = program.command('keys').description('manage signing keys');
+  withStorageFlags(keys.command('rotate').argument('<namespace/app>').description('make a new current signing key; the old one verifies until its tokens expire')).action(
+    async (path: string, flags: StorageFlags) =>
+      withServices(flags, io, async (services) => {
+        io.stdout(`new signing key ${await services.signingKeys.rotate(await findApp(services, path))}\n`);
+      }),
+  );
+
+  const user = program.command('user').description('manage users');
+  withStorageFlags(user.command('create').argument('<namespace/app>').description('create a user; the password is read from standard input'))
+    .option('--username <username>')
+    .option('--email <email>')
+    .option('--full-name <name>')
+    .action(async (path: string, flags: StorageFlags & { username?: string; email?: string; fullName?: string }) => {
+      const password = (await io.readStdin()).replace(/\r?\n$/, '');
+      await withServices(flags, io, async (services) => {
+        const created = await services.users.signup(
+          await findApp(services, path),
+          { password, ...(flags.username === undefined ? {} : { username: flags.username }), ...(flags.email === undefined ? {} : { email: flags.email }), ...(flags.fullName === undefined ? {} : { fullName: flags.fullName }) },
+          { viaSecretKey: true },
+        );
+        io.stdout(`${created.id}\n`);
+      });
+    });
+
+  const admin = program.command('admin-token').description('manage admin tokens');
+  withStorageFlags(admin.command('create').description('create an admin token for the admin API')).option('--label <label>').action(async (flags: StorageFlags & { label?: string }) =>
+    withServices(flags, io, async (services) => {
+      io.stdout(`${await services.apps.createAdminToken(flags.label ?? null)}\n`);
+    }),
+  );
+
+  return program;
+}
+
+async function withServices(flags: StorageFlags, io: CliIo, act: (services: Services) => Promise<void>): Promise<void> {
+  const services = await openServices({ config: configFrom(flags, io.env, { logLevel: 'error' }) });
+  try {
+    await act(services);
+  } finally {
+    await services.store.close();
+  }
+}
+
+async function findApp(services: Services, path: string) {
+  const { namespace, app } = parseAppPath(path);
+  return services.apps.getApp(namespace, app);
+}
+
+function describeFirstRun(firstRun: FirstRun, url: string): string {
+  const base = `${url}/v1/apps/${firstRun.app}`;
+  return [
+    '',
+    `First start: created the app ${firstRun.app}. These credentials are shown once; only their hashes are stored.`,
+    `  publishable key (clients):        ${firstRun.publishableKey}`,
+    `  secret key (your backend only):   ${firstRun.secretKey}`,
+    `  admin token (admin API):          ${firstRun.adminToken}`,
+    `  app base URL:                     ${base}`,
+    `  API documentation:                ${url}/docs`,
+    '',
+    '',
+  ].join('\n');
+}
+
+export { CliError };

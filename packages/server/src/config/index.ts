@@ -1,0 +1,2 @@
+export { ConfigSchema, type Config } from './schema.js';
+export { loadConfig, describeConfiguration, ConfigError, type LoadConfigOptions } from './load.js';

@@ -1,0 +1,35 @@
+import type { Authenticator } from '../auth/authenticator.js';
+import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
+import type { SigningKeyService } from '../auth/keys/signing-keys.js';
+import type { AppService } from '../apps/app-service.js';
+import type { UserService } from '../users/user-service.js';
+import type { Store } from '../store/database.js';
+import type { AdminTokenRecord, ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
+import type { PasswordHasher } from '../auth/passwords/index.js';
+import type { StrategyRegistry } from '../auth/strategies/registry.js';
+
+/** The services the HTTP layer calls. Routes never reach the database directly. */
+export interface Services {
+  store: Store;
+  apps: AppService;
+  users: UserService;
+  sessions: SessionService;
+  signingKeys: SigningKeyService;
+  authenticator: Authenticator;
+  strategies: StrategyRegistry;
+  passwords: PasswordHasher;
+}
+
+/** What the request hooks learned about the caller. */
+export interface RequestAuth {
+  app: AppRecord | null;
+  key: ApiKeyRecord | null;
+  user: AuthContext | null;
+  admin: AdminTokenRecord | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tessera: RequestAuth;
+  }
+}

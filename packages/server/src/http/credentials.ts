@@ -1,0 +1,53 @@
+import type { FastifyRequest } from 'fastify';
+import { TesseraError } from '../errors.js';
+import type { AuthContext } from '../auth/sessions/session-service.js';
+import type { ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
+import type { Services } from './context.js';
+
+export const KEY_HEADER = 'x-tessera-key';
+
+/**
+ * Credentials travel as `Authorization: Bearer <credential>` or, for API keys, also as
+ * `X-Tessera-Key`. The credential's prefix says what it is: `pk_`/`sk_` API keys, `at_` admin
+ * tokens; anything else is taken for an access token.
+ */
+export function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer ([^\s]{1,8192})$/i.exec(header);
+  if (match === null) throw new TesseraError('invalid_token', { message: 'The Authorization header must be "Bearer <token>".' });
+  return match[1];
+}
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers[KEY_HEADER];
+  if (typeof header === 'string') return header;
+  const token = bearer(request);
+  return token !== undefined && /^(pk|sk)_/.test(token) ? token : undefined;
+}
+
+/** The app's API key the request presents. `secret` demands a secret key. */
+export async function requireKey(services: Services, request: FastifyRequest, app: AppRecord, kind: 'any' | 'secret'): Promise<ApiKeyRecord> {
+  const token = presentedKey(request);
+  if (token === undefined) {
+    throw new TesseraError('missing_credentials', { message: `Send the app's ${kind === 'secret' ? 'secret' : 'publishable'} key in the X-Tessera-Key header.` });
+  }
+  const key = await services.apps.authenticateKey(app, token);
+  if (kind === 'secret' && key.kind !== 'secret') throw new TesseraError('forbidden', { message: 'This call needs the secret key.' });
+  request.tessera.key = key;
+  return key;
+}
+
+/** The signed-in user behind the request's access token. */
+export async function requireUser(services: Services, request: FastifyRequest, app: AppRecord): Promise<AuthContext> {
+  const token = bearer(request);
+  if (token === undefined || /^(pk|sk|at)_/.test(token)) throw new TesseraError('missing_credentials', { message: 'Send an access token: Authorization: Bearer <accessToken>.' });
+  const context = await services.sessions.authenticate(app, token);
+  request.tessera.user = context;
+  return context;
+}
+
+export function clientInfo(request: FastifyRequest): { userAgent: string | null; ip: string | null } {
+  const agent = request.headers['user-agent'];
+  return { userAgent: typeof agent === 'string' ? agent.slice(0, 256) : null, ip: request.ip };
+}

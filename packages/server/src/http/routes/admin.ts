@@ -1,0 +1,125 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.js';
+import { toIso } from '../../lib/clock.js';
+import type { ApiKeyRecord, AppRecord } from '../../store/repositories/index.js';
+import type { Services } from '../context.js';
+import { bearer } from '../credentials.js';
+import { TesseraError } from '../../errors.js';
+import { AppParams, errorResponses } from '../schemas.js';
+
+const Name = Type.String({ minLength: 1, maxLength: 63, description: 'Lowercase letters, digits and dashes.' });
+const AppSchema = Type.Object({ id: Type.String(), namespace: Type.String(), name: Type.String(), path: Type.String(), createdAt: Type.String(), settings: AppSettingsSchema });
+const KeySchema = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('publishable'), Type.Literal('secret')]),
+  label: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  revokedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const presentApp = (app: AppRecord) => ({ id: app.id, namespace: app.namespace, name: app.name, path: app.path, createdAt: toIso(app.createdAt), settings: app.settings });
+const presentKey = (key: ApiKeyRecord) => ({
+  id: key.id,
+  kind: key.kind,
+  label: key.label,
+  createdAt: toIso(key.createdAt),
+  revokedAt: key.revokedAt === null ? null : toIso(key.revokedAt),
+});
+
+/** The operator's API: namespaces, apps, their settings, API keys and signing keys. Needs an admin token. */
+export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const tags = ['admin'];
+    fastify.addHook('onRequest', async (request) => {
+      const token = bearer(request);
+      if (token === undefined) throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer at_….' });
+      request.tessera.admin = await services.apps.authenticateAdmin(token);
+    });
+
+    fastify.post('/namespaces', {
+      schema: { tags, summary: 'Create a namespace', body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 201: Type.Object({ id: Type.String(), name: Type.String() }), ...errorResponses(400, 401, 409) } },
+      handler: async (request, reply) => {
+        const namespace = await services.apps.createNamespace(request.body.name);
+        return reply.status(201).send({ id: namespace.id, name: namespace.name });
+      },
+    });
+
+    fastify.get('/namespaces', {
+      schema: { tags, summary: 'List namespaces', response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }) } },
+      handler: async () => ({ items: (await services.apps.listNamespaces()).map(({ id, name }) => ({ id, name })) }),
+    });
+
+    fastify.post('/namespaces/:namespace/apps', {
+      schema: {
+        tags,
+        summary: 'Create an app with its first signing key',
+        params: Type.Object({ namespace: Type.String({ maxLength: 63 }) }),
+        body: Type.Object({ name: Name, settings: Type.Optional(AppSettingsPatchSchema) }, { additionalProperties: false }),
+        response: { 201: AppSchema, ...errorResponses(400, 401, 404, 409) },
+      },
+      handler: async (request, reply) => {
+        const app = await services.apps.createApp(request.params.namespace, request.body.name, request.body.settings ?? {});
+        return reply.status(201).send(presentApp(app));
+      },
+    });
+
+    fastify.get('/apps', {
+      schema: { tags, summary: 'List apps', querystring: Type.Object({ namespace: Type.Optional(Type.String({ maxLength: 63 })) }, { additionalProperties: false }), response: { 200: Type.Object({ items: Type.Array(AppSchema) }) } },
+      handler: async (request) => ({ items: (await services.apps.listApps(request.query.namespace)).map(presentApp) }),
+    });
+
+    fastify.get('/apps/:namespace/:app', {
+      schema: { tags, summary: 'Get an app and its settings', params: AppParams, response: { 200: AppSchema, ...errorResponses(401, 404) } },
+      handler: async (request) => presentApp(await services.apps.getApp(request.params.namespace, request.params.app)),
+    });
+
+    fastify.patch('/apps/:namespace/:app', {
+      schema: { tags, summary: 'Change an app\'s settings', params: AppParams, body: Type.Object({ settings: AppSettingsPatchSchema }, { additionalProperties: false }), response: { 200: AppSchema, ...errorResponses(400, 401, 404) } },
+      handler: async (request) => {
+        const app = await services.apps.getApp(request.params.namespace, request.params.app);
+        return presentApp(await services.apps.updateSettings(app, request.body.settings));
+      },
+    });
+
+    fastify.post('/apps/:namespace/:app/keys', {
+      schema: {
+        tags,
+        summary: 'Create an API key; the key is shown in this answer only',
+        params: AppParams,
+        body: Type.Object({ kind: Type.Union([Type.Literal('publishable'), Type.Literal('secret')]), label: Type.Optional(Type.String({ maxLength: 128 })) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ key: Type.String(), ...KeySchema.properties }), ...errorResponses(400, 401, 404) },
+      },
+      handler: async (request, reply) => {
+        const app = await services.apps.getApp(request.params.namespace, request.params.app);
+        const { key, token } = await services.apps.createKey(app, request.body.kind, request.body.label ?? null);
+        return reply.status(201).send({ key: token, ...presentKey(key) });
+      },
+    });
+
+    fastify.get('/apps/:namespace/:app/keys', {
+      schema: { tags, summary: 'List API keys (never the keys themselves)', params: AppParams, response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...errorResponses(401, 404) } },
+      handler: async (request) => {
+        const app = await services.apps.getApp(request.params.namespace, request.params.app);
+        return { items: (await services.apps.listKeys(app)).map(presentKey) };
+      },
+    });
+
+    fastify.delete('/apps/:namespace/:app/keys/:keyId', {
+      schema: { tags, summary: 'Revoke an API key', params: Type.Object({ ...AppParams.properties, keyId: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), ...errorResponses(401, 404) } },
+      handler: async (request, reply) => {
+        const app = await services.apps.getApp(request.params.namespace, request.params.app);
+        await services.apps.revokeKey(app, request.params.keyId);
+        return reply.status(204).send(null);
+      },
+    });
+
+    fastify.post('/apps/:namespace/:app/signing-keys/rotate', {
+      schema: { tags, summary: 'Make a new current signing key; the old one verifies until its tokens expire', params: AppParams, response: { 201: Type.Object({ kid: Type.String() }), ...errorResponses(401, 404) } },
+      handler: async (request, reply) => {
+        const app = await services.apps.getApp(request.params.namespace, request.params.app);
+        return reply.status(201).send({ kid: await services.signingKeys.rotate(app) });
+      },
+    });
+  };
+}

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { Services } from '../context.js';
+import { clientInfo, requireKey, requireUser } from '../credentials.js';
+import { AuthenticationResultSchema, errorResponses } from '../schemas.js';
+
+/** `POST …/authentication` logs in with any enabled strategy; `DELETE` logs out. */
+export function authenticationRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const body = Type.Union(services.strategies.all.map((strategy) => strategy.input), {
+      description: 'The strategy named by `strategy`, with its fields. Feathers\' `{ strategy: "jwt", accessToken }` is taken as `access-token`.',
+    });
+
+    fastify.post('/authentication', {
+      schema: {
+        tags: ['authentication'],
+        summary: 'Log in',
+        description: 'Needs the app\'s publishable (or secret) key in X-Tessera-Key.',
+        body,
+        response: { 201: AuthenticationResultSchema, ...errorResponses(400, 401, 403, 404, 413, 503) },
+      },
+      // The authenticator validates the body against the named strategy, which gives a
+      // precise error (`unknown_strategy`, the strategy's own field errors) instead of a union's.
+      validatorCompiler: () => () => true,
+      handler: async (request, reply) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'any');
+        const result = await services.authenticator.login(app, request.body, clientInfo(request));
+        return reply.status(201).send(result);
+      },
+    });
+
+    fastify.delete('/authentication', {
+      schema: {
+        tags: ['authentication'],
+        summary: 'Log out: end the session of the access token',
+        response: { 200: Type.Object({ sessionId: Type.String() }), ...errorResponses(401) },
+      },
+      handler: async (request) => {
+        const context = await requireUser(services, request, request.tessera.app!);
+        await services.sessions.revoke(context.user, context.session.id, 'logout');
+        return { sessionId: context.session.id };
+      },
+    });
+  };
+}

@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { TesseraError } from '../../errors.js';
+import type { Services } from '../context.js';
+
+/** Liveness (the process answers) and readiness (its database answers). */
+export function healthRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const Status = Type.Object({ status: Type.String() });
+    fastify.get('/healthz', { schema: { tags: ['operations'], response: { 200: Status } } }, () => ({ status: 'ok' }));
+    fastify.get('/readyz', { schema: { tags: ['operations'], response: { 200: Status } } }, async () => {
+      try {
+        await services.store.ping();
+      } catch (error) {
+        throw new TesseraError('unavailable', { message: 'The database does not answer.', retryAfterSeconds: 1, cause: error });
+      }
+      return { status: 'ready' };
+    });
+  };
+}

@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { TesseraError } from '../../errors.js';
+import { presentSession, presentUser } from '../../users/presenter.js';
+import { UpdateMeBodySchema } from '../../users/profile-schema.js';
+import type { Services } from '../context.js';
+import { requireUser } from '../credentials.js';
+import { SessionSchema, UserSchema, errorResponses } from '../schemas.js';
+
+/** The signed-in user's own profile and sessions. */
+export function meRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const tags = ['me'];
+
+    fastify.get('/me', {
+      schema: { tags, summary: 'The signed-in user', response: { 200: UserSchema, ...errorResponses(401) } },
+      handler: async (request) => presentUser((await requireUser(services, request, request.tessera.app!)).user),
+    });
+
+    fastify.patch('/me', {
+      schema: {
+        tags,
+        summary: 'Update the signed-in user; a new password needs oldPassword and ends the other sessions',
+        body: UpdateMeBodySchema,
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 409) },
+      },
+      handler: async (request) => {
+        const context = await requireUser(services, request, request.tessera.app!);
+        return presentUser(await services.users.updateSelf(context, request.body));
+      },
+    });
+
+    fastify.get('/me/sessions', {
+      schema: { tags, summary: 'The signed-in user\'s live sessions', response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errorResponses(401) } },
+      handler: async (request) => {
+        const context = await requireUser(services, request, request.tessera.app!);
+        const sessions = await services.sessions.list(context.user);
+        return { items: sessions.map((session) => presentSession(session, context.session.id)) };
+      },
+    });
+
+    fastify.delete('/me/sessions/:sessionId', {
+      schema: {
+        tags,
+        summary: 'End one of the signed-in user\'s sessions',
+        params: Type.Object({ namespace: Type.String(), app: Type.String(), sessionId: Type.String({ maxLength: 64 }) }),
+        response: { 204: Type.Null(), ...errorResponses(401, 404) },
+      },
+      handler: async (request, reply) => {
+        const context = await requireUser(services, request, request.tessera.app!);
+        if (!(await services.sessions.revoke(context.user, request.params.sessionId, 'revoked'))) throw new TesseraError('session_not_found');
+        return reply.status(204).send(null);
+      },
+    });
+  };
+}

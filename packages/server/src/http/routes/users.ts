@@ -1,0 +1,87 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { presentUser } from '../../users/presenter.js';
+import { AdminUpdateUserBodySchema, SignupBodySchema } from '../../users/profile-schema.js';
+import type { Services } from '../context.js';
+import { requireKey } from '../credentials.js';
+import { UserSchema, errorResponses, pageOf } from '../schemas.js';
+
+const UserParams = Type.Object({ namespace: Type.String(), app: Type.String(), userId: Type.String({ maxLength: 64 }) });
+
+/** Signup (publishable key, when the app allows it) and user administration (secret key). */
+export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const tags = ['users'];
+
+    fastify.post('/users', {
+      schema: {
+        tags,
+        summary: 'Sign a user up',
+        description: 'With the publishable key when the app allows public signup; always with the secret key.',
+        body: SignupBodySchema,
+        response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409, 503) },
+      },
+      handler: async (request, reply) => {
+        const app = request.tessera.app!;
+        const key = await requireKey(services, request, app, 'any');
+        const user = await services.users.signup(app, request.body, { viaSecretKey: key.kind === 'secret' });
+        return reply.status(201).send(presentUser(user));
+      },
+    });
+
+    fastify.get('/users', {
+      schema: {
+        tags,
+        summary: 'List users (secret key)',
+        querystring: Type.Object(
+          {
+            prefix: Type.Optional(Type.String({ maxLength: 254, description: 'Case-insensitive prefix of username or email.' })),
+            cursor: Type.Optional(Type.String({ maxLength: 64 })),
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: pageOf(UserSchema), ...errorResponses(400, 401, 403) },
+      },
+      handler: async (request) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        return services.users.list(app, request.query);
+      },
+    });
+
+    fastify.get('/users/:userId', {
+      schema: { tags, summary: 'Get a user (secret key)', params: UserParams, response: { 200: UserSchema, ...errorResponses(401, 403, 404) } },
+      handler: async (request) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        return presentUser(await services.users.get(app, request.params.userId));
+      },
+    });
+
+    fastify.patch('/users/:userId', {
+      schema: {
+        tags,
+        summary: 'Update, disable or enable a user (secret key)',
+        params: UserParams,
+        body: AdminUpdateUserBodySchema,
+        response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+      handler: async (request) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        return presentUser(await services.users.updateAsAdmin(app, request.params.userId, request.body));
+      },
+    });
+
+    fastify.delete('/users/:userId', {
+      schema: { tags, summary: 'Delete a user and end its sessions (secret key)', params: UserParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+      handler: async (request, reply) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        await services.users.delete(app, request.params.userId);
+        return reply.status(204).send(null);
+      },
+    });
+  };
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { TesseraError } from '../errors.js';
+import type { RequestAuth, Services } from './context.js';
+import { KEY_HEADER } from './credentials.js';
+import { sendError } from './errors.js';
+import { validatorCompiler } from './validation.js';
+import { adminRoutes } from './routes/admin.js';
+import { authenticationRoutes } from './routes/authentication.js';
+import { healthRoutes } from './routes/health.js';
+import { jwksRoutes } from './routes/jwks.js';
+import { meRoutes } from './routes/me.js';
+import { userRoutes } from './routes/users.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface HttpOptions {
+  logger: Logger;
+  trustProxy: boolean;
+  version: string;
+}
+
+/** The Fastify application: REST API, OpenAPI document at /docs, health endpoints. */
+export async function buildHttpServer(services: Services, options: HttpOptions): Promise<FastifyInstance> {
+  const loggerInstance: FastifyBaseLogger = options.logger;
+  const fastify = Fastify({
+    loggerInstance,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: options.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  fastify.setValidatorCompiler(validatorCompiler);
+  fastify.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  fastify.setNotFoundHandler((request, reply) => sendError(new TesseraError('route_not_found'), request, reply));
+  fastify.decorateRequest('tessera', null as unknown as RequestAuth);
+  fastify.addHook('onRequest', async (request, reply) => {
+    request.tessera = { app: null, key: null, user: null, admin: null };
+    void reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tessera', version: options.version, description: 'Authentication, users and sessions for real-time apps.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: KEY_HEADER, description: 'pk_… or sk_… of the app' },
+          accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'at_… admin token' },
+        },
+      },
+    },
+  });
+  await fastify.register(swaggerUi, { routePrefix: '/docs' });
+
+  await fastify.register(healthRoutes(services));
+  await fastify.register(adminRoutes(services), { prefix: '/v1/admin' });
+  await fastify.register(
+    async (scope) => {
+      // Resolve the app before anything else, so an unknown app answers 404 whatever the body.
+      scope.addHook('onRequest', async (request) => {
+        const { namespace, app } = request.params as { namespace: string; app: string };
+        request.tessera.app = await services.apps.getApp(namespace, app);
+      });
+      scope.addHook('onSend', async (_request, reply) => {
+        // Answers carry tokens and personal data: never cache them (RFC 6749 §5.1).
+        if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+      });
+      await scope.register(authenticationRoutes(services));
+      await scope.register(userRoutes(services));
+      await scope.register(meRoutes(services));
+      await scope.register(jwksRoutes(services));
+    },
+    { prefix: '/v1/apps/:namespace/:app' },
+  );
+  return fastify;
+}

@@ -1,0 +1,46 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Opaque credentials (API keys, admin tokens, reconnect tokens) look like `prefix_id.secret`.
+ * The id finds the row; only a SHA-256 of the secret is stored, and it is compared in constant
+ * time. A database leak therefore yields no usable credential.
+ */
+export interface OpaqueToken {
+  /** The whole credential, shown to its owner once. */
+  token: string;
+  id: string;
+  secretHash: string;
+}
+
+export type OpaqueTokenPrefix = 'pk' | 'sk' | 'at' | 'rt';
+
+const TOKEN_PATTERN = /^(pk|sk|at|rt)_([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
+
+export function createOpaqueToken(prefix: OpaqueTokenPrefix): OpaqueToken {
+  const id = randomBytes(12).toString('base64url');
+  const secret = randomBytes(32).toString('base64url');
+  return { token: `${prefix}_${id}.${secret}`, id, secretHash: hashSecret(secret) };
+}
+
+export interface ParsedOpaqueToken {
+  prefix: OpaqueTokenPrefix;
+  id: string;
+  secret: string;
+}
+
+/** Splits a credential into its parts, or null when it is not one of ours. */
+export function parseOpaqueToken(token: string): ParsedOpaqueToken | null {
+  const match = TOKEN_PATTERN.exec(token);
+  if (match === null) return null;
+  return { prefix: match[1] as OpaqueTokenPrefix, id: match[2]!, secret: match[3]! };
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+export function secretMatches(secret: string, storedHash: string): boolean {
+  const presented = Buffer.from(hashSecret(secret));
+  const stored = Buffer.from(storedHash);
+  return presented.length === stored.length && timingSafeEqual(presented, stored);
+}

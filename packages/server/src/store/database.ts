@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import { migrations } from './migrations/index.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** An open database: the query builder, which engine answers, and how to end it. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly engine: Engine;
+  /** Where the data lives, with no password: safe to log. */
+  readonly location: string;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** `postgres://…` (optionally `?schema=name`), `sqlite://path`, `sqlite://:memory:`, or undefined for SQLite in `dataDir`. */
+  url?: string | undefined;
+  dataDir: string;
+  /** Connections in the PostgreSQL pool. */
+  poolSize?: number;
+}
+
+const POSTGRES_INT8 = 20;
+
+export function openStore({ url, dataDir, poolSize = 10 }: OpenStoreOptions): Store {
+  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url, poolSize);
+  const file = url === undefined ? defaultSqliteFile(dataDir) : sqliteFileFromUrl(url);
+  return openSqlite(file);
+}
+
+function defaultSqliteFile(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  return join(dataDir, 'tessera.db');
+}
+
+function sqliteFileFromUrl(url: string): string {
+  const path = url.slice('sqlite://'.length);
+  if (path === ':memory:') return path;
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+function openSqlite(file: string): Store {
+  const connection = new SQLite(file);
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('synchronous = NORMAL');
+  connection.pragma('foreign_keys = ON');
+  // A CLI command and the server may share the file; wait for a lock instead of failing.
+  connection.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  return {
+    db,
+    engine: 'sqlite',
+    location: file === ':memory:' ? 'sqlite (in memory)' : `sqlite ${file}`,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Store {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    ...(schema === null ? {} : { options: `-c search_path=${quoteIdentifier(schema)}` }),
+    // Timestamps are BIGINT milliseconds, well inside Number's exact range.
+    types: { getTypeParser: parseInt8AsNumber },
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  parsed.password = '';
+  return {
+    db,
+    engine: 'postgres',
+    location: `postgres ${parsed.host}${parsed.pathname}${schema === null ? '' : ` schema ${schema}`}`,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+const parseInt8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
+  oid === POSTGRES_INT8 ? (value: string) => Number(value) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
+
+function quoteIdentifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid PostgreSQL schema name: ${name}`);
+  return name;
+}
+
+/** Applies every pending migration. Safe to run from several nodes at once (Kysely locks). */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
+  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}

@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as initial from './0001_initial.js';
+
+/**
+ * Every migration, in order. Listed statically (not read from a folder at run time) so that
+ * the compiled server and the test runner see exactly the same set. Never edit a released
+ * migration: add a new one.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};

@@ -1,0 +1,154 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, ReconnectTokenTable, SessionTable } from '../schema.js';
+
+export interface SessionRecord {
+  id: string;
+  appId: string;
+  userId: string;
+  strategy: string;
+  createdAt: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  revokedReason: string | null;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface ReconnectTokenRecord {
+  id: string;
+  sessionId: string;
+  parentId: string | null;
+  secretHash: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  supersededAt: number | null;
+}
+
+/** Sessions and the reconnect tokens that resume them. */
+export class SessionsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: Omit<SessionTable, 'revoked_at' | 'revoked_reason'>): Promise<SessionRecord> {
+    const full = { ...row, revoked_at: null, revoked_reason: null };
+    await this.db.insertInto('sessions').values(full).execute();
+    return toSession(full);
+  }
+
+  async findById(id: string): Promise<SessionRecord | undefined> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toSession(row);
+  }
+
+  /** Sessions of a user that are neither revoked nor past their expiry, newest first. */
+  async listLive(userId: string, now: number): Promise<SessionRecord[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('idle_expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map(toSession);
+  }
+
+  async touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  /** Revokes one session; returns false when it was already revoked or does not exist. */
+  async revoke(id: string, reason: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Revokes every live session of a user but `exceptId`; returns the ids it revoked. */
+  async revokeAllOfUser(userId: string, reason: string, now: number, exceptId?: string): Promise<string[]> {
+    let query = this.db.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+    if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+    const rows = await query.returning('id').execute();
+    return rows.map((row) => row.id);
+  }
+
+  async insertReconnectToken(row: Omit<ReconnectTokenTable, 'used_at' | 'superseded_at'>): Promise<void> {
+    await this.db.insertInto('reconnect_tokens').values({ ...row, used_at: null, superseded_at: null }).execute();
+  }
+
+  async findReconnectToken(id: string): Promise<ReconnectTokenRecord | undefined> {
+    const row = await this.db.selectFrom('reconnect_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toReconnectToken(row);
+  }
+
+  /** Whether the token made by redeeming `parentId` is still waiting to be used. */
+  async hasLiveSuccessor(parentId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('reconnect_tokens')
+      .select('id')
+      .where('parent_id', '=', parentId)
+      .where('used_at', 'is', null)
+      .where('superseded_at', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * Marks a reconnect token used if nobody else has. The conditional update is the atomic
+   * step: of two concurrent presentations, exactly one sees `true`.
+   */
+  async consumeReconnectToken(id: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('reconnect_tokens')
+      .set({ used_at: now })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .where('superseded_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Retires every unused reconnect token of a session: a newer one replaces them, or the session ends. */
+  async supersedeReconnectTokens(sessionId: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('reconnect_tokens')
+      .set({ superseded_at: now })
+      .where('session_id', '=', sessionId)
+      .where('used_at', 'is', null)
+      .where('superseded_at', 'is', null)
+      .execute();
+  }
+}
+
+function toSession(row: Selectable<SessionTable>): SessionRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    userId: row.user_id,
+    strategy: row.strategy,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    idleExpiresAt: row.idle_expires_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
+    userAgent: row.user_agent,
+    ip: row.ip,
+  };
+}
+
+function toReconnectToken(row: Selectable<ReconnectTokenTable>): ReconnectTokenRecord {
+  return { id: row.id, sessionId: row.session_id, parentId: row.parent_id, secretHash: row.secret_hash, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at, supersededAt: row.superseded_at };
+}

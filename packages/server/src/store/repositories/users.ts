@@ -1,0 +1,104 @@
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import { sql } from 'kysely';
+import type { Database, UserTable } from '../schema.js';
+
+export interface UserRecord {
+  id: string;
+  appId: string;
+  kind: UserTable['kind'];
+  username: string | null;
+  email: string | null;
+  fullName: string | null;
+  phone: string | null;
+  website: string | null;
+  avatarUrl: string | null;
+  tags: string[];
+  customData: Record<string, unknown> | null;
+  passwordHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+  lastLoginAt: number | null;
+  disabledAt: number | null;
+}
+
+export type NewUserRow = UserTable;
+export type UserRowPatch = Omit<Updateable<UserTable>, 'id' | 'app_id' | 'created_at'>;
+
+export interface ListUsersQuery {
+  /** Case-insensitive prefix of the username or the email. */
+  prefix?: string | undefined;
+  /** The last id of the previous page. */
+  after?: string | undefined;
+  limit: number;
+}
+
+/** Users of every app. Every method is scoped to one app: nothing crosses apps. */
+export class UsersRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: NewUserRow): Promise<UserRecord> {
+    await this.db.insertInto('users').values(row).execute();
+    return toUser(row);
+  }
+
+  async findById(appId: string, id: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findByLogin(appId: string, field: 'username_key' | 'email_key', key: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('app_id', '=', appId).where(field, '=', key).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async list(appId: string, { prefix, after, limit }: ListUsersQuery): Promise<UserRecord[]> {
+    let query = this.db.selectFrom('users').selectAll().where('app_id', '=', appId);
+    if (after !== undefined) query = query.where('id', '>', after);
+    if (prefix !== undefined && prefix !== '') {
+      const pattern = `${escapeLike(prefix)}%`;
+      query = query.where((eb) =>
+        eb.or([sql<boolean>`${eb.ref('username_key')} like ${pattern} escape '\\'`, sql<boolean>`${eb.ref('email_key')} like ${pattern} escape '\\'`]),
+      );
+    }
+    const rows = await query.orderBy('id').limit(limit).execute();
+    return rows.map(toUser);
+  }
+
+  /** Returns the updated user, or undefined when it does not exist in this app. */
+  async update(appId: string, id: string, patch: UserRowPatch): Promise<UserRecord | undefined> {
+    if (Object.keys(patch).length > 0) {
+      await this.db.updateTable('users').set(patch).where('app_id', '=', appId).where('id', '=', id).execute();
+    }
+    return this.findById(appId, id);
+  }
+
+  async delete(appId: string, id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
+
+function toUser(row: Selectable<UserTable>): UserRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    kind: row.kind,
+    username: row.username,
+    email: row.email,
+    fullName: row.full_name,
+    phone: row.phone,
+    website: row.website,
+    avatarUrl: row.avatar_url,
+    tags: JSON.parse(row.tags) as string[],
+    customData: row.custom_data === null ? null : (JSON.parse(row.custom_data) as Record<string, unknown>),
+    passwordHash: row.password_hash,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastLoginAt: row.last_login_at,
+    disabledAt: row.disabled_at,
+  };
+}

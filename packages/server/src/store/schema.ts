@@ -1,0 +1,121 @@
+
+
+/**
+ * Tables as Kysely sees them. Timestamps are milliseconds since the epoch in BIGINT columns;
+ * JSON is stored as TEXT; flags are nullable timestamps (`revoked_at`, `disabled_at`) so the
+ * same schema serves SQLite and PostgreSQL without dialect branches.
+ */
+export interface Database {
+  namespaces: NamespaceTable;
+  apps: AppTable;
+  api_keys: ApiKeyTable;
+  admin_tokens: AdminTokenTable;
+  signing_keys: SigningKeyTable;
+  users: UserTable;
+  sessions: SessionTable;
+  reconnect_tokens: ReconnectTokenTable;
+}
+
+export interface NamespaceTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface AppTable {
+  id: string;
+  namespace_id: string;
+  name: string;
+  /** JSON of AppSettings. */
+  settings: string;
+  created_at: number;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  app_id: string;
+  kind: 'publishable' | 'secret';
+  label: string | null;
+  secret_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AdminTokenTable {
+  id: string;
+  label: string | null;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface SigningKeyTable {
+  /** The JWK `kid`. */
+  id: string;
+  app_id: string;
+  alg: 'EdDSA' | 'ES256';
+  /** Public JWK as JSON. */
+  public_jwk: string;
+  /** PKCS#8 private key encrypted with the master key (see auth/keys/master-key.ts). */
+  private_key: string;
+  created_at: number;
+  /** Set when another key became current; the key still verifies until `verify_until`. */
+  retired_at: number | null;
+  verify_until: number | null;
+}
+
+export interface UserTable {
+  id: string;
+  app_id: string;
+  kind: 'registered' | 'anonymous' | 'guest' | 'external';
+  username: string | null;
+  /** Case-folded username; unique per app. */
+  username_key: string | null;
+  email: string | null;
+  /** Case-folded email; unique per app. */
+  email_key: string | null;
+  full_name: string | null;
+  phone: string | null;
+  website: string | null;
+  avatar_url: string | null;
+  /** JSON array of strings. */
+  tags: string;
+  /** JSON object or null. */
+  custom_data: string | null;
+  password_hash: string | null;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+  disabled_at: number | null;
+}
+
+export interface SessionTable {
+  id: string;
+  app_id: string;
+  user_id: string;
+  strategy: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface ReconnectTokenTable {
+  id: string;
+  session_id: string;
+  /** The token whose redemption made this one; null for the first of a session. */
+  parent_id: string | null;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+  /** When the token was redeemed. */
+  used_at: number | null;
+  /** When a newer token of the session replaced it unused. */
+  superseded_at: number | null;
+}
+

@@ -1,0 +1,181 @@
+import type { Page, User } from '@tessera/protocol';
+import type { Static } from 'typebox';
+import { TesseraError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import { uuidv7 } from '../lib/ids.js';
+import { normalizePassword, type PasswordHasher } from '../auth/passwords/index.js';
+import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
+import { isUniqueViolation } from '../store/errors.js';
+import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
+import { presentUser } from './presenter.js';
+import { CUSTOM_DATA_MAX_BYTES, type AdminUpdateUserBodySchema, type SignupBodySchema, type UpdateMeBodySchema } from './profile-schema.js';
+
+type SignupInput = Static<typeof SignupBodySchema>;
+type UpdateMeInput = Static<typeof UpdateMeBodySchema>;
+type AdminUpdateInput = Static<typeof AdminUpdateUserBodySchema>;
+type ProfileInput = Omit<AdminUpdateInput, 'password' | 'disabled'>;
+
+export interface ListUsersInput {
+  prefix?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export const usernameKey = (username: string): string => username.normalize('NFKC').toLowerCase();
+export const emailKey = (email: string): string => email.trim().toLowerCase();
+
+/** Users of an app: signup, profile, password, and the secret-key administration calls. */
+export class UserService {
+  constructor(
+    private readonly repositories: Repositories,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Public signup (when `viaSecretKey` is false the app must allow it). */
+  async signup(app: AppRecord, input: SignupInput, { viaSecretKey }: { viaSecretKey: boolean }): Promise<UserRecord> {
+    if (!viaSecretKey && !app.settings.publicSignup) throw new TesseraError('signup_disabled');
+    if (input.username === undefined && input.email === undefined) {
+      throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
+    }
+    const profile = profileColumns(input);
+    const passwordHash = await this.hasher.hash(normalizePassword(input.password));
+    const now = this.clock.now();
+    return this.writeUnique(() =>
+      this.repositories.users.insert({
+        id: uuidv7(now),
+        app_id: app.id,
+        kind: 'registered',
+        username: null,
+        username_key: null,
+        email: null,
+        email_key: null,
+        full_name: null,
+        phone: null,
+        website: null,
+        avatar_url: null,
+        tags: '[]',
+        custom_data: null,
+        ...profile,
+        password_hash: passwordHash,
+        created_at: now,
+        updated_at: now,
+        last_login_at: null,
+        disabled_at: null,
+      }),
+    );
+  }
+
+  async findByLogin(app: AppRecord, login: { email: string } | { username: string }): Promise<UserRecord | undefined> {
+    return 'email' in login
+      ? this.repositories.users.findByLogin(app.id, 'email_key', emailKey(login.email))
+      : this.repositories.users.findByLogin(app.id, 'username_key', usernameKey(login.username));
+  }
+
+  async get(app: AppRecord, id: string): Promise<UserRecord> {
+    const user = await this.repositories.users.findById(app.id, id);
+    if (user === undefined) throw new TesseraError('user_not_found');
+    return user;
+  }
+
+  async list(app: AppRecord, { prefix, cursor, limit }: ListUsersInput): Promise<Page<User>> {
+    const rows = await this.repositories.users.list(app.id, { prefix: prefix?.normalize('NFKC').toLowerCase(), after: cursor, limit: limit + 1 });
+    const items = rows.slice(0, limit);
+    return { items: items.map(presentUser), nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+  }
+
+  /** The user's own profile update. A new password needs the current one and ends the user's other sessions. */
+  async updateSelf(context: AuthContext, input: UpdateMeInput): Promise<UserRecord> {
+    const { app, user, session } = context;
+    const { password, oldPassword, ...profile } = input;
+    const patch: UserRowPatch = profileColumns(profile);
+    if (password !== undefined) {
+      if (oldPassword === undefined) throw new TesseraError('invalid_request', { message: 'Give oldPassword to change the password.', details: [{ path: '/oldPassword', message: 'required with password' }] });
+      const { valid } = await this.hasher.verify(user.passwordHash, oldPassword.normalize('NFKC'));
+      if (!valid) throw new TesseraError('wrong_password');
+      patch.password_hash = await this.hasher.hash(normalizePassword(password));
+    } else if (oldPassword !== undefined) {
+      throw new TesseraError('invalid_request', { message: 'oldPassword goes with password.', details: [{ path: '/oldPassword', message: 'only with password' }] });
+    }
+    const updated = await this.update(app, user.id, patch);
+    if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed', session.id);
+    return updated;
+  }
+
+  /** The secret key's update: any field, a password without the old one, and the disabled flag. */
+  async updateAsAdmin(app: AppRecord, id: string, input: AdminUpdateInput): Promise<UserRecord> {
+    const { password, disabled, ...profile } = input;
+    const existing = await this.get(app, id);
+    const patch: UserRowPatch = profileColumns(profile);
+    if (password !== undefined) patch.password_hash = await this.hasher.hash(normalizePassword(password));
+    if (disabled !== undefined) patch.disabled_at = disabled ? (existing.disabledAt ?? this.clock.now()) : null;
+    const updated = await this.update(app, id, patch);
+    if (disabled === true) await this.sessions.revokeAll(updated, 'user_disabled');
+    else if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed');
+    return updated;
+  }
+
+  async delete(app: AppRecord, id: string): Promise<void> {
+    const user = await this.get(app, id);
+    await this.sessions.revokeAll(user, 'user_deleted');
+    await this.repositories.users.delete(app.id, id);
+    this.sessions.userChanged(id);
+  }
+
+  async storePasswordHash(app: AppRecord, user: UserRecord, passwordHash: string): Promise<void> {
+    await this.repositories.users.update(app.id, user.id, { password_hash: passwordHash, updated_at: this.clock.now() });
+    user.passwordHash = passwordHash;
+  }
+
+  async recordLogin(app: AppRecord, user: UserRecord): Promise<void> {
+    const now = this.clock.now();
+    await this.repositories.users.update(app.id, user.id, { last_login_at: now });
+    user.lastLoginAt = now;
+  }
+
+  private async update(app: AppRecord, id: string, patch: UserRowPatch): Promise<UserRecord> {
+    const updated = await this.writeUnique(() => this.repositories.users.update(app.id, id, { ...patch, updated_at: this.clock.now() }));
+    if (updated === undefined) throw new TesseraError('user_not_found');
+    this.sessions.userChanged(id);
+    return updated;
+  }
+
+  private async writeUnique<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new TesseraError('user_exists');
+      throw error;
+    }
+  }
+}
+
+/** Maps API profile fields to columns; only the fields present in the input. */
+function profileColumns(input: ProfileInput): UserRowPatch {
+  const patch: UserRowPatch = {};
+  if (input.username !== undefined) {
+    patch.username = input.username.normalize('NFKC');
+    patch.username_key = usernameKey(input.username);
+  }
+  if (input.email !== undefined) {
+    patch.email = input.email.trim();
+    patch.email_key = emailKey(input.email);
+  }
+  if (input.fullName !== undefined) patch.full_name = input.fullName;
+  if (input.phone !== undefined) patch.phone = input.phone;
+  if (input.website !== undefined) patch.website = input.website;
+  if (input.avatarUrl !== undefined) patch.avatar_url = input.avatarUrl;
+  if (input.tags !== undefined) patch.tags = JSON.stringify(input.tags);
+  if (input.customData !== undefined) patch.custom_data = serializeCustomData(input.customData);
+  return patch;
+}
+
+function serializeCustomData(customData: Record<string, unknown> | null): string | null {
+  if (customData === null) return null;
+  const json = JSON.stringify(customData);
+  if (Buffer.byteLength(json) > CUSTOM_DATA_MAX_BYTES) {
+    throw new TesseraError('invalid_request', { message: 'customData is larger than 16 KiB.', details: [{ path: '/customData', message: `must be at most ${CUSTOM_DATA_MAX_BYTES} bytes as JSON` }] });
+  }
+  return json;
+}
