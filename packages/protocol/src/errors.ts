@@ -44,12 +44,16 @@ export const ERROR_CODES = {
   user_disabled: { status: 401, message: 'The user is disabled.', closeCode: 4116, retryable: false },
   reconnect_token_reused: { status: 401, message: 'The reconnect token was already used; the session has been ended.', closeCode: 4117, retryable: false },
   invalid_admin_token: { status: 401, message: 'The admin token is not valid.', closeCode: 4118, retryable: false },
+  idp_rejected: { status: 401, message: "The app's identity provider did not accept the token.", closeCode: 4119, retryable: false },
+  token_replayed: { status: 401, message: 'This token was already used once and is single use.', closeCode: 4120, retryable: false },
+  user_ended: { status: 401, message: 'This temporary user has ended; log in again to get a new one.', closeCode: 4121, retryable: false },
 
   // 403 — you may not
   forbidden: { status: 403, message: 'These credentials may not make this call.', closeCode: 4130, retryable: false },
   wrong_password: { status: 403, message: 'The current password is not correct.', closeCode: 4131, retryable: false },
   signup_disabled: { status: 403, message: 'Public signup is disabled for this app.', closeCode: 4132, retryable: false },
   strategy_disabled: { status: 403, message: 'This login strategy is not enabled for this app.', closeCode: 4133, retryable: false },
+  user_not_provisioned: { status: 403, message: 'No user matches this identity, and this app does not create users on first login.', closeCode: 4134, retryable: false },
 
   // 404, 405, 409, 413, 415
   app_not_found: { status: 404, message: 'No such app.', closeCode: 4140, retryable: false },
@@ -59,9 +63,11 @@ export const ERROR_CODES = {
   key_not_found: { status: 404, message: 'No such key.', closeCode: 4144, retryable: false },
   route_not_found: { status: 404, message: 'No such route.', closeCode: 4145, retryable: false },
   method_not_allowed: { status: 405, message: 'This method is not allowed here.', closeCode: 4146, retryable: false },
+  token_not_found: { status: 404, message: 'No such auth token.', closeCode: 4147, retryable: false },
   user_exists: { status: 409, message: 'A user with this username or email already exists.', closeCode: 4150, retryable: false },
   namespace_exists: { status: 409, message: 'A namespace with this name already exists.', closeCode: 4151, retryable: false },
   app_exists: { status: 409, message: 'An app with this name already exists in the namespace.', closeCode: 4152, retryable: false },
+  not_anonymous: { status: 409, message: 'Only an anonymous user can be upgraded to a registered one.', closeCode: 4154, retryable: false },
   payload_too_large: { status: 413, message: 'The request body is too large.', closeCode: 4009, retryable: false },
   unsupported_media_type: { status: 415, message: 'The request body must be application/json.', closeCode: 4153, retryable: false },
 
@@ -70,6 +76,7 @@ export const ERROR_CODES = {
   internal_error: { status: 500, message: 'Something went wrong on the server.', closeCode: 4011, retryable: true },
   overloaded: { status: 503, message: 'The server is busy; retry later.', closeCode: 4013, retryable: true },
   unavailable: { status: 503, message: 'A backing service is unavailable; retry later.', closeCode: 4014, retryable: true },
+  idp_unreachable: { status: 502, message: "The app's identity provider could not be reached or gave no usable answer.", closeCode: 4015, retryable: true },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { StrategiesSettings } from '../auth/strategies/settings.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -23,14 +24,11 @@ export const AppSettingsSchema = Type.Object(
       maximum: 5 * MINUTE,
       description: 'A spent reconnect token presented again this soon, before its successor is used, is taken as a lost response rather than theft.',
     }),
-    strategies: Type.Object(
-      {
-        local: Type.Object({ enabled: Type.Boolean({ default: true }) }, { additionalProperties: false, default: {} }),
-        reconnect: Type.Object({ enabled: Type.Boolean({ default: true }) }, { additionalProperties: false, default: {} }),
-        'access-token': Type.Object({ enabled: Type.Boolean({ default: true }) }, { additionalProperties: false, default: {} }),
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    autoProvisionUsers: Type.Boolean({
+      default: false,
+      description: 'Whether a login by an external identity (trusted JWT, OpenID, identity provider) that matches no user creates one. Off by default, as ConnectyCube recommends; a trusted issuer or provider may say otherwise for itself.',
+    }),
+    strategies: StrategiesSettings,
   },
   { additionalProperties: false },
 );

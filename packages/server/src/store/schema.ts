@@ -14,6 +14,9 @@ export interface Database {
   users: UserTable;
   sessions: SessionTable;
   reconnect_tokens: ReconnectTokenTable;
+  user_identities: UserIdentityTable;
+  auth_tokens: AuthTokenTable;
+  used_token_ids: UsedTokenIdTable;
 }
 
 export interface NamespaceTable {
@@ -88,6 +91,10 @@ export interface UserTable {
   updated_at: number;
   last_login_at: number | null;
   disabled_at: number | null;
+  /** When an ephemeral user (anonymous, guest) ended; it can no longer log in. */
+  ended_at: number | null;
+  /** When the clean-up removes this user (guests); null for users that are kept. */
+  expires_at: number | null;
 }
 
 export interface SessionTable {
@@ -119,3 +126,35 @@ export interface ReconnectTokenTable {
   superseded_at: number | null;
 }
 
+
+/** An identity proven elsewhere, linked to a user: (provider, subject) names one user of the app. */
+export interface UserIdentityTable {
+  app_id: string;
+  /** `jwt:<issuer id>`, `oidc:<issuer URL>` or `custom`. */
+  provider: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+/** A long-lived per-user login token made with the secret key; only a SHA-256 of its secret is kept. */
+export interface AuthTokenTable {
+  id: string;
+  app_id: string;
+  user_id: string;
+  label: string | null;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A `jti` already used, for issuers whose tokens are single use; kept until the token would expire. */
+export interface UsedTokenIdTable {
+  app_id: string;
+  issuer: string;
+  jti: string;
+  expires_at: number;
+}

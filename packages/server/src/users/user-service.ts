@@ -13,7 +13,15 @@ import { CUSTOM_DATA_MAX_BYTES, type AdminUpdateUserBodySchema, type SignupBodyS
 type SignupInput = Static<typeof SignupBodySchema>;
 type UpdateMeInput = Static<typeof UpdateMeBodySchema>;
 type AdminUpdateInput = Static<typeof AdminUpdateUserBodySchema>;
-type ProfileInput = Omit<AdminUpdateInput, 'password' | 'disabled'>;
+export type ProfileInput = Omit<AdminUpdateInput, 'password' | 'disabled'>;
+
+export interface NewUser {
+  kind: UserRecord['kind'];
+  profile: ProfileInput;
+  passwordHash?: string | null;
+  /** When the clean-up may remove the user (guests). */
+  expiresAt?: number | null;
+}
 
 export interface ListUsersInput {
   prefix?: string | undefined;
@@ -39,14 +47,22 @@ export class UserService {
     if (input.username === undefined && input.email === undefined) {
       throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
     }
-    const profile = profileColumns(input);
-    const passwordHash = await this.hasher.hash(normalizePassword(input.password));
+    const { password, ...profile } = input;
+    const passwordHash = await this.hasher.hash(normalizePassword(password));
+    return this.create(app, { kind: 'registered', profile, passwordHash });
+  }
+
+  /**
+   * Creates a user of any kind: signup, and the strategies that provision users on first login
+   * (anonymous, guest, external identities). Profile fields are validated by the caller's schema.
+   */
+  async create(app: AppRecord, { kind, profile, passwordHash = null, expiresAt = null }: NewUser): Promise<UserRecord> {
     const now = this.clock.now();
     return this.writeUnique(() =>
       this.repositories.users.insert({
         id: uuidv7(now),
         app_id: app.id,
-        kind: 'registered',
+        kind,
         username: null,
         username_key: null,
         email: null,
@@ -57,12 +73,14 @@ export class UserService {
         avatar_url: null,
         tags: '[]',
         custom_data: null,
-        ...profile,
+        ...profileColumns(profile),
         password_hash: passwordHash,
         created_at: now,
         updated_at: now,
         last_login_at: null,
         disabled_at: null,
+        ended_at: null,
+        expires_at: expiresAt,
       }),
     );
   }

@@ -2,6 +2,7 @@ import { TesseraError } from '../../errors.js';
 import { parseWithSchema } from '../../lib/validate.js';
 import type { AppRecord } from '../../store/repositories/index.js';
 import type { Strategy } from './contract.js';
+import type { StrategyName } from './settings.js';
 
 export interface ResolvedStrategy {
   strategy: Strategy;
@@ -33,8 +34,7 @@ export class StrategyRegistry {
 }
 
 function isEnabled(app: AppRecord, name: string): boolean {
-  const settings = (app.settings.strategies as Record<string, { enabled: boolean } | undefined>)[name];
-  return settings?.enabled === true;
+  return Object.hasOwn(app.settings.strategies, name) && app.settings.strategies[name as StrategyName].enabled;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
+import * as loginMethods from './0002_login_methods.js';
 
 /**
  * Every migration, in order. Listed statically (not read from a folder at run time) so that
@@ -8,4 +9,5 @@ import * as initial from './0001_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_login_methods': loginMethods,
 };

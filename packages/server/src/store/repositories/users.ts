@@ -19,6 +19,8 @@ export interface UserRecord {
   updatedAt: number;
   lastLoginAt: number | null;
   disabledAt: number | null;
+  endedAt: number | null;
+  expiresAt: number | null;
 }
 
 export type NewUserRow = UserTable;
@@ -100,5 +102,7 @@ function toUser(row: Selectable<UserTable>): UserRecord {
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
     disabledAt: row.disabled_at,
+    endedAt: row.ended_at,
+    expiresAt: row.expires_at,
   };
 }
