@@ -5,7 +5,7 @@ import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../lib/opaqu
 import { isUniqueViolation } from '../store/errors.js';
 import type { AdminTokenRecord, ApiKeyKind, ApiKeyRecord, AppRecord, NamespaceRecord, Repositories } from '../store/repositories/index.js';
 import type { SigningKeyService } from '../auth/keys/signing-keys.js';
-import { AppSettingsError, parseAppSettings, type AppSettings } from './settings.js';
+import { AppSettingsError, mergeSettings, parseAppSettings, type AppSettings, type AppSettingsPatch } from './settings.js';
 
 /** Names of namespaces and apps: they appear in URLs and in token audiences. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
@@ -88,8 +88,8 @@ export class AppService {
     return cached.value;
   }
 
-  async updateSettings(app: AppRecord, patch: Partial<AppSettings>): Promise<AppRecord> {
-    const settings = validSettings({ ...app.settings, ...patch, strategies: { ...app.settings.strategies, ...patch.strategies } });
+  async updateSettings(app: AppRecord, patch: AppSettingsPatch): Promise<AppRecord> {
+    const settings = validSettings(mergeSettings(app.settings, patch));
     await this.repositories.apps.updateSettings(app.id, settings);
     this.apps.delete(app.path);
     return { ...app, settings };

@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { StrategiesSettings } from '../auth/strategies/settings.js';
 
@@ -35,8 +35,40 @@ export const AppSettingsSchema = Type.Object(
 
 export type AppSettings = Static<typeof AppSettingsSchema>;
 
-/** A partial update of the settings, as the admin API accepts it. */
-export const AppSettingsPatchSchema = Type.Partial(AppSettingsSchema);
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** A partial update of the settings, merged into the current ones (RFC 7396 style: objects merge, arrays and values replace). */
+export type AppSettingsPatch = DeepPartial<AppSettings>;
+
+/**
+ * The admin API's schema for a patch: the settings schema with every property optional and no
+ * defaults, so that the validator does not fill in (and so reset) settings the patch leaves out.
+ * The merged result is validated against the full schema.
+ */
+export const AppSettingsPatchSchema = Type.Unsafe<AppSettingsPatch>(patchSchemaOf(AppSettingsSchema) as TSchema);
+
+function patchSchemaOf(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(patchSchemaOf);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'default' || key === 'required') continue;
+    copy[key] = patchSchemaOf(value);
+  }
+  return copy;
+}
+
+/** Applies a patch: objects merge key by key, anything else (arrays included) replaces. */
+export function mergeSettings(current: unknown, patch: unknown): unknown {
+  if (!isPlainObject(current) || !isPlainObject(patch)) return patch === undefined ? current : patch;
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch)) merged[key] = mergeSettings(current[key], value);
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** Fills defaults; throws when the document does not match the schema. */
 export function parseAppSettings(input: unknown): AppSettings {

@@ -102,6 +102,18 @@ describe.each(backends)('namespaces, apps and API keys on $name', (backend) => {
     expect((await server.api('DELETE', '/v1/admin/apps/demo/chat/keys/nope', { token: server.adminToken })).body).toMatchObject({ error: { code: 'key_not_found' } });
   });
 
+  it('changes only the settings a patch names, and refuses a bad result without changing any', async () => {
+    const admin = { token: server.adminToken };
+    const path = '/v1/admin/apps/acme/game';
+    const first = await server.api<{ settings: Record<string, unknown> }>('PATCH', path, { ...admin, body: { settings: { accessTokenTtl: 120, strategies: { local: { enabled: false } } } } });
+    expect(first.status).toBe(200);
+    const second = await server.api<{ settings: Record<string, unknown> }>('PATCH', path, { ...admin, body: { settings: { sessionIdleTimeout: 600, strategies: { anonymous: { enabled: true } } } } });
+    expect(second.body.settings).toMatchObject({ accessTokenTtl: 120, sessionIdleTimeout: 600, strategies: { local: { enabled: false }, anonymous: { enabled: true }, reconnect: { enabled: true } } });
+    const refused = await server.api('PATCH', path, { ...admin, body: { settings: { accessTokenTtl: 1 } } });
+    expect(refused.body).toMatchObject({ error: { code: 'invalid_request', status: 400 } });
+    expect((await server.api('GET', path, admin)).body).toMatchObject({ settings: second.body.settings });
+  });
+
   it('answers app_not_found for an unknown app', async () => {
     const response = await server.api('POST', '/v1/apps/demo/nope/authentication', { key: server.publishableKey, body: { strategy: 'local' } });
     expect(response.status).toBe(404);
