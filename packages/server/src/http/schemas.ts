@@ -1,14 +1,28 @@
-import Type, { type TSchema } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import { NAME_PATTERN } from '../apps/app-service.js';
 
-/** Response schemas: they document the API and make serialization drop anything not listed. */
+/**
+ * Response schemas: they document the API and make serialization drop anything not listed.
+ * Nullable fields and enums are written as JSON Schema type lists and `enum`, not `anyOf`:
+ * fast-json-stringify serializes those directly, where an `anyOf` makes it run a validator on
+ * every field of every answer to choose a branch.
+ */
 const Timestamp = Type.String({ format: 'date-time' });
-const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+export function nullable<T extends TSchema & { type: string }>(schema: T) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
+}
+
+export function oneOfStrings<const Values extends readonly string[]>(values: Values) {
+  return Type.Unsafe<Values[number]>({ type: 'string', enum: values });
+}
+
+const NullableString = nullable(Type.String());
 
 export const UserSchema = Type.Object(
   {
     id: Type.String(),
-    kind: Type.Union([Type.Literal('registered'), Type.Literal('anonymous'), Type.Literal('guest'), Type.Literal('external')]),
+    kind: oneOfStrings(['registered', 'anonymous', 'guest', 'external']),
     username: NullableString,
     email: NullableString,
     fullName: NullableString,
@@ -16,11 +30,11 @@ export const UserSchema = Type.Object(
     website: NullableString,
     avatarUrl: NullableString,
     tags: Type.Array(Type.String()),
-    customData: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    customData: nullable(Type.Object({}, { additionalProperties: true })),
     disabled: Type.Boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
-    lastLoginAt: Type.Union([Timestamp, Type.Null()]),
+    lastLoginAt: nullable(Timestamp),
   },
 );
 

@@ -1,24 +1,27 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.js';
+import { AppSettingsPatchSchema, AppSettingsSchema, type AppSettings } from '../../apps/settings.js';
+import { maskCustomSettings } from '../../auth/strategies/custom/settings.js';
 import { toIso } from '../../lib/clock.js';
 import type { ApiKeyRecord, AppRecord } from '../../store/repositories/index.js';
 import type { Services } from '../context.js';
 import { bearer } from '../credentials.js';
 import { TesseraError } from '../../errors.js';
-import { AppParams, errorResponses } from '../schemas.js';
+import { AppParams, errorResponses, nullable, oneOfStrings } from '../schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 63, description: 'Lowercase letters, digits and dashes.' });
 const AppSchema = Type.Object({ id: Type.String(), namespace: Type.String(), name: Type.String(), path: Type.String(), createdAt: Type.String(), settings: AppSettingsSchema });
 const KeySchema = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('publishable'), Type.Literal('secret')]),
-  label: Type.Union([Type.String(), Type.Null()]),
+  kind: oneOfStrings(['publishable', 'secret']),
+  label: nullable(Type.String()),
   createdAt: Type.String(),
-  revokedAt: Type.Union([Type.String(), Type.Null()]),
+  revokedAt: nullable(Type.String()),
 });
 
-const presentApp = (app: AppRecord) => ({ id: app.id, namespace: app.namespace, name: app.name, path: app.path, createdAt: toIso(app.createdAt), settings: app.settings });
+const presentApp = (app: AppRecord) => ({ id: app.id, namespace: app.namespace, name: app.name, path: app.path, createdAt: toIso(app.createdAt), settings: presentSettings(app.settings) });
+/** Settings as the admin API shows them: secrets in them never leave in full. */
+const presentSettings = (settings: AppSettings): AppSettings => ({ ...settings, strategies: { ...settings.strategies, custom: maskCustomSettings(settings.strategies.custom) } });
 const presentKey = (key: ApiKeyRecord) => ({
   id: key.id,
   kind: key.kind,
