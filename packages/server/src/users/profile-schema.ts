@@ -37,6 +37,20 @@ export const SignupBodySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `POST …/users`: a signup, or (secret key only) a user imported with the password hash it had elsewhere. */
+export const CreateUserBodySchema = Type.Object(
+  {
+    username: Type.Optional(Username),
+    email: Type.Optional(Email),
+    password: Type.Optional(NewPassword),
+    passwordHash: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 512, description: 'Instead of password, with the secret key only: an argon2id or bcrypt hash imported from another system.' }),
+    ),
+    ...ProfileProperties,
+  },
+  { additionalProperties: false, description: 'Give password, or (secret key) passwordHash.' },
+);
+
 export const UpdateMeBodySchema = Type.Object(
   {
     username: Type.Optional(Username),

@@ -1,5 +1,4 @@
-import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { HashingThreads, type HashingJob } from './hashing-threads.js';
 import { BoundedWorkQueue } from './queue.js';
 
 export interface Argon2Parameters {
@@ -17,6 +16,11 @@ const ARGON2ID = 2;
 const ARGON2ID_PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 
+/** Whether a hash made elsewhere can be stored as a user's password hash. */
+export function isImportableHash(hash: string): boolean {
+  return ARGON2ID_PHC.test(hash) || BCRYPT.test(hash);
+}
+
 export interface VerifyResult {
   valid: boolean;
   /** The hash uses an older algorithm or parameters: store a new one now that the password is known. */
@@ -25,7 +29,7 @@ export interface VerifyResult {
 
 export interface PasswordHasherOptions {
   argon2: Argon2Parameters;
-  /** Hashes computed at once (each runs on libuv's thread pool, off the event loop). */
+  /** Hashes computed at once, each on a thread of its own, off the event loop and below its priority. */
   concurrency: number;
   /** Hashes allowed to wait before callers get `overloaded`. */
   maxQueue: number;
@@ -38,32 +42,34 @@ export interface PasswordHasherOptions {
  */
 export class PasswordHasher {
   private readonly queue: BoundedWorkQueue;
+  private readonly threads: HashingThreads;
   private dummyHash: Promise<string> | undefined;
 
   constructor(private readonly options: PasswordHasherOptions) {
     this.queue = new BoundedWorkQueue(options.concurrency, options.maxQueue);
+    this.threads = new HashingThreads(options.concurrency);
   }
 
   hash(normalizedPassword: string): Promise<string> {
-    return this.queue.run(() => argon2Hash(normalizedPassword, { algorithm: ARGON2ID, ...this.options.argon2 }));
+    return this.queue.run(() => this.argon2Hash(normalizedPassword));
   }
 
   /** `storedHash` null means "no such user": the work is done all the same and the answer is no. */
   async verify(storedHash: string | null, normalizedPassword: string): Promise<VerifyResult> {
     if (storedHash === null) {
-      await this.queue.run(async () => argon2Verify(await this.dummy(), normalizedPassword));
+      await this.queue.run(async () => this.check({ op: 'argon2.verify', hash: await this.dummy(), password: normalizedPassword }));
       return { valid: false, needsRehash: false };
     }
     const argon2 = ARGON2ID_PHC.exec(storedHash);
     if (argon2 !== null) {
-      const valid = await this.queue.run(() => argon2Verify(storedHash, normalizedPassword).catch(() => false));
+      const valid = await this.queue.run(() => this.check({ op: 'argon2.verify', hash: storedHash, password: normalizedPassword }));
       const [, memoryCost, timeCost, parallelism] = argon2.map(Number);
       const { argon2: current } = this.options;
       return { valid, needsRehash: valid && (memoryCost !== current.memoryCost || timeCost !== current.timeCost || parallelism !== current.parallelism) };
     }
     if (BCRYPT.test(storedHash)) {
       // bcrypt reads at most 72 bytes; users moving from elsewhere are upgraded to argon2id at login.
-      const valid = await this.queue.run(() => bcryptVerify(normalizedPassword, storedHash).catch(() => false));
+      const valid = await this.queue.run(() => this.check({ op: 'bcrypt.verify', hash: storedHash, password: normalizedPassword }));
       return { valid, needsRehash: valid };
     }
     return { valid: false, needsRehash: false };
@@ -73,8 +79,22 @@ export class PasswordHasher {
     return this.queue.stats();
   }
 
+  /** Stops the hashing threads. */
+  close(): Promise<void> {
+    return this.threads.close();
+  }
+
+  private async argon2Hash(password: string): Promise<string> {
+    return String(await this.threads.run({ op: 'argon2.hash', password, options: { algorithm: ARGON2ID, ...this.options.argon2 } }));
+  }
+
+  /** A verification; a hash the library cannot read counts as a mismatch. */
+  private async check(job: HashingJob): Promise<boolean> {
+    return (await this.threads.run(job).catch(() => false)) === true;
+  }
+
   private dummy(): Promise<string> {
-    this.dummyHash ??= argon2Hash('dummy password for unknown users', { algorithm: ARGON2ID, ...this.options.argon2 });
+    this.dummyHash ??= this.argon2Hash('dummy password for unknown users');
     return this.dummyHash;
   }
 }

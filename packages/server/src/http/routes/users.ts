@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { presentUser } from '../../users/presenter.js';
-import { AdminUpdateUserBodySchema, SignupBodySchema } from '../../users/profile-schema.js';
+import { AdminUpdateUserBodySchema, CreateUserBodySchema } from '../../users/profile-schema.js';
 import type { Services } from '../context.js';
 import { requireKey } from '../credentials.js';
 import { UserSchema, errorResponses, pageOf } from '../schemas.js';
@@ -18,7 +18,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Sign a user up',
         description: 'With the publishable key when the app allows public signup; always with the secret key.',
-        body: SignupBodySchema,
+        body: CreateUserBodySchema,
         response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409, 503) },
       },
       handler: async (request, reply) => {
