@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   namespace_exists: { status: 409, message: 'A namespace with this name already exists.', closeCode: 4151, retryable: false },
   app_exists: { status: 409, message: 'An app with this name already exists in the namespace.', closeCode: 4152, retryable: false },
   not_anonymous: { status: 409, message: 'Only an anonymous user can be upgraded to a registered one.', closeCode: 4154, retryable: false },
+  auth_token_limit: { status: 409, message: 'This user already has as many active auth tokens as allowed; revoke one first.', closeCode: 4157, retryable: false },
   payload_too_large: { status: 413, message: 'The request body is too large.', closeCode: 4009, retryable: false },
   unsupported_media_type: { status: 415, message: 'The request body must be application/json.', closeCode: 4153, retryable: false },
 
@@ -77,6 +78,14 @@ export const ERROR_CODES = {
   overloaded: { status: 503, message: 'The server is busy; retry later.', closeCode: 4013, retryable: true },
   unavailable: { status: 503, message: 'A backing service is unavailable; retry later.', closeCode: 4014, retryable: true },
   idp_unreachable: { status: 502, message: "The app's identity provider could not be reached or gave no usable answer.", closeCode: 4015, retryable: true },
+
+  // Realtime connections: why the server closed a socket (see docs/realtime.md)
+  authentication_timeout: { status: 401, message: 'No authentication arrived in time; reconnect and authenticate first.', closeCode: 4016, retryable: true },
+  server_shutdown: { status: 503, message: 'The server is shutting down; reconnect.', closeCode: 4017, retryable: true },
+  slow_consumer: { status: 503, message: 'The connection fell too far behind in reading its messages; reconnect.', closeCode: 4018, retryable: true },
+  too_many_connections: { status: 429, message: 'This user has as many realtime connections as the app allows; close one first.', closeCode: 4160, retryable: false },
+  frame_too_large: { status: 413, message: 'The frame is larger than the server accepts.', closeCode: 4161, retryable: false },
+  identity_mismatch: { status: 403, message: "The credentials name another user or app than the connection's.", closeCode: 4162, retryable: false },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './rest.js';
+export * from './realtime.js';

@@ -79,7 +79,83 @@ export interface AccessTokenLoginBody {
   accessToken: string;
 }
 
-export type AuthenticationBody = LocalLoginBody | ReconnectLoginBody | AccessTokenLoginBody;
+/** A new anonymous user each time (needs `anonymous.enabled`); ended when its last session ends. */
+export interface AnonymousLoginBody {
+  strategy: 'anonymous';
+  /** Up to 128 characters; trimmed; kept as the user's `fullName`. */
+  displayName?: string;
+}
+
+/** A new guest user each time (needs `guest.enabled`); lasts the app's `guest.lifetime`. */
+export interface GuestLoginBody {
+  strategy: 'guest';
+  /** Up to 128 characters; trimmed. */
+  fullName: string;
+}
+
+/** Development only (needs `key.enabled`, refused in production mode): a user id and the app's publishable key. */
+export interface KeyLoginBody {
+  strategy: 'key';
+  userId: string;
+  key: string;
+}
+
+/** `POST …/me/upgrade`: an anonymous user becomes a registered one, keeping its id. Answers an AuthenticationResult. */
+export type UpgradeBody = SignupBody;
+
+/** A long-lived auth token the app's backend made for the user (`at_…`). */
+export interface AuthTokenLoginBody {
+  strategy: 'auth-token';
+  token: string;
+}
+
+/** The app's own opaque token, checked by its identity-provider webhook. */
+export interface CustomLoginBody {
+  strategy: 'custom';
+  token: string;
+}
+
+/** An ID token from one of the app's OpenID Connect providers. */
+export interface OidcLoginBody {
+  strategy: 'oidc';
+  idToken: string;
+  /** The nonce sent in the authentication request; when given, the token must carry the same. */
+  nonce?: string;
+}
+
+/** A JWT from one of the app's trusted issuers. */
+export interface JwtLoginBody {
+  strategy: 'jwt';
+  token: string;
+  /** The trusted issuer's id; needed only when the token's `iss` does not name exactly one. */
+  issuer?: string;
+}
+
+export type AuthenticationBody = LocalLoginBody | ReconnectLoginBody | AccessTokenLoginBody | AuthTokenLoginBody | CustomLoginBody | OidcLoginBody | AnonymousLoginBody | GuestLoginBody | KeyLoginBody | JwtLoginBody;
+
+/** `POST …/users/{userId}/auth-tokens` (secret key). Give `expiresIn` or `expiresAt`, or neither for no expiry. */
+export interface CreateAuthTokenBody {
+  label?: string;
+  /** Lifetime in seconds, from 60 to ten years. */
+  expiresIn?: number;
+  /** ISO 8601 instant, from a minute to ten years ahead. */
+  expiresAt?: string;
+}
+
+/** An auth token's metadata; the token itself is never listed. */
+export interface AuthToken {
+  id: string;
+  userId: string;
+  label: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/** The answer to creating an auth token: the only time `token` is shown. */
+export interface CreatedAuthToken extends AuthToken {
+  token: string;
+}
 
 /** The answer to a successful `POST …/authentication`, in the shape Feathers' client expects. */
 export interface AuthenticationResult {

@@ -9,18 +9,31 @@ import { PasswordHasher } from './auth/passwords/index.js';
 import { SessionCache } from './auth/sessions/session-cache.js';
 import { SessionService } from './auth/sessions/session-service.js';
 import { AccessTokenStrategy } from './auth/strategies/access-token/index.js';
+import { AnonymousStrategy } from './auth/strategies/anonymous/index.js';
+import { AnonymousUsers } from './auth/strategies/anonymous/lifecycle.js';
+import { AnonymousUpgrade } from './auth/strategies/anonymous/upgrade.js';
+import { GuestStrategy } from './auth/strategies/guest/index.js';
+import { KeyStrategy } from './auth/strategies/key/index.js';
+import { AuthTokenStrategy } from './auth/strategies/auth-token/index.js';
+import { CustomStrategy } from './auth/strategies/custom/index.js';
+import { ExternalUserLinker } from './auth/strategies/custom/link.js';
+import { JwtStrategy } from './auth/strategies/jwt/index.js';
 import { LocalStrategy } from './auth/strategies/local/index.js';
+import { OidcStrategy } from './auth/strategies/oidc/index.js';
 import { ReconnectStrategy } from './auth/strategies/reconnect/index.js';
 import { StrategyRegistry } from './auth/strategies/registry.js';
 import { AccessTokenService } from './auth/tokens/access-tokens.js';
+import { AuthTokenService } from './auth/tokens/auth-tokens.js';
 import { ConfigError, type Config } from './config/index.js';
 import type { Services } from './http/context.js';
 import { buildHttpServer } from './http/server.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { runPeriodically, type PeriodicTask } from './lib/periodic.js';
 import { createLogger } from './logger.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createRepositories } from './store/repositories/index.js';
 import { UserService } from './users/user-service.js';
+import { UserMaintenance } from './users/maintenance.js';
 
 export interface TesseraOptions {
   config: Readonly<Config>;
@@ -39,6 +52,9 @@ export interface Tessera {
   close(): Promise<void>;
 }
 
+/** How often the server ends idle anonymous users and removes expired ones. */
+export const MAINTENANCE_INTERVAL_MS = 60_000;
+
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
@@ -49,13 +65,13 @@ export async function openServices({ config, clock = systemClock, logger = creat
   const masterKey = loadMasterKey(config, logger);
   const store = openStore({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store);
   } catch (error) {
     await store.close();
     throw error;
   }
   const defaultIssuer = () => config.publicUrl?.replace(/\/$/, '') ?? `http://${config.host}:${config.port}`;
-  return wireServices(store, masterKey, config, clock, issuerBase ?? defaultIssuer);
+  return wireServices(store, masterKey, config, clock, issuerBase ?? defaultIssuer, logger);
 }
 
 /** Opens the services and builds the HTTP server. Does not listen yet. */
@@ -66,6 +82,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const services = await openServices({ ...options, logger }, () => publicUrl ?? `http://${config.host}:${config.port}`);
   const { store } = services;
   const http = await buildHttpServer(services, { logger, trustProxy: config.trustProxy, version: VERSION });
+  let maintenance: PeriodicTask | undefined;
 
   return {
     config,
@@ -74,6 +91,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     logger,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
+      maintenance ??= runPeriodically(() => services.maintenance.run(), MAINTENANCE_INTERVAL_MS, (error) => logger.error({ err: error }, 'user maintenance failed'));
       const address = http.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       publicUrl ??= `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -81,13 +99,15 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       return publicUrl;
     },
     async close() {
+      await maintenance?.stop();
       await http.close();
+      await services.passwords.close();
       await store.close();
     },
   };
 }
 
-function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Config>, clock: Clock, issuerBase: () => string): Services {
+function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Config>, clock: Clock, issuerBase: () => string, logger: Logger): Services {
   const repositories = createRepositories(store.db);
   const passwords = new PasswordHasher({
     argon2: { memoryCost: config.passwords.memoryCost, timeCost: config.passwords.timeCost, parallelism: config.passwords.parallelism },
@@ -99,9 +119,14 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const sessions = new SessionService(repositories, accessTokens, new SessionCache(config.sessionCacheTtlMs), clock);
   const users = new UserService(repositories, passwords, sessions, clock);
   const apps = new AppService(repositories, signingKeys, clock, config.sessionCacheTtlMs);
-  const strategies = new StrategyRegistry([new LocalStrategy(users, passwords), new ReconnectStrategy(sessions), new AccessTokenStrategy(sessions)]);
+  const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
+  sessions.onRevoked(anonymousUsers.sessionsEnded);
+  const authTokens = new AuthTokenService(repositories, sessions, clock);
+  const strategies = new StrategyRegistry([new LocalStrategy(users, passwords), new ReconnectStrategy(sessions), new AccessTokenStrategy(sessions), new AnonymousStrategy(users), new GuestStrategy(users, clock), new KeyStrategy({ mode: config.mode, apps, users: repositories.users, sessions, logger }), new AuthTokenStrategy(authTokens), new CustomStrategy(new ExternalUserLinker(repositories, users, sessions, clock)), new OidcStrategy({ users, identities: repositories.userIdentities, clock }), new JwtStrategy({ repositories, users, apps, clock })]);
   const authenticator = new Authenticator(strategies, sessions, users);
-  return { store, apps, users, sessions, signingKeys, authenticator, strategies, passwords };
+  const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, authenticator, clock);
+  const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
+  return { store, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };
 }
 
 function loadMasterKey(config: Readonly<Config>, logger: Logger): MasterKey {

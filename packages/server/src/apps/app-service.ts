@@ -136,14 +136,14 @@ export class AppService {
   }
 
   async createAdminToken(label: string | null): Promise<string> {
-    const credential = createOpaqueToken('at');
+    const credential = createOpaqueToken('adm');
     await this.repositories.apiKeys.insertAdminToken({ id: credential.id, label, secret_hash: credential.secretHash, created_at: this.clock.now() });
     return credential.token;
   }
 
   async authenticateAdmin(token: string): Promise<AdminTokenRecord> {
     const parsed = parseOpaqueToken(token);
-    const record = parsed?.prefix === 'at' ? await this.repositories.apiKeys.findAdminToken(parsed.id) : undefined;
+    const record = parsed?.prefix === 'adm' ? await this.repositories.apiKeys.findAdminToken(parsed.id) : undefined;
     if (parsed === null || record === undefined || record.revokedAt !== null || !secretMatches(parsed.secret, record.secretHash)) {
       throw new TesseraError('invalid_admin_token');
     }

@@ -1,9 +1,9 @@
 import type { AuthenticationResult } from '@tessera/protocol';
 import { toIso } from '../lib/clock.js';
-import type { AppRecord } from '../store/repositories/index.js';
+import type { AppRecord, UserRecord } from '../store/repositories/index.js';
 import { presentUser } from '../users/presenter.js';
 import type { UserService } from '../users/user-service.js';
-import type { ClientInfo, SessionService } from './sessions/session-service.js';
+import type { ClientInfo, IssuedCredentials, SessionService } from './sessions/session-service.js';
 import type { StrategyRegistry } from './strategies/registry.js';
 
 /**
@@ -20,25 +20,34 @@ export class Authenticator {
   async login(app: AppRecord, body: unknown, client: ClientInfo): Promise<AuthenticationResult> {
     const { strategy, input } = this.strategies.resolve(app, body);
     const identity = await strategy.authenticate(input, { app, client });
-    let credentials;
-    if (identity.resumes === undefined) {
-      this.sessions.assertUserActive(identity.user);
-      credentials = await this.sessions.start(app, identity.user, strategy.name, client);
-      await this.users.recordLogin(app, identity.user);
-    } else {
-      credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.redeemedReconnectTokenId);
-    }
-    const { session } = credentials;
-    return {
-      accessToken: credentials.accessToken,
-      reconnectToken: credentials.reconnectToken,
-      authentication: {
-        strategy: strategy.name,
-        accessTokenExpiresAt: toIso(credentials.accessTokenExpiresAt),
-        reconnectTokenExpiresAt: toIso(credentials.reconnectTokenExpiresAt),
-      },
-      session: { id: session.id, expiresAt: toIso(session.expiresAt), idleExpiresAt: toIso(session.idleExpiresAt) },
-      user: presentUser(identity.user),
-    };
+    if (identity.resumes === undefined) return this.startSession(app, identity.user, strategy.name, client);
+    const credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.redeemedReconnectTokenId);
+    return present(strategy.name, identity.user, credentials);
   }
+
+  /**
+   * A new session for a user already proven by other means than a login body (an anonymous
+   * user just upgraded to a registered one), answered as a login is.
+   */
+  async startSession(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<AuthenticationResult> {
+    this.sessions.assertUserActive(user);
+    const credentials = await this.sessions.start(app, user, strategy, client);
+    await this.users.recordLogin(app, user);
+    return present(strategy, user, credentials);
+  }
+}
+
+function present(strategy: string, user: UserRecord, credentials: IssuedCredentials): AuthenticationResult {
+  const { session } = credentials;
+  return {
+    accessToken: credentials.accessToken,
+    reconnectToken: credentials.reconnectToken,
+    authentication: {
+      strategy,
+      accessTokenExpiresAt: toIso(credentials.accessTokenExpiresAt),
+      reconnectTokenExpiresAt: toIso(credentials.reconnectTokenExpiresAt),
+    },
+    session: { id: session.id, expiresAt: toIso(session.expiresAt), idleExpiresAt: toIso(session.idleExpiresAt) },
+    user: presentUser(user),
+  };
 }

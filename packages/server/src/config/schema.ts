@@ -1,5 +1,21 @@
 import Type, { type Static } from 'typebox';
 
+/** The WebSocket gateway's limits and timings (per-app settings are under `settings.realtime`). */
+const RealtimeConfig = Type.Object(
+  {
+    authTimeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000, env: 'TESSERA_REALTIME_AUTH_TIMEOUT_MS', description: 'A connection that has not authenticated this long after it opened closes with authentication_timeout.' }),
+    maxFrameBytes: Type.Integer({ default: 65_536, minimum: 1024, maximum: 16_777_216, env: 'TESSERA_REALTIME_MAX_FRAME_BYTES', description: 'Largest frame a client may send; a larger one closes the connection with frame_too_large.' }),
+    framesPerSecond: Type.Integer({ default: 50, minimum: 1, maximum: 100_000, env: 'TESSERA_REALTIME_FRAMES_PER_SECOND', description: 'Frames a connection may send per second on average; going over closes it with rate_limited.' }),
+    frameBurst: Type.Integer({ default: 100, minimum: 1, maximum: 100_000, env: 'TESSERA_REALTIME_FRAME_BURST', description: 'Frames a connection may send at once, above the average rate.' }),
+    heartbeatIntervalMs: Type.Integer({ default: 30_000, minimum: 10, maximum: 600_000, env: 'TESSERA_REALTIME_HEARTBEAT_MS', description: 'The server pings every connection this often; one that has not answered the previous ping is dropped.' }),
+    maxBufferedBytes: Type.Integer({ default: 1_048_576, minimum: 16_384, maximum: 268_435_456, env: 'TESSERA_REALTIME_MAX_BUFFERED_BYTES', description: 'Bytes that may wait to be sent to one connection; past that it closes with slow_consumer instead of buffering without bound.' }),
+    maxConnections: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000, env: 'TESSERA_REALTIME_MAX_CONNECTIONS', description: 'Open realtime connections this node accepts; past that, upgrades answer 503 overloaded.' }),
+    expiryNoticeMs: Type.Integer({ default: 60_000, minimum: 0, maximum: 3_600_000, env: 'TESSERA_REALTIME_EXPIRY_NOTICE_MS', description: 'How long before an access token or session expires the server pushes session.expiring (at most half the token\'s lifetime).' }),
+    shutdownGraceMs: Type.Integer({ default: 2000, minimum: 0, maximum: 60_000, env: 'TESSERA_REALTIME_SHUTDOWN_GRACE_MS', description: 'On shutdown, how long clients have to answer the server_shutdown close before their sockets are dropped.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /**
  * The server's configuration, in one schema: types, defaults, the environment variable of
  * each setting (`env`) and its documentation (`description`) all come from here. CLI flags
@@ -47,6 +63,7 @@ export const ConfigSchema = Type.Object(
       env: 'TESSERA_SESSION_CACHE_TTL_MS',
       description: 'How long a node trusts its cached view of a session before reading it again. Changes made through this node apply at once.',
     }),
+    realtime: RealtimeConfig,
   },
   { additionalProperties: false },
 );

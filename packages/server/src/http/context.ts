@@ -7,6 +7,10 @@ import type { Store } from '../store/database.js';
 import type { AdminTokenRecord, ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
 import type { PasswordHasher } from '../auth/passwords/index.js';
 import type { StrategyRegistry } from '../auth/strategies/registry.js';
+import type { AnonymousUsers } from '../auth/strategies/anonymous/lifecycle.js';
+import type { AnonymousUpgrade } from '../auth/strategies/anonymous/upgrade.js';
+import type { UserMaintenance } from '../users/maintenance.js';
+import type { AuthTokenService } from '../auth/tokens/auth-tokens.js';
 
 /** The services the HTTP layer calls. Routes never reach the database directly. */
 export interface Services {
@@ -18,6 +22,12 @@ export interface Services {
   authenticator: Authenticator;
   strategies: StrategyRegistry;
   passwords: PasswordHasher;
+  /** Ends anonymous users (the realtime gateway calls it when the last connection closes). */
+  anonymousUsers: AnonymousUsers;
+  anonymousUpgrade: AnonymousUpgrade;
+  /** The periodic upkeep of ephemeral users; the server runs it, tests call it. */
+  maintenance: UserMaintenance;
+  authTokens: AuthTokenService;
 }
 
 /** What the request hooks learned about the caller. */

@@ -8,7 +8,7 @@ export const KEY_HEADER = 'x-tessera-key';
 
 /**
  * Credentials travel as `Authorization: Bearer <credential>` or, for API keys, also as
- * `X-Tessera-Key`. The credential's prefix says what it is: `pk_`/`sk_` API keys, `at_` admin
+ * `X-Tessera-Key`. The credential's prefix says what it is: `pk_`/`sk_` API keys, `adm_` admin
  * tokens; anything else is taken for an access token.
  */
 export function bearer(request: FastifyRequest): string | undefined {
@@ -41,7 +41,7 @@ export async function requireKey(services: Services, request: FastifyRequest, ap
 /** The signed-in user behind the request's access token. */
 export async function requireUser(services: Services, request: FastifyRequest, app: AppRecord): Promise<AuthContext> {
   const token = bearer(request);
-  if (token === undefined || /^(pk|sk|at)_/.test(token)) throw new TesseraError('missing_credentials', { message: 'Send an access token: Authorization: Bearer <accessToken>.' });
+  if (token === undefined || /^(pk|sk|adm|at|rt)_/.test(token)) throw new TesseraError('missing_credentials', { message: 'Send an access token: Authorization: Bearer <accessToken>.' });
   const context = await services.sessions.authenticate(app, token);
   request.tessera.user = context;
   return context;

@@ -10,6 +10,7 @@ import { KEY_HEADER } from './credentials.js';
 import { sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
 import { adminRoutes } from './routes/admin.js';
+import { authTokenRoutes } from './routes/auth-tokens.js';
 import { authenticationRoutes } from './routes/authentication.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoutes } from './routes/jwks.js';
@@ -58,7 +59,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: KEY_HEADER, description: 'pk_… or sk_… of the app' },
           accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          adminToken: { type: 'http', scheme: 'bearer', description: 'at_… admin token' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'adm_… admin token' },
         },
       },
     },
@@ -80,6 +81,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
       });
       await scope.register(authenticationRoutes(services));
       await scope.register(userRoutes(services));
+      await scope.register(authTokenRoutes(services));
       await scope.register(meRoutes(services));
       await scope.register(jwksRoutes(services));
     },

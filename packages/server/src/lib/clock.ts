@@ -1,3 +1,5 @@
+import type { Cancel, Scheduler } from './scheduler.js';
+
 /** The time, injected so that tests move it instead of sleeping. Milliseconds since the epoch. */
 export interface Clock {
   now(): number;
@@ -5,16 +7,56 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** A clock that only moves when told to. */
-export class ManualClock implements Clock {
+interface ManualTask {
+  time: number;
+  task: () => void;
+}
+
+/**
+ * A clock that only moves when told to. It is also a Scheduler: `advance` runs the tasks that
+ * come due, in time order, with the clock reading each task's time while it runs.
+ */
+export class ManualClock implements Clock, Scheduler {
+  private readonly tasks = new Set<ManualTask>();
+
   constructor(private current = Date.UTC(2026, 0, 1)) {}
 
   now(): number {
     return this.current;
   }
 
+  at(time: number, task: () => void): Cancel {
+    const entry = { time, task };
+    this.tasks.add(entry);
+    // A deadline already reached runs soon, as a real timer of delay 0 would, not at the next advance.
+    if (time <= this.current) setImmediate(() => this.runDue());
+    return () => this.tasks.delete(entry);
+  }
+
   advance(milliseconds: number): void {
-    this.current += milliseconds;
+    const target = this.current + milliseconds;
+    this.runDue(target);
+    this.current = target;
+  }
+
+  private runDue(until = this.current): void {
+    const errors: unknown[] = [];
+    for (let next = this.nextDue(until); next !== undefined; next = this.nextDue(until)) {
+      this.tasks.delete(next);
+      this.current = Math.max(this.current, next.time);
+      try {
+        next.task();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  private nextDue(until: number): ManualTask | undefined {
+    let earliest: ManualTask | undefined;
+    for (const entry of this.tasks) if (entry.time <= until && (earliest === undefined || entry.time < earliest.time)) earliest = entry;
+    return earliest;
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * Opaque credentials (API keys, admin tokens, reconnect tokens) look like `prefix_id.secret`.
+ * Opaque credentials (API keys, admin tokens, auth tokens, reconnect tokens) look like `prefix_id.secret`.
  * The id finds the row; only a SHA-256 of the secret is stored, and it is compared in constant
  * time. A database leak therefore yields no usable credential.
  */
@@ -12,9 +12,9 @@ export interface OpaqueToken {
   secretHash: string;
 }
 
-export type OpaqueTokenPrefix = 'pk' | 'sk' | 'at' | 'rt';
+export type OpaqueTokenPrefix = 'pk' | 'sk' | 'adm' | 'at' | 'rt';
 
-const TOKEN_PATTERN = /^(pk|sk|at|rt)_([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
+const TOKEN_PATTERN = /^(pk|sk|adm|at|rt)_([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 
 export function createOpaqueToken(prefix: OpaqueTokenPrefix): OpaqueToken {
   const id = randomBytes(12).toString('base64url');

@@ -14,6 +14,8 @@ export interface Store {
   readonly engine: Engine;
   /** Where the data lives, with no password: safe to log. */
   readonly location: string;
+  /** The PostgreSQL schema the tables live in, when the URL names one (`?schema=`). */
+  readonly schema?: string;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -85,6 +87,7 @@ function openPostgres(url: string, poolSize: number): Store {
     db,
     engine: 'postgres',
     location: `postgres ${parsed.host}${parsed.pathname}${schema === null ? '' : ` schema ${schema}`}`,
+    ...(schema === null ? {} : { schema }),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -101,8 +104,14 @@ function quoteIdentifier(name: string): string {
 }
 
 /** Applies every pending migration. Safe to run from several nodes at once (Kysely locks). */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+export async function migrateToLatest(store: Store): Promise<string[]> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+    // Kysely looks for its bookkeeping tables in every schema unless told which: without this, a
+    // schema of its own would find another schema's tables and never create its own.
+    ...(store.schema === undefined ? {} : { migrationTableSchema: store.schema }),
+  });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);

@@ -3,14 +3,14 @@ import type { Static } from 'typebox';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
-import { normalizePassword, type PasswordHasher } from '../auth/passwords/index.js';
+import { isImportableHash, normalizePassword, type PasswordHasher } from '../auth/passwords/index.js';
 import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
 import { presentUser } from './presenter.js';
-import { CUSTOM_DATA_MAX_BYTES, type AdminUpdateUserBodySchema, type SignupBodySchema, type UpdateMeBodySchema } from './profile-schema.js';
+import { CUSTOM_DATA_MAX_BYTES, type AdminUpdateUserBodySchema, type CreateUserBodySchema, type UpdateMeBodySchema } from './profile-schema.js';
 
-type SignupInput = Static<typeof SignupBodySchema>;
+type SignupInput = Static<typeof CreateUserBodySchema>;
 type UpdateMeInput = Static<typeof UpdateMeBodySchema>;
 type AdminUpdateInput = Static<typeof AdminUpdateUserBodySchema>;
 export type ProfileInput = Omit<AdminUpdateInput, 'password' | 'disabled'>;
@@ -47,8 +47,8 @@ export class UserService {
     if (input.username === undefined && input.email === undefined) {
       throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
     }
-    const { password, ...profile } = input;
-    const passwordHash = await this.hasher.hash(normalizePassword(password));
+    const { password, passwordHash: importedHash, ...profile } = input;
+    const passwordHash = await this.initialPasswordHash(password, importedHash, viaSecretKey);
     return this.create(app, { kind: 'registered', profile, passwordHash });
   }
 
@@ -83,6 +83,22 @@ export class UserService {
         expires_at: expiresAt,
       }),
     );
+  }
+
+  /**
+   * A new user's password, or the hash of one imported from another system (secret key only):
+   * argon2id as is, bcrypt until the user's next login moves it to argon2id.
+   */
+  private async initialPasswordHash(password: string | undefined, importedHash: string | undefined, viaSecretKey: boolean): Promise<string> {
+    if ((password === undefined) === (importedHash === undefined)) {
+      throw new TesseraError('invalid_request', { message: 'Give either password or passwordHash.', details: [{ path: '/password', message: 'exactly one of password and passwordHash is required' }] });
+    }
+    if (importedHash === undefined) return this.hasher.hash(normalizePassword(password!));
+    if (!viaSecretKey) throw new TesseraError('forbidden', { message: 'Only the secret key may import a password hash.' });
+    if (!isImportableHash(importedHash)) {
+      throw new TesseraError('invalid_request', { message: 'passwordHash must be an argon2id or bcrypt ($2a$, $2b$, $2y$) hash.', details: [{ path: '/passwordHash', message: 'unsupported hash format' }] });
+    }
+    return importedHash;
   }
 
   async findByLogin(app: AppRecord, login: { email: string } | { username: string }): Promise<UserRecord | undefined> {
@@ -170,7 +186,7 @@ export class UserService {
 }
 
 /** Maps API profile fields to columns; only the fields present in the input. */
-function profileColumns(input: ProfileInput): UserRowPatch {
+export function profileColumns(input: ProfileInput): UserRowPatch {
   const patch: UserRowPatch = {};
   if (input.username !== undefined) {
     patch.username = input.username.normalize('NFKC');

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -130,6 +130,20 @@ describe.each(backends)('signup, login, /me and logout on $name', (backend) => {
       expect(last.body).toMatchObject({ error: { code: 'session_expired' } });
     } finally {
       await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin, body: { settings: { sessionIdleTimeout: 2 * 3600 } } });
+    }
+  });
+
+  it('never issues an access token that outlives its session', async () => {
+    const admin = { token: server.adminToken };
+    await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin, body: { settings: { sessionLifetime: 600, accessTokenTtl: 900 } } });
+    try {
+      const { login } = await signUpAndLogIn(server);
+      const sessionEnd = Date.parse(login.session.expiresAt);
+      expect(Date.parse(login.authentication.accessTokenExpiresAt)).toBe(Math.floor(sessionEnd / 1000) * 1000);
+      const { exp } = decodeJwt(login.accessToken);
+      expect(exp! * 1000).toBeLessThanOrEqual(sessionEnd);
+    } finally {
+      await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin, body: { settings: { sessionLifetime: 30 * 24 * 3600, accessTokenTtl: 900 } } });
     }
   });
 

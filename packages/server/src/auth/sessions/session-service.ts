@@ -31,9 +31,17 @@ export interface IssuedCredentials {
   reconnectTokenExpiresAt: number;
 }
 
-export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused';
+export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused' | 'user_upgraded' | 'user_ended';
 
-export type RevocationListener = (event: { appId: string; userId: string; sessionIds: string[]; reason: RevocationReason }) => void;
+export interface RevocationEvent {
+  appId: string;
+  userId: string;
+  sessionIds: string[];
+  reason: RevocationReason;
+}
+
+/** A listener that returns a promise is awaited before the revoking call returns. */
+export type RevocationListener = (event: RevocationEvent) => void | Promise<void>;
 
 /**
  * Sessions: creating them with their tokens, checking them on every authenticated call,
@@ -66,7 +74,8 @@ export class SessionService {
       created_at: now,
       last_seen_at: now,
       idle_expires_at: now + app.settings.sessionIdleTimeout * 1000,
-      expires_at: now + app.settings.sessionLifetime * 1000,
+      // A session never outlives its user (guests last a limited time).
+      expires_at: Math.min(now + app.settings.sessionLifetime * 1000, user.expiresAt ?? Number.POSITIVE_INFINITY),
       user_agent: client.userAgent,
       ip: client.ip,
     });
@@ -80,7 +89,7 @@ export class SessionService {
    */
   async issue(app: AppRecord, user: UserRecord, session: SessionRecord, redeemedTokenId: string | null = null): Promise<IssuedCredentials> {
     const now = this.clock.now();
-    const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: session.id });
+    const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: session.id, notAfter: session.expiresAt });
     await this.repositories.sessions.supersedeReconnectTokens(session.id, now);
     if (now > session.lastSeenAt) await this.touch(app, session, now);
     const reconnect = createOpaqueToken('rt');
@@ -107,14 +116,16 @@ export class SessionService {
     return { app, user: entry.user, session: entry.session, claims };
   }
 
-  assertUserActive(user: UserRecord): void {
+  assertUserActive(user: UserRecord, now: number = this.clock.now()): void {
     if (user.disabledAt !== null) throw new TesseraError('user_disabled');
+    // An ephemeral user that ended (anonymous) or outlived its lifetime (guest) is over for good.
+    if (user.endedAt !== null || (user.expiresAt !== null && user.expiresAt <= now)) throw new TesseraError('user_ended');
   }
 
   /** Throws the error that says why a session may not be used, if it may not. */
   assertLive(session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
     // A disabled user's sessions are revoked too; the user's state is the more useful answer.
-    this.assertUserActive(user);
+    this.assertUserActive(user, now);
     if (session.revokedAt !== null) throw new TesseraError('session_revoked', { details: { reason: session.revokedReason } });
     if (session.expiresAt <= now || session.idleExpiresAt <= now) {
       this.cache.invalidateSession(session.id);
@@ -131,7 +142,7 @@ export class SessionService {
     const session = await this.repositories.sessions.findById(sessionId);
     if (session === undefined || session.userId !== user.id) return false;
     const revoked = await this.repositories.sessions.revoke(sessionId, reason, this.clock.now());
-    if (revoked) this.announce(user, [sessionId], reason);
+    if (revoked) await this.announce(user, [sessionId], reason);
     return revoked;
   }
 
@@ -139,13 +150,34 @@ export class SessionService {
   async revokeAll(user: UserRecord, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
     const ids = await this.repositories.sessions.revokeAllOfUser(user.id, reason, this.clock.now(), exceptSessionId);
     this.cache.invalidateUser(user.id);
-    if (ids.length > 0) this.announce(user, ids, reason);
+    if (ids.length > 0) await this.announce(user, ids, reason);
     return ids;
   }
 
   /** Forget cached views of a user after its record changed (profile, disabled flag). */
   userChanged(userId: string): void {
     this.cache.invalidateUser(userId);
+  }
+
+  /**
+   * A session's state read from the store, not the cache, for a holder of a long-lived
+   * connection whose deadline came (the realtime gateway). Throws why the session may no longer
+   * be used. It is not activity: the idle expiry does not move.
+   */
+  async current(app: AppRecord, sessionId: string): Promise<{ session: SessionRecord; user: UserRecord }> {
+    const now = this.clock.now();
+    const { session, user } = await this.load(sessionId, app, now);
+    this.assertLive(session, user, now);
+    return { session, user };
+  }
+
+  /** Whose session a reconnect token would resume, without spending it; undefined when it is not a valid token. */
+  async reconnectTokenOwner(token: string): Promise<{ appId: string; userId: string; sessionId: string } | undefined> {
+    const parsed = parseOpaqueToken(token);
+    const record = parsed?.prefix === 'rt' ? await this.repositories.sessions.findReconnectToken(parsed.id) : undefined;
+    if (parsed === null || record === undefined || !secretMatches(parsed.secret, record.secretHash)) return undefined;
+    const session = await this.repositories.sessions.findById(record.sessionId);
+    return session === undefined ? undefined : { appId: session.appId, userId: session.userId, sessionId: session.id };
   }
 
   /**
@@ -184,7 +216,7 @@ export class SessionService {
     const now = this.clock.now();
     await this.repositories.sessions.supersedeReconnectTokens(session.id, now);
     if (await this.repositories.sessions.revoke(session.id, 'reconnect_token_reused', now)) {
-      this.announce(user, [session.id], 'reconnect_token_reused');
+      await this.announce(user, [session.id], 'reconnect_token_reused');
     }
   }
 
@@ -205,8 +237,8 @@ export class SessionService {
     session.idleExpiresAt = idleExpiresAt;
   }
 
-  private announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): void {
+  private async announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
     for (const sessionId of sessionIds) this.cache.invalidateSession(sessionId);
-    for (const listener of this.listeners) listener({ appId: user.appId, userId: user.id, sessionIds, reason });
+    for (const listener of this.listeners) await listener({ appId: user.appId, userId: user.id, sessionIds, reason });
   }
 }

@@ -34,10 +34,14 @@ export class AccessTokenService {
     return `${this.issuerBase()}/v1/apps/${app.namespace}/${app.name}`;
   }
 
-  async issue(app: AppRecord, subject: { userId: string; sessionId: string }): Promise<IssuedAccessToken> {
+  /**
+   * `notAfter` is the session's absolute end: a token never outlives its session, so a server
+   * that verifies tokens offline stops accepting them when the session can no longer be live.
+   */
+  async issue(app: AppRecord, subject: { userId: string; sessionId: string; notAfter: number }): Promise<IssuedAccessToken> {
     const signer = await this.keys.signer(app);
     const issuedAt = Math.floor(this.clock.now() / 1000);
-    const expiresAt = issuedAt + app.settings.accessTokenTtl;
+    const expiresAt = Math.min(issuedAt + app.settings.accessTokenTtl, Math.floor(subject.notAfter / 1000));
     const token = await new SignJWT({ sid: subject.sessionId })
       .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: TOKEN_TYPE })
       .setIssuer(this.issuer(app))

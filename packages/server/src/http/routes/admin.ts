@@ -36,7 +36,7 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
     const tags = ['admin'];
     fastify.addHook('onRequest', async (request) => {
       const token = bearer(request);
-      if (token === undefined) throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer at_….' });
+      if (token === undefined) throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer adm_….' });
       request.tessera.admin = await services.apps.authenticateAdmin(token);
     });
 

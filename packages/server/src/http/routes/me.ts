@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { presentSession, presentUser } from '../../users/presenter.js';
-import { UpdateMeBodySchema } from '../../users/profile-schema.js';
+import { SignupBodySchema, UpdateMeBodySchema } from '../../users/profile-schema.js';
 import type { Services } from '../context.js';
-import { requireUser } from '../credentials.js';
-import { SessionSchema, UserSchema, errorResponses } from '../schemas.js';
+import { clientInfo, requireUser } from '../credentials.js';
+import { AuthenticationResultSchema, SessionSchema, UserSchema, errorResponses } from '../schemas.js';
 
 /** The signed-in user's own profile and sessions. */
 export function meRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -27,6 +27,20 @@ export function meRoutes(services: Services): FastifyPluginAsyncTypebox {
       handler: async (request) => {
         const context = await requireUser(services, request, request.tessera.app!);
         return presentUser(await services.users.updateSelf(context, request.body));
+      },
+    });
+
+    fastify.post('/me/upgrade', {
+      schema: {
+        tags,
+        summary: 'Turn the signed-in anonymous user into a registered one',
+        description: 'Same id; username and/or email and password as at signup. Answers new tokens as a login does; the tokens issued before stop working.',
+        body: SignupBodySchema,
+        response: { 200: AuthenticationResultSchema, ...errorResponses(400, 401, 403, 409, 503) },
+      },
+      handler: async (request) => {
+        const context = await requireUser(services, request, request.tessera.app!);
+        return services.anonymousUpgrade.upgrade(context, request.body, clientInfo(request));
       },
     });
 

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
 import * as loginMethods from './0002_login_methods.js';
+import * as anonymous from './0003_anonymous.js';
 
 /**
  * Every migration, in order. Listed statically (not read from a folder at run time) so that
@@ -10,4 +11,5 @@ import * as loginMethods from './0002_login_methods.js';
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_login_methods': loginMethods,
+  '0003_anonymous': anonymous,
 };

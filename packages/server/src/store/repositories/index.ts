@@ -2,8 +2,12 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { ApiKeysRepository } from './api-keys.js';
 import { AppsRepository } from './apps.js';
+import { EphemeralUsersRepository } from './ephemeral-users.js';
+import { AuthTokensRepository } from './auth-tokens.js';
 import { SessionsRepository } from './sessions.js';
 import { SigningKeysRepository } from './signing-keys.js';
+import { UsedTokenIdsRepository } from './used-token-ids.js';
+import { UserIdentitiesRepository } from './user-identities.js';
 import { UsersRepository } from './users.js';
 
 export interface Repositories {
@@ -12,6 +16,10 @@ export interface Repositories {
   signingKeys: SigningKeysRepository;
   users: UsersRepository;
   sessions: SessionsRepository;
+  ephemeralUsers: EphemeralUsersRepository;
+  authTokens: AuthTokensRepository;
+  userIdentities: UserIdentitiesRepository;
+  usedTokenIds: UsedTokenIdsRepository;
 }
 
 export function createRepositories(db: Kysely<Database>): Repositories {
@@ -21,6 +29,10 @@ export function createRepositories(db: Kysely<Database>): Repositories {
     signingKeys: new SigningKeysRepository(db),
     users: new UsersRepository(db),
     sessions: new SessionsRepository(db),
+    ephemeralUsers: new EphemeralUsersRepository(db),
+    authTokens: new AuthTokensRepository(db),
+    userIdentities: new UserIdentitiesRepository(db),
+    usedTokenIds: new UsedTokenIdsRepository(db),
   };
 }
 
@@ -29,3 +41,5 @@ export type { ApiKeyRecord, ApiKeyKind, AdminTokenRecord } from './api-keys.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { UserRecord, ListUsersQuery, UserRowPatch } from './users.js';
 export type { SessionRecord, ReconnectTokenRecord } from './sessions.js';
+export type { AuthTokenRecord } from './auth-tokens.js';
+export type { UserIdentityRecord } from './user-identities.js';

@@ -1,7 +1,83 @@
 import Type, { type Static } from 'typebox';
 import { enabledFlag } from '../toggle.js';
 
-/** Per-app settings of the `custom` strategy. */
-export const CustomSettings = Type.Object({ enabled: enabledFlag(false) }, { additionalProperties: false, default: {}, description: 'Opaque tokens vouched for by the app’s own identity-provider webhook.' });
+/** A field of the identity provider's JSON answer: a name, or a dotted path such as `user.id`. */
+const answerPath = (options: { default?: string; description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$', ...options });
+const optionalAnswerPath = (name: string, byDefault: string) =>
+  Type.Union([answerPath(), Type.Null()], { default: byDefault, description: `Field of the answer holding the user's ${name}; null to ignore it.` });
 
-export type CustomSettings = Static<typeof CustomSettings>;
+/** Header names Tessera sets itself or that only the HTTP layer may set. Compared lowercased. */
+export const RESERVED_HEADERS = new Set(['host', 'accept', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'accept-encoding', 'proxy-authorization', 'proxy-connection']);
+
+const HeaderName = Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$" });
+// Visible ASCII only: the masked value the admin API shows (with "•") is refused, so a settings
+// document read back and sent again unchanged cannot replace a secret with its mask.
+const HeaderValue = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$' });
+
+const Header = Type.Object({ name: HeaderName, value: HeaderValue }, { additionalProperties: false });
+
+const Headers = Type.Refine(
+  Type.Array(Header, {
+    maxItems: 16,
+    default: [],
+    description: 'Static headers sent with every call, e.g. a shared secret, as `{ name, value }` pairs. A patch replaces the whole list. Never logged; the admin API shows the values masked.',
+  }),
+  (headers) => headers.every(({ name }, index) => !RESERVED_HEADERS.has(name.toLowerCase()) && headers.findIndex((other) => other.name.toLowerCase() === name.toLowerCase()) === index),
+  (headers) => {
+    const reserved = headers.find(({ name }) => RESERVED_HEADERS.has(name.toLowerCase()));
+    return reserved === undefined ? 'headers may not name the same header twice' : `headers may not set ${reserved.name}: Tessera sets it`;
+  },
+);
+
+const CustomSettingsObject = Type.Object(
+  {
+    enabled: enabledFlag(false),
+    url: Type.Optional(
+      Type.String({ maxLength: 2048, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$', description: 'The webhook Tessera POSTs `{ "token": … }` to. Required when enabled.' }),
+    ),
+    timeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 10_000, description: 'How long to wait for the whole answer, in milliseconds.' }),
+    maxResponseBytes: Type.Integer({ default: 64 * 1024, minimum: 1024, maximum: 1024 * 1024, description: 'Largest answer body read; a longer one is refused.' }),
+    headers: Headers,
+    mapping: Type.Object(
+      {
+        id: answerPath({ default: 'id', description: 'Field of the answer holding the stable user id (string or integer). Required in every answer.' }),
+        login: optionalAnswerPath('login (becomes the username)', 'login'),
+        email: optionalAnswerPath('email', 'email'),
+        fullName: optionalAnswerPath('full name', 'full_name'),
+      },
+      { additionalProperties: false, default: {}, description: 'Where each user field is in the answer.' },
+    ),
+    autoProvision: Type.Union([Type.Boolean(), Type.Null()], { default: null, description: 'Whether an unknown id creates a user; null: the app-wide autoProvisionUsers decides.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Opaque tokens vouched for by the app’s own identity-provider webhook.' },
+);
+
+/** Per-app settings of the `custom` strategy. */
+export const CustomSettings = Type.Refine(CustomSettingsObject, (settings) => validUrl(settings.url) && (!settings.enabled || settings.url !== undefined), (settings) =>
+  settings.url === undefined ? 'url is required when the custom strategy is enabled' : 'url must be an absolute http or https URL without user name or password',
+);
+
+export type CustomSettings = Static<typeof CustomSettingsObject>;
+
+function validUrl(url: string | undefined): boolean {
+  if (url === undefined) return true;
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '' && parsed.username === '' && parsed.password === '';
+  } catch {
+    return false;
+  }
+}
+
+const MASK = '••••••••';
+
+/** The settings as the admin API shows them: header values are secrets and never leave in full. */
+export function maskCustomSettings(settings: CustomSettings): CustomSettings {
+  return { ...settings, headers: settings.headers.map(({ name, value }) => ({ name, value: maskValue(value) })) };
+}
+
+/** Long values keep their last four characters, so an operator can tell which secret is set. */
+function maskValue(value: string): string {
+  return value.length >= 20 ? `${MASK}${value.slice(-4)}` : MASK;
+}

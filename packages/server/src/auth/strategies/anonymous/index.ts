@@ -1,0 +1,27 @@
+import Type from 'typebox';
+import type { UserService } from '../../../users/user-service.js';
+import type { Identity, Strategy, StrategyContext } from '../contract.js';
+import { DisplayNameInput, normalizeDisplayName } from '../display-name.js';
+
+const AnonymousInput = Type.Object(
+  { strategy: Type.Literal('anonymous'), displayName: Type.Optional(DisplayNameInput) },
+  { additionalProperties: false, description: 'An optional display name; every login makes a new anonymous user.' },
+);
+
+/**
+ * Anonymous login with an optional display name (Convergence's `connectAnonymously`). Every
+ * login makes a new user of kind `anonymous`; it ends when its last session does (see
+ * ./lifecycle.ts), and may become a registered user by an upgrade (see ./upgrade.ts).
+ */
+export class AnonymousStrategy implements Strategy<typeof AnonymousInput> {
+  readonly name = 'anonymous';
+  readonly input = AnonymousInput;
+
+  constructor(private readonly users: UserService) {}
+
+  async authenticate(input: { displayName?: string }, { app }: StrategyContext): Promise<Identity> {
+    const fullName = input.displayName === undefined ? null : normalizeDisplayName(input.displayName, '/displayName');
+    const user = await this.users.create(app, { kind: 'anonymous', profile: { fullName } });
+    return { user };
+  }
+}

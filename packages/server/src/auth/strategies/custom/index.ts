@@ -1,0 +1,34 @@
+import Type from 'typebox';
+import type { Identity, Strategy, StrategyContext } from '../contract.js';
+import type { ExternalUserLinker } from './link.js';
+import { mapAnswer } from './mapping.js';
+import { askIdentityProvider, unreachable } from './webhook.js';
+
+/** Users vouched for by the identity-provider webhook are linked under this provider name. */
+export const CUSTOM_PROVIDER = 'custom';
+
+const CustomInput = Type.Object(
+  { strategy: Type.Literal('custom'), token: Type.String({ minLength: 1, maxLength: 8192, description: 'The app’s own opaque token; Tessera asks the app’s identity provider about it.' }) },
+  { additionalProperties: false, description: 'A token of the app’s own user system, checked by its identity-provider webhook (ConnectyCube’s custom identity provider).' },
+);
+
+/**
+ * Logs in with a token only the app's own identity provider understands: Tessera sends it to
+ * the app's webhook, maps the answer to a user of kind `external`, and links or creates it.
+ */
+export class CustomStrategy implements Strategy<typeof CustomInput> {
+  readonly name = 'custom';
+  readonly input = CustomInput;
+
+  constructor(private readonly linker: ExternalUserLinker) {}
+
+  async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
+    const settings = app.settings.strategies.custom;
+    // The settings schema demands a URL when the strategy is on; a document older than that rule may lack one.
+    if (settings.url === undefined) throw unreachable('not_configured');
+    const answer = await askIdentityProvider({ url: settings.url, timeoutMs: settings.timeoutMs, maxResponseBytes: settings.maxResponseBytes, headers: settings.headers }, input.token);
+    const profile = mapAnswer(answer, settings.mapping);
+    const autoProvision = settings.autoProvision ?? app.settings.autoProvisionUsers;
+    return { user: await this.linker.signIn(app, CUSTOM_PROVIDER, profile, autoProvision) };
+  }
+}

@@ -1,0 +1,51 @@
+/** The signature algorithms a trusted issuer may use, and what each one needs of a key. */
+
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm;
+
+const ALL: ReadonlySet<string> = new Set<string>([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS]);
+
+/** Exact, case-sensitive: `none`, `None`, `hs256` are all refused. */
+export function isSupportedAlgorithm(alg: unknown): alg is Algorithm {
+  return typeof alg === 'string' && ALL.has(alg);
+}
+
+export function isHmac(alg: Algorithm): alg is HmacAlgorithm {
+  return (HMAC_ALGORITHMS as readonly string[]).includes(alg);
+}
+
+/** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. */
+export function minimumSecretBytes(alg: HmacAlgorithm): number {
+  return { HS256: 32, HS384: 48, HS512: 64 }[alg];
+}
+
+/** Smallest RSA modulus accepted, in bits (RFC 7518 §3.3; NIST SP 800-131A). */
+export const MIN_RSA_BITS = 2048;
+
+const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519' };
+
+/**
+ * Why a public JWK cannot verify `alg`, or undefined when it can. Checked at configuration
+ * time for keys given in settings and at fetch time for JWKS keys, so that an EC key is never
+ * tried for RS256, nor a P-384 key for ES256, nor a symmetric or private key anywhere.
+ */
+export function keyMismatch(jwk: Record<string, unknown>, alg: AsymmetricAlgorithm): string | undefined {
+  if ('d' in jwk || 'p' in jwk || 'k' in jwk) return 'is private or symmetric key material; give only the public key';
+  if (jwk.alg !== undefined && jwk.alg !== alg) return `is marked for ${JSON.stringify(jwk.alg)}, not ${alg}`;
+  if (jwk.use !== undefined && jwk.use !== 'sig') return 'is not a signature key (use is not "sig")';
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return 'does not allow "verify" in key_ops';
+  if (alg.startsWith('RS') || alg.startsWith('PS')) {
+    if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string') return `is not an RSA key, which ${alg} needs`;
+    const bits = Buffer.from(jwk.n, 'base64url').length * 8;
+    if (bits < MIN_RSA_BITS) return `is an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are needed`;
+    return undefined;
+  }
+  const curve = CURVES[alg];
+  const kty = alg === 'EdDSA' ? 'OKP' : 'EC';
+  if (jwk.kty !== kty || jwk.crv !== curve) return `is not an ${kty} key on ${curve ?? '?'}, which ${alg} needs`;
+  return undefined;
+}

@@ -1,0 +1,70 @@
+import Value from 'typebox/value';
+import { Email, ProfileProperties } from '../../../users/profile-schema.js';
+import type { ProfileInput } from '../../../users/user-service.js';
+import type { TrustedIssuerSettings } from './settings.js';
+import { TokenRejected } from './token-rejected.js';
+
+/** Reads claims of a verified token into a user id and profile fields. */
+
+export type Claims = Record<string, unknown>;
+
+const MAX_SUBJECT_LENGTH = 256;
+
+/**
+ * The value at a claim path. A claim whose own name is the whole path wins (namespaced claims
+ * such as `https://example.com/roles` contain dots); otherwise the path walks nested objects.
+ * Only own properties are read, so `__proto__` or `constructor` find nothing.
+ */
+export function claimAt(claims: Claims, path: string): unknown {
+  if (Object.hasOwn(claims, path)) return claims[path];
+  let current: unknown = claims;
+  for (const segment of path.split('.')) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, segment)) return undefined;
+    current = (current as Claims)[segment];
+  }
+  return current;
+}
+
+/** The user's id at the issuer: a non-empty string, or an integer (ApiRTC ids often are). */
+export function userIdFrom(claims: Claims, path: string): string {
+  const value = claimAt(claims, path);
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === 'string' && value.length > 0 && value.length <= MAX_SUBJECT_LENGTH) return value;
+  if (value === undefined) throw new TokenRejected('missing_claim', `The token has no user id at ${path}.`, { claim: path });
+  throw new TokenRejected('bad_user_id', `The user id at ${path} is not a string of 1 to ${MAX_SUBJECT_LENGTH} characters or an integer.`, { claim: path });
+}
+
+/**
+ * Profile fields from the claims the issuer's mapping names. A claim that is absent, or that
+ * does not fit the profile's own rules (an email that is not one, a 500-character name), is
+ * left out rather than failing the login: the token is proven, its decoration is best effort.
+ */
+export function profileFrom(claims: Claims, mapping: TrustedIssuerSettings['claims']): ProfileInput {
+  const read = (path: string | null): unknown => (path === null ? undefined : claimAt(claims, path));
+  const profile: ProfileInput = {};
+  const fullName = pickName(read(mapping.displayName), read(mapping.fullName), read(mapping.firstName), read(mapping.lastName));
+  if (fullName !== undefined) profile.fullName = fullName;
+  const email = read(mapping.email);
+  if (typeof email === 'string' && Value.Check(Email, email.trim())) profile.email = email.trim();
+  const tags = tagsFrom(read(mapping.groups));
+  if (tags !== undefined) profile.tags = tags;
+  return profile;
+}
+
+const FullName = ProfileProperties.fullName;
+
+function pickName(displayName: unknown, fullName: unknown, firstName: unknown, lastName: unknown): string | undefined {
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+  const joined = [text(firstName), text(lastName)].filter((part) => part !== undefined).join(' ');
+  for (const candidate of [text(displayName), text(fullName), joined === '' ? undefined : joined]) {
+    if (candidate !== undefined && Value.Check(FullName, candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Group names that make valid tags (1 to 64 characters, at most 50, no repeats). */
+function tagsFrom(groups: unknown): string[] | undefined {
+  if (!Array.isArray(groups)) return undefined;
+  const names = groups.filter((group): group is string => typeof group === 'string' && group.length >= 1 && group.length <= 64);
+  return [...new Set(names)].slice(0, 50);
+}

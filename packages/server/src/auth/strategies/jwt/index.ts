@@ -1,0 +1,90 @@
+import Type from 'typebox';
+import type { AppService } from '../../../apps/app-service.js';
+import { TesseraError } from '../../../errors.js';
+import type { Clock } from '../../../lib/clock.js';
+import { parseOpaqueToken } from '../../../lib/opaque-token.js';
+import type { AppRecord, Repositories } from '../../../store/repositories/index.js';
+import type { UserService } from '../../../users/user-service.js';
+import type { Identity, Strategy, StrategyContext } from '../contract.js';
+import { profileFrom, userIdFrom, type Claims } from './claims.js';
+import { IssuerKeys } from './issuer-keys.js';
+import { IssuerUsers } from './issuer-users.js';
+import { JwksCache } from './jwks-cache.js';
+import type { TrustedIssuerSettings } from './settings.js';
+import { TokenRejected } from './token-rejected.js';
+import { ExternalJwtVerifier } from './verify-external-jwt.js';
+
+const JwtInput = Type.Object(
+  {
+    strategy: Type.Literal('jwt'),
+    // Generous here so that a too-large token is answered `invalid_token` by the verifier (8 KiB).
+    token: Type.String({ minLength: 1, maxLength: 65_536, description: 'A JWT signed by one of the app\'s trusted issuers.' }),
+    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The trusted issuer\'s id; needed only when the token\'s iss does not tell.' })),
+  },
+  { additionalProperties: false, description: 'A token from one of the app\'s trusted issuers (external JWT).' },
+);
+
+/** Expired token ids are forgotten at most this often. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+export interface JwtStrategyDependencies {
+  repositories: Repositories;
+  users: UserService;
+  apps: AppService;
+  clock: Clock;
+}
+
+/**
+ * Logs in with a JWT from one of the app's trusted issuers (Convergence's and ApiRTC's JWT
+ * authentication): verified against the issuer's secret, public keys or JWKS, its user id read
+ * from the configured claim, and the user linked, matched or provisioned.
+ */
+export class JwtStrategy implements Strategy<typeof JwtInput> {
+  readonly name = 'jwt';
+  readonly input = JwtInput;
+  private readonly verifier: ExternalJwtVerifier;
+  private readonly issuerUsers: IssuerUsers;
+  private lastPruneAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly dependencies: JwtStrategyDependencies) {
+    const { clock, repositories, users } = dependencies;
+    this.verifier = new ExternalJwtVerifier(new IssuerKeys(new JwksCache(clock)), clock);
+    this.issuerUsers = new IssuerUsers(repositories, users, clock);
+  }
+
+  async authenticate(input: { token: string; issuer?: string }, { app }: StrategyContext): Promise<Identity> {
+    const { issuer, claims } = await this.verifier.verify({ appId: app.id, issuers: app.settings.strategies.jwt.issuers, token: input.token, issuerId: input.issuer });
+    if (issuer.requirePublishableKeySubject) await this.assertPublishableKeySubject(app, claims);
+    const subject = userIdFrom(claims, issuer.userIdClaim);
+    if (issuer.singleUse) await this.consume(app, issuer, claims);
+    const user = await this.issuerUsers.resolve(app, { issuer, subject, profile: profileFrom(claims, issuer.claims) });
+    return { user };
+  }
+
+  /** ApiRTC's tokens name the app by its public key in `sub`; a key of another app, or a revoked one, does not do. */
+  private async assertPublishableKeySubject(app: AppRecord, claims: Claims): Promise<void> {
+    const { sub } = claims;
+    const refused = new TokenRejected('claim_mismatch', 'The token\'s sub is not a publishable key of this app.', { claim: 'sub' });
+    if (typeof sub !== 'string' || parseOpaqueToken(sub)?.prefix !== 'pk') throw refused;
+    try {
+      await this.dependencies.apps.authenticateKey(app, sub);
+    } catch (error) {
+      if (error instanceof TesseraError && error.code === 'invalid_api_key') throw refused;
+      throw error;
+    }
+  }
+
+  /** The first use of a `jti` wins, on every node; the id is kept until the token would have expired. */
+  private async consume(app: AppRecord, issuer: TrustedIssuerSettings, claims: Claims): Promise<void> {
+    const { usedTokenIds } = this.dependencies.repositories;
+    const now = this.dependencies.clock.now();
+    if (now - this.lastPruneAt >= PRUNE_INTERVAL_MS) {
+      this.lastPruneAt = now;
+      await usedTokenIds.prune(now);
+    }
+    // The verifier has checked that a single-use token has a string jti and a numeric exp.
+    const expiresAt = ((claims.exp as number) + issuer.clockSkew) * 1000;
+    const first = await usedTokenIds.record({ app_id: app.id, issuer: issuer.id, jti: claims.jti as string, expires_at: Math.min(Math.ceil(expiresAt), Number.MAX_SAFE_INTEGER) });
+    if (!first) throw new TesseraError('token_replayed');
+  }
+}

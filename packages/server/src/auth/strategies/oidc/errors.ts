@@ -1,0 +1,73 @@
+import { TesseraError } from '../../../errors.js';
+import { ProviderDocumentError } from './discovery.js';
+import { ProviderFetchError } from './fetch-json.js';
+
+/** The check an ID token failed; named in `invalid_token` details, never with the token itself. */
+export type IdTokenCheck =
+  | 'format'
+  | 'typ'
+  | 'issuer'
+  | 'algorithm'
+  | 'key'
+  | 'signature'
+  | 'claims'
+  | 'sub'
+  | 'audience'
+  | 'azp'
+  | 'exp'
+  | 'nbf'
+  | 'iat'
+  | 'nonce';
+
+const MESSAGES: Record<IdTokenCheck, string> = {
+  format: 'The ID token is not a signed JWT.',
+  typ: 'The token is not an ID token (its `typ` header names another kind of token).',
+  issuer: 'The ID token’s issuer is not one of this app’s OpenID providers.',
+  algorithm: 'The ID token is not signed with an asymmetric algorithm the provider uses.',
+  key: 'No key of the provider matches the ID token.',
+  signature: 'The ID token’s signature is not valid.',
+  claims: 'The ID token lacks a required claim (iss, sub, aud, exp, iat).',
+  sub: 'The ID token’s `sub` is not a string of 1 to 255 characters.',
+  audience: 'The ID token was not issued to this app’s client id.',
+  azp: 'The ID token has several audiences and its `azp` is not this app’s client id.',
+  exp: 'The ID token has expired.',
+  nbf: 'The ID token is not valid yet.',
+  iat: 'The ID token was issued in the future.',
+  nonce: 'The ID token’s nonce does not match the one given.',
+};
+
+export function invalidIdToken(check: IdTokenCheck): TesseraError {
+  return new TesseraError('invalid_token', { message: MESSAGES[check], details: { strategy: 'oidc', check } });
+}
+
+/** A provider that could not be reached, or whose documents cannot be used, as `idp_unreachable`. */
+export function providerUnreachable(issuer: string, step: 'discovery' | 'jwks', error: unknown): TesseraError {
+  const reason = error instanceof ProviderFetchError || error instanceof ProviderDocumentError ? error.reason : 'network';
+  const status = error instanceof ProviderFetchError ? error.status : undefined;
+  return new TesseraError('idp_unreachable', {
+    message: `The OpenID provider could not be used: its ${step === 'discovery' ? 'discovery document' : 'key set'} ${describe(reason, status)}.`,
+    details: { strategy: 'oidc', issuer, step, reason, ...(status === undefined ? {} : { status }) },
+    cause: error,
+  });
+}
+
+function describe(reason: string, status: number | undefined): string {
+  switch (reason) {
+    case 'timeout':
+      return 'did not arrive in time';
+    case 'redirect':
+      return 'answered with a redirect, which is not followed';
+    case 'status':
+      return `answered HTTP ${status ?? '?'} instead of 200`;
+    case 'too_large':
+      return 'is too large';
+    case 'not_json':
+      return 'is not JSON';
+    case 'issuer_mismatch':
+      return 'names another issuer';
+    case 'invalid_document':
+      return 'is not a valid document';
+    default:
+      return 'could not be fetched';
+  }
+}

@@ -1,0 +1,165 @@
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
+import { TesseraError } from '../../../errors.js';
+import type { Clock } from '../../../lib/clock.js';
+import { invalidIdToken, type IdTokenCheck } from './errors.js';
+import type { ProviderCache, ProviderState } from './provider-cache.js';
+import type { OidcProviderSettings } from './settings.js';
+
+/**
+ * The algorithms an ID token may be signed with. Asymmetric only: an HS* ID token is signed with
+ * the client secret, which Tessera does not hold, and `none` is never a signature.
+ */
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+/** Clock difference tolerated between Tessera and the provider, for `exp`, `nbf` and `iat`. */
+const CLOCK_SKEW_SECONDS = 60;
+
+/** `typ` values of an ID token; `at+jwt`, `logout+jwt` and the like are other tokens of the same issuer. */
+const ID_TOKEN_TYPES = new Set(['jwt', 'application/jwt']);
+
+/** The claims of a verified ID token that Tessera reads. */
+export interface IdTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+}
+
+export interface VerifiedIdToken {
+  provider: OidcProviderSettings;
+  claims: IdTokenClaims;
+}
+
+/** Verifies ID tokens against the app's configured providers (OpenID Connect Core 1.0, §3.1.3.7). */
+export class IdTokenVerifier {
+  constructor(
+    private readonly cache: ProviderCache,
+    private readonly clock: Clock,
+  ) {}
+
+  async verify(appId: string, providers: readonly OidcProviderSettings[], idToken: string, nonce: string | undefined): Promise<VerifiedIdToken> {
+    const provider = chooseProvider(providers, idToken);
+    const state = await this.cache.get(appId, provider);
+    const claims = await this.verifySignedClaims(appId, provider, state, idToken);
+    checkClaims(claims, provider, nonce, this.clock.now());
+    return { provider, claims };
+  }
+
+  /** Signature, `iss`, `aud`, `exp` and `nbf`; on an unknown key, the keys are fetched again once per cooldown. */
+  private async verifySignedClaims(appId: string, provider: OidcProviderSettings, state: ProviderState, idToken: string): Promise<IdTokenClaims> {
+    const options = this.verifyOptions(provider, state);
+    try {
+      return await verifyWithKeys(idToken, state, options);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw toTesseraError(error);
+    }
+    const refreshed = await this.cache.refreshKeys(appId, provider, state);
+    if (refreshed === undefined) throw invalidIdToken('key');
+    try {
+      return await verifyWithKeys(idToken, refreshed, options);
+    } catch (error) {
+      throw toTesseraError(error);
+    }
+  }
+
+  private verifyOptions(provider: OidcProviderSettings, state: ProviderState): JWTVerifyOptions {
+    const advertised = state.metadata.idTokenAlgorithms;
+    return {
+      issuer: provider.issuer,
+      audience: provider.clientId,
+      algorithms: advertised === undefined ? ASYMMETRIC_ALGORITHMS : ASYMMETRIC_ALGORITHMS.filter((alg) => advertised.includes(alg)),
+      requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: new Date(this.clock.now()),
+    };
+  }
+}
+
+/**
+ * Reads `iss` without verifying anything, only to know whose keys to verify with; the token is
+ * then verified in full against that provider. When several entries share the issuer, the one
+ * whose client id the token names is tried (the audience check still applies).
+ */
+function chooseProvider(providers: readonly OidcProviderSettings[], idToken: string): OidcProviderSettings {
+  const { header, payload } = peek(idToken);
+  // Header values are untrusted JSON here: `typ` may be any type.
+  const typ: unknown = header.typ;
+  if (typ !== undefined && (typeof typ !== 'string' || !ID_TOKEN_TYPES.has(typ.toLowerCase()))) throw invalidIdToken('typ');
+  const candidates = providers.filter((provider) => provider.issuer === payload.iss);
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  const provider = candidates.find((candidate) => audiences.includes(candidate.clientId)) ?? candidates[0];
+  if (provider === undefined) throw invalidIdToken('issuer');
+  return provider;
+}
+
+function peek(idToken: string): { header: ProtectedHeaderParameters; payload: JWTPayload } {
+  try {
+    return { header: decodeProtectedHeader(idToken), payload: decodeJwt(idToken) };
+  } catch {
+    throw invalidIdToken('format');
+  }
+}
+
+async function verifyWithKeys(idToken: string, state: ProviderState, options: JWTVerifyOptions): Promise<IdTokenClaims> {
+  try {
+    const { payload } = await jwtVerify(idToken, state.keys.getKey, options);
+    return payload as IdTokenClaims;
+  } catch (error) {
+    // Several keys fit the header (no `kid`, or a reused one): jose leaves trying each to the caller.
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    return verifyWithEachKey(idToken, error, options);
+  }
+}
+
+async function verifyWithEachKey(idToken: string, keys: AsyncIterable<CryptoKey>, options: JWTVerifyOptions): Promise<IdTokenClaims> {
+  for await (const key of keys) {
+    try {
+      const { payload } = await jwtVerify(idToken, key, options);
+      return payload as IdTokenClaims;
+    } catch (error) {
+      if (!(error instanceof errors.JWSSignatureVerificationFailed)) throw error;
+    }
+  }
+  throw new errors.JWSSignatureVerificationFailed();
+}
+
+/** The checks jose does not make: `sub`, `azp` with several audiences, `iat` not in the future, the nonce. */
+function checkClaims(claims: IdTokenClaims, provider: OidcProviderSettings, nonce: string | undefined, now: number): void {
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) throw invalidIdToken('sub');
+  if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== provider.clientId) throw invalidIdToken('azp');
+  if (typeof claims.iat === 'number' && claims.iat > now / 1000 + CLOCK_SKEW_SECONDS) throw invalidIdToken('iat');
+  if (nonce !== undefined && claims.nonce !== nonce) throw invalidIdToken('nonce');
+}
+
+/** Maps jose's errors to the check that failed; anything else (a TesseraError from the cache) passes through. */
+function toTesseraError(error: unknown): unknown {
+  if (error instanceof TesseraError) return error;
+  const check = joseCheck(error);
+  return check === undefined ? error : invalidIdToken(check);
+}
+
+function joseCheck(error: unknown): IdTokenCheck | undefined {
+  if (error instanceof errors.JWTExpired) return 'exp';
+  if (error instanceof errors.JWTClaimValidationFailed) return claimCheck(error.claim, error.reason);
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'algorithm';
+  // A key of the provider's set that cannot be used (a private key, a malformed one) verifies nothing.
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSInvalid || error instanceof errors.JWKInvalid) return 'key';
+  if (error instanceof errors.JOSEError) return 'format';
+  return undefined;
+}
+
+function claimCheck(claim: string, reason: string): IdTokenCheck {
+  // A claim that is absent or of the wrong type (`iat: "soon"`) is a malformed token, whichever claim it is.
+  if (reason === 'missing' || reason === 'invalid') return 'claims';
+  switch (claim) {
+    case 'iss':
+      return 'issuer';
+    case 'aud':
+      return 'audience';
+    case 'nbf':
+      return 'nbf';
+    case 'iat':
+      return 'iat';
+    default:
+      return 'claims';
+  }
+}

@@ -1,0 +1,49 @@
+import Type from 'typebox';
+import type { Clock } from '../../../lib/clock.js';
+import type { UserIdentitiesRepository } from '../../../store/repositories/user-identities.js';
+import type { UserService } from '../../../users/user-service.js';
+import type { Identity, Strategy, StrategyContext } from '../contract.js';
+import { IdTokenVerifier } from './id-token.js';
+import { OidcIdentities } from './identities.js';
+import { profileFromClaims } from './profile.js';
+import { ProviderCache, type ProviderCacheOptions } from './provider-cache.js';
+
+const OidcInput = Type.Object(
+  {
+    strategy: Type.Literal('oidc'),
+    idToken: Type.String({ minLength: 1, maxLength: 8192, description: 'An ID token issued to the app’s client id by one of its OpenID providers.' }),
+    nonce: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The nonce the client sent in its authentication request; the token must carry the same.' })),
+  },
+  { additionalProperties: false, description: 'An ID token from one of the app’s OpenID Connect providers.' },
+);
+
+export interface OidcStrategyDependencies {
+  users: UserService;
+  identities: UserIdentitiesRepository;
+  clock: Clock;
+  cache?: ProviderCacheOptions;
+}
+
+/**
+ * Logs in with an ID token of one of the app's OpenID Connect providers (Firebase, Google,
+ * Keycloak, Auth0…), verified through the provider's discovery document and keys; the user is
+ * the one linked to the token's (issuer, sub), or a new `external` user when provisioning is on.
+ */
+export class OidcStrategy implements Strategy<typeof OidcInput> {
+  readonly name = 'oidc';
+  readonly input = OidcInput;
+  private readonly verifier: IdTokenVerifier;
+  private readonly identities: OidcIdentities;
+
+  constructor({ users, identities, clock, cache }: OidcStrategyDependencies) {
+    this.verifier = new IdTokenVerifier(new ProviderCache(clock, cache), clock);
+    this.identities = new OidcIdentities(identities, users, clock);
+  }
+
+  async authenticate(input: { idToken: string; nonce?: string }, { app }: StrategyContext): Promise<Identity> {
+    const { providers } = app.settings.strategies.oidc;
+    const { provider, claims } = await this.verifier.verify(app.id, providers, input.idToken, input.nonce);
+    const user = await this.identities.resolve(app, provider, claims.sub, profileFromClaims(claims));
+    return { user };
+  }
+}

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { CreateAuthTokenBodySchema } from '../../auth/tokens/auth-tokens.js';
+import type { Services } from '../context.js';
+import { requireKey } from '../credentials.js';
+import { errorResponses, nullable } from '../schemas.js';
+
+const UserParams = Type.Object({ namespace: Type.String(), app: Type.String(), userId: Type.String({ maxLength: 64 }) });
+const Timestamp = Type.String({ format: 'date-time' });
+const AuthTokenSchema = Type.Object({
+  id: Type.String(),
+  userId: Type.String(),
+  label: nullable(Type.String()),
+  createdAt: Timestamp,
+  expiresAt: nullable(Timestamp),
+  lastUsedAt: nullable(Timestamp),
+});
+const TokenParams = Type.Object({ ...UserParams.properties, tokenId: Type.String({ maxLength: 64 }) });
+
+/** A user's long-lived auth tokens, made, listed and revoked by the app's backend with the secret key. */
+export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const tags = ['auth tokens'];
+
+    fastify.post('/users/:userId/auth-tokens', {
+      schema: {
+        tags,
+        summary: 'Make an auth token for a user (secret key); the token is shown in this answer only',
+        description: 'The client logs in with `{ "strategy": "auth-token", "token": … }`. Only a hash of the token is kept.',
+        params: UserParams,
+        body: CreateAuthTokenBodySchema,
+        response: { 201: Type.Object({ token: Type.String(), ...AuthTokenSchema.properties }), ...errorResponses(400, 401, 403, 404, 409) },
+      },
+      // Every field is optional, so a call with no body at all means "no label, no expiry".
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      handler: async (request, reply) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        const { token, metadata } = await services.authTokens.create(app, request.params.userId, request.body);
+        return reply.status(201).send({ token, ...metadata });
+      },
+    });
+
+    fastify.get('/users/:userId/auth-tokens', {
+      schema: {
+        tags,
+        summary: 'List a user\'s active auth tokens (secret key); never the tokens themselves',
+        params: UserParams,
+        response: { 200: Type.Object({ items: Type.Array(AuthTokenSchema) }), ...errorResponses(401, 403, 404) },
+      },
+      handler: async (request) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        return { items: await services.authTokens.list(app, request.params.userId) };
+      },
+    });
+
+    fastify.delete('/users/:userId/auth-tokens/:tokenId', {
+      schema: {
+        tags,
+        summary: 'Revoke an auth token (secret key)',
+        description: 'The token can no longer log in. Sessions it already made go on until they end: the user can end them at /me/sessions, and disabling the user ends them all.',
+        params: TokenParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
+      handler: async (request, reply) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        await services.authTokens.revoke(app, request.params.userId, request.params.tokenId);
+        return reply.status(204).send(null);
+      },
+    });
+  };
+}
