@@ -74,6 +74,19 @@ const cases: Case[] = [
   { name: 'update an unknown user', method: 'PATCH', path: `${app}/users/nope`, auth: 'secret', options: { body: { fullName: 'x' } }, status: 404, code: 'user_not_found' },
   { name: 'delete an unknown user', method: 'DELETE', path: `${app}/users/nope`, auth: 'secret', status: 404, code: 'user_not_found' },
   { name: 'delete a user with a publishable key', method: 'DELETE', path: `${app}/users/USER`, auth: 'publishable', status: 403, code: 'forbidden' },
+  { name: 'import a hash with a publishable key', method: 'POST', path: `${app}/users`, auth: 'publishable', options: { body: { email: 'new@example.com', passwordHash: '$2b$04$abcdefghijklmnopqrstuuM2R0DkH8GFOhAoq.T0JdcAW4A6kQHSO' } }, status: 403, code: 'forbidden' },
+  { name: 'import a hash of an unknown format', method: 'POST', path: `${app}/users`, auth: 'secret', options: { body: { email: 'new@example.com', passwordHash: '{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=' } }, status: 400, code: 'invalid_request' },
+  // Anonymous upgrade
+  { name: 'upgrade without a token', method: 'POST', path: `${app}/me/upgrade`, auth: 'none', options: signup({}), status: 401, code: 'missing_credentials' },
+  { name: 'upgrade a registered user', method: 'POST', path: `${app}/me/upgrade`, auth: 'user', options: signup({ email: 'other@example.com' }), status: 409, code: 'not_anonymous' },
+  { name: 'upgrade with an unknown field', method: 'POST', path: `${app}/me/upgrade`, auth: 'user', options: signup({ kind: 'registered' }), status: 400, code: 'invalid_request' },
+  // Auth tokens
+  { name: 'auth token with a publishable key', method: 'POST', path: `${app}/users/USER/auth-tokens`, auth: 'publishable', options: { body: {} }, status: 403, code: 'forbidden' },
+  { name: 'auth token for an unknown user', method: 'POST', path: `${app}/users/nope/auth-tokens`, auth: 'secret', options: { body: {} }, status: 404, code: 'user_not_found' },
+  { name: 'auth token with a negative lifetime', method: 'POST', path: `${app}/users/USER/auth-tokens`, auth: 'secret', options: { body: { expiresIn: -5 } }, status: 400, code: 'invalid_request' },
+  { name: 'auth token with an unknown field', method: 'POST', path: `${app}/users/USER/auth-tokens`, auth: 'secret', options: { body: { scope: 'all' } }, status: 400, code: 'invalid_request' },
+  { name: 'revoke an unknown auth token', method: 'DELETE', path: `${app}/users/USER/auth-tokens/nope`, auth: 'secret', status: 404, code: 'token_not_found' },
+  { name: 'login with a garbage auth token', method: 'POST', path: `${app}/authentication`, auth: 'publishable', options: { body: { strategy: 'auth-token', token: 'at_nope' } }, status: 403, code: 'strategy_disabled' },
   // Admin API
   { name: 'namespace with a bad name', method: 'POST', path: '/v1/admin/namespaces', auth: 'admin', options: { body: { name: '../etc' } }, status: 400, code: 'invalid_request' },
   { name: 'namespace with an unknown field', method: 'POST', path: '/v1/admin/namespaces', auth: 'admin', options: { body: { name: 'ok', owner: 'me' } }, status: 400, code: 'invalid_request' },

@@ -58,7 +58,7 @@ export class HashingThreads {
 
   constructor(
     private readonly size: number,
-    private readonly nice = 10,
+    private readonly nice = 19,
   ) {}
 
   async run(job: HashingJob): Promise<string | boolean> {
