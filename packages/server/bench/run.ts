@@ -6,12 +6,17 @@
  *   (b) authenticated GET /me per second ÷ a bare Fastify route            target ≥ 0.5
  *   (c) p99 of GET /me during a login storm ÷ its idle p99                 target ≤ 3
  *
- * BENCH_SECONDS sets each load's duration (default 10).
+ * and the realtime gateway's figures (d), (e), (f), described in ./realtime.ts.
+ *
+ * `npm run bench` runs every part; `npm run bench -- rest` or `npm run bench -- realtime` runs one.
+ * BENCH_SECONDS sets each load's duration (default 10); BENCH_REALTIME_CONNECTIONS the idle
+ * connections of (e) (default 10,000); BENCH_LOGOUT_RUNS the runs of (f) (default 200).
  */
 import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
 import { load } from './load.js';
 import { startBareFastify, startTessera } from './processes.js';
+import { runRealtimeBench } from './realtime.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const cores = availableParallelism();
@@ -52,8 +57,28 @@ async function rawArgon2PerSecond(): Promise<number> {
   return done / ((performance.now() - started) / 1000);
 }
 
+const PARTS = ['rest', 'realtime'] as const;
+type Part = (typeof PARTS)[number];
+
+function selectedParts(): Part[] {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((part) => !(PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0) throw new Error(`unknown bench part(s) ${unknown.join(', ')}; choose from ${PARTS.join(', ')}`);
+  return asked.length === 0 ? [...PARTS] : (asked as Part[]);
+}
+
 async function main(): Promise<void> {
-  console.log(`Tessera benchmark — ${new Date().toISOString()} — ${cores} cores, Node ${process.version}, ${seconds} s per load`);
+  const parts = selectedParts();
+  console.log(`Tessera benchmark — ${new Date().toISOString()} — ${cores} cores, Node ${process.version}, ${seconds} s per load — ${parts.join(', ')}`);
+  if (parts.includes('rest')) await runRestBench();
+  if (parts.includes('realtime')) {
+    await runRealtimeBench({ seconds, connections: Number(process.env.BENCH_REALTIME_CONNECTIONS ?? 10_000), logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
+  }
+  console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
+  for (const figure of figures) console.log(`| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`);
+}
+
+async function runRestBench(): Promise<void> {
   const tessera = await startTessera();
   const bare = await startBareFastify();
   try {
@@ -89,8 +114,6 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([tessera.stop(), bare.stop()]);
   }
-  console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
-  for (const figure of figures) console.log(`| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`);
 }
 
 await main();

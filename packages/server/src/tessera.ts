@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppService } from './apps/app-service.js';
+import { SettingsSealer } from './apps/sealed-settings.js';
 import { Authenticator } from './auth/authenticator.js';
+import { ExternalUsers } from './auth/identities/external-users.js';
 import { MasterKey } from './auth/keys/master-key.js';
 import { SigningKeyService } from './auth/keys/signing-keys.js';
 import { PasswordHasher } from './auth/passwords/index.js';
@@ -16,7 +18,6 @@ import { GuestStrategy } from './auth/strategies/guest/index.js';
 import { KeyStrategy } from './auth/strategies/key/index.js';
 import { AuthTokenStrategy } from './auth/strategies/auth-token/index.js';
 import { CustomStrategy } from './auth/strategies/custom/index.js';
-import { ExternalUserLinker } from './auth/strategies/custom/link.js';
 import { JwtStrategy } from './auth/strategies/jwt/index.js';
 import { LocalStrategy } from './auth/strategies/local/index.js';
 import { OidcStrategy } from './auth/strategies/oidc/index.js';
@@ -29,15 +30,21 @@ import type { Services } from './http/context.js';
 import { buildHttpServer } from './http/server.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { runPeriodically, type PeriodicTask } from './lib/periodic.js';
+import { TimerScheduler, type Scheduler } from './lib/scheduler.js';
 import { createLogger } from './logger.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createRepositories } from './store/repositories/index.js';
+import { RealtimeGateway } from './realtime/gateway.js';
 import { UserService } from './users/user-service.js';
+import { openEphemeralStore } from './cluster/index.js';
+import { LoginThrottle } from './auth/throttle/login-throttle.js';
 import { UserMaintenance } from './users/maintenance.js';
 
 export interface TesseraOptions {
   config: Readonly<Config>;
   clock?: Clock;
+  /** Runs the realtime gateway's deadlines (token and session expiry); tests pass their ManualClock. */
+  scheduler?: Scheduler;
   logger?: Logger;
 }
 
@@ -46,13 +53,15 @@ export interface Tessera {
   readonly config: Readonly<Config>;
   readonly services: Services;
   readonly http: FastifyInstance;
+  /** The WebSocket gateway at /v1/apps/{namespace}/{app}/realtime. */
+  readonly realtime: RealtimeGateway;
   readonly logger: Logger;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
 
-/** How often the server ends idle anonymous users and removes expired ones. */
+/** How often the server ends idle anonymous users, removes expired ones and forgets expired token ids. */
 export const MAINTENANCE_INTERVAL_MS = 60_000;
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -71,7 +80,15 @@ export async function openServices({ config, clock = systemClock, logger = creat
     throw error;
   }
   const defaultIssuer = () => config.publicUrl?.replace(/\/$/, '') ?? `http://${config.host}:${config.port}`;
-  return wireServices(store, masterKey, config, clock, issuerBase ?? defaultIssuer, logger);
+  const services = wireServices(store, masterKey, config, clock, issuerBase ?? defaultIssuer, logger);
+  try {
+    const sealed = await services.apps.sealPlaintextSecrets();
+    if (sealed > 0) logger.info({ apps: sealed }, 'encrypted the secrets that app settings written by an older version held in clear');
+  } catch (error) {
+    await closeServices(services);
+    throw error;
+  }
+  return services;
 }
 
 /** Opens the services and builds the HTTP server. Does not listen yet. */
@@ -82,12 +99,16 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const services = await openServices({ ...options, logger }, () => publicUrl ?? `http://${config.host}:${config.port}`);
   const { store } = services;
   const http = await buildHttpServer(services, { logger, trustProxy: config.trustProxy, version: VERSION });
+  const clock = options.clock ?? systemClock;
+  const realtime = new RealtimeGateway({ services, config: config.realtime, trustProxy: config.trustProxy, clock, scheduler: options.scheduler ?? new TimerScheduler(clock), logger });
+  realtime.attach(http.server);
   let maintenance: PeriodicTask | undefined;
 
   return {
     config,
     services,
     http,
+    realtime,
     logger,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
@@ -100,15 +121,23 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     },
     async close() {
       await maintenance?.stop();
+      // Sockets first: each gets server_shutdown (reconnect allowed) while the services still run.
+      await realtime.close();
       await http.close();
-      await services.passwords.close();
-      await store.close();
+      await closeServices(services);
     },
   };
 }
 
+/** Releases what the services hold: hashing threads, the Redis connection, the database pool. */
+export async function closeServices(services: Services): Promise<void> {
+  await services.passwords.close();
+  await services.ephemeral.close();
+  await services.store.close();
+}
+
 function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Config>, clock: Clock, issuerBase: () => string, logger: Logger): Services {
-  const repositories = createRepositories(store.db);
+  const repositories = createRepositories(store.db, new SettingsSealer(masterKey));
   const passwords = new PasswordHasher({
     argon2: { memoryCost: config.passwords.memoryCost, timeCost: config.passwords.timeCost, parallelism: config.passwords.parallelism },
     concurrency: config.passwords.concurrency ?? 1,
@@ -117,16 +146,30 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock);
   const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase);
   const sessions = new SessionService(repositories, accessTokens, new SessionCache(config.sessionCacheTtlMs), clock);
+  const ephemeral = openEphemeralStore(config, clock);
+  const throttle = new LoginThrottle(ephemeral);
   const users = new UserService(repositories, passwords, sessions, clock);
   const apps = new AppService(repositories, signingKeys, clock, config.sessionCacheTtlMs);
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
   sessions.onRevoked(anonymousUsers.sessionsEnded);
   const authTokens = new AuthTokenService(repositories, sessions, clock);
-  const strategies = new StrategyRegistry([new LocalStrategy(users, passwords), new ReconnectStrategy(sessions), new AccessTokenStrategy(sessions), new AnonymousStrategy(users), new GuestStrategy(users, clock), new KeyStrategy({ mode: config.mode, apps, users: repositories.users, sessions, logger }), new AuthTokenStrategy(authTokens), new CustomStrategy(new ExternalUserLinker(repositories, users, sessions, clock)), new OidcStrategy({ users, identities: repositories.userIdentities, clock }), new JwtStrategy({ repositories, users, apps, clock })]);
+  const externalUsers = new ExternalUsers(repositories, users, sessions, clock, logger);
+  const strategies = new StrategyRegistry([
+    new LocalStrategy(users, passwords, throttle),
+    new ReconnectStrategy(sessions),
+    new AccessTokenStrategy(sessions),
+    new AnonymousStrategy(users),
+    new GuestStrategy(users, clock),
+    new KeyStrategy({ mode: config.mode, apps, users: repositories.users, sessions, logger }),
+    new AuthTokenStrategy(authTokens),
+    new CustomStrategy(externalUsers),
+    new OidcStrategy({ externalUsers, clock }),
+    new JwtStrategy({ repositories, externalUsers, apps, clock }),
+  ]);
   const authenticator = new Authenticator(strategies, sessions, users);
   const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, authenticator, clock);
   const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
-  return { store, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };
+  return { store, ephemeral, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };
 }
 
 function loadMasterKey(config: Readonly<Config>, logger: Logger): MasterKey {

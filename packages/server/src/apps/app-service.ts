@@ -5,7 +5,8 @@ import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../lib/opaqu
 import { isUniqueViolation } from '../store/errors.js';
 import type { AdminTokenRecord, ApiKeyKind, ApiKeyRecord, AppRecord, NamespaceRecord, Repositories } from '../store/repositories/index.js';
 import type { SigningKeyService } from '../auth/keys/signing-keys.js';
-import { AppSettingsError, mergeSettings, parseAppSettings, type AppSettings, type AppSettingsPatch } from './settings.js';
+import { maskedSecretPointer } from './secret-settings.js';
+import { AppSettingsError, AppSettingsSchema, mergeSettings, parseAppSettings, type AppSettings, type AppSettingsPatch } from './settings.js';
 
 /** Names of namespaces and apps: they appear in URLs and in token audiences. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
@@ -55,12 +56,13 @@ export class AppService {
   /** Creates an app with its first signing key. */
   async createApp(namespace: string, name: string, settings: unknown = {}): Promise<AppRecord> {
     assertName(name, 'app');
+    assertNoMaskedSecret(settings);
     const owner = await this.repositories.apps.findNamespace(namespace);
     if (owner === undefined) throw new TesseraError('namespace_not_found');
     const now = this.clock.now();
     let app: AppRecord;
     try {
-      const row = { id: uuidv7(now), namespace_id: owner.id, name, settings: JSON.stringify(validSettings(settings)), created_at: now };
+      const row = { id: uuidv7(now), namespace_id: owner.id, name, settings: validSettings(settings), created_at: now };
       app = await this.repositories.apps.insertApp(row, namespace);
     } catch (error) {
       if (isUniqueViolation(error)) throw new TesseraError('app_exists');
@@ -88,11 +90,18 @@ export class AppService {
     return cached.value;
   }
 
+  /** Merges the patch into the app's settings. A secret the patch leaves out keeps its value. */
   async updateSettings(app: AppRecord, patch: AppSettingsPatch): Promise<AppRecord> {
+    assertNoMaskedSecret(patch);
     const settings = validSettings(mergeSettings(app.settings, patch));
     await this.repositories.apps.updateSettings(app.id, settings);
     this.apps.delete(app.path);
     return { ...app, settings };
+  }
+
+  /** Seals the secrets that app settings written before they were encrypted hold in clear; run at start-up. */
+  sealPlaintextSecrets(): Promise<number> {
+    return this.repositories.apps.sealPlaintextSecrets();
   }
 
   async createKey(app: AppRecord, kind: ApiKeyKind, label: string | null): Promise<CreatedKey> {
@@ -158,6 +167,17 @@ function assertName(name: string, what: 'namespace' | 'app'): void {
       details: [{ path: '/name', message: `must match ${NAME_PATTERN}` }],
     });
   }
+}
+
+/**
+ * The admin API shows secrets masked. Settings read back and sent again would replace each
+ * secret with its mask, so a masked value is refused: send the secret itself, or leave it out.
+ */
+function assertNoMaskedSecret(settings: unknown): void {
+  const pointer = maskedSecretPointer(AppSettingsSchema, settings);
+  if (pointer === undefined) return;
+  const message = `${pointer.slice(1).replaceAll('/', '.')}: is the mask the admin API shows instead of the secret; send the secret itself`;
+  throw new TesseraError('invalid_request', { message, details: [{ path: `/settings${pointer}`, message: 'masked secret' }] });
 }
 
 function validSettings(input: unknown): AppSettings {

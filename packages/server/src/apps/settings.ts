@@ -1,6 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { StrategiesSettings } from '../auth/strategies/settings.js';
+import { LoginThrottleSettings } from '../auth/throttle/settings.js';
 import { RealtimeSettings } from '../realtime/settings.js';
 
 const MINUTE = 60;
@@ -29,6 +30,7 @@ export const AppSettingsSchema = Type.Object(
       default: false,
       description: 'Whether a login by an external identity (trusted JWT, OpenID, identity provider) that matches no user creates one. Off by default, as ConnectyCube recommends; a trusted issuer or provider may say otherwise for itself.',
     }),
+    loginThrottle: LoginThrottleSettings,
     strategies: StrategiesSettings,
     realtime: RealtimeSettings,
   },

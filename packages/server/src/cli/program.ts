@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { bootstrapFirstRun, type FirstRun } from '../bootstrap.js';
 import type { Services } from '../http/context.js';
-import { createTessera, openServices, VERSION } from '../tessera.js';
+import { closeServices, createTessera, openServices, VERSION } from '../tessera.js';
 import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';
 
 export interface CliIo {
@@ -119,7 +119,7 @@ async function withServices(flags: StorageFlags, io: CliIo, act: (services: Serv
   try {
     await act(services);
   } finally {
-    await services.store.close();
+    await closeServices(services);
   }
 }
 

@@ -37,8 +37,16 @@ export const ConfigSchema = Type.Object(
     databaseUrl: Type.Optional(
       Type.String({ pattern: '^(postgres(ql)?|sqlite)://', env: 'TESSERA_DATABASE_URL', description: 'postgres://… for PostgreSQL, sqlite://path for another SQLite file. Defaults to SQLite in the data folder.' }),
     ),
+    redisUrl: Type.Optional(
+      Type.String({
+        pattern: '^rediss?://',
+        env: 'TESSERA_REDIS_URL',
+        description: 'redis://… to share fast state (login throttling counters, and with several nodes their cluster state) through Redis. Without it, that state lives in this process.',
+      }),
+    ),
+    redisKeyPrefix: Type.String({ default: 'tessera:', minLength: 1, maxLength: 64, env: 'TESSERA_REDIS_KEY_PREFIX', description: 'Prefix of every Redis key this deployment writes.' }),
     masterKey: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$', env: 'TESSERA_MASTER_KEY', description: '32 random bytes in base64 (`openssl rand -base64 32`) that encrypt signing keys at rest. Required in production.' }),
+      Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$', env: 'TESSERA_MASTER_KEY', description: '32 random bytes in base64 (`openssl rand -base64 32`) that encrypt signing keys and secret app settings at rest. Required in production.' }),
     ),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), {
       default: 'info',

@@ -11,13 +11,17 @@ export interface MaintenanceReport {
   endedAnonymous: number;
   /** Users removed because their `expires_at` passed (guests, ended anonymous users). */
   removedExpired: number;
+  /** Used token ids (`jti` of single-use trusted-issuer tokens) forgotten because their tokens expired. */
+  prunedTokenIds: number;
 }
 
 /**
  * The periodic upkeep of users that do not last: ends anonymous users whose sessions all
- * expired, and removes users whose time is up, with their sessions and tokens. Every step is
- * a conditional statement, so several nodes may run it at once. The server runs it on an
- * interval; tests call `run` after moving the clock.
+ * expired, and removes users whose time is up, with their sessions and tokens. It also
+ * forgets used token ids whose tokens have expired (they can no longer be replayed), so that
+ * table stays small whether or not single-use logins keep coming. Every step is a conditional
+ * statement, so several nodes may run it at once. The server runs it on an interval; tests
+ * call `run` after moving the clock.
  */
 export class UserMaintenance {
   constructor(
@@ -30,7 +34,8 @@ export class UserMaintenance {
   async run(): Promise<MaintenanceReport> {
     const endedAnonymous = await this.anonymous.endIdle();
     const removedExpired = await this.removeExpired();
-    return { endedAnonymous, removedExpired };
+    const prunedTokenIds = await this.repositories.usedTokenIds.prune(this.clock.now());
+    return { endedAnonymous, removedExpired, prunedTokenIds };
   }
 
   /** Removes a bounded number of expired users per run, oldest first; the next run goes on. */

@@ -20,6 +20,8 @@ export interface TestServer {
   databaseUrl: string | undefined;
   dataDir: string;
   api: Api;
+  /** Stops this server and starts another on the same database and configuration (a node restart). */
+  restart(): Promise<TestServer>;
   close(): Promise<void>;
 }
 
@@ -59,27 +61,33 @@ export async function startTestServer(backend: Backend, overrides: Record<string
     },
   });
   const clock = new ManualClock(Date.now());
-  const tessera = await createTessera({ config, clock, logger: createLogger('silent') });
+  const tessera = await createTessera({ config, clock, scheduler: clock, logger: createLogger('silent') });
   const firstRun = await bootstrapFirstRun(tessera.services);
   if (firstRun === undefined) throw new Error('expected a fresh database');
-  const url = await tessera.listen();
-  const api = makeApi(url);
-  return {
-    tessera,
-    clock,
-    url,
-    appUrl: `${url}/v1/apps/demo/chat`,
-    publishableKey: firstRun.publishableKey,
-    secretKey: firstRun.secretKey,
-    adminToken: firstRun.adminToken,
-    databaseUrl,
-    dataDir,
-    api,
-    async close() {
-      await tessera.close();
-      await dispose();
-    },
+  const serve = async (running: Tessera): Promise<TestServer> => {
+    const url = await running.listen();
+    return {
+      tessera: running,
+      clock,
+      url,
+      appUrl: `${url}/v1/apps/demo/chat`,
+      publishableKey: firstRun.publishableKey,
+      secretKey: firstRun.secretKey,
+      adminToken: firstRun.adminToken,
+      databaseUrl,
+      dataDir,
+      api: makeApi(url),
+      async restart() {
+        await running.close();
+        return serve(await createTessera({ config, clock, scheduler: clock, logger: createLogger('silent') }));
+      },
+      async close() {
+        await running.close();
+        await dispose();
+      },
+    };
   };
+  return serve(tessera);
 }
 
 export function makeApi(baseUrl: string): Api {

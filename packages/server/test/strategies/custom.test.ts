@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthenticationResult, User } from '@tessera/protocol';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signUp } from '../helpers/users.js';
@@ -285,16 +285,52 @@ describe.each(backends)('custom identity-provider strategy on $name', (backend) 
     expect((await login(who.token)).body).toMatchObject({ error: { code: 'user_disabled', status: 401 } });
   });
 
-  it('answers user_exists when the provider\'s login belongs to another user, and creates nothing', async () => {
+  it('leaves out a login or email that belongs to another user: no failure, no link to that user, an info log', async () => {
     const taken = await signUp(server, { username: `taken${counter}` });
     const who = fresh('clash');
-    idp.answers.set(who.token, json(200, { id: who.id, login: taken.username }));
+    idp.answers.set(who.token, json(200, { id: who.id, login: taken.username, email: taken.email, full_name: 'Clash' }));
+    const info = vi.spyOn(server.tessera.logger, 'info');
+    try {
+      const response = await login(who.token);
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+      expect(response.body.user).toMatchObject({ kind: 'external', username: null, email: null, fullName: 'Clash' });
+      expect(response.body.user.id).not.toBe(taken.id);
+      expect(await identities()).toContainEqual(expect.objectContaining({ provider: 'custom', subject: who.id, user_id: response.body.user.id }));
+      const logged = info.mock.calls.filter(([fields]) => typeof fields === 'object' && fields !== null && 'userId' in fields && fields.userId === response.body.user.id);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]![0]).toMatchObject({ provider: 'custom', userId: response.body.user.id, fields: ['username', 'email'] });
+      // The values themselves are personal data: never in the log.
+      expect(JSON.stringify(logged)).not.toContain(taken.username);
+      expect(JSON.stringify(logged)).not.toContain(taken.email);
+
+      // A linked user whose provider later sends another user's email keeps its own, and the rest follows.
+      server.clock.advance(1000);
+      const owner = await signUp(server, { username: `owner${counter}` });
+      idp.answers.set(who.token, json(200, { id: who.id, login: `${who.login}-own`, email: owner.email, full_name: 'Clash Renamed' }));
+      const again = await login(who.token);
+      expect(again.status).toBe(201);
+      expect(again.body.user).toMatchObject({ id: response.body.user.id, username: `${who.login}-own`, email: null, fullName: 'Clash Renamed' });
+      expect(info.mock.calls.some(([fields]) => typeof fields === 'object' && fields !== null && 'fields' in fields && JSON.stringify(fields.fields) === '["email"]')).toBe(true);
+      // The other users are untouched.
+      const kept = await server.api<User>('GET', `/v1/apps/demo/chat/users/${taken.id}`, { key: server.secretKey });
+      expect(kept.body).toMatchObject({ username: taken.username, email: taken.email });
+    } finally {
+      info.mockRestore();
+    }
+  });
+
+  it('makes one user when the first two logins of an identity race', async () => {
+    const who = fresh('race');
+    idp.answers.set(who.token, json(200, { id: who.id, login: who.login, email: who.email }));
     const users = await userCount();
-    const response = await login(who.token);
-    expect(response.status).toBe(409);
-    expect(response.body).toMatchObject({ error: { code: 'user_exists' } });
-    expect(await userCount()).toBe(users);
-    expect((await identities()).some((identity) => identity.subject === who.id)).toBe(false);
+    const answers = await Promise.all([login(who.token), login(who.token), login(who.token)]);
+    for (const answer of answers) expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    const ids = new Set(answers.map((answer) => answer.body.user.id));
+    expect(ids.size).toBe(1);
+    expect(await userCount()).toBe(users + 1);
+    const [id] = ids;
+    // Whichever request linked first, the user ends up with the provider's login and email.
+    expect((await login(who.token)).body.user).toMatchObject({ id, username: who.login, email: who.email });
   });
 
   it('is off until the app enables it, and validates its input before calling the provider', async () => {

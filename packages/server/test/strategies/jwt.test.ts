@@ -211,15 +211,26 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       expect((await login({ token, issuer: 'apirtc' })).body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'missing_claim', claim: 'jti' } } });
     });
 
-    it('forgets used ids once their tokens have expired', async () => {
+    it('forgets used ids once their tokens have expired, in the periodic maintenance job', async () => {
       expect((await login({ token: apiRtcToken(fresh('prune'), { expiresIn: 60 }), issuer: 'apirtc' })).status).toBe(201);
-      const before = await db().selectFrom('used_token_ids').selectAll().execute();
+      const used = async () => db().selectFrom('used_token_ids').selectAll().execute();
+      const before = await used();
       expect(before.length).toBeGreaterThan(0);
+      // Nothing but the job forgets them: time passing, with no login at all, changes nothing yet.
       server.clock.advance(2 * 3600 * 1000);
-      expect((await login({ token: apiRtcToken(fresh('prune')), issuer: 'apirtc' })).status).toBe(201);
-      const after = await db().selectFrom('used_token_ids').selectAll().execute();
+      expect(await used()).toHaveLength(before.length);
+      const report = await server.tessera.services.maintenance.run();
+      expect(report.prunedTokenIds).toBe(before.length);
+      expect(await used()).toEqual([]);
+
+      // An id whose token is still valid stays, and keeps refusing a replay.
+      const token = apiRtcToken(fresh('prune'));
+      expect((await login({ token, issuer: 'apirtc' })).status).toBe(201);
+      expect((await server.tessera.services.maintenance.run()).prunedTokenIds).toBe(0);
+      const after = await used();
       expect(after).toHaveLength(1);
       expect(after[0]!.expires_at).toBeGreaterThan(server.clock.now());
+      expect((await login({ token, issuer: 'apirtc' })).body).toMatchObject({ error: { code: 'token_replayed' } });
     });
   });
 

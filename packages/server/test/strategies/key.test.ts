@@ -2,7 +2,7 @@ import type { AuthenticationResult, User } from '@tessera/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyStrategy } from '../../src/auth/strategies/key/index.js';
 import { createLogger } from '../../src/logger.js';
-import { createRepositories } from '../../src/store/repositories/index.js';
+import { UsersRepository } from '../../src/store/repositories/users.js';
 import { backends } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
@@ -100,7 +100,7 @@ describe.each(backends)('the key strategy on $name (development mode)', (backend
     const lines: string[] = [];
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
     const { apps, store, sessions } = server.tessera.services;
-    const strategy = new KeyStrategy({ mode: 'development', apps, users: createRepositories(store.db).users, sessions, logger });
+    const strategy = new KeyStrategy({ mode: 'development', apps, users: new UsersRepository(store.db), sessions, logger });
     const app = await apps.getApp('demo', 'chat');
     const context = { app, client: { userAgent: null, ip: null } };
     expect((await strategy.authenticate({ userId: user.id, key: server.publishableKey }, context)).user.id).toBe(user.id);

@@ -7,9 +7,9 @@ const IV_BYTES = 12;
 const VERSION = 'v1';
 
 /**
- * Encrypts secrets at rest (the apps' private signing keys) with AES-256-GCM under the master
- * key. The associated data binds a ciphertext to its row, so a ciphertext copied onto another
- * row does not decrypt.
+ * Encrypts secrets at rest (the apps' private signing keys, and the secrets inside app settings:
+ * apps/sealed-settings.ts) with AES-256-GCM under the master key. The associated data binds a
+ * ciphertext to its row, so a ciphertext copied onto another row does not decrypt.
  */
 export class MasterKey {
   private constructor(private readonly key: Buffer) {}

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { AppSettingsPatchSchema, AppSettingsSchema, type AppSettings } from '../../apps/settings.js';
-import { maskCustomSettings } from '../../auth/strategies/custom/settings.js';
+import { maskSecrets } from '../../apps/secret-settings.js';
+import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.js';
 import { toIso } from '../../lib/clock.js';
 import type { ApiKeyRecord, AppRecord } from '../../store/repositories/index.js';
 import type { Services } from '../context.js';
@@ -19,9 +19,8 @@ const KeySchema = Type.Object({
   revokedAt: nullable(Type.String()),
 });
 
-const presentApp = (app: AppRecord) => ({ id: app.id, namespace: app.namespace, name: app.name, path: app.path, createdAt: toIso(app.createdAt), settings: presentSettings(app.settings) });
-/** Settings as the admin API shows them: secrets in them never leave in full. */
-const presentSettings = (settings: AppSettings): AppSettings => ({ ...settings, strategies: { ...settings.strategies, custom: maskCustomSettings(settings.strategies.custom) } });
+/** Settings leave masked: every field their schema marks secret (`secretString`) never leaves in full. */
+const presentApp = (app: AppRecord) => ({ id: app.id, namespace: app.namespace, name: app.name, path: app.path, createdAt: toIso(app.createdAt), settings: maskSecrets(AppSettingsSchema, app.settings) });
 const presentKey = (key: ApiKeyRecord) => ({
   id: key.id,
   kind: key.kind,

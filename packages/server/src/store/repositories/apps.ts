@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AppTable, Database, NamespaceTable } from '../schema.js';
-import { parseAppSettings, type AppSettings } from '../../apps/settings.js';
+import type { SettingsSealer } from '../../apps/sealed-settings.js';
+import type { AppSettings } from '../../apps/settings.js';
 
 export interface NamespaceRecord {
   id: string;
@@ -19,9 +20,15 @@ export interface AppRecord {
   createdAt: number;
 }
 
-/** Namespaces and the apps inside them. */
+/** A new app's row, its settings not yet stored. */
+export type NewAppRow = Omit<AppTable, 'settings'> & { settings: AppSettings };
+
+/** Namespaces and the apps inside them. Settings are stored with their secrets sealed. */
 export class AppsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly sealer: SettingsSealer,
+  ) {}
 
   async insertNamespace(row: NamespaceTable): Promise<NamespaceRecord> {
     await this.db.insertInto('namespaces').values(row).execute();
@@ -38,29 +45,61 @@ export class AppsRepository {
     return rows.map(toNamespace);
   }
 
-  async insertApp(row: AppTable, namespace: string): Promise<AppRecord> {
-    await this.db.insertInto('apps').values(row).execute();
-    return toApp({ ...row, namespace });
+  async insertApp({ settings, ...row }: NewAppRow, namespace: string): Promise<AppRecord> {
+    await this.db
+      .insertInto('apps')
+      .values({ ...row, settings: this.sealer.seal(row.id, settings) })
+      .execute();
+    return { id: row.id, namespaceId: row.namespace_id, namespace, name: row.name, path: `${namespace}/${row.name}`, settings, createdAt: row.created_at };
   }
 
   async findApp(namespace: string, name: string): Promise<AppRecord | undefined> {
     const row = await this.selectApps().where('namespaces.name', '=', namespace).where('apps.name', '=', name).executeTakeFirst();
-    return row && toApp(row);
+    return row && this.toApp(row);
   }
 
   async findAppById(id: string): Promise<AppRecord | undefined> {
     const row = await this.selectApps().where('apps.id', '=', id).executeTakeFirst();
-    return row && toApp(row);
+    return row && this.toApp(row);
   }
 
   async listApps(namespace?: string): Promise<AppRecord[]> {
     let query = this.selectApps().orderBy('namespaces.name').orderBy('apps.name');
     if (namespace !== undefined) query = query.where('namespaces.name', '=', namespace);
-    return (await query.execute()).map(toApp);
+    return (await query.execute()).map((row) => this.toApp(row));
   }
 
   async updateSettings(id: string, settings: AppSettings): Promise<void> {
-    await this.db.updateTable('apps').set({ settings: JSON.stringify(settings) }).where('id', '=', id).execute();
+    await this.db.updateTable('apps').set({ settings: this.sealer.seal(id, settings) }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Seals the secrets that settings written before secrets were encrypted still hold in clear.
+   * Each row is rewritten only if it is still the document read, so a settings change made
+   * meanwhile (by an admin, or another node doing the same) is never overwritten.
+   */
+  async sealPlaintextSecrets(): Promise<number> {
+    const rows = await this.db.selectFrom('apps').select(['id', 'settings']).execute();
+    let sealed = 0;
+    for (const row of rows) {
+      if (!this.sealer.holdsPlaintext(row.settings)) continue;
+      const settings = this.sealer.sealStored(row.id, row.settings);
+      const result = await this.db.updateTable('apps').set({ settings }).where('id', '=', row.id).where('settings', '=', row.settings).executeTakeFirst();
+      sealed += Number(result.numUpdatedRows);
+    }
+    return sealed;
+  }
+
+  private toApp(row: Selectable<AppTable> & { namespace: string }): AppRecord {
+    return {
+      id: row.id,
+      namespaceId: row.namespace_id,
+      namespace: row.namespace,
+      name: row.name,
+      path: `${row.namespace}/${row.name}`,
+      settings: this.sealer.open(row.id, row.settings),
+      createdAt: row.created_at,
+    };
   }
 
   private selectApps() {
@@ -73,16 +112,4 @@ export class AppsRepository {
 
 function toNamespace(row: Selectable<NamespaceTable>): NamespaceRecord {
   return { id: row.id, name: row.name, createdAt: row.created_at };
-}
-
-function toApp(row: Selectable<AppTable> & { namespace: string }): AppRecord {
-  return {
-    id: row.id,
-    namespaceId: row.namespace_id,
-    namespace: row.namespace,
-    name: row.name,
-    path: `${row.namespace}/${row.name}`,
-    settings: parseAppSettings(JSON.parse(row.settings)),
-    createdAt: row.created_at,
-  };
 }

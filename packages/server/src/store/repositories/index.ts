@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { SettingsSealer } from '../../apps/sealed-settings.js';
 import type { Database } from '../schema.js';
 import { ApiKeysRepository } from './api-keys.js';
 import { AppsRepository } from './apps.js';
@@ -22,9 +23,10 @@ export interface Repositories {
   usedTokenIds: UsedTokenIdsRepository;
 }
 
-export function createRepositories(db: Kysely<Database>): Repositories {
+/** The sealer encrypts the secrets in app settings (see apps/sealed-settings.ts). */
+export function createRepositories(db: Kysely<Database>, sealer: SettingsSealer): Repositories {
   return {
-    apps: new AppsRepository(db),
+    apps: new AppsRepository(db, sealer),
     apiKeys: new ApiKeysRepository(db),
     signingKeys: new SigningKeysRepository(db),
     users: new UsersRepository(db),

@@ -1,6 +1,6 @@
 import Type from 'typebox';
+import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
-import type { ExternalUserLinker } from './link.js';
 import { mapAnswer } from './mapping.js';
 import { askIdentityProvider, unreachable } from './webhook.js';
 
@@ -20,15 +20,15 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
   readonly name = 'custom';
   readonly input = CustomInput;
 
-  constructor(private readonly linker: ExternalUserLinker) {}
+  constructor(private readonly externalUsers: ExternalUsers) {}
 
   async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
     const settings = app.settings.strategies.custom;
     // The settings schema demands a URL when the strategy is on; a document older than that rule may lack one.
     if (settings.url === undefined) throw unreachable('not_configured');
     const answer = await askIdentityProvider({ url: settings.url, timeoutMs: settings.timeoutMs, maxResponseBytes: settings.maxResponseBytes, headers: settings.headers }, input.token);
-    const profile = mapAnswer(answer, settings.mapping);
+    const { subject, profile } = mapAnswer(answer, settings.mapping);
     const autoProvision = settings.autoProvision ?? app.settings.autoProvisionUsers;
-    return { user: await this.linker.signIn(app, CUSTOM_PROVIDER, profile, autoProvision) };
+    return { user: await this.externalUsers.signIn(app, { provider: CUSTOM_PROVIDER, subject, profile, autoProvision }) };
   }
 }

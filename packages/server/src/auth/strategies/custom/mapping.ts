@@ -1,17 +1,16 @@
 import type { TSchema } from 'typebox';
 import Type from 'typebox';
 import Value from 'typebox/value';
+import type { ExternalProfile } from '../../identities/external-users.js';
 import { Email, Username } from '../../../users/profile-schema.js';
 import type { CustomSettings } from './settings.js';
 import { unreachable } from './webhook.js';
 
 /** What the identity provider says about the token's owner, in Tessera's terms. */
-export interface ExternalProfile {
+export interface ProviderAnswer {
   /** The provider's stable id of the user: the identity's subject. */
-  id: string;
-  username?: string;
-  email?: string;
-  fullName?: string;
+  subject: string;
+  profile: ExternalProfile;
 }
 
 const SUBJECT_MAX_LENGTH = 255;
@@ -22,15 +21,16 @@ const FullName = Type.String({ minLength: 1, maxLength: 128 });
  * non-empty string or an integer); the other fields may be absent or null, but when present
  * they must fit Tessera's rules: a provider answering nonsense gets a clear error naming the field.
  */
-export function mapAnswer(answer: Record<string, unknown>, mapping: CustomSettings['mapping']): ExternalProfile {
-  const profile: ExternalProfile = { id: subjectOf(valueAt(answer, mapping.id)) };
+export function mapAnswer(answer: Record<string, unknown>, mapping: CustomSettings['mapping']): ProviderAnswer {
+  const subject = subjectOf(valueAt(answer, mapping.id));
+  const profile: ExternalProfile = {};
   const username = optionalField(answer, mapping.login, Username, 'login');
   const email = optionalField(answer, mapping.email, Email, 'email');
   const fullName = optionalField(answer, mapping.fullName, FullName, 'fullName');
   if (username !== undefined) profile.username = username;
   if (email !== undefined) profile.email = email;
   if (fullName !== undefined) profile.fullName = fullName;
-  return profile;
+  return { subject, profile };
 }
 
 function subjectOf(value: unknown): string {

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { secretString } from '../../../apps/secret-settings.js';
 import { enabledFlag } from '../toggle.js';
 
 /** A field of the identity provider's JSON answer: a name, or a dotted path such as `user.id`. */
@@ -11,9 +12,9 @@ const optionalAnswerPath = (name: string, byDefault: string) =>
 export const RESERVED_HEADERS = new Set(['host', 'accept', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'accept-encoding', 'proxy-authorization', 'proxy-connection']);
 
 const HeaderName = Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$" });
-// Visible ASCII only: the masked value the admin API shows (with "•") is refused, so a settings
-// document read back and sent again unchanged cannot replace a secret with its mask.
-const HeaderValue = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$' });
+// Visible ASCII only (a header value may not break the request), and a secret: masked by the
+// admin API, encrypted at rest.
+const HeaderValue = secretString({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$' });
 
 const Header = Type.Object({ name: HeaderName, value: HeaderValue }, { additionalProperties: false });
 
@@ -21,7 +22,7 @@ const Headers = Type.Refine(
   Type.Array(Header, {
     maxItems: 16,
     default: [],
-    description: 'Static headers sent with every call, e.g. a shared secret, as `{ name, value }` pairs. A patch replaces the whole list. Never logged; the admin API shows the values masked.',
+    description: 'Static headers sent with every call, e.g. a shared secret, as `{ name, value }` pairs. A patch replaces the whole list. Never logged; encrypted at rest; the admin API shows the values masked.',
   }),
   (headers) => headers.every(({ name }, index) => !RESERVED_HEADERS.has(name.toLowerCase()) && headers.findIndex((other) => other.name.toLowerCase() === name.toLowerCase()) === index),
   (headers) => {
@@ -68,16 +69,4 @@ function validUrl(url: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-const MASK = '••••••••';
-
-/** The settings as the admin API shows them: header values are secrets and never leave in full. */
-export function maskCustomSettings(settings: CustomSettings): CustomSettings {
-  return { ...settings, headers: settings.headers.map(({ name, value }) => ({ name, value: maskValue(value) })) };
-}
-
-/** Long values keep their last four characters, so an operator can tell which secret is set. */
-function maskValue(value: string): string {
-  return value.length >= 20 ? `${MASK}${value.slice(-4)}` : MASK;
 }

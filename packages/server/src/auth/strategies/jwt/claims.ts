@@ -1,6 +1,6 @@
 import Value from 'typebox/value';
 import { Email, ProfileProperties } from '../../../users/profile-schema.js';
-import type { ProfileInput } from '../../../users/user-service.js';
+import type { ExternalProfile } from '../../identities/external-users.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import { TokenRejected } from './token-rejected.js';
 
@@ -39,9 +39,9 @@ export function userIdFrom(claims: Claims, path: string): string {
  * does not fit the profile's own rules (an email that is not one, a 500-character name), is
  * left out rather than failing the login: the token is proven, its decoration is best effort.
  */
-export function profileFrom(claims: Claims, mapping: TrustedIssuerSettings['claims']): ProfileInput {
+export function profileFrom(claims: Claims, mapping: TrustedIssuerSettings['claims']): ExternalProfile {
   const read = (path: string | null): unknown => (path === null ? undefined : claimAt(claims, path));
-  const profile: ProfileInput = {};
+  const profile: ExternalProfile = {};
   const fullName = pickName(read(mapping.displayName), read(mapping.fullName), read(mapping.firstName), read(mapping.lastName));
   if (fullName !== undefined) profile.fullName = fullName;
   const email = read(mapping.email);

@@ -4,11 +4,10 @@ import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
 import { parseOpaqueToken } from '../../../lib/opaque-token.js';
 import type { AppRecord, Repositories } from '../../../store/repositories/index.js';
-import type { UserService } from '../../../users/user-service.js';
+import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { profileFrom, userIdFrom, type Claims } from './claims.js';
 import { IssuerKeys } from './issuer-keys.js';
-import { IssuerUsers } from './issuer-users.js';
 import { JwksCache } from './jwks-cache.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import { TokenRejected } from './token-rejected.js';
@@ -24,12 +23,12 @@ const JwtInput = Type.Object(
   { additionalProperties: false, description: 'A token from one of the app\'s trusted issuers (external JWT).' },
 );
 
-/** Expired token ids are forgotten at most this often. */
-const PRUNE_INTERVAL_MS = 60_000;
+/** The `user_identities.provider` of a trusted issuer. */
+export const issuerProvider = (issuerId: string): string => `jwt:${issuerId}`;
 
 export interface JwtStrategyDependencies {
   repositories: Repositories;
-  users: UserService;
+  externalUsers: ExternalUsers;
   apps: AppService;
   clock: Clock;
 }
@@ -43,13 +42,10 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
   readonly name = 'jwt';
   readonly input = JwtInput;
   private readonly verifier: ExternalJwtVerifier;
-  private readonly issuerUsers: IssuerUsers;
-  private lastPruneAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly dependencies: JwtStrategyDependencies) {
-    const { clock, repositories, users } = dependencies;
+    const { clock } = dependencies;
     this.verifier = new ExternalJwtVerifier(new IssuerKeys(new JwksCache(clock)), clock);
-    this.issuerUsers = new IssuerUsers(repositories, users, clock);
   }
 
   async authenticate(input: { token: string; issuer?: string }, { app }: StrategyContext): Promise<Identity> {
@@ -57,7 +53,15 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
     if (issuer.requirePublishableKeySubject) await this.assertPublishableKeySubject(app, claims);
     const subject = userIdFrom(claims, issuer.userIdClaim);
     if (issuer.singleUse) await this.consume(app, issuer, claims);
-    const user = await this.issuerUsers.resolve(app, { issuer, subject, profile: profileFrom(claims, issuer.claims) });
+    const user = await this.dependencies.externalUsers.signIn(app, {
+      provider: issuerProvider(issuer.id),
+      subject,
+      profile: profileFrom(claims, issuer.claims),
+      autoProvision: issuer.autoProvision ?? app.settings.autoProvisionUsers,
+      matchExistingUserBy: issuer.matchExistingUserBy,
+      updateProfile: issuer.updateProfile,
+      notProvisionedDetails: { strategy: 'jwt', issuer: issuer.id },
+    });
     return { user };
   }
 
@@ -74,14 +78,12 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
     }
   }
 
-  /** The first use of a `jti` wins, on every node; the id is kept until the token would have expired. */
+  /**
+   * The first use of a `jti` wins, on every node; the id is kept until the token would have
+   * expired (the periodic maintenance job forgets it then).
+   */
   private async consume(app: AppRecord, issuer: TrustedIssuerSettings, claims: Claims): Promise<void> {
     const { usedTokenIds } = this.dependencies.repositories;
-    const now = this.dependencies.clock.now();
-    if (now - this.lastPruneAt >= PRUNE_INTERVAL_MS) {
-      this.lastPruneAt = now;
-      await usedTokenIds.prune(now);
-    }
     // The verifier has checked that a single-use token has a string jti and a numeric exp.
     const expiresAt = ((claims.exp as number) + issuer.clockSkew) * 1000;
     const first = await usedTokenIds.record({ app_id: app.id, issuer: issuer.id, jti: claims.jti as string, expires_at: Math.min(Math.ceil(expiresAt), Number.MAX_SAFE_INTEGER) });

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { secretString } from '../../../apps/secret-settings.js';
 import { enabledFlag } from '../toggle.js';
 import { publicKeyProblem, secretProblem } from './key-config.js';
 
@@ -34,7 +35,7 @@ const SecretKey = Type.Refine(
     {
       kid: Type.Optional(Kid),
       alg: HmacAlg,
-      secret: Type.String({ minLength: 1, maxLength: 2048, description: 'The shared secret. At least 32, 48 or 64 bytes for HS256, HS384, HS512.' }),
+      secret: secretString({ minLength: 1, maxLength: 2048, description: 'The shared secret. At least 32, 48 or 64 bytes for HS256, HS384, HS512. Encrypted at rest; the admin API shows it masked.' }),
       encoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64url'), Type.Literal('base64')], {
         default: 'utf8',
         description: 'How `secret` is written: utf8 (as jsonwebtoken takes a string), or the bytes in base64url / base64.',

@@ -1,7 +1,8 @@
 import Type from 'typebox';
 import { TesseraError } from '../../../errors.js';
 import type { PasswordHasher } from '../../passwords/index.js';
-import type { UserService } from '../../../users/user-service.js';
+import { emailKey, usernameKey, type UserService } from '../../../users/user-service.js';
+import type { LoginThrottle } from '../../throttle/login-throttle.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { Email, Username } from '../../../users/profile-schema.js';
 
@@ -24,17 +25,25 @@ export class LocalStrategy implements Strategy<typeof LocalInput> {
   constructor(
     private readonly users: UserService,
     private readonly hasher: PasswordHasher,
+    private readonly throttle: LoginThrottle,
   ) {}
 
-  async authenticate(input: { email?: string; username?: string; password: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: { email?: string; username?: string; password: string }, { app, client }: StrategyContext): Promise<Identity> {
     if ((input.email === undefined) === (input.username === undefined)) {
       throw new TesseraError('invalid_request', { message: 'Give either email or username.' });
     }
-    const user = await this.users.findByLogin(app, input.email !== undefined ? { email: input.email } : { username: input.username ?? '' });
+    const login: { email: string } | { username: string } = input.email !== undefined ? { email: input.email } : { username: input.username ?? '' };
+    const subject = { account: 'email' in login ? `e:${emailKey(login.email)}` : `u:${usernameKey(login.username)}`, ip: client.ip };
+    await this.throttle.assertAllowed(app, subject);
+    const user = await this.users.findByLogin(app, login);
     // An unknown user costs the same hash as a known one, so timing does not reveal accounts.
     const password = input.password.normalize('NFKC');
     const { valid, needsRehash } = await this.hasher.verify(user?.passwordHash ?? null, password);
-    if (user === undefined || !valid) throw new TesseraError('invalid_credentials');
+    if (user === undefined || !valid) {
+      await this.throttle.recordFailure(app, subject);
+      throw new TesseraError('invalid_credentials');
+    }
+    await this.throttle.recordSuccess(app, subject);
     if (needsRehash) await this.users.storePasswordHash(app, user, await this.hasher.hash(password));
     return { user };
   }

@@ -1,10 +1,8 @@
 import Type from 'typebox';
 import type { Clock } from '../../../lib/clock.js';
-import type { UserIdentitiesRepository } from '../../../store/repositories/user-identities.js';
-import type { UserService } from '../../../users/user-service.js';
+import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { IdTokenVerifier } from './id-token.js';
-import { OidcIdentities } from './identities.js';
 import { profileFromClaims } from './profile.js';
 import { ProviderCache, type ProviderCacheOptions } from './provider-cache.js';
 
@@ -17,9 +15,11 @@ const OidcInput = Type.Object(
   { additionalProperties: false, description: 'An ID token from one of the app’s OpenID Connect providers.' },
 );
 
+/** The `user_identities.provider` of an OpenID provider: one namespace of subjects per issuer. */
+export const identityProvider = (issuer: string): string => `oidc:${issuer}`;
+
 export interface OidcStrategyDependencies {
-  users: UserService;
-  identities: UserIdentitiesRepository;
+  externalUsers: ExternalUsers;
   clock: Clock;
   cache?: ProviderCacheOptions;
 }
@@ -33,17 +33,23 @@ export class OidcStrategy implements Strategy<typeof OidcInput> {
   readonly name = 'oidc';
   readonly input = OidcInput;
   private readonly verifier: IdTokenVerifier;
-  private readonly identities: OidcIdentities;
+  private readonly externalUsers: ExternalUsers;
 
-  constructor({ users, identities, clock, cache }: OidcStrategyDependencies) {
+  constructor({ externalUsers, clock, cache }: OidcStrategyDependencies) {
     this.verifier = new IdTokenVerifier(new ProviderCache(clock, cache), clock);
-    this.identities = new OidcIdentities(identities, users, clock);
+    this.externalUsers = externalUsers;
   }
 
   async authenticate(input: { idToken: string; nonce?: string }, { app }: StrategyContext): Promise<Identity> {
     const { providers } = app.settings.strategies.oidc;
     const { provider, claims } = await this.verifier.verify(app.id, providers, input.idToken, input.nonce);
-    const user = await this.identities.resolve(app, provider, claims.sub, profileFromClaims(claims));
+    const user = await this.externalUsers.signIn(app, {
+      provider: identityProvider(provider.issuer),
+      subject: claims.sub,
+      profile: profileFromClaims(claims),
+      autoProvision: provider.autoProvision ?? app.settings.autoProvisionUsers,
+      notProvisionedDetails: { strategy: 'oidc', issuer: provider.issuer },
+    });
     return { user };
   }
 }

@@ -1,15 +1,8 @@
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { Email, ProfileProperties } from '../../../users/profile-schema.js';
+import type { ExternalProfile } from '../../identities/external-users.js';
 import type { IdTokenClaims } from './id-token.js';
-
-/** The profile fields an ID token can fill; a field the token does not give well is left out. */
-export interface ClaimedProfile {
-  email?: string;
-  fullName?: string;
-  avatarUrl?: string;
-  phone?: string;
-}
 
 const FULL_NAME_MAX = 128;
 const FullName = Type.Object({ fullName: ProfileProperties.fullName });
@@ -17,14 +10,15 @@ const AvatarUrl = Type.Object({ avatarUrl: ProfileProperties.avatarUrl });
 const Phone = Type.Object({ phone: ProfileProperties.phone });
 
 /**
- * Maps standard claims (OpenID Connect Core 1.0, §5.1) to Tessera's profile fields: `email` only
+ * Maps standard claims (OpenID Connect Core 1.0, §5.1) to Tessera's profile fields (a field the
+ * token does not give well is left out): `email` only
  * when the provider says `email_verified: true` (an unverified address would let anyone claim
  * someone else's), `name` or else `given_name` + `family_name`, `picture`, and `phone_number`
  * unless `phone_number_verified` is false (Firebase's phone sign-in omits the flag: it only
  * issues the token once the SMS code was entered). A phone number does not log anyone in.
  */
-export function profileFromClaims(claims: IdTokenClaims): ClaimedProfile {
-  const profile: ClaimedProfile = {};
+export function profileFromClaims(claims: IdTokenClaims): ExternalProfile {
+  const profile: ExternalProfile = {};
   const email = stringClaim(claims.email);
   if (email !== undefined && claims.email_verified === true && Value.Check(Email, email)) profile.email = email;
   const fullName = fullNameOf(claims);

@@ -1,0 +1,68 @@
+import { fork, type ChildProcess } from 'node:child_process';
+
+/** What the benchmark asks of a server process (realtime-server.mjs, raw-ws-server.mjs). */
+export type BenchRequest = { type: 'sessions'; count: number } | { type: 'memory' };
+
+export interface BenchMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+export type BenchReply = { type: 'ready'; url: string } | { type: 'sessions'; tokens: string[] } | { type: 'memory'; memory: BenchMemory; connections: number };
+
+/** A server script forked with an IPC channel; requests are answered in order. */
+export class BenchProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
+
+  static async start(script: string): Promise<BenchProcess> {
+    const child = fork(new URL(script, import.meta.url).pathname, [], {
+      // Plain JS on the built server, as in production (a TypeScript loader would add to every function).
+      execArgv: ['--expose-gc'],
+      env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = await next(child, 'ready', 60_000);
+    return new BenchProcess(child, ready.url);
+  }
+
+  async sessions(count: number): Promise<string[]> {
+    this.child.send({ type: 'sessions', count } satisfies BenchRequest);
+    return (await next(this.child, 'sessions', 600_000)).tokens;
+  }
+
+  async memory(): Promise<{ memory: BenchMemory; connections: number }> {
+    this.child.send({ type: 'memory' } satisfies BenchRequest);
+    return next(this.child, 'memory', 60_000);
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+function next<T extends BenchReply['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<BenchReply, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} answer from the bench server`)), timeoutMs);
+    const onMessage = (message: BenchReply) => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(message as Extract<BenchReply, { type: T }>);
+    };
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`bench server exited with ${code}`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}

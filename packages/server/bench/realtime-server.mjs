@@ -1,0 +1,56 @@
+// The Tessera side of the realtime benchmark (see realtime.ts), in a process of its own: forked
+// with an IPC channel and --expose-gc, running the built server (dist/) as production does. On
+// request it makes users with sessions (without password hashing, which is not measured here)
+// and reports its memory after full garbage collections.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootstrapFirstRun } from '../dist/bootstrap.js';
+import { loadConfig } from '../dist/config/index.js';
+import { createTessera } from '../dist/tessera.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-rt-'));
+const config = loadConfig({
+  env: process.env,
+  overrides: { host: '127.0.0.1', port: 0, dataDir, masterKey: Buffer.alloc(32, 3).toString('base64'), logLevel: 'warn' },
+});
+const tessera = await createTessera({ config });
+if ((await bootstrapFirstRun(tessera.services)) === undefined) throw new Error('expected a fresh database');
+const { apps, users, sessions } = tessera.services;
+// One bench user may hold many connections; the per-user limit is not what is measured.
+await apps.updateSettings(await apps.getApp('demo', 'chat'), { realtime: { maxConnectionsPerUser: 1000 } });
+const url = await tessera.listen();
+
+/** Access tokens of `count` new sessions, one user per session. */
+async function newSessions(count) {
+  const app = await apps.getApp('demo', 'chat');
+  const tokens = [];
+  for (let index = 0; index < count; index += 1) {
+    const user = await users.create(app, { kind: 'registered', profile: { fullName: `Bench user ${index}` } });
+    tokens.push((await sessions.start(app, user, 'bench', { userAgent: 'bench', ip: '127.0.0.1' })).accessToken);
+  }
+  return tokens;
+}
+
+function memory() {
+  globalThis.gc();
+  globalThis.gc();
+  const { rss, heapUsed, external } = process.memoryUsage();
+  return { rss, heapUsed, external };
+}
+
+process.on('message', (message) => {
+  void (async () => {
+    if (message.type === 'sessions') process.send({ type: 'sessions', tokens: await newSessions(message.count) });
+    else if (message.type === 'memory') process.send({ type: 'memory', memory: memory(), connections: tessera.realtime.connections });
+  })();
+});
+
+process.once('SIGTERM', () => {
+  void tessera.close().then(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+});
+
+process.send({ type: 'ready', url });

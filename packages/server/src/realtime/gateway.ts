@@ -1,0 +1,181 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ERROR_CODES } from '@tessera/protocol';
+import type { Logger } from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { RevocationEvent } from '../auth/sessions/session-service.js';
+import type { Config } from '../config/index.js';
+import { TesseraError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import type { Scheduler } from '../lib/scheduler.js';
+import type { AppRecord } from '../store/repositories/index.js';
+import { revocationCause } from './closing.js';
+import { Connection, type ConnectionContext, type ConnectionMember } from './connection.js';
+import type { GatewayServices } from './handshake.js';
+import { Presence } from './presence.js';
+import { ConnectionRegistry } from './registry.js';
+import { chooseSubprotocol, parseUpgrade, refuseUpgrade, type UpgradeTarget } from './upgrade.js';
+
+export interface GatewayOptions {
+  services: GatewayServices;
+  config: Readonly<Config['realtime']>;
+  trustProxy: boolean;
+  clock: Clock;
+  scheduler: Scheduler;
+  logger: Logger;
+}
+
+/** RFC 6455's "message too big", which ws sends itself when a frame passes `maxPayload`. */
+const MESSAGE_TOO_BIG = 1009;
+
+/** ws closes a connection whose frame is too large by itself; Tessera's registry has a code of its own for that. */
+class GatewaySocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    if (code === MESSAGE_TOO_BIG) return super.close(ERROR_CODES.frame_too_large.closeCode, 'frame_too_large');
+    super.close(code, data);
+  }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/**
+ * The realtime endpoint `/v1/apps/{namespace}/{app}/realtime`, on the HTTP server's `upgrade`
+ * event. It accepts WebSockets for known apps, keeps every connection of this node, closes the
+ * sockets of revoked sessions as the revocation happens, drops dead peers, and closes every
+ * socket with server_shutdown when the server stops.
+ */
+export class RealtimeGateway {
+  private readonly wss: WebSocketServer;
+  private readonly registry = new ConnectionRegistry<Connection>();
+  private readonly presence: Presence<ConnectionMember>;
+  private readonly context: ConnectionContext;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly stopRevocations: () => void;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private upgrading = 0;
+  /** Set first thing on shutdown (before `closing` is assigned, which waits on the shutdown's first await). */
+  private stopping = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: GatewayOptions) {
+    const { config } = options;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: config.maxFrameBytes,
+      perMessageDeflate: false,
+      handleProtocols: chooseSubprotocol,
+      WebSocket: GatewaySocket,
+    });
+    this.presence = new Presence((member) => this.userOffline(member));
+    this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
+    this.stopRevocations = options.services.sessions.onRevoked((event) => this.revoked(event));
+  }
+
+  /** Serves upgrades of `server` and starts the heartbeat. */
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', destroyOnError);
+      void this.upgrade(request, socket, head);
+    });
+    this.heartbeat = setInterval(() => this.beat(), this.options.config.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  /** Open connections on this node. */
+  get connections(): number {
+    return this.registry.size;
+  }
+
+  /** Resolves once the background work started so far (ending anonymous users) is done. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Closes every socket with server_shutdown, waits for them a bounded time, then drops the rest. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    try {
+      const target = parseUpgrade(request, this.options.trustProxy);
+      if (this.stopping) throw new TesseraError('server_shutdown');
+      if (this.registry.size + this.upgrading >= this.options.config.maxConnections) throw new TesseraError('overloaded', { retryAfterSeconds: 5 });
+      this.upgrading += 1;
+      let app: AppRecord;
+      try {
+        app = await this.options.services.apps.getApp(target.namespace, target.app);
+      } finally {
+        this.upgrading -= 1;
+      }
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        socket.off('error', destroyOnError);
+        this.accept(ws, app, target);
+      });
+    } catch (error) {
+      if (!(error instanceof TesseraError)) this.options.logger.error({ err: error }, 'realtime upgrade failed');
+      refuseUpgrade(socket, error instanceof TesseraError ? error : new TesseraError('internal_error'));
+    }
+  }
+
+  private accept(ws: WebSocket, app: AppRecord, target: UpgradeTarget): void {
+    if (this.stopping) {
+      ws.close(ERROR_CODES.server_shutdown.closeCode, 'server_shutdown');
+      return;
+    }
+    new Connection(ws, app, target, this.context).start();
+  }
+
+  /** A revocation closes its sessions' sockets now, with the code a REST call would answer. */
+  private revoked(event: RevocationEvent): void {
+    const cause = revocationCause(event.reason);
+    for (const sessionId of event.sessionIds) for (const connection of this.registry.inSession(sessionId)) connection.close(cause);
+  }
+
+  /** An anonymous user ends when its last connection closes (not when the server stops: it may reconnect elsewhere). */
+  private userOffline(member: ConnectionMember): void {
+    if (this.stopping || member.kind !== 'anonymous') return;
+    this.track(this.endAnonymous(member.app, member.userId));
+  }
+
+  private async endAnonymous(app: AppRecord, userId: string): Promise<void> {
+    const { users, anonymousUsers } = this.options.services;
+    // Read again: the user may have been upgraded to a registered one, or deleted, meanwhile.
+    const user = await users.get(app, userId).catch((error: unknown) => {
+      if (error instanceof TesseraError && error.code === 'user_not_found') return undefined;
+      throw error;
+    });
+    if (user?.kind === 'anonymous' && user.endedAt === null) await anonymousUsers.end(app, user);
+  }
+
+  private track(task: Promise<void>): void {
+    const tracked = task.catch((error: unknown) => this.options.logger.error({ err: error }, 'realtime background task failed'));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  private beat(): void {
+    for (const connection of this.registry.all()) connection.heartbeat();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.heartbeat);
+    this.stopRevocations();
+    // Every socket is closing: nobody is left to hear presence events, and n² of them would be sent.
+    this.presence.silence();
+    const connections = this.registry.all();
+    const closed = Promise.all(connections.map((connection) => connection.shutdown()));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.config.shutdownGraceMs)));
+    await Promise.race([closed, grace]);
+    clearTimeout(timer);
+    for (const connection of connections) connection.terminate();
+    await this.settled();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,109 @@
+import type { AuthenticateFrame, AuthenticationResult, RefreshFrame } from '@tessera/protocol';
+import { decodeJwt } from 'jose';
+import type { ClientInfo, SessionService } from '../auth/sessions/session-service.js';
+import { TesseraError } from '../errors.js';
+import type { Services } from '../http/context.js';
+import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories/index.js';
+
+/** What the gateway needs of the server's services. */
+export type GatewayServices = Pick<Services, 'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers'>;
+
+/** Who an authenticated connection is: its user, its session and the access token that holds it. */
+export interface Binding {
+  user: UserRecord;
+  session: SessionRecord;
+  accessToken: string;
+  accessExpiresAt: number;
+  /** The strategy that proved the identity. */
+  strategy: string;
+}
+
+export interface BindResult {
+  binding: Binding;
+  /** New tokens, when the frame logged in or spent a reconnect token. */
+  issued?: AuthenticationResult;
+}
+
+/** Strategies that continue an existing session rather than start one. */
+const RESUMING_STRATEGIES = new Set(['reconnect', 'access-token']);
+
+/** Binds a connection to a still-valid access token: the checks of every authenticated REST call. */
+export async function bindAccessToken(sessions: SessionService, app: AppRecord, accessToken: string, strategy = 'access-token'): Promise<Binding> {
+  const context = await sessions.authenticate(app, accessToken);
+  return { user: context.user, session: context.session, accessToken, accessExpiresAt: context.claims.exp * 1000, strategy };
+}
+
+/**
+ * An `authenticate` frame: the app's key as for `POST …/authentication`, then the very same
+ * login pipeline (any enabled strategy), then the session the new access token holds.
+ */
+export async function loginByFrame(services: GatewayServices, app: AppRecord, frame: AuthenticateFrame, apiKey: string | undefined, client: ClientInfo): Promise<BindResult> {
+  if (apiKey === undefined) {
+    throw new TesseraError('missing_credentials', { message: "Send the app's publishable key at the upgrade: the X-Tessera-Key header or ?key=pk_…" });
+  }
+  await services.apps.authenticateKey(app, apiKey);
+  const issued = await services.authenticator.login(app, loginBodyOf(frame), client);
+  const binding = await bindAccessToken(services.sessions, app, issued.accessToken, issued.authentication.strategy);
+  return { binding, issued };
+}
+
+/**
+ * The user an `authenticate` frame will resume, when that can be known without spending
+ * anything: so that a connection over the user's limit is refused before its reconnect token
+ * is rotated away. Undefined when unknown (a login that starts a new session).
+ */
+export async function resumedUserOf(services: GatewayServices, frame: AuthenticateFrame): Promise<string | undefined> {
+  const body = frame as { strategy: string; token?: unknown; accessToken?: unknown };
+  if (body.strategy === 'reconnect' && typeof body.token === 'string') return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
+  if ((body.strategy === 'access-token' || body.strategy === 'jwt') && typeof body.accessToken === 'string') return unverifiedClaims(body.accessToken)?.sub;
+  return undefined;
+}
+
+/** Ends the session a refused login just started; a resumed session is left alone. */
+export async function discardNewSession(sessions: SessionService, result: BindResult): Promise<void> {
+  if (result.issued === undefined || RESUMING_STRATEGIES.has(result.binding.strategy)) return;
+  await sessions.revoke(result.binding.user, result.binding.session.id, 'revoked');
+}
+
+/**
+ * A `refresh` frame: new credentials for the same user of the same app. A reconnect token is
+ * spent through the login pipeline (and rotated); an access token is checked as on REST. A
+ * token of another user or app is refused with identity_mismatch before anything is spent.
+ */
+export async function refreshBinding(services: GatewayServices, app: AppRecord, current: Binding, frame: RefreshFrame, client: ClientInfo): Promise<BindResult> {
+  if ('reconnectToken' in frame) {
+    const owner = await services.sessions.reconnectTokenOwner(frame.reconnectToken);
+    if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id)) throw mismatch(owner.appId !== app.id);
+    const issued = await services.authenticator.login(app, { strategy: 'reconnect', token: frame.reconnectToken }, client);
+    const binding = await bindAccessToken(services.sessions, app, issued.accessToken, 'reconnect');
+    if (binding.user.id !== current.user.id) throw mismatch(false);
+    return { binding, issued };
+  }
+  // Another app's token cannot be verified with this app's keys: its audience says whose it is.
+  // A forged audience only closes the connection of the client that sent it.
+  const audience = unverifiedClaims(frame.accessToken)?.aud;
+  if (audience !== undefined && ![audience].flat().includes(app.path)) throw mismatch(true);
+  const binding = await bindAccessToken(services.sessions, app, frame.accessToken);
+  if (binding.user.id !== current.user.id) throw mismatch(false);
+  return { binding };
+}
+
+/** The frame without its envelope (`type`, `id`): what `POST …/authentication` would receive. */
+function loginBodyOf(frame: AuthenticateFrame): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...frame };
+  delete body.type;
+  delete body.id;
+  return body;
+}
+
+function mismatch(otherApp: boolean): TesseraError {
+  return new TesseraError('identity_mismatch', { details: { reason: otherApp ? 'other_app' : 'other_user' } });
+}
+
+function unverifiedClaims(token: string): { sub?: string; aud?: string | string[] } | undefined {
+  try {
+    return decodeJwt(token);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BEARER_SUBPROTOCOL_PREFIX, REALTIME_SUBPROTOCOL } from '@tessera/protocol';
+import type { ClientInfo } from '../auth/sessions/session-service.js';
+import { TesseraError } from '../errors.js';
+
+/** What an upgrade request asks for, before the app is looked up. */
+export interface UpgradeTarget {
+  namespace: string;
+  app: string;
+  /** An access token given at the upgrade: the connection is authenticated without a frame. */
+  accessToken?: string;
+  /** The app's publishable (or secret) key, which `authenticate` frames need, as REST logins do. */
+  apiKey?: string;
+  client: ClientInfo;
+}
+
+const REALTIME_PATH = /^\/v1\/apps\/([^/?#]+)\/([^/?#]+)\/realtime\/?$/;
+const BEARER = /^Bearer ([^\s]{1,8192})$/i;
+const API_KEY = /^(pk|sk)_/;
+
+/**
+ * Reads an upgrade request for `/v1/apps/{namespace}/{app}/realtime`. Credentials may come as
+ * `Authorization: Bearer <accessToken | pk_… | sk_…>`, `X-Tessera-Key`, `?key=` (browsers
+ * cannot set headers), or the subprotocol `bearer.<accessToken>` next to `tessera.v1`.
+ */
+export function parseUpgrade(request: IncomingMessage, trustProxy: boolean): UpgradeTarget {
+  const url = new URL(request.url ?? '/', 'http://upgrade');
+  const match = REALTIME_PATH.exec(url.pathname);
+  if (match === null) throw new TesseraError('route_not_found');
+  const target: UpgradeTarget = { namespace: decodeSegment(match[1]!), app: decodeSegment(match[2]!), client: clientOf(request, trustProxy) };
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const bearer = BEARER.exec(authorization)?.[1];
+    if (bearer === undefined) throw new TesseraError('invalid_token', { message: 'The Authorization header must be "Bearer <token>".' });
+    if (API_KEY.test(bearer)) target.apiKey = bearer;
+    else target.accessToken = bearer;
+  }
+  const keyHeader = request.headers['x-tessera-key'];
+  const key = typeof keyHeader === 'string' ? keyHeader : url.searchParams.get('key');
+  if (key !== null && key !== '') target.apiKey = key;
+  const fromProtocol = subprotocols(request).find((protocol) => protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX));
+  if (fromProtocol !== undefined && target.accessToken === undefined) target.accessToken = fromProtocol.slice(BEARER_SUBPROTOCOL_PREFIX.length);
+  return target;
+}
+
+/** The subprotocol the server answers: `tessera.v1` when offered; never the bearer token. */
+export function chooseSubprotocol(offered: Set<string>): string | false {
+  return offered.has(REALTIME_SUBPROTOCOL) ? REALTIME_SUBPROTOCOL : false;
+}
+
+/** Refuses an upgrade with the error's HTTP status and the usual JSON error body. */
+export function refuseUpgrade(socket: Duplex, error: TesseraError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(error.toBody());
+  const retryAfter = error.retryAfterSeconds === undefined ? '' : `Retry-After: ${error.retryAfterSeconds}\r\n`;
+  socket.end(
+    `HTTP/1.1 ${error.status} ${statusText(error.status)}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n${retryAfter}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function subprotocols(request: IncomingMessage): string[] {
+  const header = request.headers['sec-websocket-protocol'];
+  return header === undefined ? [] : header.split(',').map((protocol) => protocol.trim());
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new TesseraError('app_not_found');
+  }
+}
+
+function clientOf(request: IncomingMessage, trustProxy: boolean): ClientInfo {
+  const agent = request.headers['user-agent'];
+  const forwarded = request.headers['x-forwarded-for'];
+  // Behind a trusted proxy the left-most X-Forwarded-For entry is the client, as Fastify's request.ip says.
+  const proxied = trustProxy && typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
+  return { userAgent: typeof agent === 'string' ? agent.slice(0, 256) : null, ip: proxied || request.socket.remoteAddress || null };
+}
+
+function statusText(status: number): string {
+  const texts: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+  return texts[status] ?? 'Error';
+}

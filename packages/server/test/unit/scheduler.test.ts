@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, systemClock } from '../../src/lib/clock.js';
+import { TimerScheduler } from '../../src/lib/scheduler.js';
+
+describe('ManualClock as a scheduler', () => {
+  it('runs due tasks in time order, reading each task its own time, and skips cancelled ones', () => {
+    const clock = new ManualClock(1000);
+    const ran: [string, number][] = [];
+    clock.at(3000, () => ran.push(['c', clock.now()]));
+    clock.at(2000, () => ran.push(['b', clock.now()]));
+    const cancel = clock.at(2500, () => ran.push(['cancelled', clock.now()]));
+    clock.at(9000, () => ran.push(['later', clock.now()]));
+    cancel();
+    clock.advance(2500);
+    expect(ran).toEqual([
+      ['b', 2000],
+      ['c', 3000],
+    ]);
+    expect(clock.now()).toBe(3500);
+  });
+
+  it('runs a task scheduled by a task when it comes due within the same advance', () => {
+    const clock = new ManualClock(0);
+    const ran: number[] = [];
+    clock.at(10, () => clock.at(20, () => ran.push(clock.now())));
+    clock.advance(30);
+    expect(ran).toEqual([20]);
+  });
+
+  it('runs a task whose time has already come without waiting for an advance', async () => {
+    const clock = new ManualClock(0);
+    await new Promise<void>((resolve) => clock.at(0, resolve));
+  });
+});
+
+describe('TimerScheduler', () => {
+  it('runs a past deadline at once and never a cancelled one', async () => {
+    const scheduler = new TimerScheduler(systemClock);
+    let cancelledRan = false;
+    scheduler.at(Date.now() + 5, () => (cancelledRan = true))();
+    await new Promise<void>((resolve) => scheduler.at(Date.now() - 1000, resolve));
+    await new Promise<void>((resolve) => scheduler.at(Date.now() + 10, resolve));
+    expect(cancelledRan).toBe(false);
+  });
+
+  it('accepts deadlines beyond setTimeout\'s 24.8-day limit', () => {
+    const scheduler = new TimerScheduler(systemClock);
+    let ran = false;
+    const cancel = scheduler.at(Date.now() + 400 * 24 * 3_600_000, () => (ran = true));
+    cancel();
+    expect(ran).toBe(false);
+  });
+});
