@@ -81,11 +81,11 @@ export class Connection implements PresenceSubscriber {
   /** Starts the authentication deadline, or authenticates at once with the upgrade's token. */
   start(): void {
     this.context.registry.add(this);
+    const token = this.target.accessToken;
+    if (token !== undefined) return void this.authenticate(undefined, async () => ({ binding: await bindAccessToken(this.context.services.sessions, this.app, token) }));
     this.cancelAuthTimeout = this.context.scheduler.at(this.context.clock.now() + this.context.config.authTimeoutMs, () => {
       if (this.state === 'awaiting') this.close({ code: 'authentication_timeout' });
     });
-    const token = this.target.accessToken;
-    if (token !== undefined) void this.authenticate(undefined, async () => ({ binding: await bindAccessToken(this.context.services.sessions, this.app, token) }));
   }
 
   /** Closes with a close code of the registry; no-op once closed. */
@@ -219,8 +219,7 @@ export class Connection implements PresenceSubscriber {
         presence.leave(previous);
       }
     }
-    this.expiry.setAccess(binding.accessExpiresAt);
-    this.expiry.setSession(binding.session);
+    this.expiry.bind(binding.accessExpiresAt, binding.session);
   }
 
   /**

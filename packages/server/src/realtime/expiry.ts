@@ -55,20 +55,25 @@ export class ExpiryTimeline {
     private readonly handlers: ExpiryHandlers,
   ) {}
 
-  /** A new access token: its own notice, then its expiry. */
-  setAccess(expiresAt: number): void {
-    this.access = { endsAt: expiresAt, noticeAt: this.noticeTime(expiresAt), noticed: false };
+  /** A new access token (its own notice, then its expiry) and its session's times, on one timer. */
+  bind(accessExpiresAt: number, session: SessionTimes): void {
+    this.access = { endsAt: accessExpiresAt, noticeAt: this.noticeTime(accessExpiresAt), noticed: false };
+    this.updateSession(session);
     this.arm();
   }
 
   /** The session's current times; a moved end earns a new notice. */
   setSession(times: SessionTimes): void {
+    this.updateSession(times);
+    this.arm();
+  }
+
+  private updateSession(times: SessionTimes): void {
     const endsAt = Math.min(times.expiresAt, times.idleExpiresAt);
     const reason: ExpiryReason = times.idleExpiresAt < times.expiresAt ? 'idle' : 'session';
     this.sessionVersion += 1;
     this.sessionExpiresAt = times.expiresAt;
     if (endsAt !== this.session.endsAt) this.session = { endsAt, noticeAt: this.noticeTime(endsAt), noticed: false, reason };
-    this.arm();
   }
 
   stop(): void {

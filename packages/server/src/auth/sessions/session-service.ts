@@ -239,6 +239,11 @@ export class SessionService {
 
   private async announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
     for (const sessionId of sessionIds) this.cache.invalidateSession(sessionId);
-    for (const listener of this.listeners) await listener({ appId: user.appId, userId: user.id, sessionIds, reason });
+    const event = { appId: user.appId, userId: user.id, sessionIds, reason };
+    // Every listener hears every revocation (closing sockets must not depend on ending anonymous
+    // users going well); a failure still reaches the caller, once all of them have run.
+    const results = await Promise.allSettled([...this.listeners].map(async (listener) => listener(event)));
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 }
