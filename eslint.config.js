@@ -8,7 +8,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { project: ['packages/protocol/tsconfig.json', 'packages/server/tsconfig.test.json', 'packages/client/tsconfig.test.json', 'tsconfig.tools.json'], tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['packages/protocol/tsconfig.json', 'packages/server/tsconfig.test.json', 'packages/client/tsconfig.json', 'packages/client/tsconfig.test.json', 'tsconfig.tools.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

@@ -1,62 +1,13 @@
-import type { AuthenticationBody, AuthenticationResult, ProfileFields, Session, SignupBody, UpdateMeBody, UpgradeBody, User } from '@tessera/protocol';
-import { systemClock, type Clock } from './clock.js';
-import type { Credentials } from './credentials.js';
+import type { AuthenticationBody, AuthenticationResult, Session, SignupBody, UpgradeBody, User } from '@tessera/protocol';
+import { systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
 import type { Unsubscribe } from './events.js';
 import type { ClientEvents, SessionExpiredHandler } from './events-types.js';
 import { HttpTransport, type FetchFunction } from './http.js';
-import { defaultLock, type Lock } from './locks.js';
-import { RealtimeConnection, type RealtimeOptions, type WebSocketConstructor } from './realtime.js';
+import { defaultLock } from './locks.js';
+import { resultOf, storageOf, type ClientOptions, type ProfileUpdate } from './options.js';
+import { RealtimeConnection } from './realtime.js';
 import { SessionManager, unusable } from './session.js';
-import { defaultStorage, localStorageAdapter, memoryStorage, sessionStorageAdapter, type TokenStorage } from './storage.js';
-
-export interface ClientOptions {
-  /** The Tessera server's base URL, e.g. `https://auth.example.com`. */
-  url: string;
-  /** The app, as `namespace/app`. */
-  app: string;
-  /** The app's publishable key (`pk_…`). Never a secret key: this runs on users' devices. */
-  key: string;
-  /** Where the session is kept: a {@link TokenStorage}, or `local`, `session`, `memory`. Default: localStorage where it works, else memory. */
-  storage?: TokenStorage | 'local' | 'session' | 'memory';
-  /** The storage key. Default `tessera:<app>`. */
-  storageKey?: string;
-  /** The WebSocket class for realtime; defaults to the global one. In Node.js 20 pass the `ws` package's. */
-  WebSocket?: WebSocketConstructor;
-  /** The fetch function; defaults to the global one. */
-  fetch?: FetchFunction;
-  /** Time and timers; tests pass a manual clock. */
-  clock?: Clock;
-  /** How tabs or clients sharing the storage take turns rotating tokens. Default: Web Locks, else BroadcastChannel, else this realm. */
-  lock?: Lock;
-  /** Refresh the access token this long before it expires (ms, at most half its remaining life). Default 60,000. */
-  refreshAheadMs?: number;
-  /** Give up on a REST call after this long (ms); 0 waits forever. Default 30,000. */
-  requestTimeoutMs?: number;
-  /** Realtime reconnect and ping settings. */
-  realtime?: Omit<RealtimeOptions, 'WebSocket'>;
-}
-
-/** Fields a user may change with {@link TesseraClient.updateProfile} (a password goes through `changePassword`). */
-export type ProfileUpdate = Omit<UpdateMeBody, 'password' | 'oldPassword'>;
-
-function storageOf(option: ClientOptions['storage']): TokenStorage {
-  if (option === 'local') return localStorageAdapter();
-  if (option === 'session') return sessionStorageAdapter();
-  if (option === 'memory') return memoryStorage();
-  return option ?? defaultStorage();
-}
-
-function resultOf(credentials: Credentials): AuthenticationResult {
-  const iso = (time: number) => new Date(time).toISOString();
-  return {
-    accessToken: credentials.accessToken,
-    reconnectToken: credentials.reconnectToken,
-    authentication: { strategy: credentials.strategy, accessTokenExpiresAt: iso(credentials.accessTokenExpiresAt), reconnectTokenExpiresAt: iso(credentials.reconnectTokenExpiresAt) },
-    session: { id: credentials.session.id, expiresAt: iso(credentials.session.expiresAt), idleExpiresAt: iso(credentials.session.idleExpiresAt) },
-    user: credentials.user,
-  };
-}
 
 /** Strategies that continue the held session and supersede its tokens, rather than start a new one. */
 const ROTATING = new Set(['reconnect', 'access-token']);
@@ -250,14 +201,19 @@ export class TesseraClient {
    */
   async logout(): Promise<void> {
     if ((await this.session.current()) === null) return;
-    let failure: unknown;
+    let failure: TesseraError | undefined;
     try {
       await this.session.authorized((token) => this.http.request('DELETE', '/authentication', { token }), false);
     } catch (error) {
-      if (!unusable(error)) failure = error;
+      if (!(error instanceof TesseraError)) {
+        await this.session.forget('logged_out');
+        throw error;
+      }
+      // A session already over, or gone meanwhile, is as good as logged out.
+      if (error.code !== 'missing_credentials' && !unusable(error)) failure = error;
     }
     await this.session.forget('logged_out');
-    if (failure !== undefined && !(failure instanceof TesseraError && failure.code === 'missing_credentials')) throw failure;
+    if (failure !== undefined) throw failure;
   }
 
   /**
@@ -322,7 +278,7 @@ export class TesseraClient {
    * const user = await client.updateProfile({ fullName: 'Ada King', tags: ['math'] });
    * ```
    */
-  async updateProfile(fields: ProfileUpdate & ProfileFields): Promise<User> {
+  async updateProfile(fields: ProfileUpdate): Promise<User> {
     const user = await this.session.authorized((token) => this.http.request<User>('PATCH', '/me', { token, body: fields }));
     await this.session.updateUser(user);
     return user;

@@ -1,4 +1,4 @@
-import type { AuthenticationResult, Session, User } from '@tessera/protocol';
+import type { AuthenticationResult, User } from '@tessera/protocol';
 
 /**
  * What the client keeps of a login. Times are milliseconds on the client's own clock: the
@@ -7,6 +7,8 @@ import type { AuthenticationResult, Session, User } from '@tessera/protocol';
  */
 export interface Credentials {
   accessToken: string;
+  /** When this client received the access token. */
+  accessTokenIssuedAt: number;
   accessTokenExpiresAt: number;
   reconnectToken: string;
   reconnectTokenExpiresAt: number;
@@ -40,6 +42,7 @@ export function credentialsOf(result: Pick<AuthenticationResult, 'accessToken' |
   const local = (iso: string): number => Date.parse(iso) - skew;
   return {
     accessToken: result.accessToken,
+    accessTokenIssuedAt: receivedAt,
     accessTokenExpiresAt: typeof exp === 'number' ? exp * 1000 - skew : local(result.authentication.accessTokenExpiresAt),
     reconnectToken: result.reconnectToken,
     reconnectTokenExpiresAt: local(result.authentication.reconnectTokenExpiresAt),
@@ -48,9 +51,6 @@ export function credentialsOf(result: Pick<AuthenticationResult, 'accessToken' |
     user: result.user,
   };
 }
-
-/** The session as the app sees it: {@link Session}'s times as ISO strings. */
-export type SessionInfo = Pick<Session, 'id' | 'expiresAt' | 'idleExpiresAt'>;
 
 export function serialize(credentials: Credentials): string {
   return JSON.stringify({ v: FORMAT, ...credentials });
@@ -65,6 +65,7 @@ export function parse(text: string | null): Credentials | null {
       value.v === FORMAT &&
       typeof value.accessToken === 'string' &&
       typeof value.reconnectToken === 'string' &&
+      typeof value.accessTokenIssuedAt === 'number' &&
       typeof value.accessTokenExpiresAt === 'number' &&
       typeof value.reconnectTokenExpiresAt === 'number' &&
       typeof value.session?.id === 'string' &&

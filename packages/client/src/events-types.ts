@@ -49,9 +49,9 @@ export interface SessionExpiredContext {
   reason: SessionEndReason;
   error: TesseraError;
   /** Runs the interrupted calls again (after you logged in again). */
-  retry(): void;
+  retry: () => void;
   /** Lets the interrupted calls fail with `error`. */
-  fail(): void;
+  fail: () => void;
 }
 
 export type SessionExpiredHandler = (context: SessionExpiredContext) => void | Promise<void>;

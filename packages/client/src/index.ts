@@ -3,7 +3,8 @@
  * in by any strategy, keeps the session in storage, refreshes tokens ahead of expiry (once at
  * a time across tabs), and keeps a realtime connection open across drops.
  */
-export { createClient, TesseraClient, type ClientOptions, type ProfileUpdate } from './client.js';
+export { createClient, TesseraClient } from './client.js';
+export type { ClientOptions, ProfileUpdate } from './options.js';
 export {
   AuthenticationError,
   codeOfCloseCode,
@@ -27,6 +28,7 @@ export { localStorageAdapter, memoryStorage, sessionStorageAdapter, type TokenSt
 export { broadcastChannelLock, realmLock, webLocksLock, type BroadcastChannelLockOptions, type Lock } from './locks.js';
 export { systemClock, type Cancel, type Clock } from './clock.js';
 export type { FetchFunction } from './http.js';
-export type { OutgoingFrame, RealtimeConnection, RealtimeEvents, RealtimeOptions, RealtimeState, WebSocketConstructor, WebSocketLike } from './realtime.js';
+export type { RealtimeConnection } from './realtime.js';
+export type { OutgoingFrame, RealtimeEvents, RealtimeOptions, RealtimeState, WebSocketConstructor, WebSocketLike } from './realtime-types.js';
 export type { RealtimeCloseEvent, RealtimeCloseReason } from './realtime-close.js';
 export type { AuthenticationBody, AuthenticationResult, ErrorCode, Session, SignupBody, UpgradeBody, User, UserKind } from '@tessera/protocol';

@@ -1,81 +1,18 @@
-import {
-  ERROR_CODES,
-  REALTIME_SUBPROTOCOL,
-  isErrorCode,
-  type AuthenticatedFrame,
-  type ClientFrame,
-  type PresenceJoinFrame,
-  type PresenceLeaveFrame,
-  type PresenceStateFrame,
-  type ServerFrame,
-  type SessionExpiringFrame,
-  type User,
-} from '@tessera/protocol';
+import { ERROR_CODES, isErrorCode, type AuthenticatedFrame, type PresenceStateFrame, type ServerFrame, type SessionExpiringFrame } from '@tessera/protocol';
 import type { Cancel, Clock } from './clock.js';
 import type { Credentials } from './credentials.js';
 import { AuthenticationError, errorOfCode, NetworkError, ServerError, TesseraError } from './errors.js';
 import { Emitter, type Unsubscribe } from './events.js';
-import { reasonOf, type SessionEndedEvent, type SessionInfo } from './events-types.js';
+import { reasonOf, type SessionEndedEvent } from './events-types.js';
+import { FrameSocket } from './frame-socket.js';
 import { backoffDelay, describeClose, type RealtimeCloseEvent } from './realtime-close.js';
+import type { OutgoingFrame, RealtimeEvents, RealtimeOptions, RealtimeState, WebSocketConstructor } from './realtime-types.js';
 import { sessionInfo, unusable, type SessionManager } from './session.js';
 
-/** The part of the WebSocket API the client uses: the browser's `WebSocket` and the `ws` package both fit. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: never) => void) | null;
-  onmessage: ((event: never) => void) | null;
-  onclose: ((event: never) => void) | null;
-  onerror: ((event: never) => void) | null;
-}
-
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
-
-/**
- * `closed`: not wanted (never connected, or closed by the app or for good). `connecting`:
- * opening and authenticating. `open`: authenticated. `reconnecting`: waiting to try again.
- * `suspended`: the session ended; a new login reconnects.
- */
-export type RealtimeState = 'closed' | 'connecting' | 'open' | 'reconnecting' | 'suspended';
-
-export interface RealtimeEvents {
-  /** Authenticated: the connection is usable. */
-  open: { connectionId: string; user: User; session: SessionInfo };
-  /** The connection closed; `reason` says why and `willReconnect` what happens next. */
-  close: RealtimeCloseEvent;
-  state: RealtimeState;
-  /** Every frame the server sent. */
-  frame: ServerFrame;
-  /** The server warns of an expiry: the client refreshes by itself for `access_token` and pings for `idle`. */
-  expiring: SessionExpiringFrame;
-  presence: PresenceStateFrame | PresenceJoinFrame | PresenceLeaveFrame;
-}
-
-export interface RealtimeOptions {
-  /** The WebSocket class; defaults to the global one. In Node.js 20 pass `ws`'s. */
-  WebSocket?: WebSocketConstructor;
-  /** First reconnect delay's ceiling (ms); doubles per attempt. Default 500. */
-  initialDelayMs?: number;
-  /** Largest reconnect delay's ceiling (ms). Default 30,000. */
-  maxDelayMs?: number;
-  /** Attempts in a row before giving up. Default: never give up. */
-  maxAttempts?: number;
-  /** Random source in [0, 1) for jitter. Default Math.random. */
-  random?: () => number;
-  /** Ping this often to keep the session active and to notice a dead connection (ms); 0 disables. Default 25,000. */
-  pingIntervalMs?: number;
-  /** How long to wait for the answer to a frame (ms). Default 10,000. */
-  answerTimeoutMs?: number;
-}
-
-/** A client frame without its `id`: the connection numbers its requests itself. */
-export type OutgoingFrame = ClientFrame extends infer F ? (F extends unknown ? Omit<F, 'id'> : never) : never;
-
-interface Pending {
-  resolve(frame: ServerFrame): void;
-  reject(error: unknown): void;
-  cancel: Cancel;
+/** The global scope's events, in a browser or a worker (Node.js has none). */
+function globalEvents(): Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | undefined {
+  const scope = globalThis as Partial<EventTarget>;
+  return typeof scope.addEventListener === 'function' && typeof scope.removeEventListener === 'function' ? (scope as EventTarget) : undefined;
 }
 
 /**
@@ -86,15 +23,16 @@ interface Pending {
 export class RealtimeConnection {
   private readonly emitter = new Emitter<RealtimeEvents>();
   private readonly WebSocket: WebSocketConstructor | undefined;
-  private ws: WebSocketLike | undefined;
+  private socket: FrameSocket | undefined;
   private current: RealtimeState = 'closed';
   private wanted = false;
   private dialing = false;
   private syncing = false;
   private attempt = 0;
-  private nextId = 1;
-  private lastHeard = 0;
-  private readonly pending = new Map<string, Pending>();
+  /** An access token the server refused (expired, or no longer valid): the next dial refreshes first. */
+  private refusedToken: string | undefined;
+  /** The server refused a freshly refreshed token too: the session cannot continue. */
+  private refreshedForRefusal = false;
   private bound: Credentials | undefined;
   private presence: { userIds?: string[] } | undefined;
   private cancelRetry: Cancel | undefined;
@@ -102,6 +40,10 @@ export class RealtimeConnection {
   private releaseFresh: (() => void) | undefined;
   private waiters: { resolve(): void; reject(error: unknown): void }[] = [];
   private readonly stopListening: Unsubscribe[];
+  /** A browser that comes back online reconnects at once instead of waiting out the backoff. */
+  private readonly online = (): void => {
+    if (this.current === 'reconnecting') void this.dial();
+  };
 
   constructor(
     private readonly session: SessionManager,
@@ -111,19 +53,46 @@ export class RealtimeConnection {
   ) {
     this.WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.stopListening = [session.events.on('credentials', (next) => this.credentialsChanged(next)), session.events.on('sessionEnded', (event) => this.sessionEnded(event))];
+    globalEvents()?.addEventListener('online', this.online);
   }
 
-  /** The connection's state. */
+  /**
+   * The connection's state: `closed`, `connecting`, `open`, `reconnecting` or `suspended`.
+   *
+   * @example
+   * ```ts
+   * if (client.realtime.state !== 'open') showOfflineBanner();
+   * ```
+   */
   get state(): RealtimeState {
     return this.current;
   }
 
-  /** Listens to one kind of event; returns the function that stops listening. */
+  /**
+   * Listens to `open`, `close`, `state`, `frame`, `expiring` or `presence`; returns the function
+   * that stops listening.
+   *
+   * @example
+   * ```ts
+   * client.realtime.on('close', ({ reason, willReconnect }) => {
+   *   if (!willReconnect) showBanner(`Disconnected: ${reason}`);
+   * });
+   * ```
+   */
   on<K extends keyof RealtimeEvents>(type: K, listener: (event: RealtimeEvents[K]) => void): Unsubscribe {
     return this.emitter.on(type, listener);
   }
 
-  /** Opens the connection, and keeps it open until {@link close}. Resolves once authenticated. */
+  /**
+   * Opens the connection (logged in first) and keeps it open until {@link close}, reconnecting
+   * after drops. Resolves once authenticated; rejects if it ends for good before that.
+   *
+   * @example
+   * ```ts
+   * await client.connect(email, password);
+   * await client.realtime.connect();
+   * ```
+   */
   connect(): Promise<void> {
     if (this.WebSocket === undefined) return Promise.reject(new TypeError('No WebSocket here: pass one, e.g. createClient({ WebSocket }) with the ws package in Node.js 20'));
     if (this.current === 'open') return Promise.resolve();
@@ -137,49 +106,86 @@ export class RealtimeConnection {
     return opened;
   }
 
-  /** Closes the connection for good (until the next {@link connect}). */
+  /**
+   * Closes the connection for good (until the next {@link connect}); the session stays.
+   *
+   * @example
+   * ```ts
+   * client.realtime.close();
+   * ```
+   */
   close(): void {
-    const ws = this.ws;
-    if (ws !== undefined) this.teardown(ws);
-    ws?.close(1000, 'closed');
+    this.forget(this.socket);
     this.stop({ reason: 'closed', closeCode: 1000, willReconnect: false }, new NetworkError('network_error', { message: 'The realtime connection was closed by the app.' }));
   }
 
-  /** Sends a frame and resolves with the server's answer to it (rejects with the error it answered). */
-  request<T extends ServerFrame = ServerFrame>(frame: OutgoingFrame, ws: WebSocketLike | undefined = this.current === 'open' ? this.ws : undefined): Promise<T> {
-    if (ws === undefined) return Promise.reject(new NetworkError('network_error', { message: 'The realtime connection is not open.' }));
-    const id = `c${this.nextId++}`;
-    return new Promise<T>((resolve, reject) => {
-      const cancel = this.clock.at(this.clock.now() + (this.options.answerTimeoutMs ?? 10_000), () => {
-        this.pending.delete(id);
-        reject(new NetworkError('timeout', { message: `No answer to ${frame.type} in time.`, retryable: true }));
-      });
-      this.pending.set(id, { resolve: resolve as (frame: ServerFrame) => void, reject, cancel });
-      ws.send(JSON.stringify({ ...frame, id }));
-    });
+  /**
+   * Sends a frame on the open connection and resolves with the server's answer to it; rejects
+   * with a TesseraError when the server answers an `error` frame, or the connection closes.
+   *
+   * @example
+   * ```ts
+   * const { serverTime } = await client.realtime.request<PongFrame>({ type: 'ping' });
+   * ```
+   */
+  request<T extends ServerFrame = ServerFrame>(frame: OutgoingFrame): Promise<T> {
+    const socket = this.current === 'open' ? this.socket : undefined;
+    return socket === undefined ? Promise.reject(new NetworkError('network_error', { message: 'The realtime connection is not open.' })) : socket.request<T>(frame);
   }
 
-  /** Follows who comes online and goes offline (all users of the app, or these); kept across reconnects. */
+  /**
+   * Follows who comes online and goes offline (all users of the app, or these), as `presence`
+   * events; the subscription is renewed after every reconnect. Resolves with the current state.
+   *
+   * @example
+   * ```ts
+   * client.realtime.on('presence', (frame) => updateRoster(frame));
+   * const { users } = await client.realtime.subscribePresence();
+   * ```
+   */
   subscribePresence(userIds?: string[]): Promise<PresenceStateFrame> {
     this.presence = userIds === undefined ? {} : { userIds };
     return this.request<PresenceStateFrame>({ type: 'presence.subscribe', ...this.presence });
   }
 
-  /** Stops presence events. */
+  /**
+   * Stops presence events.
+   *
+   * @example
+   * ```ts
+   * client.realtime.unsubscribePresence();
+   * ```
+   */
   unsubscribePresence(): void {
     this.presence = undefined;
-    if (this.current === 'open') this.ws?.send(JSON.stringify({ type: 'presence.unsubscribe' }));
+    if (this.current === 'open') this.socket?.send({ type: 'presence.unsubscribe' });
   }
 
-  /** Who is online now (all users of the app, or these). */
+  /**
+   * Who is online now (all users of the app, or these, at most 100).
+   *
+   * @example
+   * ```ts
+   * const { users } = await client.realtime.queryPresence([friendId]);
+   * const online = users.length > 0;
+   * ```
+   */
   queryPresence(userIds?: string[]): Promise<PresenceStateFrame> {
     return this.request<PresenceStateFrame>({ type: 'presence.query', ...(userIds === undefined ? {} : { userIds }) });
   }
 
-  /** Closes and stops listening to the session; the object is unusable after. */
+  /**
+   * Closes and stops listening to the session; the object is unusable after. `client.dispose()` calls it.
+   *
+   * @example
+   * ```ts
+   * client.realtime.dispose();
+   * ```
+   */
   dispose(): void {
     this.close();
     for (const stop of this.stopListening) stop();
+    globalEvents()?.removeEventListener('online', this.online);
   }
 
   private setState(state: RealtimeState): void {
@@ -191,24 +197,26 @@ export class RealtimeConnection {
   private async dial(): Promise<void> {
     this.cancelRetry?.();
     this.cancelRetry = undefined;
-    if (!this.wanted || this.dialing || this.ws !== undefined || this.WebSocket === undefined) return;
+    if (!this.wanted || this.dialing || this.socket !== undefined || this.WebSocket === undefined) return;
     this.dialing = true;
     this.setState('connecting');
     try {
-      await this.session.fresh();
+      const credentials = await this.session.fresh();
+      // The server refused this very token (a device clock that is wrong, a signing key gone): spend the reconnect token.
+      if (credentials.accessToken === this.refusedToken) await this.session.refresh(credentials, true);
+      this.refusedToken = undefined;
     } catch (error) {
       this.dialing = false;
       return this.dialFailed(error);
     }
     this.dialing = false;
-    if (!this.wanted || this.ws !== undefined) return;
-    const ws = new this.WebSocket(this.url, [REALTIME_SUBPROTOCOL]);
-    this.ws = ws;
-    ws.onopen = () => void this.authenticate(ws);
-    ws.onmessage = (event: { data: unknown }) => this.receive(ws, event.data);
-    ws.onclose = (event: { code: number; reason: string }) => void this.closed(ws, event.code, event.reason);
-    // The close event that follows carries the code.
-    ws.onerror = () => undefined;
+    if (!this.wanted || this.socket !== undefined) return;
+    const socket: FrameSocket = new FrameSocket(this.WebSocket, this.url, this.clock, this.options.answerTimeoutMs ?? 10_000, {
+      open: () => void this.authenticate(socket),
+      frame: (frame) => this.receive(socket, frame),
+      close: (closeCode, reason) => void this.closed(socket, closeCode, reason),
+    });
+    this.socket = socket;
   }
 
   private dialFailed(error: unknown): void {
@@ -222,13 +230,13 @@ export class RealtimeConnection {
   }
 
   /** In band, under the lock: the authenticate frame rotates the session's tokens, as a login does. */
-  private async authenticate(ws: WebSocketLike): Promise<void> {
+  private async authenticate(socket: FrameSocket): Promise<void> {
     let credentials: Credentials;
     let connectionId = '';
     try {
       credentials = await this.session.rotate(async (stored) => {
         if (stored === null) throw new AuthenticationError('missing_credentials', { message: 'Logged out meanwhile.' });
-        const frame = await this.request<AuthenticatedFrame>({ type: 'authenticate', strategy: 'access-token', accessToken: stored.accessToken }, ws);
+        const frame = await socket.request<AuthenticatedFrame>({ type: 'authenticate', strategy: 'access-token', accessToken: stored.accessToken });
         const { accessToken, reconnectToken, authentication, session, user } = frame;
         if (accessToken === undefined || reconnectToken === undefined || authentication.reconnectTokenExpiresAt === undefined) {
           throw new ServerError('invalid_response', { message: 'The authenticated frame carries no tokens.' });
@@ -238,50 +246,35 @@ export class RealtimeConnection {
       });
     } catch (error) {
       // A close decides by its own code; a refusal that left the socket open is decided here.
-      if (ws === this.ws) this.abandon(ws, error);
+      if (socket === this.socket) this.abandon(socket, error);
       return;
     }
-    if (ws !== this.ws) return;
+    if (socket !== this.socket) return;
     this.bound = credentials;
     this.attempt = 0;
-    this.lastHeard = this.clock.now();
+    this.refreshedForRefusal = false;
     this.setState('open');
-    this.schedulePing(ws);
-    if (this.presence !== undefined) this.request({ type: 'presence.subscribe', ...this.presence }, ws).catch(() => undefined);
+    this.schedulePing(socket);
+    if (this.presence !== undefined) socket.request({ type: 'presence.subscribe', ...this.presence }).catch(() => undefined);
     this.emitter.emit('open', { connectionId, user: credentials.user, session: sessionInfo(credentials) });
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
     // Tokens may have moved on while the frame was answered.
-    void this.syncTokens(ws);
+    void this.syncTokens(socket);
   }
 
-  private receive(ws: WebSocketLike, data: unknown): void {
-    if (ws !== this.ws) return;
-    this.lastHeard = this.clock.now();
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse(String(data)) as ServerFrame;
-    } catch {
-      return;
-    }
-    const id = 'id' in frame && frame.id !== undefined ? String(frame.id) : undefined;
-    const pending = id === undefined ? undefined : this.pending.get(id);
-    if (id !== undefined && pending !== undefined) {
-      this.pending.delete(id);
-      pending.cancel();
-      if (frame.type === 'error') pending.reject(errorOfCode(frame.code, { message: frame.message, details: frame.details }));
-      else pending.resolve(frame);
-    }
-    if (frame.type === 'session.expiring') this.expiring(ws, frame);
+  private receive(socket: FrameSocket, frame: ServerFrame): void {
+    if (socket !== this.socket) return;
+    if (frame.type === 'session.expiring') this.expiring(socket, frame);
     else if (frame.type === 'presence.state' || frame.type === 'presence.join' || frame.type === 'presence.leave') this.emitter.emit('presence', frame);
     this.emitter.emit('frame', frame);
   }
 
-  private expiring(ws: WebSocketLike, frame: SessionExpiringFrame): void {
+  private expiring(socket: FrameSocket, frame: SessionExpiringFrame): void {
     this.emitter.emit('expiring', frame);
     const held = this.session.held;
-    if (frame.reason === 'idle') ws.send(JSON.stringify({ type: 'ping' }));
+    if (frame.reason === 'idle') socket.send({ type: 'ping' });
     else if (frame.reason === 'access_token' && held !== null) {
-      if (held.accessToken !== this.bound?.accessToken) void this.syncTokens(ws);
+      if (held.accessToken !== this.bound?.accessToken) void this.syncTokens(socket);
       else this.session.refresh(held).catch(() => undefined);
     }
   }
@@ -290,23 +283,23 @@ export class RealtimeConnection {
   private credentialsChanged(next: Credentials | null): void {
     if (!this.wanted || next === null) return;
     if (this.current === 'suspended') return void this.dial();
-    if (this.current === 'open' && this.ws !== undefined) void this.syncTokens(this.ws);
+    if (this.current === 'open' && this.socket !== undefined) void this.syncTokens(this.socket);
   }
 
-  private async syncTokens(ws: WebSocketLike): Promise<void> {
+  private async syncTokens(socket: FrameSocket): Promise<void> {
     if (this.syncing) return;
     this.syncing = true;
     try {
       for (;;) {
         const next = this.session.held;
         const bound = this.bound;
-        if (ws !== this.ws || this.current !== 'open' || next === null || bound === undefined || next.accessToken === bound.accessToken) return;
-        if (next.user.id !== bound.user.id) return this.abandon(ws, undefined);
-        await this.request({ type: 'refresh', accessToken: next.accessToken }, ws);
-        if (ws === this.ws) this.bound = next;
+        if (socket !== this.socket || this.current !== 'open' || next === null || bound === undefined || next.accessToken === bound.accessToken) return;
+        if (next.user.id !== bound.user.id) return this.abandon(socket, undefined);
+        await socket.request({ type: 'refresh', accessToken: next.accessToken });
+        if (socket === this.socket) this.bound = next;
       }
     } catch (error) {
-      if (ws === this.ws) this.abandon(ws, error);
+      if (socket === this.socket) this.abandon(socket, error);
     } finally {
       this.syncing = false;
     }
@@ -315,29 +308,32 @@ export class RealtimeConnection {
   /** The session ended (learnt over REST, from another tab, or by logout): close and wait for a login. */
   private sessionEnded(event: SessionEndedEvent): void {
     if (!this.wanted || this.current === 'suspended') return;
-    const ws = this.ws;
-    if (ws !== undefined) this.teardown(ws);
-    ws?.close(1000, 'session ended');
+    this.forget(this.socket);
     const code = event.error !== undefined && isErrorCode(event.error.code) ? { code: event.error.code } : {};
     this.suspend({ reason: event.reason, closeCode: 1000, willReconnect: false, ...code, ...(event.detail === undefined ? {} : { detail: event.detail }) }, event.error);
   }
 
   /** Drops a socket the client gave up on, deciding as for a close with the error's close code. */
-  private abandon(ws: WebSocketLike, error: unknown): void {
+  private abandon(socket: FrameSocket, error: unknown): void {
     const code = error instanceof TesseraError && isErrorCode(error.code) ? error.code : undefined;
     const closeCode = code === undefined ? 1006 : ERROR_CODES[code].closeCode;
-    void this.closed(ws, code === undefined && error === undefined ? 1000 : closeCode, code ?? '');
-    ws.close(1000);
+    void this.closed(socket, code === undefined && error === undefined ? 1000 : closeCode, code ?? '');
   }
 
-  private async closed(ws: WebSocketLike, closeCode: number, reasonText: string): Promise<void> {
-    if (ws !== this.ws) return;
-    this.teardown(ws);
-    const bound = this.bound;
+  private async closed(socket: FrameSocket, closeCode: number, reasonText: string): Promise<void> {
+    if (socket !== this.socket) return;
+    this.forget(socket);
+    // The credentials the socket was bound to, or, while it was authenticating, the ones it tried.
+    const bound = this.bound ?? this.session.held ?? undefined;
     this.bound = undefined;
     if (!this.wanted) return;
     const close = describeClose(closeCode, reasonText);
     const event = { reason: close.reason, closeCode, ...(close.code === undefined ? {} : { code: close.code }), ...(close.detail === undefined ? {} : { detail: close.detail }) };
+    if ((close.code === 'token_expired' || close.code === 'invalid_token') && !this.refreshedForRefusal) {
+      this.refusedToken = bound?.accessToken;
+      this.refreshedForRefusal = close.code === 'invalid_token';
+      return this.retryLater({ ...event, reason: 'token_expired' });
+    }
     if (close.reconnect) return this.retryLater(event);
     const error = close.code === undefined ? undefined : errorOfCode(close.code, close.detail === undefined ? {} : { details: { reason: close.detail } });
     if (close.code === 'missing_credentials') return this.suspend({ ...event, willReconnect: false }, error);
@@ -378,27 +374,23 @@ export class RealtimeConnection {
     for (const waiter of this.waiters.splice(0)) waiter.reject(error ?? new NetworkError('network_error', { message: `The realtime connection closed (${event.closeCode}).` }));
   }
 
-  private schedulePing(ws: WebSocketLike): void {
+  private schedulePing(socket: FrameSocket): void {
     const interval = this.options.pingIntervalMs ?? 25_000;
     if (interval <= 0) return;
     this.cancelPing = this.clock.at(this.clock.now() + interval, () => {
-      if (ws !== this.ws) return;
+      if (socket !== this.socket) return;
       // Nothing heard for two intervals, not even a pong: the connection is dead.
-      if (this.clock.now() - this.lastHeard > 2 * interval) return this.abandon(ws, new NetworkError('timeout'));
-      ws.send(JSON.stringify({ type: 'ping' }));
-      this.schedulePing(ws);
+      if (this.clock.now() - socket.lastHeard > 2 * interval) return this.abandon(socket, new NetworkError('timeout'));
+      socket.send({ type: 'ping' });
+      this.schedulePing(socket);
     });
   }
 
-  /** Forgets a socket: no more events from it, its pending requests fail. */
-  private teardown(ws: WebSocketLike): void {
-    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-    if (this.ws === ws) this.ws = undefined;
+  /** Drops the current socket: no more events from it, its pending requests fail. */
+  private forget(socket: FrameSocket | undefined): void {
+    if (socket === undefined || socket !== this.socket) return;
+    this.socket = undefined;
     this.cancelPing?.();
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id);
-      pending.cancel();
-      pending.reject(new NetworkError('network_error', { message: 'The realtime connection closed.' }));
-    }
+    socket.drop();
   }
 }

@@ -7,6 +7,7 @@ import { reasonOf, type ClientEvents, type SessionEndReason, type SessionExpired
 import type { HttpTransport } from './http.js';
 import type { Lock } from './locks.js';
 import type { TokenStorage } from './storage.js';
+import { reconnectTokenId, TabSync } from './tab-sync.js';
 
 export interface SessionOptions {
   http: HttpTransport;
@@ -58,10 +59,18 @@ export class SessionManager {
   private keepers = 0;
   private readonly stopWatching: (() => void) | undefined;
   private readonly lockName: string;
+  /** Rotation news from other tabs, for a storage that tabs share (one that can tell of changes). */
+  private readonly sync: TabSync | undefined;
 
   constructor(private readonly options: SessionOptions) {
     this.lockName = `tessera:${options.storageKey}`;
     this.stopWatching = options.storage.subscribe?.(options.storageKey, () => void this.reload());
+    if (options.storage.subscribe !== undefined && typeof BroadcastChannel !== 'undefined') {
+      this.sync = new TabSync(options.storageKey, (fromTokenId, next) => {
+        // Another tab rotated the tokens this client holds: take the new ones at once.
+        if (this.credentials !== null && reconnectTokenId(this.credentials.reconnectToken) === fromTokenId) this.set(next);
+      });
+    }
   }
 
   /**
@@ -107,12 +116,24 @@ export class SessionManager {
    */
   async rotate(call: (stored: Credentials | null) => Promise<AuthenticationResult>): Promise<Credentials> {
     const credentials = await this.options.lock.run(this.lockName, async () => {
-      const next = credentialsOf(await call(await this.read()), this.options.clock.now());
-      await this.options.storage.setItem(this.options.storageKey, serialize(next));
-      return next;
+      const stored = await this.read();
+      return this.announced(stored?.reconnectToken, async () => credentialsOf(await call(stored), this.options.clock.now()));
     });
     this.set(credentials);
     return credentials;
+  }
+
+  /** Runs a rotation from `token` (under the lock), writes its result, and tells the other tabs. */
+  private async announced(token: string | undefined, rotation: () => Promise<Credentials>): Promise<Credentials> {
+    this.sync?.rotating(token);
+    let next: Credentials | undefined;
+    try {
+      next = await rotation();
+      await this.options.storage.setItem(this.options.storageKey, serialize(next));
+      return next;
+    } finally {
+      this.sync?.rotated(token, next);
+    }
   }
 
   /** Fresh credentials: the held ones, refreshed first when they expire soon. Throws when there are none. */
@@ -234,12 +255,22 @@ export class SessionManager {
   dispose(): void {
     this.cancelRefresh?.();
     this.stopWatching?.();
+    this.sync?.close();
   }
 
   private expiresSoon(credentials: Credentials): boolean {
-    // A token that ends with its session cannot be extended: refreshing early would only spend tokens.
-    const ahead = endsWithSession(credentials) ? 0 : this.options.refreshAheadMs;
-    return this.options.clock.now() >= credentials.accessTokenExpiresAt - ahead;
+    return this.options.clock.now() >= this.refreshTime(credentials);
+  }
+
+  /**
+   * When to refresh: `refreshAheadMs` before expiry, but no earlier than half the token's
+   * life (a 30-second token is not "expiring" as soon as it is issued). A token that ends with
+   * its session cannot be extended: refreshing it early would only spend reconnect tokens.
+   */
+  private refreshTime(credentials: Credentials): number {
+    if (endsWithSession(credentials)) return credentials.accessTokenExpiresAt;
+    const lifetime = credentials.accessTokenExpiresAt - credentials.accessTokenIssuedAt;
+    return credentials.accessTokenExpiresAt - Math.min(this.options.refreshAheadMs, Math.max(0, lifetime / 2));
   }
 
   private async read(): Promise<Credentials | null> {
@@ -247,18 +278,20 @@ export class SessionManager {
   }
 
   private async refreshUnderLock(stale: Credentials): Promise<Credentials> {
-    const { http, key, storage, storageKey, clock } = this.options;
+    const { http, key, clock } = this.options;
     const outcome = await this.options.lock.run(this.lockName, async (): Promise<Credentials | TesseraError> => {
-      const stored = await this.read();
+      let stored = await this.read();
       // Logged out in another tab: there is nothing left to refresh.
       if (stored === null) return new AuthenticationError('session_revoked', { details: { reason: 'logout' } });
+      // The storage may not show yet what another tab just rotated this token into.
+      if (stored.reconnectToken === stale.reconnectToken) stored = (await this.sync?.successorOf(stored.reconnectToken)) ?? stored;
       // Another tab or client refreshed (or logged in) meanwhile: take its tokens, spend nothing.
       if (stored.reconnectToken !== stale.reconnectToken && !this.expiresSoon(stored)) return stored;
+      const token = stored.reconnectToken;
       try {
-        const result = await http.request<AuthenticationResult>('POST', '/authentication', { key, body: { strategy: 'reconnect', token: stored.reconnectToken } });
-        const next = credentialsOf(result, clock.now());
-        await storage.setItem(storageKey, serialize(next));
-        return next;
+        return await this.announced(token, async () =>
+          credentialsOf(await http.request<AuthenticationResult>('POST', '/authentication', { key, body: { strategy: 'reconnect', token } }), clock.now()),
+        );
       } catch (error) {
         if (unusable(error)) return error;
         throw error;
@@ -307,9 +340,7 @@ export class SessionManager {
     this.cancelRefresh?.();
     this.cancelRefresh = undefined;
     if (credentials === null || endsWithSession(credentials)) return;
-    const { clock, refreshAheadMs } = this.options;
-    const ahead = Math.min(refreshAheadMs, Math.max(0, (credentials.accessTokenExpiresAt - clock.now()) / 2));
-    this.cancelRefresh = clock.at(credentials.accessTokenExpiresAt - ahead, () => {
+    this.cancelRefresh = this.options.clock.at(this.refreshTime(credentials), () => {
       if (!this.active && this.keepers === 0) return;
       this.active = false;
       this.refresh(credentials).catch(() => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../server/test/helpers/backends.js';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
 import type { Clock, SessionEndedEvent, SessionExpiredContext } from '../src/index.js';
-import { makeClient, memoryStorage, nextEvent, PASSWORD, recordingFetch, signUpAndConnect } from './helpers.js';
+import { createApp, makeClient, memoryStorage, nextEvent, PASSWORD, recordingFetch, signUpAndConnect, uniqueEmail } from './helpers.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -32,6 +32,23 @@ describe.each(backends)('expiry and the session-expired handler on $name', (back
     const calls = recorder.calls.length;
     await client.fetchUser();
     expect(recorder.calls.slice(calls)).toEqual([{ method: 'GET', path: '/v1/apps/demo/chat/me' }]);
+  });
+
+  it('refreshes a short-lived token at half its life, not at every call', async () => {
+    const app = await createApp(server, { accessTokenTtl: 30 });
+    const recorder = recordingFetch();
+    const client = makeClient(server, { app, fetch: recorder.fetch });
+    const email = uniqueEmail('short-token');
+    await client.signup({ email, password: PASSWORD });
+    await client.connect(email, PASSWORD);
+    await client.fetchUser();
+    await client.fetchUser();
+    expect(recorder.spent()).toBe(0);
+    server.clock.advance(16_000);
+    await client.fetchUser();
+    expect(recorder.spent()).toBe(1);
+    await client.fetchUser();
+    expect(recorder.spent()).toBe(1);
   });
 
   it('does not refresh an unused client in the background (the idle timeout stays meaningful), and refreshes first on the next call', async () => {

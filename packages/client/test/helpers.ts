@@ -29,7 +29,7 @@ export function recordingFetch(): { fetch: FetchFunction; calls: Call[]; spent: 
   return { fetch, calls, spent: () => calls.filter((call) => call.strategy === 'reconnect').length };
 }
 
-export interface TestClientOptions extends Partial<ClientOptions> {
+export interface TestClientOptions extends Partial<Omit<ClientOptions, 'app'>> {
   app?: TestApp;
 }
 

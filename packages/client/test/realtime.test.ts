@@ -1,12 +1,15 @@
+import type { PresenceJoinFrame, PresenceLeaveFrame, PresenceStateFrame, ServerFrame } from '@tessera/protocol';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, type Backend } from '../../server/test/helpers/backends.js';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
-import { systemClock, type RealtimeCloseEvent, type SessionEndedEvent, type TesseraClient } from '../src/index.js';
+import { systemClock, type Clock, type RealtimeCloseEvent, type SessionEndedEvent, type TesseraClient } from '../src/index.js';
 import { createApp, makeClient, nextEvent, PASSWORD, patchSettings, demoApp, recordingFetch, signUpAndConnect, uniqueEmail } from './helpers.js';
 
 const MINUTE = 60_000;
+
+type PresenceFrame = PresenceStateFrame | PresenceJoinFrame | PresenceLeaveFrame;
 
 const closeOf = (client: TesseraClient, match: (event: RealtimeCloseEvent) => boolean = () => true) => nextEvent<RealtimeCloseEvent>((listener) => client.realtime.on('close', listener), match, 'a realtime close');
 const openOf = (client: TesseraClient) => nextEvent<{ connectionId: string; session: { id: string }; user: { id: string } }>((listener) => client.realtime.on('open', listener), () => true, 'a realtime open');
@@ -65,7 +68,7 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     const { authentication } = await client.reAuthenticate();
     const closes: RealtimeCloseEvent[] = [];
     client.realtime.on('close', (event) => closes.push(event));
-    const refreshedInBand = nextEvent((listener) => client.realtime.on('frame', listener), (frame) => frame.type === 'refreshed', 'a refreshed frame');
+    const refreshedInBand = nextEvent<ServerFrame>((listener) => client.realtime.on('frame', listener), (frame) => frame.type === 'refreshed', 'a refreshed frame');
     server.clock.advance(Date.parse(authentication.accessTokenExpiresAt) - 59_000 - server.clock.now());
     await refreshedInBand;
     expect(recorder.spent()).toBe(1);
@@ -73,6 +76,23 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     expect(await client.realtime.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
     expect(closes).toEqual([]);
     expect(client.realtime.state).toBe('open');
+  });
+
+  it('after a token_expired close (a device clock that stood still) refreshes, then reconnects in the same session', async () => {
+    const start = server.clock.now();
+    // Time stands still for this client: only deadlines already due run (the reconnect after 0 ms).
+    const stopped: Clock = { now: () => start, at: (time, task) => (time <= start ? (setImmediate(task), () => undefined) : () => undefined) };
+    const recorder = recordingFetch();
+    const client = track(makeClient(server, { clock: stopped, fetch: recorder.fetch }));
+    await signUpAndConnect(client);
+    await client.realtime.connect();
+    const sessionId = (await client.reAuthenticate()).session.id;
+    const closed = closeOf(client);
+    const reopened = openOf(client);
+    server.clock.advance(16 * MINUTE);
+    expect(await closed).toMatchObject({ reason: 'token_expired', closeCode: 4000, willReconnect: true });
+    expect((await reopened).session.id).toBe(sessionId);
+    expect(recorder.spent()).toBe(1);
   });
 
   it('stops on do-not-reconnect codes and says why: revoked elsewhere', async () => {
@@ -89,6 +109,19 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     expect(await ended).toMatchObject({ reason: 'revoked', sessionId, detail: 'revoked' });
     expect(client.realtime.state).toBe('suspended');
     expect(await client.getLoggedInUser()).toBeNull();
+  });
+
+  it('connecting with a session revoked while the client was away rejects with the code, and ends the session', async () => {
+    const client = track(makeClient(server));
+    const email = await signUpAndConnect(client);
+    const sessionId = (await client.reAuthenticate()).session.id;
+    const laptop = track(makeClient(server));
+    await laptop.connect(email, PASSWORD);
+    await laptop.sessions.revoke(sessionId);
+    const ended = nextEvent<SessionEndedEvent>((listener) => client.on('sessionEnded', listener));
+    await expect(client.realtime.connect()).rejects.toMatchObject({ code: 'session_revoked' });
+    expect(await ended).toMatchObject({ reason: 'revoked', sessionId });
+    expect(client.realtime.state).toBe('suspended');
   });
 
   it('says disabled when the user is disabled', async () => {
@@ -195,10 +228,10 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     const visitor = track(makeClient(server));
     await signUpAndConnect(visitor);
     const visitorId = (await visitor.getLoggedInUser())!.id;
-    const joined = nextEvent((listener) => watcher.realtime.on('presence', listener), (frame) => frame.type === 'presence.join' && frame.entry.userId === visitorId, 'a join');
+    const joined = nextEvent<PresenceFrame>((listener) => watcher.realtime.on('presence', listener), (frame) => frame.type === 'presence.join' && frame.entry.userId === visitorId, 'a join');
     await visitor.realtime.connect();
     await joined;
-    const left = nextEvent((listener) => watcher.realtime.on('presence', listener), (frame) => frame.type === 'presence.leave' && frame.userId === visitorId, 'a leave');
+    const left = nextEvent<PresenceFrame>((listener) => watcher.realtime.on('presence', listener), (frame) => frame.type === 'presence.leave' && frame.userId === visitorId, 'a leave');
     visitor.realtime.close();
     await left;
   });

@@ -6,9 +6,10 @@
  *   (b) authenticated GET /me per second ÷ a bare Fastify route            target ≥ 0.5
  *   (c) p99 of GET /me during a login storm ÷ its idle p99                 target ≤ 3
  *
- * and the realtime gateway's figures (d), (e), (f), described in ./realtime.ts.
+ * and the realtime gateway's figures (d), (e), (f), described in ./realtime.ts, and the client
+ * SDK's browser bundle size (g), described in ./client-size.ts.
  *
- * `npm run bench` runs every part; `npm run bench -- rest` or `npm run bench -- realtime` runs one.
+ * `npm run bench` runs every part; `npm run bench -- rest`, `-- realtime` or `-- client-size` runs one.
  * BENCH_SECONDS sets each load's duration (default 10); BENCH_REALTIME_CONNECTIONS the idle
  * connections of (e) (default 10,000); BENCH_LOGOUT_RUNS the runs of (f) (default 200).
  */
@@ -17,6 +18,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { load } from './load.js';
 import { startBareFastify, startTessera } from './processes.js';
 import { runRealtimeBench } from './realtime.js';
+import { runClientSizeBench } from './client-size.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const cores = availableParallelism();
@@ -57,7 +59,7 @@ async function rawArgon2PerSecond(): Promise<number> {
   return done / ((performance.now() - started) / 1000);
 }
 
-const PARTS = ['rest', 'realtime'] as const;
+const PARTS = ['rest', 'realtime', 'client-size'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(): Part[] {
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
   if (parts.includes('realtime')) {
     await runRealtimeBench({ seconds, connections: Number(process.env.BENCH_REALTIME_CONNECTIONS ?? 10_000), logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
   }
+  if (parts.includes('client-size')) await runClientSizeBench({ record });
   console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
   for (const figure of figures) console.log(`| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`);
 }
