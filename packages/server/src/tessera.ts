@@ -148,7 +148,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const sessions = new SessionService(repositories, accessTokens, new SessionCache(config.sessionCacheTtlMs), clock);
   const ephemeral = openEphemeralStore(config, clock);
   const throttle = new LoginThrottle(ephemeral);
-  const users = new UserService(repositories, passwords, sessions, clock);
+  const users = new UserService(repositories, passwords, sessions, clock, throttle);
   const apps = new AppService(repositories, signingKeys, clock, config.sessionCacheTtlMs);
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
   sessions.onRevoked(anonymousUsers.sessionsEnded);

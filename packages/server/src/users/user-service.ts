@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
 import { isImportableHash, normalizePassword, type PasswordHasher } from '../auth/passwords/index.js';
 import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
+import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
 import { presentUser } from './presenter.js';
@@ -39,6 +40,7 @@ export class UserService {
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly clock: Clock,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   /** Public signup (when `viaSecretKey` is false the app must allow it). */
@@ -126,8 +128,15 @@ export class UserService {
     const patch: UserRowPatch = profileColumns(profile);
     if (password !== undefined) {
       if (oldPassword === undefined) throw new TesseraError('invalid_request', { message: 'Give oldPassword to change the password.', details: [{ path: '/oldPassword', message: 'required with password' }] });
+      // A stolen access token must not become a way to guess the password: same throttle as login.
+      const subject = { account: `id:${user.id}`, ip: null };
+      await this.throttle.assertAllowed(app, subject);
       const { valid } = await this.hasher.verify(user.passwordHash, oldPassword.normalize('NFKC'));
-      if (!valid) throw new TesseraError('wrong_password');
+      if (!valid) {
+        await this.throttle.recordFailure(app, subject);
+        throw new TesseraError('wrong_password');
+      }
+      await this.throttle.recordSuccess(app, subject);
       patch.password_hash = await this.hasher.hash(normalizePassword(password));
     } else if (oldPassword !== undefined) {
       throw new TesseraError('invalid_request', { message: 'oldPassword goes with password.', details: [{ path: '/oldPassword', message: 'only with password' }] });

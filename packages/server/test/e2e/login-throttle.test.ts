@@ -44,6 +44,20 @@ describe.each(backends)('brute-force protection on $name', (backend) => {
     expect((await attempt(server, email, PASSWORD, '10.0.1.6')).status).toBe(201);
   });
 
+  it('makes a password change wait after repeated wrong old passwords', async () => {
+    const email = uniqueEmail('changer');
+    await signUp(server, { email });
+    const login = await server.api<{ accessToken: string }>('POST', '/v1/apps/demo/chat/authentication', { key: server.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+    const change = (oldPassword: string) =>
+      server.api<Answer>('PATCH', '/v1/apps/demo/chat/me', { token: login.body.accessToken, body: { oldPassword, password: 'a brand new passphrase' } });
+    for (let failure = 1; failure <= 5; failure += 1) expect((await change(`guess ${failure}`)).body.error?.code).toBe('wrong_password');
+    const locked = await change(PASSWORD);
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toBe('1');
+    server.clock.advance(SECOND);
+    expect((await change(PASSWORD)).status).toBe(200);
+  });
+
   it('locks unknown accounts the same way, so lockouts reveal nothing', async () => {
     const ghost = uniqueEmail('ghost');
     for (let failure = 1; failure <= 5; failure += 1) await attempt(server, ghost, `guess ${failure}`, `10.1.0.${failure}`);
