@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { json, LoopbackHttpServer, type Route } from './http-server.js';
 
 /** Tools for tests of the `jwt` strategy: tokens made by hand, and an issuer's JWKS endpoint. */
 
@@ -25,50 +24,24 @@ function sign(signingInput: string, secret: string, alg: 'sha256' | 'sha384' | '
   return createHmac(alg, secret).update(signingInput).digest('base64url');
 }
 
-/** What the JWKS server answers at a path. */
-export type Route = (response: ServerResponse) => void;
-
-export const json =
-  (status: number, body: unknown, headers: Record<string, string> = {}): Route =>
-  (response) => {
-    response.writeHead(status, { 'content-type': 'application/json', ...headers });
-    response.end(JSON.stringify(body));
-  };
+export { json, type Route } from './http-server.js';
 
 /** An issuer's web server on 127.0.0.1: answers by path, and counts every request it gets. */
-export class IssuerServer {
+export class IssuerServer extends LoopbackHttpServer {
   readonly routes = new Map<string, Route>();
   readonly hits: string[] = [];
-  private readonly held: ServerResponse[] = [];
-  private server!: Server;
-  url = '';
 
-  async start(): Promise<void> {
-    this.server = createServer((request, response) => {
+  override async start(): Promise<void> {
+    await super.start((request, response) => {
       const path = request.url ?? '';
       this.hits.push(path);
       const route = this.routes.get(path);
       if (route === undefined) json(404, { error: 'not found' })(response);
       else route(response);
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   count(path: string): number {
     return this.hits.filter((hit) => hit === path).length;
-  }
-
-  /** A route that never answers (for timeouts); released when the server closes. */
-  hold(): Route {
-    return (response) => {
-      this.held.push(response);
-    };
-  }
-
-  async close(): Promise<void> {
-    for (const response of this.held) response.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

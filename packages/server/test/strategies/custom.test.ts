@@ -1,15 +1,13 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthenticationResult, User } from '@tessera/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backends } from '../helpers/backends.js';
+import { json, LoopbackHttpServer, type Route } from '../helpers/http-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signUp } from '../helpers/users.js';
 
 const SECRET = 'idp-shared-secret-0123456789abcdef';
-
-/** What the identity provider does with one token. */
-type Answer = (response: ServerResponse) => void;
 
 interface SeenRequest {
   method: string;
@@ -19,16 +17,12 @@ interface SeenRequest {
 }
 
 /** The app's identity provider: a real HTTP server on 127.0.0.1 answering by token. */
-class IdentityProvider {
-  readonly answers = new Map<string, Answer>();
+class IdentityProvider extends LoopbackHttpServer {
+  readonly answers = new Map<string, Route>();
   readonly requests: SeenRequest[] = [];
-  /** Responses the provider holds without answering (timeouts); ended when it closes. */
-  private readonly held: ServerResponse[] = [];
-  private server!: Server;
-  url = '';
 
-  async start(): Promise<void> {
-    this.server = createServer((request, response) => {
+  override async start(): Promise<void> {
+    await super.start((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
@@ -45,29 +39,8 @@ class IdentityProvider {
         else answer(response);
       });
     });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  hold(): Answer {
-    return (response) => {
-      this.held.push(response);
-    };
-  }
-
-  async close(): Promise<void> {
-    for (const response of this.held) response.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
-
-const json =
-  (status: number, body: unknown): Answer =>
-  (response) => {
-    response.writeHead(status, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(body));
-  };
 
 describe.each(backends)('custom identity-provider strategy on $name', (backend) => {
   let server: TestServer;
@@ -184,7 +157,7 @@ describe.each(backends)('custom identity-provider strategy on $name', (backend) 
 
   it('answers idp_unreachable, saying why, for every unusable answer', async () => {
     const who = fresh('broken');
-    const cases: [string, Answer, Record<string, unknown>][] = [
+    const cases: [string, Route, Record<string, unknown>][] = [
       ['status 500', json(500, { id: who.id }), { reason: 'bad_status', status: 500 }],
       ['status 400', json(400, { id: who.id }), { reason: 'bad_status', status: 400 }],
       ['status 204', (response) => response.writeHead(204).end(), { reason: 'bad_status', status: 204 }],
