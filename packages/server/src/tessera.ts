@@ -36,7 +36,7 @@ import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createRepositories } from './store/repositories/index.js';
 import { RealtimeGateway } from './realtime/gateway.js';
 import { UserService } from './users/user-service.js';
-import { openEphemeralStore } from './cluster/index.js';
+import { openCluster } from './cluster/index.js';
 import { LoginThrottle } from './auth/throttle/login-throttle.js';
 import { UserMaintenance } from './users/maintenance.js';
 
@@ -129,10 +129,10 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   };
 }
 
-/** Releases what the services hold: hashing threads, the Redis connection, the database pool. */
+/** Releases what the services hold: hashing threads, the Redis connections, the database pool. */
 export async function closeServices(services: Services): Promise<void> {
   await services.passwords.close();
-  await services.ephemeral.close();
+  await services.cluster.close();
   await services.store.close();
 }
 
@@ -145,9 +145,9 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   });
   const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock);
   const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase);
-  const sessions = new SessionService(repositories, accessTokens, new SessionCache(config.sessionCacheTtlMs), clock);
-  const ephemeral = openEphemeralStore(config, clock);
-  const throttle = new LoginThrottle(ephemeral);
+  const cluster = openCluster(config, clock, logger);
+  const sessions = new SessionService(repositories, accessTokens, new SessionCache(config.sessionCacheTtlMs), clock, cluster.bus, logger);
+  const throttle = new LoginThrottle(cluster.ephemeral);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);
   const apps = new AppService(repositories, signingKeys, clock, config.sessionCacheTtlMs);
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
@@ -169,7 +169,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const authenticator = new Authenticator(strategies, sessions, users);
   const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, authenticator, clock);
   const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
-  return { store, ephemeral, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };
+  return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };
 }
 
 function loadMasterKey(config: Readonly<Config>, logger: Logger): MasterKey {

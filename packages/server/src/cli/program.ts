@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { bootstrapFirstRun, type FirstRun } from '../bootstrap.js';
 import type { Services } from '../http/context.js';
-import { closeServices, createTessera, openServices, VERSION } from '../tessera.js';
+import { closeServices, createTessera, openServices, VERSION, type Tessera } from '../tessera.js';
 import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';
 
 export interface CliIo {
@@ -29,8 +29,10 @@ export function buildProgram(io: CliIo): Command {
       const tessera = await createTessera({ config: configFrom(flags, io.env) });
       const firstRun = await bootstrapFirstRun(tessera.services);
       const url = await tessera.listen();
-      io.stdout(`Tessera ${VERSION} listening on ${url} (${tessera.services.store.location})\n`);
+      // The credentials come first: "listening on" is the last line of a start, which scripts wait for.
       if (firstRun !== undefined) io.stdout(describeFirstRun(firstRun, url));
+      const bound = boundUrl(tessera);
+      io.stdout(`Tessera ${VERSION} listening on ${bound} (${bound === url ? '' : `public URL ${url}; `}${tessera.services.store.location})\n`);
       io.onStarted?.(() => tessera.close());
     });
 
@@ -126,6 +128,13 @@ async function withServices(flags: StorageFlags, io: CliIo, act: (services: Serv
 async function findApp(services: Services, path: string) {
   const { namespace, app } = parseAppPath(path);
   return services.apps.getApp(namespace, app);
+}
+
+/** The address this process listens on, which differs from the public URL behind a load balancer. */
+function boundUrl(tessera: Tessera): string {
+  const address = tessera.http.server.address();
+  if (address === null || typeof address === 'string') return String(address);
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
 function describeFirstRun(firstRun: FirstRun, url: string): string {

@@ -11,6 +11,13 @@ const RealtimeConfig = Type.Object(
     maxBufferedBytes: Type.Integer({ default: 1_048_576, minimum: 16_384, maximum: 268_435_456, env: 'TESSERA_REALTIME_MAX_BUFFERED_BYTES', description: 'Bytes that may wait to be sent to one connection; past that it closes with slow_consumer instead of buffering without bound.' }),
     maxConnections: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000, env: 'TESSERA_REALTIME_MAX_CONNECTIONS', description: 'Open realtime connections this node accepts; past that, upgrades answer 503 overloaded.' }),
     expiryNoticeMs: Type.Integer({ default: 60_000, minimum: 0, maximum: 3_600_000, env: 'TESSERA_REALTIME_EXPIRY_NOTICE_MS', description: 'How long before an access token or session expires the server pushes session.expiring (at most half the token\'s lifetime).' }),
+    linkDownRecheckMs: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 600_000,
+      env: 'TESSERA_REALTIME_LINK_DOWN_RECHECK_MS',
+      description: 'While the link to Redis is down, revocations made on other nodes cannot arrive: this often the node reads the sessions of its open connections from the database again.',
+    }),
     shutdownGraceMs: Type.Integer({ default: 2000, minimum: 0, maximum: 60_000, env: 'TESSERA_REALTIME_SHUTDOWN_GRACE_MS', description: 'On shutdown, how long clients have to answer the server_shutdown close before their sockets are dropped.' }),
   },
   { additionalProperties: false, default: {} },

@@ -1,4 +1,4 @@
-import type { EphemeralStore } from '../cluster/index.js';
+import type { Cluster } from '../cluster/index.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
 import type { SigningKeyService } from '../auth/keys/signing-keys.js';
@@ -16,8 +16,8 @@ import type { AuthTokenService } from '../auth/tokens/auth-tokens.js';
 /** The services the HTTP layer calls. Routes never reach the database directly. */
 export interface Services {
   store: Store;
-  /** Short-lived shared state: this process's memory, or Redis when configured. */
-  ephemeral: EphemeralStore;
+  /** State the nodes share: this process's memory, or Redis when configured. */
+  cluster: Cluster;
   apps: AppService;
   users: UserService;
   sessions: SessionService;

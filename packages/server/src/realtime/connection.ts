@@ -116,6 +116,15 @@ export class Connection implements PresenceSubscriber {
     this.ws.ping();
   }
 
+  /**
+   * Reads the session from the store again, for when revocations may have been missed (the
+   * cluster link was down); closes the connection when the session is over.
+   */
+  async recheck(): Promise<void> {
+    const session = await this.tracked(this.reloadSession());
+    if (session !== undefined && !this.isClosed()) this.expiry.setSession(session);
+  }
+
   /** Presence events arrive serialised already. */
   deliver(json: string): void {
     this.sendRaw(json);

@@ -25,6 +25,9 @@ export interface GatewayOptions {
   logger: Logger;
 }
 
+/** Sessions read at once when the gateway checks every connection again. */
+const RECHECK_CONCURRENCY = 8;
+
 /** RFC 6455's "message too big", which ws sends itself when a frame passes `maxPayload`. */
 const MESSAGE_TOO_BIG = 1009;
 
@@ -53,7 +56,11 @@ export class RealtimeGateway {
   private readonly context: ConnectionContext;
   private readonly pending = new Set<Promise<void>>();
   private readonly stopRevocations: () => void;
+  private readonly stopLinkWatch: () => void;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Runs while the cluster link is down: revocations made elsewhere cannot reach this node then. */
+  private linkDownRecheck: NodeJS.Timeout | undefined;
+  private rechecking: Promise<void> | undefined;
   private upgrading = 0;
   /** Set first thing on shutdown (before `closing` is assigned, which waits on the shutdown's first await). */
   private stopping = false;
@@ -71,7 +78,8 @@ export class RealtimeGateway {
     });
     this.presence = new Presence((member) => this.userOffline(member));
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
-    this.stopRevocations = options.services.sessions.onRevoked((event) => this.revoked(event));
+    this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
+    this.stopLinkWatch = options.services.cluster.bus.onLinkChange((up) => this.linkChanged(up));
   }
 
   /** Serves upgrades of `server` and starts the heartbeat. */
@@ -136,6 +144,33 @@ export class RealtimeGateway {
     for (const sessionId of event.sessionIds) for (const connection of this.registry.inSession(sessionId)) connection.close(cause);
   }
 
+  /**
+   * Revocations made on other nodes while the link was down never arrive: every session this
+   * node holds is read from the store again when the link drops, as long as it stays down, and
+   * when it comes back.
+   */
+  private linkChanged(up: boolean): void {
+    if (this.stopping) return;
+    clearInterval(this.linkDownRecheck);
+    this.linkDownRecheck = undefined;
+    if (!up) {
+      this.linkDownRecheck = setInterval(() => this.recheckAll(), this.options.config.linkDownRecheckMs);
+      this.linkDownRecheck.unref();
+    }
+    this.recheckAll();
+  }
+
+  /** Re-reads every bound connection's session, a few at a time; one pass at once. */
+  private recheckAll(): void {
+    if (this.rechecking !== undefined) return;
+    const connections = this.registry.all();
+    const next = async (): Promise<void> => {
+      for (let connection = connections.pop(); connection !== undefined; connection = connections.pop()) await connection.recheck();
+    };
+    this.rechecking = Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, next)).then(() => (this.rechecking = undefined));
+    this.track(this.rechecking);
+  }
+
   /** An anonymous user ends when its last connection closes (not when the server stops: it may reconnect elsewhere). */
   private userOffline(member: ConnectionMember): void {
     if (this.stopping || member.kind !== 'anonymous') return;
@@ -166,6 +201,8 @@ export class RealtimeGateway {
     this.stopping = true;
     clearInterval(this.heartbeat);
     this.stopRevocations();
+    this.stopLinkWatch();
+    clearInterval(this.linkDownRecheck);
     // Every socket is closing: nobody is left to hear presence events, and n² of them would be sent.
     this.presence.silence();
     const connections = this.registry.all();

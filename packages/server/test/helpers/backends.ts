@@ -29,7 +29,7 @@ const sqlite: Backend = {
   },
 };
 
-const postgres = (url: string): Backend => ({
+export const postgres = (url: string): Backend => ({
   name: 'postgres',
   async provision() {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));

@@ -124,12 +124,12 @@ export class TestClient {
   }
 }
 
-export function realtimeUrl(server: TestServer, app?: TestApp, query = ''): string {
+export function realtimeUrl(server: Pick<TestServer, 'url'>, app?: TestApp, query = ''): string {
   return `${server.url.replace(/^http/, 'ws')}${app?.path ?? '/v1/apps/demo/chat'}/realtime${query}`;
 }
 
 /** Opens a socket (without authenticating unless a token is given). */
-export async function connect(server: TestServer, options: ConnectOptions = {}): Promise<TestClient> {
+export async function connect(server: Pick<TestServer, 'url'>, options: ConnectOptions = {}): Promise<TestClient> {
   const query = options.key === undefined ? '' : `?key=${encodeURIComponent(options.key)}`;
   const headers = { ...options.headers, ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }) };
   const ws = new WebSocket(realtimeUrl(server, options.app, query), options.protocols ?? [REALTIME_SUBPROTOCOL], { headers, autoPong: options.autoPong ?? true });
@@ -146,7 +146,7 @@ export async function connect(server: TestServer, options: ConnectOptions = {}):
 }
 
 /** Opens a socket with an access token at the upgrade and waits for `authenticated`. */
-export async function connectWithToken(server: TestServer, token: string, app?: TestApp): Promise<TestClient> {
+export async function connectWithToken(server: Pick<TestServer, 'url'>, token: string, app?: TestApp): Promise<TestClient> {
   const client = await connect(server, { token, app });
   await client.next('authenticated');
   return client;

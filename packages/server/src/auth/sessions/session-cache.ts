@@ -8,13 +8,14 @@ export interface CachedSession {
 
 /**
  * This node's recent view of sessions and their users, so that an authenticated request does
- * not read the database every time. Every change made through this node invalidates the
- * entries it touches at once; `ttlMs` bounds how stale an entry may be after a change made
- * elsewhere (another node, the CLI).
+ * not read the database every time. Every change made through any node of the cluster
+ * invalidates the entries it touches (the other nodes' changes arrive over the cluster bus);
+ * `ttlMs` bounds how stale an entry may be after a change no node announced (the CLI).
  */
 export class SessionCache {
   private readonly entries = new Map<string, CachedSession>();
   private readonly sessionsByUser = new Map<string, Set<string>>();
+  private invalidations = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -25,12 +26,18 @@ export class SessionCache {
     const entry = this.entries.get(sessionId);
     if (entry === undefined) return undefined;
     if (now - entry.loadedAt < this.ttlMs) return entry;
-    this.invalidateSession(sessionId);
+    this.forget(sessionId);
     return undefined;
   }
 
-  set(entry: CachedSession): void {
-    if (this.ttlMs === 0) return;
+  /** Moves on with every invalidation; a reader takes it before reading the store and hands it to `set`. */
+  get generation(): number {
+    return this.invalidations;
+  }
+
+  /** Keeps `entry`, unless something was invalidated since `generation` was taken: the entry may predate that change. */
+  set(entry: CachedSession, generation: number): void {
+    if (this.ttlMs === 0 || generation !== this.invalidations) return;
     if (this.entries.size >= this.maxEntries) this.evictOldest();
     this.entries.set(entry.session.id, entry);
     let sessions = this.sessionsByUser.get(entry.user.id);
@@ -39,6 +46,11 @@ export class SessionCache {
   }
 
   invalidateSession(sessionId: string): void {
+    this.invalidations += 1;
+    this.forget(sessionId);
+  }
+
+  private forget(sessionId: string): void {
     const entry = this.entries.get(sessionId);
     if (entry === undefined) return;
     this.entries.delete(sessionId);
@@ -48,12 +60,19 @@ export class SessionCache {
   }
 
   invalidateUser(userId: string): void {
+    this.invalidations += 1;
     for (const sessionId of this.sessionsByUser.get(userId) ?? []) this.entries.delete(sessionId);
     this.sessionsByUser.delete(userId);
   }
 
+  clear(): void {
+    this.invalidations += 1;
+    this.entries.clear();
+    this.sessionsByUser.clear();
+  }
+
   private evictOldest(): void {
     const oldest = this.entries.keys().next();
-    if (oldest.done !== true) this.invalidateSession(oldest.value);
+    if (oldest.done !== true) this.forget(oldest.value);
   }
 }

@@ -1,11 +1,13 @@
 import type { AccessTokenClaims } from '@tessera/protocol';
+import type { Logger } from 'pino';
+import type { ClusterBus } from '../../cluster/index.js';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../../lib/opaque-token.js';
 import type { AppRecord, ReconnectTokenRecord, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
 import type { AccessTokenService } from '../tokens/access-tokens.js';
-import type { SessionCache } from './session-cache.js';
+import type { CachedSession, SessionCache } from './session-cache.js';
 
 /** Activity moves a session's idle expiry forward, but is written at most this often. */
 export const TOUCH_INTERVAL_MS = 60_000;
@@ -43,6 +45,12 @@ export interface RevocationEvent {
 /** A listener that returns a promise is awaited before the revoking call returns. */
 export type RevocationListener = (event: RevocationEvent) => void | Promise<void>;
 
+/** The bus channel of session events between nodes. */
+export const SESSION_CHANNEL = 'sessions';
+
+/** What one node tells the others about sessions: they drop their cached views and close sockets. */
+type SessionMessage = { type: 'revoked'; node: string; event: RevocationEvent } | { type: 'user_changed'; node: string; userId: string };
+
 /**
  * Sessions: creating them with their tokens, checking them on every authenticated call,
  * sliding their idle expiry, and ending them. REST routes and the realtime gateway both
@@ -50,18 +58,37 @@ export type RevocationListener = (event: RevocationEvent) => void | Promise<void
  */
 export class SessionService {
   private readonly listeners = new Set<RevocationListener>();
+  private readonly clusterListeners = new Set<(event: RevocationEvent) => void>();
 
   constructor(
     private readonly repositories: Repositories,
     private readonly accessTokens: AccessTokenService,
     private readonly cache: SessionCache,
     private readonly clock: Clock,
-  ) {}
+    private readonly bus: ClusterBus,
+    private readonly logger: Logger,
+  ) {
+    bus.subscribe(SESSION_CHANNEL, (message) => this.heard(message));
+    // Messages sent while the link was down are lost: nothing cached before or during the gap can be trusted.
+    bus.onLinkChange(() => this.cache.clear());
+  }
 
-  /** Called with every revocation, e.g. to close the affected realtime connections. */
+  /**
+   * Called once per revocation, on the node that made it, and awaited (ending anonymous users
+   * happens there, once for the cluster).
+   */
   onRevoked(listener: RevocationListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Called on every node for every revocation in the cluster, this node's at once and the
+   * others' as they arrive: the realtime gateway closes the sockets it holds for them.
+   */
+  onRevokedInCluster(listener: (event: RevocationEvent) => void): () => void {
+    this.clusterListeners.add(listener);
+    return () => this.clusterListeners.delete(listener);
   }
 
   async start(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<IssuedCredentials> {
@@ -109,7 +136,9 @@ export class SessionService {
   async authenticate(app: AppRecord, accessToken: string): Promise<AuthContext> {
     const claims = await this.accessTokens.verify(app, accessToken);
     const now = this.clock.now();
-    const entry = this.cache.get(claims.sid, now) ?? (await this.load(claims.sid, app, now));
+    let entry = this.cached(claims.sid, now) ?? (await this.load(claims.sid, app, now));
+    // A cached view that says the session is over may predate activity on another node: ask the store.
+    if (entry.session.idleExpiresAt <= now && entry.loadedAt < now) entry = await this.load(claims.sid, app, now);
     if (entry.user.id !== claims.sub) throw new TesseraError('invalid_token');
     this.assertLive(entry.session, entry.user, now);
     if (now - entry.session.lastSeenAt >= TOUCH_INTERVAL_MS) await this.touch(app, entry.session, now);
@@ -154,9 +183,10 @@ export class SessionService {
     return ids;
   }
 
-  /** Forget cached views of a user after its record changed (profile, disabled flag). */
+  /** Forget cached views of a user after its record changed (profile, disabled flag), on every node. */
   userChanged(userId: string): void {
     this.cache.invalidateUser(userId);
+    this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
   }
 
   /**
@@ -220,13 +250,20 @@ export class SessionService {
     }
   }
 
-  private async load(sessionId: string, app: AppRecord, now: number) {
+  /** The cached view, only while this node hears every other node's changes. */
+  private cached(sessionId: string, now: number): CachedSession | undefined {
+    return this.bus.connected ? this.cache.get(sessionId, now) : undefined;
+  }
+
+  private async load(sessionId: string, app: AppRecord, now: number): Promise<CachedSession> {
+    const generation = this.cache.generation;
     const session = await this.repositories.sessions.findById(sessionId);
     if (session === undefined || session.appId !== app.id) throw new TesseraError('invalid_token');
     const user = await this.repositories.users.findById(app.id, session.userId);
     if (user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
     const entry = { session, user, loadedAt: now };
-    this.cache.set(entry);
+    // An invalidation heard while reading may be about what was just read: then it is not kept.
+    if (this.bus.connected) this.cache.set(entry, generation);
     return entry;
   }
 
@@ -238,12 +275,37 @@ export class SessionService {
   }
 
   private async announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
-    for (const sessionId of sessionIds) this.cache.invalidateSession(sessionId);
-    const event = { appId: user.appId, userId: user.id, sessionIds, reason };
+    const event: RevocationEvent = { appId: user.appId, userId: user.id, sessionIds, reason };
+    this.revokedHere(event);
+    this.tell({ type: 'revoked', node: this.bus.nodeId, event });
     // Every listener hears every revocation (closing sockets must not depend on ending anonymous
     // users going well); a failure still reaches the caller, once all of them have run.
     const results = await Promise.allSettled([...this.listeners].map(async (listener) => listener(event)));
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
+  }
+
+  /** A revocation made by any node: this node forgets the sessions and closes what it holds of them. */
+  private revokedHere(event: RevocationEvent): void {
+    for (const sessionId of event.sessionIds) this.cache.invalidateSession(sessionId);
+    for (const listener of this.clusterListeners) listener(event);
+  }
+
+  /**
+   * Tells the other nodes. The store already holds the change, so a failed publish loses no
+   * data: the other nodes' links are down as well, and a node whose link is down reads the
+   * store instead of its cache and checks its sockets' sessions again when the link returns.
+   */
+  private tell(message: SessionMessage): void {
+    this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
+      this.logger.warn({ err: error, type: message.type }, 'could not tell the other nodes of a session change');
+    });
+  }
+
+  private heard(raw: string): void {
+    const message = JSON.parse(raw) as SessionMessage;
+    if (message.node === this.bus.nodeId) return;
+    if (message.type === 'revoked') this.revokedHere(message.event);
+    else this.cache.invalidateUser(message.userId);
   }
 }

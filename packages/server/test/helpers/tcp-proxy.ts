@@ -1,0 +1,68 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A TCP relay on 127.0.0.1 between a client and the upstreams it picks, round robin: a load
+ * balancer in front of several nodes, or a network link to PostgreSQL that a test can cut
+ * (`cut()` drops every connection and refuses new ones, as an unreachable host would look)
+ * and mend (`restore()`).
+ */
+export class TcpProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private next = 0;
+  private open = true;
+  port = 0;
+
+  /** `upstreams` is read at each new connection, so a test may remove a dead node. */
+  constructor(private readonly upstreams: () => { host: string; port: number }[]) {}
+
+  async start(): Promise<void> {
+    const server = createServer((client) => this.relay(client));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Drops every relayed connection and refuses new ones until `restore()`. */
+  cut(): void {
+    this.open = false;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  restore(): void {
+    this.open = true;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private relay(client: Socket): void {
+    const targets = this.upstreams();
+    if (!this.open || targets.length === 0) return void client.destroy();
+    const target = targets[this.next++ % targets.length]!;
+    const upstream = connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
+
+/** host and port of an http:// or postgres:// URL. */
+export function endpointOf(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+}
