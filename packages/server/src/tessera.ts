@@ -149,7 +149,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const sessions = new SessionService(repositories, accessTokens, new SessionCache(config.sessionCacheTtlMs), clock, cluster.bus, logger);
   const throttle = new LoginThrottle(cluster.ephemeral);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);
-  const apps = new AppService(repositories, signingKeys, clock, config.sessionCacheTtlMs);
+  const apps = new AppService(repositories, signingKeys, clock, config.sessionCacheTtlMs, cluster.bus, logger);
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
   sessions.onRevoked(anonymousUsers.sessionsEnded);
   const authTokens = new AuthTokenService(repositories, sessions, clock);

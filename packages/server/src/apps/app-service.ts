@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+import type { ClusterBus } from '../cluster/index.js';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
@@ -23,10 +25,16 @@ interface Cached<T> {
   loadedAt: number;
 }
 
+/** The bus channel on which nodes tell each other of changed apps and keys. */
+const APPS_CHANNEL = 'apps';
+
+type AppsMessage = { node: string; app: string } | { node: string; key: string };
+
 /**
  * Namespaces, apps, their API keys and the operators' admin tokens. App records and keys are
- * read on every request, so each node keeps them for `cacheTtlMs`; changes made through this
- * node apply at once.
+ * read on every request, so each node keeps them for `cacheTtlMs`; a change made through any
+ * node applies at once on every node that hears the cluster bus. A node whose link is down
+ * reads them from the database on every request, since it may have missed a revoked key.
  */
 export class AppService {
   private readonly apps = new Map<string, Cached<AppRecord | undefined>>();
@@ -37,7 +45,20 @@ export class AppService {
     private readonly signingKeys: SigningKeyService,
     private readonly clock: Clock,
     private readonly cacheTtlMs: number,
-  ) {}
+    private readonly bus: ClusterBus,
+    private readonly logger: Logger,
+  ) {
+    bus.subscribe(APPS_CHANNEL, (raw) => {
+      const message = JSON.parse(raw) as AppsMessage;
+      if (message.node === bus.nodeId) return;
+      if ('app' in message) this.apps.delete(message.app);
+      else this.keys.delete(message.key);
+    });
+    bus.onLinkChange(() => {
+      this.apps.clear();
+      this.keys.clear();
+    });
+  }
 
   async createNamespace(name: string): Promise<NamespaceRecord> {
     assertName(name, 'namespace');
@@ -69,7 +90,7 @@ export class AppService {
       throw error;
     }
     await this.signingKeys.rotate(app);
-    this.apps.delete(app.path);
+    this.appChanged(app.path);
     return app;
   }
 
@@ -82,7 +103,7 @@ export class AppService {
     const path = `${namespace}/${name}`;
     const now = this.clock.now();
     let cached = this.apps.get(path);
-    if (cached === undefined || now - cached.loadedAt >= this.cacheTtlMs) {
+    if (!this.fresh(cached, now)) {
       cached = { value: await this.repositories.apps.findApp(namespace, name), loadedAt: now };
       this.apps.set(path, cached);
     }
@@ -95,7 +116,7 @@ export class AppService {
     assertNoMaskedSecret(patch);
     const settings = validSettings(mergeSettings(app.settings, patch));
     await this.repositories.apps.updateSettings(app.id, settings);
-    this.apps.delete(app.path);
+    this.appChanged(app.path);
     return { ...app, settings };
   }
 
@@ -124,6 +145,21 @@ export class AppService {
   async revokeKey(app: AppRecord, keyId: string): Promise<void> {
     if (!(await this.repositories.apiKeys.revoke(app.id, keyId, this.clock.now()))) throw new TesseraError('key_not_found');
     this.keys.delete(keyId);
+    this.tell({ node: this.bus.nodeId, key: keyId });
+  }
+
+  private fresh<T>(cached: Cached<T> | undefined, now: number): cached is Cached<T> {
+    return cached !== undefined && this.bus.connected && now - cached.loadedAt < this.cacheTtlMs;
+  }
+
+  private appChanged(path: string): void {
+    this.apps.delete(path);
+    this.tell({ node: this.bus.nodeId, app: path });
+  }
+
+  /** The change is in the database already; a node that misses this message reads it within its cache TTL. */
+  private tell(message: AppsMessage): void {
+    this.bus.publish(APPS_CHANNEL, JSON.stringify(message)).catch((error: unknown) => this.logger.warn({ err: error }, 'could not tell the other nodes of an app change'));
   }
 
   /** The key a request presents, checked against the app it addresses. */
@@ -132,7 +168,7 @@ export class AppService {
     if (parsed === null || (parsed.prefix !== 'pk' && parsed.prefix !== 'sk')) throw new TesseraError('invalid_api_key');
     const now = this.clock.now();
     let cached = this.keys.get(parsed.id);
-    if (cached === undefined || now - cached.loadedAt >= this.cacheTtlMs) {
+    if (!this.fresh(cached, now)) {
       cached = { value: await this.repositories.apiKeys.findById(parsed.id), loadedAt: now };
       this.keys.set(parsed.id, cached);
     }

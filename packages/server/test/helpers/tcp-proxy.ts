@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** The upstream port of each relayed client connection that is still open. */
+  private readonly routes = new Map<Socket, number>();
   private next = 0;
   private open = true;
   port = 0;
@@ -22,6 +24,13 @@ export class TcpProxy {
     this.server = server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
+  }
+
+  /** Upstream ports that hold relayed connections now, with how many each. */
+  openConnectionsByUpstream(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const port of this.routes.values()) counts.set(port, (counts.get(port) ?? 0) + 1);
+    return counts;
   }
 
   get url(): string {
@@ -54,7 +63,11 @@ export class TcpProxy {
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => undefined);
     }
-    client.on('close', () => upstream.destroy());
+    this.routes.set(client, target.port);
+    client.on('close', () => {
+      this.routes.delete(client);
+      upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);

@@ -237,7 +237,9 @@ export class SessionService {
     const record = (await this.repositories.sessions.findReconnectToken(presented.id)) ?? presented;
     // Only a token that was redeemed can have had its answer lost; a superseded one is stale.
     if (record.usedAt === null || record.supersededAt !== null) return false;
-    if (now - record.usedAt >= app.settings.reconnectGracePeriod * 1000) return false;
+    // Compared without `>=` alone: a concurrent redemption on another node may have stamped a time later than this call's `now`.
+    const graceMs = app.settings.reconnectGracePeriod * 1000;
+    if (graceMs === 0 || now - record.usedAt >= graceMs) return false;
     // Its own successor must still be unused: once that was used, this token is certainly stale.
     return this.repositories.sessions.hasLiveSuccessor(record.id);
   }
