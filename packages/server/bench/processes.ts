@@ -18,7 +18,8 @@ export async function startTessera(env: Record<string, string> = {}): Promise<Ru
     env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', TESSERA_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const output = await waitFor(child, /secret key \(your backend only\):\s+(sk_\S+)/);
+  // "listening on" is the last line of a start, after the first start's credentials.
+  const output = await waitFor(child, /listening on (http:\/\/\S+)/);
   const url = /listening on (http:\/\/\S+)/.exec(output)![1]!;
   return {
     url,

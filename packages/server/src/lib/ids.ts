@@ -3,6 +3,22 @@ import { randomBytes } from 'node:crypto';
 let lastMilliseconds = -1;
 let sequence = 0;
 
+/** Random bytes drawn in batches: one call into the CSPRNG per 256 ids instead of two per id. */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function randomSlice(length: number): Buffer {
+  if (poolOffset + length > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  // A copy: the id's bytes are written over, and the pool must not keep them.
+  const slice = Buffer.from(pool.subarray(poolOffset, poolOffset + length));
+  poolOffset += length;
+  return slice;
+}
+
 /**
  * A UUID version 7 (RFC 9562): time-ordered, so rows inserted later sort later and keyset
  * pagination by id follows creation order. Within one millisecond (or when the clock stands
@@ -18,10 +34,10 @@ export function uuidv7(now: number = Date.now()): string {
       sequence = 0;
     }
   } else {
-    sequence = randomBytes(2).readUInt16BE() & 0x7ff; // leave headroom for the counter
+    sequence = randomSlice(2).readUInt16BE() & 0x7ff; // leave headroom for the counter
   }
   lastMilliseconds = milliseconds;
-  const bytes = randomBytes(16);
+  const bytes = randomSlice(16);
   bytes.writeUIntBE(milliseconds, 0, 6);
   bytes[6] = 0x70 | (sequence >> 8);
   bytes[7] = sequence & 0xff;
