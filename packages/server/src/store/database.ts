@@ -85,9 +85,13 @@ function openPostgres(url: string, poolSize: number): Store {
     // Timestamps are BIGINT milliseconds, well inside Number's exact range.
     types: { getTypeParser: parseInt8AsNumber },
   });
-  // An idle client losing its connection must not crash the process: the pool drops it, and the
-  // next query opens a new connection, so the node recovers by itself once the database is back.
+  // A connection lost must not crash the process. node-postgres emits 'error' on the client as
+  // well as failing its queries; the pool listens only while the client is idle, so a client in
+  // use (inside a transaction, say) needs a listener of its own. The failed query still rejects;
+  // the broken client is dropped when released, and the next query opens a new connection, so
+  // the node recovers by itself once the database is back.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   parsed.password = '';
   return {
