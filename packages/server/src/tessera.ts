@@ -166,7 +166,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
     new OidcStrategy({ externalUsers, clock }),
     new JwtStrategy({ repositories, externalUsers, apps, clock }),
   ]);
-  const authenticator = new Authenticator(strategies, sessions, users);
+  const authenticator = new Authenticator(strategies, sessions);
   const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, authenticator, clock);
   const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
   return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };

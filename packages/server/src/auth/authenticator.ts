@@ -2,7 +2,6 @@ import type { AuthenticationResult } from '@tessera/protocol';
 import { toIso } from '../lib/clock.js';
 import type { AppRecord, UserRecord } from '../store/repositories/index.js';
 import { presentUser } from '../users/presenter.js';
-import type { UserService } from '../users/user-service.js';
 import type { ClientInfo, IssuedCredentials, SessionService } from './sessions/session-service.js';
 import type { StrategyRegistry } from './strategies/registry.js';
 
@@ -14,7 +13,6 @@ export class Authenticator {
   constructor(
     private readonly strategies: StrategyRegistry,
     private readonly sessions: SessionService,
-    private readonly users: UserService,
   ) {}
 
   async login(app: AppRecord, body: unknown, client: ClientInfo): Promise<AuthenticationResult> {
@@ -32,7 +30,6 @@ export class Authenticator {
   async startSession(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<AuthenticationResult> {
     this.sessions.assertUserActive(user);
     const credentials = await this.sessions.start(app, user, strategy, client);
-    await this.users.recordLogin(app, user);
     return present(strategy, user, credentials);
   }
 }

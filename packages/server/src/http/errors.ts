@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
+import { unavailableError } from '../store/errors.js';
 
 /** Fastify's own errors, in the words of Tessera's registry. */
 const FASTIFY_ERRORS: Record<string, () => TesseraError> = {
@@ -13,6 +14,8 @@ const FASTIFY_ERRORS: Record<string, () => TesseraError> = {
 /** Turns anything thrown while handling a request into the one error envelope. */
 export function toTesseraError(error: unknown): TesseraError {
   if (error instanceof TesseraError) return error;
+  const unavailable = unavailableError(error);
+  if (unavailable !== undefined) return unavailable;
   const fastifyError = error as Partial<FastifyError> & { validationContext?: string };
   if (fastifyError.validation !== undefined) {
     return new TesseraError('invalid_request', {
@@ -37,6 +40,7 @@ export function toTesseraError(error: unknown): TesseraError {
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const tesseraError = toTesseraError(error);
   if (tesseraError.code === 'internal_error') request.log.error({ err: error }, 'request failed');
+  else if (tesseraError.code === 'unavailable') request.log.warn({ err: tesseraError.cause ?? error }, 'request refused: a backing service is unavailable');
   else request.log.info({ code: tesseraError.code, status: tesseraError.status }, 'request refused');
   if (tesseraError.retryAfterSeconds !== undefined) void reply.header('retry-after', String(tesseraError.retryAfterSeconds));
   return reply.status(tesseraError.status).type('application/json').send(tesseraError.toBody());

@@ -1,6 +1,7 @@
 import { ERROR_CODES, type ErrorCode } from '@tessera/protocol';
 import type { RevocationReason } from '../auth/sessions/session-service.js';
 import { TesseraError } from '../errors.js';
+import { unavailableError } from '../store/errors.js';
 
 /** Why the server closes a connection: a code of the error registry, and maybe a word more. */
 export interface CloseCause {
@@ -18,9 +19,18 @@ export function closeFrameOf(cause: CloseCause): { closeCode: number; reason: st
   return { closeCode: ERROR_CODES[cause.code].closeCode, reason: Buffer.byteLength(reason) <= MAX_REASON_BYTES ? reason : cause.code };
 }
 
-/** The cause of a thrown error; anything that is not a TesseraError is an internal error. */
-export function causeOf(error: unknown): CloseCause {
-  if (!(error instanceof TesseraError)) return { code: 'internal_error' };
+/**
+ * A thrown error in the registry's words: a TesseraError as it is, an unreachable database as
+ * `unavailable` (retryable), anything else an internal error.
+ */
+export function asTesseraError(error: unknown): TesseraError {
+  if (error instanceof TesseraError) return error;
+  return unavailableError(error) ?? new TesseraError('internal_error', { cause: error });
+}
+
+/** The cause of a thrown error (see `asTesseraError`). */
+export function causeOf(thrown: unknown): CloseCause {
+  const error = asTesseraError(thrown);
   const reason = (error.details as { reason?: unknown } | undefined)?.reason;
   return typeof reason === 'string' ? { code: error.code, detail: reason } : { code: error.code };
 }

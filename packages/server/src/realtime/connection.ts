@@ -8,7 +8,7 @@ import { TesseraError } from '../errors.js';
 import { toIso, type Clock } from '../lib/clock.js';
 import type { Cancel, Scheduler } from '../lib/scheduler.js';
 import type { AppRecord, UserRecord } from '../store/repositories/index.js';
-import { causeOf, closeFrameOf, type CloseCause } from './closing.js';
+import { asTesseraError, causeOf, closeFrameOf, type CloseCause } from './closing.js';
 import { ExpiryTimeline, type SessionTimes } from './expiry.js';
 import { errorFrame, parseClientFrame, withId } from './frames.js';
 import { bindAccessToken, discardNewSession, loginByFrame, refreshBinding, resumedUserOf, type Binding, type BindResult, type GatewayServices } from './handshake.js';
@@ -301,14 +301,16 @@ export class Connection implements PresenceSubscriber {
   }
 
   private answerError(error: unknown, id: FrameId | undefined): void {
-    if (!(error instanceof TesseraError)) this.context.logger.error({ err: error, connection: this.id }, 'realtime frame failed');
-    this.send(errorFrame(error instanceof TesseraError ? error : new TesseraError('internal_error'), id));
+    const answer = asTesseraError(error);
+    if (answer.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id }, 'realtime frame failed');
+    this.send(errorFrame(answer, id));
   }
 
   /** An error that ends the connection: its code is the close code. */
   private fail(error: unknown): void {
-    if (!(error instanceof TesseraError)) this.context.logger.error({ err: error, connection: this.id }, 'realtime connection failed');
-    this.close(causeOf(error));
+    const cause = causeOf(error);
+    if (cause.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id }, 'realtime connection failed');
+    this.close(cause);
   }
 
   private send(frame: ServerFrame): void {

@@ -9,7 +9,7 @@ import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Scheduler } from '../lib/scheduler.js';
 import type { AppRecord } from '../store/repositories/index.js';
-import { revocationCause } from './closing.js';
+import { asTesseraError, revocationCause } from './closing.js';
 import { Connection, type ConnectionContext, type ConnectionMember } from './connection.js';
 import type { GatewayServices } from './handshake.js';
 import { Presence } from './presence.js';
@@ -125,8 +125,9 @@ export class RealtimeGateway {
         this.accept(ws, app, target);
       });
     } catch (error) {
-      if (!(error instanceof TesseraError)) this.options.logger.error({ err: error }, 'realtime upgrade failed');
-      refuseUpgrade(socket, error instanceof TesseraError ? error : new TesseraError('internal_error'));
+      const refusal = asTesseraError(error);
+      if (refusal.code === 'internal_error') this.options.logger.error({ err: error }, 'realtime upgrade failed');
+      refuseUpgrade(socket, refusal);
     }
   }
 

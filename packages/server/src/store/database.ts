@@ -75,13 +75,24 @@ function openPostgres(url: string, poolSize: number): Store {
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: poolSize,
+    // A database that cannot be reached fails a request after this long instead of holding it.
     connectionTimeoutMillis: 5000,
+    // A peer that vanished without closing (a cut cable, a dead host) is noticed on idle
+    // connections. No client-side query timeout: pg leaves a timed-out query running on its
+    // connection, which would then go back to the pool wedged.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(schema === null ? {} : { options: `-c search_path=${quoteIdentifier(schema)}` }),
     // Timestamps are BIGINT milliseconds, well inside Number's exact range.
     types: { getTypeParser: parseInt8AsNumber },
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A connection lost must not crash the process. node-postgres emits 'error' on the client as
+  // well as failing its queries; the pool listens only while the client is idle, so a client in
+  // use (inside a transaction, say) needs a listener of its own. The failed query still rejects;
+  // the broken client is dropped when released, and the next query opens a new connection, so
+  // the node recovers by itself once the database is back.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   parsed.password = '';
   return {

@@ -171,12 +171,6 @@ export class UserService {
     user.passwordHash = passwordHash;
   }
 
-  async recordLogin(app: AppRecord, user: UserRecord): Promise<void> {
-    const now = this.clock.now();
-    await this.repositories.users.update(app.id, user.id, { last_login_at: now });
-    user.lastLoginAt = now;
-  }
-
   private async update(app: AppRecord, id: string, patch: UserRowPatch): Promise<UserRecord> {
     const updated = await this.writeUnique(() => this.repositories.users.update(app.id, id, { ...patch, updated_at: this.clock.now() }));
     if (updated === undefined) throw new TesseraError('user_not_found');

@@ -1,5 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
 
 /**
  * A TCP relay on 127.0.0.1 between a client and the upstreams it picks, round robin: a load
@@ -14,6 +15,7 @@ export class TcpProxy {
   private readonly routes = new Map<Socket, number>();
   private next = 0;
   private open = true;
+  private tripwire: { matches: (chunk: Buffer) => boolean; fired: () => void } | undefined;
   port = 0;
 
   /** `upstreams` is read at each new connection, so a test may remove a dead node. */
@@ -48,9 +50,34 @@ export class TcpProxy {
     this.open = true;
   }
 
+  /**
+   * Cuts (as `cut()`) the moment a client sends bytes that `matches`, before they reach the
+   * upstream: a link that fails at an exact point of a conversation, e.g. in the middle of a
+   * database transaction. Resolves once it fired.
+   */
+  cutWhenClientSends(matches: (chunk: Buffer) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      this.tripwire = { matches, fired: resolve };
+    });
+  }
+
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Passes the client's bytes on, unless they trip the armed wire. */
+  private inspector(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        const tripwire = this.tripwire;
+        if (tripwire === undefined || !tripwire.matches(chunk)) return done(null, chunk);
+        this.tripwire = undefined;
+        this.cut();
+        tripwire.fired();
+        done();
+      },
+    });
   }
 
   private relay(client: Socket): void {
@@ -69,7 +96,7 @@ export class TcpProxy {
       upstream.destroy();
     });
     upstream.on('close', () => client.destroy());
-    client.pipe(upstream);
+    client.pipe(this.inspector()).pipe(upstream);
     upstream.pipe(client);
   }
 }

@@ -5,7 +5,7 @@ import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../../lib/opaque-token.js';
-import type { AppRecord, ReconnectTokenRecord, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
+import type { AppRecord, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
 import type { AccessTokenService } from '../tokens/access-tokens.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
 
@@ -91,9 +91,14 @@ export class SessionService {
     return () => this.clusterListeners.delete(listener);
   }
 
+  /**
+   * A new session with its first tokens; records the user's login. The session, its reconnect
+   * token and the login stamp are written in one transaction: a login that fails anywhere leaves
+   * no session behind, and no session without its reconnect token.
+   */
   async start(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<IssuedCredentials> {
     const now = this.clock.now();
-    const session = await this.repositories.sessions.insert({
+    const row = {
       id: uuidv7(now),
       app_id: app.id,
       user_id: user.id,
@@ -105,31 +110,53 @@ export class SessionService {
       expires_at: Math.min(now + app.settings.sessionLifetime * 1000, user.expiresAt ?? Number.POSITIVE_INFINITY),
       user_agent: client.userAgent,
       ip: client.ip,
+    };
+    // Signed before the transaction: finding the signing key may read the store.
+    const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: row.id, notAfter: row.expires_at });
+    const reconnect = this.newReconnectToken(app, row.id, row.expires_at, null, now);
+    const session = await this.repositories.transaction(async (repositories) => {
+      const inserted = await repositories.sessions.insert(row);
+      await repositories.sessions.insertReconnectToken(reconnect.row);
+      await repositories.users.recordLogin(app.id, user.id, now);
+      return inserted;
     });
-    return this.issue(app, user, session);
+    user.lastLoginAt = now;
+    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.row.expires_at };
   }
 
   /**
    * New tokens for a live session; counts as activity on it. The session's unused reconnect
    * tokens are superseded, so a session has one usable reconnect token at a time.
-   * `redeemedTokenId` names the reconnect token whose redemption asked for these.
+   * `redeemedTokenId` names the reconnect token presented to ask for these (see
+   * `checkReconnectToken`): it is spent here, in the same transaction that writes its
+   * successor, so a failure half-way leaves the presented token usable rather than spent
+   * with no successor (which a retry would take for reuse).
    */
   async issue(app: AppRecord, user: UserRecord, session: SessionRecord, redeemedTokenId: string | null = null): Promise<IssuedCredentials> {
     const now = this.clock.now();
     const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: session.id, notAfter: session.expiresAt });
-    await this.repositories.sessions.supersedeReconnectTokens(session.id, now);
-    if (now > session.lastSeenAt) await this.touch(app, session, now);
-    const reconnect = createOpaqueToken('rt');
-    const reconnectTokenExpiresAt = Math.min(now + app.settings.reconnectTokenTtl * 1000, session.expiresAt);
-    await this.repositories.sessions.insertReconnectToken({
-      id: reconnect.id,
-      session_id: session.id,
-      parent_id: redeemedTokenId,
-      secret_hash: reconnect.secretHash,
-      created_at: now,
-      expires_at: reconnectTokenExpiresAt,
+    const reconnect = this.newReconnectToken(app, session.id, session.expiresAt, redeemedTokenId, now);
+    const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;
+    const touches = now > session.lastSeenAt;
+    const outcome = await this.repositories.transaction(async (repositories) => {
+      if (redeemedTokenId !== null && !(await this.spend(repositories, app, redeemedTokenId, now))) return 'reused';
+      await repositories.sessions.supersedeReconnectTokens(session.id, now);
+      if (touches) await repositories.sessions.touch(session.id, now, idleExpiresAt);
+      await repositories.sessions.insertReconnectToken(reconnect.row);
+      return 'issued';
     });
-    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt };
+    if (outcome === 'reused') {
+      await this.revokeForReuse(session, user);
+      throw new TesseraError('reconnect_token_reused');
+    }
+    if (touches) this.touched(session, now, idleExpiresAt);
+    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.row.expires_at };
+  }
+
+  private newReconnectToken(app: AppRecord, sessionId: string, sessionExpiresAt: number, parentId: string | null, now: number) {
+    const { id, token, secretHash } = createOpaqueToken('rt');
+    const expiresAt = Math.min(now + app.settings.reconnectTokenTtl * 1000, sessionExpiresAt);
+    return { token, row: { id, session_id: sessionId, parent_id: parentId, secret_hash: secretHash, created_at: now, expires_at: expiresAt } };
   }
 
   /** Checks an access token and the session behind it; slides the idle expiry. */
@@ -211,11 +238,12 @@ export class SessionService {
   }
 
   /**
-   * Spends a reconnect token and returns the session it resumes. A token presented a second
-   * time ends its session (RFC 9700 §4.14.2), unless it comes back within the app's grace
-   * period and its successor is still unused: then the first answer was most likely lost.
+   * The session a reconnect token resumes, if the token may resume it; `issue` spends it. A
+   * token presented a second time ends its session (RFC 9700 §4.14.2), unless it comes back
+   * within the app's grace period and its successor is still unused: then the first answer was
+   * most likely lost.
    */
-  async redeemReconnectToken(app: AppRecord, token: string): Promise<{ session: SessionRecord; user: UserRecord; tokenId: string }> {
+  async checkReconnectToken(app: AppRecord, token: string): Promise<{ session: SessionRecord; user: UserRecord; tokenId: string }> {
     const now = this.clock.now();
     const parsed = parseOpaqueToken(token);
     const record = parsed?.prefix === 'rt' ? await this.repositories.sessions.findReconnectToken(parsed.id) : undefined;
@@ -225,31 +253,33 @@ export class SessionService {
     const { session, user } = await this.load(record.sessionId, app, now);
     this.assertLive(session, user, now);
     if (record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
-    const consumed = await this.repositories.sessions.consumeReconnectToken(record.id, now);
-    if (!consumed && !(await this.withinGrace(app, record, now))) {
-      await this.revokeForReuse(session, user);
-      throw new TesseraError('reconnect_token_reused');
-    }
     return { session, user, tokenId: record.id };
   }
 
-  private async withinGrace(app: AppRecord, presented: ReconnectTokenRecord, now: number): Promise<boolean> {
-    const record = (await this.repositories.sessions.findReconnectToken(presented.id)) ?? presented;
+  /**
+   * Marks a reconnect token used; false when it was used before and that is not a lost answer
+   * being retried. The conditional update is the atomic step: of two concurrent presentations,
+   * exactly one spends it.
+   */
+  private async spend(repositories: Repositories, app: AppRecord, tokenId: string, now: number): Promise<boolean> {
+    if (await repositories.sessions.consumeReconnectToken(tokenId, now)) return true;
+    const record = await repositories.sessions.findReconnectToken(tokenId);
     // Only a token that was redeemed can have had its answer lost; a superseded one is stale.
-    if (record.usedAt === null || record.supersededAt !== null) return false;
-    // Compared without `>=` alone: a concurrent redemption on another node may have stamped a time later than this call's `now`.
+    if (record === undefined || record.usedAt === null || record.supersededAt !== null) return false;
+    // Not `>=` alone: a concurrent redemption on another node may have stamped a time later than this call's `now`.
     const graceMs = app.settings.reconnectGracePeriod * 1000;
     if (graceMs === 0 || now - record.usedAt >= graceMs) return false;
     // Its own successor must still be unused: once that was used, this token is certainly stale.
-    return this.repositories.sessions.hasLiveSuccessor(record.id);
+    return repositories.sessions.hasLiveSuccessor(record.id);
   }
 
   private async revokeForReuse(session: SessionRecord, user: UserRecord): Promise<void> {
     const now = this.clock.now();
-    await this.repositories.sessions.supersedeReconnectTokens(session.id, now);
-    if (await this.repositories.sessions.revoke(session.id, 'reconnect_token_reused', now)) {
-      await this.announce(user, [session.id], 'reconnect_token_reused');
-    }
+    const revoked = await this.repositories.transaction(async (repositories) => {
+      await repositories.sessions.supersedeReconnectTokens(session.id, now);
+      return repositories.sessions.revoke(session.id, 'reconnect_token_reused', now);
+    });
+    if (revoked) await this.announce(user, [session.id], 'reconnect_token_reused');
   }
 
   /** The cached view, only while this node hears every other node's changes. */
@@ -272,6 +302,11 @@ export class SessionService {
   private async touch(app: AppRecord, session: SessionRecord, now: number): Promise<void> {
     const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;
     await this.repositories.sessions.touch(session.id, now, idleExpiresAt);
+    this.touched(session, now, idleExpiresAt);
+  }
+
+  /** The written activity, on the record callers (and the cache) hold. */
+  private touched(session: SessionRecord, now: number, idleExpiresAt: number): void {
     session.lastSeenAt = now;
     session.idleExpiresAt = idleExpiresAt;
   }

@@ -7,7 +7,7 @@ export interface Identity {
   user: UserRecord;
   /** Set when the strategy continues an existing session instead of starting a new one. */
   resumes?: SessionRecord;
-  /** The reconnect token redeemed to continue it, if any. */
+  /** The reconnect token presented to continue it, if any: issuing the new tokens spends it. */
   redeemedReconnectTokenId?: string;
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../../store/errors.js';
 import type { Services } from '../context.js';
 
 /** Liveness (the process answers) and readiness (its database answers). */
@@ -12,7 +13,7 @@ export function healthRoutes(services: Services): FastifyPluginAsyncTypebox {
       try {
         await services.store.ping();
       } catch (error) {
-        throw new TesseraError('unavailable', { message: 'The database does not answer.', retryAfterSeconds: 1, cause: error });
+        throw new TesseraError('unavailable', { message: 'The database does not answer.', retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS, cause: error });
       }
       return { status: 'ready' };
     });

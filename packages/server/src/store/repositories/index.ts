@@ -21,11 +21,18 @@ export interface Repositories {
   authTokens: AuthTokensRepository;
   userIdentities: UserIdentitiesRepository;
   usedTokenIds: UsedTokenIdsRepository;
+  /**
+   * Runs `work` in one database transaction over repositories bound to it: every write in it
+   * lands, or none does. Inside, use only the repositories it is given (SQLite has one
+   * connection: a query through the outer ones would wait for the transaction forever). Called
+   * on repositories that are already in a transaction, it runs `work` in that one.
+   */
+  transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
 }
 
 /** The sealer encrypts the secrets in app settings (see apps/sealed-settings.ts). */
 export function createRepositories(db: Kysely<Database>, sealer: SettingsSealer): Repositories {
-  return {
+  const repositories: Repositories = {
     apps: new AppsRepository(db, sealer),
     apiKeys: new ApiKeysRepository(db),
     signingKeys: new SigningKeysRepository(db),
@@ -35,7 +42,9 @@ export function createRepositories(db: Kysely<Database>, sealer: SettingsSealer)
     authTokens: new AuthTokensRepository(db),
     userIdentities: new UserIdentitiesRepository(db),
     usedTokenIds: new UsedTokenIdsRepository(db),
+    transaction: (work) => (db.isTransaction ? work(repositories) : db.transaction().execute((trx) => work(createRepositories(trx, sealer)))),
   };
+  return repositories;
 }
 
 export type { AppRecord, NamespaceRecord } from './apps.js';

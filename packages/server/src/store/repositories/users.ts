@@ -74,6 +74,11 @@ export class UsersRepository {
     return this.findById(appId, id);
   }
 
+  /** Stamps a login; one statement, no read back (it runs on every login). */
+  async recordLogin(appId: string, id: string, now: number): Promise<void> {
+    await this.db.updateTable('users').set({ last_login_at: now }).where('app_id', '=', appId).where('id', '=', id).execute();
+  }
+
   async delete(appId: string, id: string): Promise<boolean> {
     const result = await this.db.deleteFrom('users').where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
     return result.numDeletedRows > 0n;
