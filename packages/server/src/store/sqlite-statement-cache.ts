@@ -21,7 +21,7 @@ export function withStatementCache(connection: SQLite.Database, maxStatements = 
         statement = connection.prepare(sql);
         statements.set(sql, statement);
       }
-      return statement as unknown as SqliteStatement;
+      return statement;
     },
   };
 }
