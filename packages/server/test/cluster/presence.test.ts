@@ -2,6 +2,7 @@ import type { AuthenticationResult, PresenceEntry, PresenceJoinFrame, PresenceLe
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterTestsEnabled, startCluster, type TestCluster } from '../helpers/cluster.js';
 import type { NodeProcess } from '../helpers/node-process.js';
+import { PrivateRedis } from '../helpers/private-redis.js';
 import { connectWithToken, type TestClient } from '../helpers/realtime.js';
 import { makeApi } from '../helpers/server.js';
 import { PASSWORD, uniqueEmail } from '../helpers/users.js';
@@ -30,6 +31,18 @@ async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boole
 
 // Issue 6: presence seen from any node is the whole cluster's. Real `tessera start` processes on
 // one PostgreSQL schema and one Redis.
+const clusterEnv = { TESSERA_REALTIME_PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS), TESSERA_REALTIME_PRESENCE_MISSED_BEATS: String(MISSED_BEATS) };
+
+async function logInOn(cluster: TestCluster, node: NodeProcess): Promise<{ user: User; login: AuthenticationResult }> {
+  const api = makeApi(node.url);
+  const email = uniqueEmail('presence');
+  const signup = await api<User>('POST', `${APP}/users`, { key: cluster.credentials.publishableKey, body: { email, password: PASSWORD } });
+  expect(signup.status).toBe(201);
+  const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, { key: cluster.credentials.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+  expect(login.status).toBe(201);
+  return { user: signup.body, login: login.body };
+}
+
 describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence across nodes (%s)', () => {
   let cluster: TestCluster;
   let nodeA: NodeProcess;
@@ -38,21 +51,13 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence across no
   let settledAt: number;
 
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 2, env: { TESSERA_REALTIME_PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS), TESSERA_REALTIME_PRESENCE_MISSED_BEATS: String(MISSED_BEATS) } });
+    cluster = await startCluster({ nodes: 2, env: clusterEnv });
     [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
     settledAt = Date.now() + NODE_TIMEOUT_MS;
   }, 60_000);
   afterAll(() => cluster?.close());
 
-  async function logIn(node: NodeProcess): Promise<{ user: User; login: AuthenticationResult }> {
-    const api = makeApi(node.url);
-    const email = uniqueEmail('presence');
-    const signup = await api<User>('POST', `${APP}/users`, { key: cluster.credentials.publishableKey, body: { email, password: PASSWORD } });
-    expect(signup.status).toBe(201);
-    const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, { key: cluster.credentials.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
-    expect(login.status).toBe(201);
-    return { user: signup.body, login: login.body };
-  }
+  const logIn = (node: NodeProcess) => logInOn(cluster, node);
 
   /** A connection of a user of its own that follows presence on `node`. */
   async function watcherOn(node: NodeProcess, userIds?: string[]): Promise<TestClient> {
@@ -164,5 +169,42 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence across no
     expect(await entryOf(watcher, user.id)).toBeUndefined();
     await onE.waitClosed();
     await watcher.close();
+  });
+});
+
+describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence while Redis is down (%s)', () => {
+  let redis: PrivateRedis;
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    cluster = await startCluster({ nodes: 2, redisUrl: redis.url, env: clusterEnv });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.close();
+    await redis?.close();
+  });
+
+  it("shows each node its own users only once the others' heartbeat deadline has passed, and the whole cluster again when Redis is back", async () => {
+    const [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
+    const onA = await logInOn(cluster, nodeA);
+    const onB = await logInOn(cluster, nodeB);
+    const clientA = await connectWithToken(nodeA, onA.login.accessToken);
+    const watcherB = await connectWithToken(nodeB, onB.login.accessToken);
+    await watcherB.request({ type: 'presence.subscribe' });
+    const online = (state: PresenceStateFrame) => state.users.map((entry) => entry.userId).sort();
+    const both = [onA.user.id, onB.user.id].sort();
+    await eventually(() => watcherB.request<PresenceStateFrame>({ type: 'presence.query' }), (state) => online(state).join() === both.join(), 'both users on B');
+
+    await redis.stop(true);
+    // B keeps A's users until A's deadline, then drops them; its own stay.
+    await watcherB.find(isLeave(onA.login.session.id));
+    expect(online(await watcherB.request<PresenceStateFrame>({ type: 'presence.query' }))).toEqual([onB.user.id]);
+
+    await redis.restart();
+    const rejoined = await watcherB.find<PresenceJoinFrame>((frame) => frame.type === 'presence.join' && frame.sessionId === onA.login.session.id && watcherB.frames.indexOf(frame) > watcherB.frames.findIndex(isLeave(onA.login.session.id)));
+    expect(rejoined.entry).toMatchObject({ userId: onA.user.id, connections: 1 });
+    expect(clientA.isOpen).toBe(true);
+    await Promise.all([clientA.close(), watcherB.close()]);
   });
 });
