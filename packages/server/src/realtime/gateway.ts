@@ -13,6 +13,7 @@ import { asTesseraError, revocationCause } from './closing.js';
 import { Connection, type ConnectionContext, type ConnectionMember } from './connection.js';
 import type { GatewayServices } from './handshake.js';
 import { Presence } from './presence.js';
+import { PresenceSync } from './presence-sync.js';
 import { ConnectionRegistry } from './registry.js';
 import { chooseSubprotocol, parseUpgrade, refuseUpgrade, type UpgradeTarget } from './upgrade.js';
 
@@ -53,6 +54,7 @@ export class RealtimeGateway {
   private readonly wss: WebSocketServer;
   private readonly registry = new ConnectionRegistry<Connection>();
   private readonly presence: Presence<ConnectionMember>;
+  private readonly presenceSync: PresenceSync;
   private readonly context: ConnectionContext;
   private readonly pending = new Set<Promise<void>>();
   private readonly stopRevocations: () => void;
@@ -76,7 +78,19 @@ export class RealtimeGateway {
       handleProtocols: chooseSubprotocol,
       WebSocket: GatewaySocket,
     });
-    this.presence = new Presence((member) => this.userOffline(member));
+    const { cluster } = options.services;
+    this.presence = new Presence<ConnectionMember>(cluster.bus.nodeId, {
+      userOffline: (member) => this.userOffline(member),
+      localChange: (part) => this.presenceSync.localChanged(part),
+    });
+    this.presenceSync = new PresenceSync({
+      bus: cluster.bus,
+      presence: this.presence,
+      shared: cluster.shared,
+      heartbeatMs: config.presenceHeartbeatMs,
+      missedBeats: config.presenceMissedBeats,
+      logger: options.logger,
+    });
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
     this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
     this.stopLinkWatch = options.services.cluster.bus.onLinkChange((up) => this.linkChanged(up));
@@ -172,9 +186,14 @@ export class RealtimeGateway {
     this.track(this.rechecking);
   }
 
-  /** An anonymous user ends when its last connection closes (not when the server stops: it may reconnect elsewhere). */
+  /**
+   * An anonymous user ends when its last connection in the cluster closes, on the node that held
+   * it (not when the server stops: it may reconnect elsewhere). While this node may not see every
+   * node's connections (its link is down or came back moments ago) it ends nobody: the
+   * maintenance job ends anonymous users once their sessions are idle.
+   */
   private userOffline(member: ConnectionMember): void {
-    if (this.stopping || member.kind !== 'anonymous') return;
+    if (this.stopping || member.kind !== 'anonymous' || !this.presenceSync.viewComplete) return;
     this.track(this.endAnonymous(member.app, member.userId));
   }
 
@@ -200,6 +219,8 @@ export class RealtimeGateway {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    // The other nodes drop this node's users at once, instead of at its heartbeat deadline.
+    this.track(this.presenceSync.leave());
     clearInterval(this.heartbeat);
     this.stopRevocations();
     this.stopLinkWatch();

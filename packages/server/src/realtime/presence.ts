@@ -15,12 +15,38 @@ export interface PresenceSubscriber {
   deliver(json: string): void;
 }
 
+/** How many connections one node holds to one session: what nodes tell each other. 0 means none. */
+export interface SessionPart {
+  readonly appId: string;
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly kind: UserKind;
+  readonly displayName: string | null;
+  readonly connections: number;
+}
+
+export interface PresenceEvents<M extends PresenceMember> {
+  /** A leave on this node left the user without a connection anywhere in the cluster. */
+  userOffline(member: M): void;
+  /** This node's part of a session changed: the other nodes must hear of it. */
+  localChange(part: SessionPart): void;
+}
+
+/** Which parts `dropNode` keeps. */
+export type KeepPart = (appId: string, userId: string, sessionId: string) => boolean;
+
+interface Part {
+  /** Interned: every part of a node shares one string. */
+  readonly node: string;
+  readonly sessionId: string;
+  connections: number;
+}
+
 interface OnlineUser {
   kind: UserKind;
   displayName: string | null;
-  connections: number;
-  /** Few per user: an array costs less memory than a Map at ten thousand users. */
-  sessions: PresenceSession[];
+  /** One per session and node holding it. Few per user: an array costs less memory than Maps at ten thousand users. */
+  parts: Part[];
 }
 
 interface AppPresence {
@@ -30,53 +56,86 @@ interface AppPresence {
 }
 
 /**
- * Who is online on this node, per app: each user with its sessions and how many connections
- * each has. A session's first connection is a join, its last a leave; both go to the app's
- * subscribers. When a user's last connection closes, `onUserOffline` hears of it (the gateway
- * ends anonymous users there).
+ * Who is online in the cluster, per app: each user with its sessions and how many connections
+ * each node holds to each session. This node's connections change through `join` and `leave`;
+ * the other nodes' through `set` and `dropNode` (PresenceSync feeds them from the cluster bus).
+ * A session's first connection anywhere is a join, its last one anywhere a leave; both go to
+ * the app's subscribers on this node, with the cluster's counts.
  */
 export class Presence<M extends PresenceMember = PresenceMember> {
   private readonly apps = new Map<string, AppPresence>();
+  private readonly nodeIds = new Map<string, string>();
   private silenced = false;
 
-  constructor(private readonly onUserOffline: (member: M) => void) {}
+  constructor(
+    readonly nodeId: string,
+    private readonly events: PresenceEvents<M>,
+  ) {}
 
+  /** The user's connections on this node (the per-user limit is per node). */
   connectionsOf(appId: string, userId: string): number {
-    return this.apps.get(appId)?.users.get(userId)?.connections ?? 0;
+    let connections = 0;
+    for (const part of this.apps.get(appId)?.users.get(userId)?.parts ?? []) if (part.node === this.nodeId) connections += part.connections;
+    return connections;
   }
 
   join(member: M): void {
-    const app = this.appOf(member.appId);
-    let user = app.users.get(member.userId);
-    if (user === undefined) app.users.set(member.userId, (user = { kind: member.kind, displayName: member.displayName, connections: 0, sessions: [] }));
-    user.connections += 1;
-    const session = user.sessions.find((candidate) => candidate.sessionId === member.sessionId);
-    if (session !== undefined) {
-      session.connections += 1;
-      return;
-    }
-    user.sessions.push({ sessionId: member.sessionId, connections: 1 });
-    const frame: PresenceJoinFrame = { type: 'presence.join', sessionId: member.sessionId, entry: entryOf(member.userId, user) };
-    this.publish(app, member.userId, frame);
+    this.changeLocal(member, 1);
   }
 
   leave(member: M): void {
-    const app = this.apps.get(member.appId);
-    const user = app?.users.get(member.userId);
-    const index = user?.sessions.findIndex((candidate) => candidate.sessionId === member.sessionId) ?? -1;
-    if (app === undefined || user === undefined || index < 0) return;
-    user.connections -= 1;
-    const session = user.sessions[index]!;
-    session.connections -= 1;
-    if (session.connections > 0) return;
-    user.sessions.splice(index, 1);
-    const offline = user.connections === 0;
-    if (offline) app.users.delete(member.userId);
-    const frame: PresenceLeaveFrame = { type: 'presence.leave', userId: member.userId, sessionId: member.sessionId, entry: offline ? null : entryOf(member.userId, user) };
-    this.publish(app, member.userId, frame);
-    if (offline) {
-      this.dropIfEmpty(member.appId, app);
-      this.onUserOffline(member);
+    if (this.changeLocal(member, -1)) this.events.userOffline(member);
+  }
+
+  /**
+   * Sets how many connections `node` holds to a session; setting the same value twice changes
+   * nothing. Returns whether the user has no connection left anywhere because of it.
+   */
+  set(node: string, part: SessionPart): boolean {
+    const { appId, userId, sessionId, connections } = part;
+    const app = connections > 0 ? this.appOf(appId) : this.apps.get(appId);
+    let user = app?.users.get(userId);
+    if (app === undefined || (user === undefined && connections <= 0)) return false;
+    if (user === undefined) app.users.set(userId, (user = { kind: part.kind, displayName: part.displayName, parts: [] }));
+    const before = sessionConnections(user, sessionId);
+    const index = user.parts.findIndex((candidate) => candidate.node === node && candidate.sessionId === sessionId);
+    const previous = index < 0 ? 0 : user.parts[index]!.connections;
+    if (connections > 0) {
+      user.kind = part.kind;
+      user.displayName = part.displayName;
+      if (index < 0) user.parts.push({ node: this.intern(node), sessionId, connections });
+      else user.parts[index]!.connections = connections;
+    } else if (index >= 0) {
+      user.parts.splice(index, 1);
+    }
+    return this.sessionChanged(app, appId, userId, user, sessionId, before, before - previous + Math.max(0, connections));
+  }
+
+  /**
+   * Forgets what `node` holds (all of it, or what `keep` refuses): its sessions held nowhere
+   * else leave.
+   */
+  dropNode(node: string, keep?: KeepPart): void {
+    const dropped: SessionPart[] = [];
+    for (const [appId, app] of this.apps) {
+      for (const [userId, user] of app.users) {
+        for (const part of user.parts) {
+          if (part.node === node && keep?.(appId, userId, part.sessionId) !== true) dropped.push({ appId, userId, sessionId: part.sessionId, kind: user.kind, displayName: user.displayName, connections: 0 });
+        }
+      }
+    }
+    for (const part of dropped) this.set(node, part);
+    if (keep === undefined) this.nodeIds.delete(node);
+  }
+
+  /** What `node` holds, one part per session. */
+  *partsOf(node: string): Generator<SessionPart> {
+    for (const [appId, app] of this.apps) {
+      for (const [userId, user] of app.users) {
+        for (const part of user.parts) {
+          if (part.node === node) yield { appId, userId, sessionId: part.sessionId, kind: user.kind, displayName: user.displayName, connections: part.connections };
+        }
+      }
     }
   }
 
@@ -110,6 +169,29 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     this.silenced = true;
   }
 
+  /** Returns whether the user went offline in the cluster. */
+  private changeLocal(member: M, delta: 1 | -1): boolean {
+    const current = this.apps.get(member.appId)?.users.get(member.userId)?.parts.find((part) => part.node === this.nodeId && part.sessionId === member.sessionId)?.connections ?? 0;
+    if (current + delta < 0) return false;
+    const part: SessionPart = { appId: member.appId, userId: member.userId, sessionId: member.sessionId, kind: member.kind, displayName: member.displayName, connections: current + delta };
+    const offline = this.set(this.nodeId, part);
+    this.events.localChange(part);
+    return offline;
+  }
+
+  private sessionChanged(app: AppPresence, appId: string, userId: string, user: OnlineUser, sessionId: string, before: number, after: number): boolean {
+    if (before === 0 && after > 0) {
+      this.publish(app, userId, { type: 'presence.join', sessionId, entry: entryOf(userId, user) });
+      return false;
+    }
+    if (before === 0 || after > 0) return false;
+    const offline = user.parts.length === 0;
+    if (offline) app.users.delete(userId);
+    this.publish(app, userId, { type: 'presence.leave', userId, sessionId, entry: offline ? null : entryOf(userId, user) });
+    if (offline) this.dropIfEmpty(appId, app);
+    return offline;
+  }
+
   private publish(app: AppPresence, userId: string, frame: PresenceJoinFrame | PresenceLeaveFrame): void {
     if (this.silenced || app.subscribers.size === 0) return;
     // Serialised once, however many subscribers receive it.
@@ -126,14 +208,30 @@ export class Presence<M extends PresenceMember = PresenceMember> {
   private dropIfEmpty(appId: string, app: AppPresence): void {
     if (app.users.size === 0 && app.subscribers.size === 0) this.apps.delete(appId);
   }
+
+  /** Node ids parsed from messages are new strings each time: parts share one. */
+  private intern(node: string): string {
+    let interned = this.nodeIds.get(node);
+    if (interned === undefined) this.nodeIds.set(node, (interned = node));
+    return interned;
+  }
 }
 
+function sessionConnections(user: OnlineUser, sessionId: string): number {
+  let connections = 0;
+  for (const part of user.parts) if (part.sessionId === sessionId) connections += part.connections;
+  return connections;
+}
+
+/** The user as the cluster holds it: one session per session id, counts summed over the nodes. */
 function entryOf(userId: string, user: OnlineUser): PresenceEntry {
-  return {
-    userId,
-    kind: user.kind,
-    displayName: user.displayName,
-    connections: user.connections,
-    sessions: user.sessions.map((session) => ({ sessionId: session.sessionId, connections: session.connections })),
-  };
+  const sessions: PresenceSession[] = [];
+  let connections = 0;
+  for (const part of user.parts) {
+    connections += part.connections;
+    const session = sessions.find((candidate) => candidate.sessionId === part.sessionId);
+    if (session === undefined) sessions.push({ sessionId: part.sessionId, connections: part.connections });
+    else session.connections += part.connections;
+  }
+  return { userId, kind: user.kind, displayName: user.displayName, connections, sessions };
 }
