@@ -29,7 +29,7 @@ const WS_PATH = '/v1/apps/demo/chat/realtime';
 const LOGOUT_WARMUP_RUNS = 5;
 
 /** Opens one socket and resolves once its first frame arrives (or rejects on close or error). */
-function handshake(url: string, token?: string): Promise<WebSocket> {
+export function handshake(url: string, token?: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, [REALTIME_SUBPROTOCOL], { perMessageDeflate: false, ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
     ws.once('message', () => resolve(ws));
@@ -117,7 +117,7 @@ async function logoutToClose(baseUrl: string, tokens: string[]): Promise<number[
   return samples;
 }
 
-function percentile(samples: number[], p: number): number {
+export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }

@@ -6,13 +6,15 @@
  *   (b) authenticated GET /me per second ÷ a bare Fastify route            target ≥ 0.5
  *   (c) p99 of GET /me during a login storm ÷ its idle p99                 target ≤ 3
  *
- * and the realtime gateway's figures (d), (e), (f), described in ./realtime.ts, and the client
- * SDK's browser bundle size (g), described in ./client-size.ts.
+ * and the realtime gateway's figures (d), (e), (f), described in ./realtime.ts, the client
+ * SDK's browser bundle size (g), described in ./client-size.ts, and three nodes on PostgreSQL
+ * and Redis (h)–(l), described in ./cluster.ts.
  *
- * `npm run bench` runs every part; `npm run bench -- rest`, `-- realtime` or `-- client-size` runs one.
+ * `npm run bench` runs every part; `npm run bench -- rest`, `-- realtime`, `-- client-size` or `-- cluster` runs one.
  * BENCH_SECONDS sets each load's duration (default 10); BENCH_ROUNDS how many times (a), (b) and (c) alternate
  * baseline and subject (default 3, medians kept); BENCH_REALTIME_CONNECTIONS the idle
- * connections of (e) (default 10,000); BENCH_LOGOUT_RUNS the runs of (f) (default 200).
+ * connections of (e) (default 10,000); BENCH_LOGOUT_RUNS the runs of (f) and (h) (default 200);
+ * BENCH_POSTGRES_URL and BENCH_REDIS_URL where (h)–(l) find PostgreSQL and Redis.
  */
 import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
@@ -20,6 +22,7 @@ import { load } from './load.js';
 import { startBareFastify, startTessera } from './processes.js';
 import { runRealtimeBench } from './realtime.js';
 import { runClientSizeBench } from './client-size.js';
+import { runClusterBench } from './cluster.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const cores = availableParallelism();
@@ -75,7 +78,7 @@ async function rawArgon2PerSecond(): Promise<number> {
   return done / ((performance.now() - started) / 1000);
 }
 
-const PARTS = ['rest', 'realtime', 'client-size'] as const;
+const PARTS = ['rest', 'realtime', 'client-size', 'cluster'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(): Part[] {
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
     await runRealtimeBench({ seconds, connections: Number(process.env.BENCH_REALTIME_CONNECTIONS ?? 10_000), logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
   }
   if (parts.includes('client-size')) await runClientSizeBench({ record });
+  if (parts.includes('cluster')) await runClusterBench({ seconds, rounds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), rawArgon2PerSecond, record });
   console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
   for (const figure of figures) console.log(`| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`);
 }

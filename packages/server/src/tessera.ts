@@ -28,6 +28,7 @@ import { AuthTokenService } from './auth/tokens/auth-tokens.js';
 import { ConfigError, type Config } from './config/index.js';
 import type { Services } from './http/context.js';
 import { buildHttpServer } from './http/server.js';
+import { ServingState } from './http/serving-state.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { runPeriodically, type PeriodicTask } from './lib/periodic.js';
 import { TimerScheduler, type Scheduler } from './lib/scheduler.js';
@@ -58,6 +59,11 @@ export interface Tessera {
   readonly logger: Logger;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
+  /**
+   * Shuts down gracefully (once; later calls share the first): /readyz answers 503 for
+   * `shutdownDrainMs` while requests are still served, then the port closes, every realtime
+   * socket closes with server_shutdown, requests in flight finish, and the services close.
+   */
   close(): Promise<void>;
 }
 
@@ -98,11 +104,30 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   let publicUrl = config.publicUrl?.replace(/\/$/, '');
   const services = await openServices({ ...options, logger }, () => publicUrl ?? `http://${config.host}:${config.port}`);
   const { store } = services;
-  const http = await buildHttpServer(services, { logger, trustProxy: config.trustProxy, version: VERSION });
+  const state = new ServingState();
+  const http = await buildHttpServer(services, { logger, trustProxy: config.trustProxy, version: VERSION, state });
   const clock = options.clock ?? systemClock;
   const realtime = new RealtimeGateway({ services, config: config.realtime, trustProxy: config.trustProxy, clock, scheduler: options.scheduler ?? new TimerScheduler(clock), logger });
   realtime.attach(http.server);
   let maintenance: PeriodicTask | undefined;
+  let closing: Promise<void> | undefined;
+
+  const shutdown = async () => {
+    state.advance('draining');
+    await maintenance?.stop();
+    if (config.shutdownDrainMs > 0 && http.server.listening) {
+      logger.info({ drainMs: config.shutdownDrainMs }, 'shutdown: draining; /readyz answers 503 while requests are still served');
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+    }
+    state.advance('closing');
+    logger.info({ realtimeConnections: realtime.connections }, 'shutdown: closing the port; realtime sockets close with server_shutdown; requests in flight finish');
+    // The gateway refuses upgrades and sends every socket its close frame before the port closes.
+    const sockets = realtime.close().then(() => logger.info('shutdown: realtime sockets closed'));
+    const requests = http.close().then(() => logger.info('shutdown: port closed and requests in flight answered'));
+    await Promise.all([sockets, requests]);
+    await closeServices(services);
+    logger.info('shutdown: database and cluster connections closed');
+  };
 
   return {
     config,
@@ -119,12 +144,9 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       logger.info({ url: publicUrl, database: store.location }, 'Tessera is listening');
       return publicUrl;
     },
-    async close() {
-      await maintenance?.stop();
-      // Sockets first: each gets server_shutdown (reconnect allowed) while the services still run.
-      await realtime.close();
-      await http.close();
-      await closeServices(services);
+    close() {
+      closing ??= shutdown();
+      return closing;
     },
   };
 }

@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from '../cli/program.js';
 import { CliError } from '../cli/options.js';
+import { stopOnSignals } from '../cli/signals.js';
 import { ConfigError } from '../config/index.js';
 import { TesseraError } from '../errors.js';
 
@@ -16,16 +17,7 @@ const program = buildProgram({
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readStdin,
-  onStarted: (stop) => {
-    const shutdown = () => {
-      stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  },
+  onStarted: (server) => stopOnSignals(server, (code) => process.exit(code)),
 });
 
 try {

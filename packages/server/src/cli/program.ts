@@ -3,6 +3,7 @@ import { bootstrapFirstRun, type FirstRun } from '../bootstrap.js';
 import type { Services } from '../http/context.js';
 import { closeServices, createTessera, openServices, VERSION, type Tessera } from '../tessera.js';
 import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';
+import type { StoppableServer } from './signals.js';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -10,7 +11,7 @@ export interface CliIo {
   stderr: (text: string) => void;
   readStdin: () => Promise<string>;
   /** Called with the running server by `start`, which then waits for a signal. */
-  onStarted?: (stop: () => Promise<void>) => void;
+  onStarted?: (server: StoppableServer) => void;
 }
 
 /** The `tessera` command line. Every command but `start` opens the database, acts, and exits. */
@@ -33,7 +34,7 @@ export function buildProgram(io: CliIo): Command {
       if (firstRun !== undefined) io.stdout(describeFirstRun(firstRun, url));
       const bound = boundUrl(tessera);
       io.stdout(`Tessera ${VERSION} listening on ${bound} (${bound === url ? '' : `public URL ${url}; `}${tessera.services.store.location})\n`);
-      io.onStarted?.(() => tessera.close());
+      io.onStarted?.({ close: () => tessera.close(), logger: tessera.logger, shutdownTimeoutMs: tessera.config.shutdownTimeoutMs });
     });
 
   withStorageFlags(program.command('migrate').description('apply pending database migrations')).action(async (flags: StorageFlags) => {

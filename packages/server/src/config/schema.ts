@@ -93,6 +93,22 @@ export const ConfigSchema = Type.Object(
       description: 'How long a node trusts its cached view of a session before reading it again. Changes made through this node apply at once.',
     }),
     realtime: RealtimeConfig,
+    shutdownDrainMs: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 120_000,
+      env: 'TESSERA_SHUTDOWN_DRAIN_MS',
+      description:
+        'On SIGTERM, how long the server keeps serving while /readyz answers 503, so a load balancer that polls it stops sending new traffic before the port closes. 0 closes the port at once; set it to about your balancer\'s health-check interval.',
+    }),
+    shutdownTimeoutMs: Type.Integer({
+      default: 30_000,
+      minimum: 100,
+      maximum: 600_000,
+      env: 'TESSERA_SHUTDOWN_TIMEOUT_MS',
+      description:
+        'Upper bound on a graceful shutdown (drain, closing sockets, in-flight requests, closing the database and Redis). Past it the process logs what it was waiting for and exits with status 1. A second SIGTERM or SIGINT exits at once.',
+    }),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,7 @@ import type { RequestAuth, Services } from './context.js';
 import { KEY_HEADER } from './credentials.js';
 import { sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
+import { ServingState } from './serving-state.js';
 import { adminRoutes } from './routes/admin.js';
 import { authTokenRoutes } from './routes/auth-tokens.js';
 import { authenticationRoutes } from './routes/authentication.js';
@@ -23,11 +24,14 @@ export interface HttpOptions {
   logger: Logger;
   trustProxy: boolean;
   version: string;
+  /** Shutdown's progress, which /readyz and the answers of a closing server follow. */
+  state?: ServingState;
 }
 
 /** The Fastify application: REST API, OpenAPI document at /docs, health endpoints. */
 export async function buildHttpServer(services: Services, options: HttpOptions): Promise<FastifyInstance> {
   const loggerInstance: FastifyBaseLogger = options.logger;
+  const state = options.state ?? new ServingState();
   const fastify = Fastify({
     loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -36,7 +40,9 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
     genReqId: () => randomUUID(),
     // One line per request is written by the onResponse hook below, with the route and timing.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // A request arriving on a kept-alive connection while the server closes is refused by the
+    // onRequest hook below, with the registry's server_shutdown body rather than Fastify's own.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   fastify.setValidatorCompiler(validatorCompiler);
@@ -48,7 +54,13 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   fastify.addHook('onRequest', (request, reply, done) => {
     request.tessera = { app: null, key: null, user: null, admin: null };
     void reply.header('x-request-id', request.id);
-    done();
+    done(state.phase === 'closing' ? new TesseraError('server_shutdown', { retryAfterSeconds: 1 }) : undefined);
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    // Node closes idle keep-alive connections once, when the port closes; the connection of a
+    // request in flight then would stay open (and hold the shutdown) for the keep-alive timeout.
+    if (state.phase === 'closing') void reply.header('connection', 'close');
+    done(null, payload);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     request.log.info({ method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -70,7 +82,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   });
   await fastify.register(swaggerUi, { routePrefix: '/docs' });
 
-  await fastify.register(healthRoutes(services));
+  await fastify.register(healthRoutes(services, state));
   await fastify.register(adminRoutes(services), { prefix: '/v1/admin' });
   await fastify.register(
     async (scope) => {
