@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CLOSE_CODE_RANGES, ERROR_CODES, closeCodeAllowsReconnect } from '@tessera/protocol';
 import { describe, expect, it } from 'vitest';
 import { renderConfigurationDoc, renderErrorsDoc } from '../scripts/docs.js';
+import { loadConfig } from '../src/config/index.js';
 
 const doc = (name: string) => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
 
@@ -26,5 +27,25 @@ describe('the error registry', () => {
 describe('the configuration reference', () => {
   it('is documented exactly as the schema says (run `npm run docs` after changing it)', () => {
     expect(doc('configuration.md')).toBe(renderConfigurationDoc());
+  });
+});
+
+describe('the deployment example environment (deploy/tessera.env.example)', () => {
+  const example = readFileSync(new URL('../../../deploy/tessera.env.example', import.meta.url), 'utf8');
+  const entries = example
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.split('=', 2) as [string, string]);
+
+  it('names only settings that exist', () => {
+    const reference = renderConfigurationDoc();
+    for (const [name] of entries) expect(reference, name).toContain(`\`${name}\``);
+  });
+
+  it('is a valid configuration once the master key is filled in', () => {
+    const env = Object.fromEntries(entries);
+    env.TESSERA_MASTER_KEY = Buffer.alloc(32, 1).toString('base64');
+    const config = loadConfig({ env });
+    expect(config).toMatchObject({ mode: 'production', redisUrl: env.TESSERA_REDIS_URL, trustProxy: true });
   });
 });
