@@ -56,12 +56,6 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
     void reply.header('x-request-id', request.id);
     done(state.phase === 'closing' ? new TesseraError('server_shutdown', { retryAfterSeconds: 1 }) : undefined);
   });
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    // Node closes idle keep-alive connections once, when the port closes; the connection of a
-    // request in flight then would stay open (and hold the shutdown) for the keep-alive timeout.
-    if (state.phase === 'closing') void reply.header('connection', 'close');
-    done(null, payload);
-  });
   fastify.addHook('onResponse', (request, reply, done) => {
     request.log.info({ method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
     done();

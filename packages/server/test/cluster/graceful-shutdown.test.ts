@@ -14,19 +14,21 @@ import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 // (server_shutdown, 4017), finishes requests in flight, and exits 0 — within a bound.
 
 const APP = '/v1/apps/demo/chat';
-/** How long the identity provider takes to vouch for a `slow-…` token: an honestly slow request in flight. */
-const SLOW_ANSWER_MS = 2000;
+/** The identity provider answers a `slow-…` token when the test releases it, or after this long at the latest. */
+const SLOW_ANSWER_MS = 20_000;
 const DRAIN_MS = 800;
 
 /**
- * The app's identity-provider webhook: `slow-…` tokens are answered after SLOW_ANSWER_MS,
- * `never-…` ones never. `received(token)` resolves once the call for `token` has arrived, so
- * the test knows the login is in flight.
+ * The app's identity-provider webhook: `slow-…` tokens are answered when `release(token)` is
+ * called (an honestly slow request in flight, for as long as the test needs), `never-…` ones
+ * never. `received(token)` resolves once the call for `token` has arrived, so the test knows
+ * the login is in flight.
  */
 class SlowIdentityProvider extends LoopbackHttpServer {
   private readonly arrivals = new Map<string, () => void>();
   private readonly arrived = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly releases = new Map<string, () => void>();
 
   override async start(): Promise<void> {
     const never = this.hold();
@@ -38,11 +40,15 @@ class SlowIdentityProvider extends LoopbackHttpServer {
         this.arrived.add(token);
         this.arrivals.get(token)?.();
         if (token.startsWith('never-')) return never(response);
-        const timer = setTimeout(() => {
+        const answer = () => {
+          clearTimeout(timer);
           this.timers.delete(timer);
+          this.releases.delete(token);
           json(200, { id: token, login: token })(response);
-        }, SLOW_ANSWER_MS);
+        };
+        const timer = setTimeout(answer, SLOW_ANSWER_MS);
         this.timers.add(timer);
+        this.releases.set(token, answer);
       });
     });
   }
@@ -56,6 +62,11 @@ class SlowIdentityProvider extends LoopbackHttpServer {
         resolve();
       });
     });
+  }
+
+  /** Answers the held call for `token`. */
+  release(token: string): void {
+    this.releases.get(token)?.();
   }
 
   override async close(): Promise<void> {
@@ -136,6 +147,7 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
     expect(await refusesConnections(node.url)).toBe(true);
     expect(slowAnswered).toBe(false);
 
+    idp.release('slow-1');
     const answered = await slow;
     expect(answered.status).toBe(201);
     expect(answered.body.accessToken).toEqual(expect.any(String));
@@ -144,9 +156,12 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
     expect(await node.exited).toEqual({ code: 0, signal: null });
     const output = node.output();
     const steps = ['shutdown: signal received', 'shutdown: draining', 'shutdown: closing the port', 'shutdown: port closed and requests in flight answered', 'shutdown: database and cluster connections closed', 'shutdown: complete'];
-    const positions = steps.map((step) => output.indexOf(step));
-    expect(positions.every((position) => position >= 0), output).toBe(true);
-    expect([...positions].sort((a, b) => a - b), output).toEqual(positions);
+    // In the order they happened, by each JSON line's time: two writes in the same millisecond may
+    // reach the pipe in either order, so positions in the output would make the test flaky.
+    const lines = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { time: number; msg: string });
+    const times = steps.map((step) => lines.find((line) => line.msg.startsWith(step))?.time);
+    expect(times.every((time) => time !== undefined), output).toBe(true);
+    expect([...times].sort((a, b) => a! - b!), output).toEqual(times);
   }, 40_000);
 
   it('exits 1 once the shutdown timeout passes with a request still in flight', async () => {
