@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -37,4 +38,19 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
   };
+}
+
+/**
+ * The same load from a separate process. A background load (a login storm) must not share the
+ * event loop of the client whose latency is measured: its 64 connections would delay that
+ * client's own timestamps, and the figure would measure the load generator.
+ */
+export function loadInChildProcess(options: LoadOptions): Promise<LoadResult> {
+  const script = new URL('./load-child.mjs', import.meta.url).pathname;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [script, JSON.stringify(options)], { timeout: (options.durationSeconds + 30) * 1000 }, (error, stdout) => {
+      if (error !== null) reject(new Error(`the load process failed: ${error.message}`));
+      else resolve(JSON.parse(stdout) as LoadResult);
+    });
+  });
 }

@@ -60,5 +60,17 @@ export class ManualClock implements Clock, Scheduler {
   }
 }
 
-export const toIso = (milliseconds: number): string => new Date(milliseconds).toISOString();
+/** Recent conversions: the same timestamps (a user's creation, a session's expiry) are presented on every request. */
+const isoStrings = new Map<number, string>();
+const MAX_ISO_STRINGS = 4096;
+
+export const toIso = (milliseconds: number): string => {
+  let iso = isoStrings.get(milliseconds);
+  if (iso === undefined) {
+    if (isoStrings.size >= MAX_ISO_STRINGS) isoStrings.clear();
+    iso = new Date(milliseconds).toISOString();
+    isoStrings.set(milliseconds, iso);
+  }
+  return iso;
+};
 export const toIsoOrNull = (milliseconds: number | null): string | null => (milliseconds === null ? null : toIso(milliseconds));
