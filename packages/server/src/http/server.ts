@@ -10,7 +10,7 @@ import { KEY_HEADER } from './credentials.js';
 import { sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
 import { ServingState } from './serving-state.js';
-import { lazyRequestLogger } from './request-logger.js';
+import { LazyRequestLogger } from './request-logger.js';
 import { adminRoutes } from './routes/admin.js';
 import { authTokenRoutes } from './routes/auth-tokens.js';
 import { authenticationRoutes } from './routes/authentication.js';
@@ -41,7 +41,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
     genReqId: () => randomUUID(),
     // One line per request is written by the onResponse hook below, with the route and timing.
     logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: (logger, bindings, childOptions) => lazyRequestLogger(logger as Logger, bindings, childOptions),
+    childLoggerFactory: (logger, bindings, childOptions) => new LazyRequestLogger(logger as Logger, bindings, childOptions),
     // A request arriving on a kept-alive connection while the server closes is refused by the
     // onRequest hook below, with the registry's server_shutdown body rather than Fastify's own.
     return503OnClosing: false,
