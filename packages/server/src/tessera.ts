@@ -81,7 +81,7 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
  */
 export async function openServices({ config, clock = systemClock, logger = createLogger(config.logLevel) }: TesseraOptions, issuerBase?: () => string): Promise<Services> {
   const masterKey = loadMasterKey(config, logger);
-  const store = openStore({ url: config.databaseUrl, dataDir: config.dataDir });
+  const store = openStore({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
   try {
     await migrateToLatest(store);
   } catch (error) {

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/program.js';
@@ -6,6 +9,7 @@ import { openServices } from '../src/tessera.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logger.js';
 import { backends } from './helpers/backends.js';
+import { startNode } from './helpers/node-process.js';
 
 const execFileAsync = promisify(execFile);
 const repositoryRoot = new URL('../../../', import.meta.url).pathname;
@@ -124,5 +128,20 @@ describe.each(backends)('tessera commands on $name', (backend) => {
   it('names a missing app', async () => {
     await expect(tessera(['keys', 'rotate', 'acme/none'])).rejects.toMatchObject({ code: 'app_not_found' });
     await expect(tessera(['keys', 'rotate', 'no-slash'])).rejects.toThrow('expected namespace/app, got "no-slash"');
+  });
+});
+
+describe('tessera start with a mistyped variable', () => {
+  it('warns of a TESSERA_* variable that names no setting, by name, and starts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+    const node = await startNode({ databaseUrl: `sqlite://${join(dataDir, 'tessera.db')}`, dataDir, env: { TESSERA_REDIS_UR: 'redis://127.0.0.1:6379' } });
+    try {
+      await node.waitForOutput('TESSERA_REDIS_UR is not a Tessera setting and is ignored');
+      expect(node.output()).not.toContain('TESSERA_MASTER_KEY is not');
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+    } finally {
+      await node.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

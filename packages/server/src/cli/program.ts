@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { bootstrapFirstRun, type FirstRun } from '../bootstrap.js';
+import { unknownEnvironmentVariables } from '../config/index.js';
 import type { Services } from '../http/context.js';
 import { closeServices, createTessera, openServices, VERSION, type Tessera } from '../tessera.js';
 import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option('-H, --host <host>', 'address to listen on').env('TESSERA_HOST'))
     .action(async (flags: StorageFlags & { port?: string; host?: string }) => {
       const tessera = await createTessera({ config: configFrom(flags, io.env) });
+      for (const name of unknownEnvironmentVariables(io.env)) tessera.logger.warn({ variable: name }, `${name} is not a Tessera setting and is ignored (docs/configuration.md lists them)`);
       const firstRun = await bootstrapFirstRun(tessera.services);
       const url = await tessera.listen();
       // The credentials come first: "listening on" is the last line of a start, which scripts wait for.

@@ -28,6 +28,22 @@ export function loadConfig({ env = {}, overrides = {} }: LoadConfigOptions = {})
   return deepFreeze(config);
 }
 
+/** The environment variables the test suite reads; they are not server settings. */
+const TEST_VARIABLE_PREFIX = 'TESSERA_TEST_';
+
+/**
+ * TESSERA_* variables that name no setting: most likely a typo (`TESSERA_REDIS_UR`) that would
+ * otherwise be ignored without a word. The server warns of them at start.
+ */
+export function unknownEnvironmentVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(environmentNames(ConfigSchema));
+  return Object.keys(env).filter((name) => name.startsWith('TESSERA_') && !name.startsWith(TEST_VARIABLE_PREFIX) && !known.has(name));
+}
+
+function environmentNames(schema: TSchema): string[] {
+  return Object.values(objectProperties(schema)).flatMap((property) => (Type.IsObject(property) ? environmentNames(property) : [envName(property)].filter((name) => name !== undefined)));
+}
+
 function readEnvironment(schema: TSchema, env: NodeJS.ProcessEnv): ConfigInput {
   const values: ConfigInput = {};
   for (const [key, property] of Object.entries(objectProperties(schema))) {

@@ -58,6 +58,13 @@ export const ConfigSchema = Type.Object(
     databaseUrl: Type.Optional(
       Type.String({ pattern: '^(postgres(ql)?|sqlite)://', env: 'TESSERA_DATABASE_URL', description: 'postgres://… for PostgreSQL, sqlite://path for another SQLite file. Defaults to SQLite in the data folder.' }),
     ),
+    databasePoolSize: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 1000,
+      env: 'TESSERA_DATABASE_POOL_SIZE',
+      description: 'PostgreSQL connections this node opens at most. Every node opens its own: keep nodes × pool size under the server\'s max_connections.',
+    }),
     redisUrl: Type.Optional(
       Type.String({
         pattern: '^rediss?://',
