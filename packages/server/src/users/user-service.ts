@@ -58,10 +58,11 @@ export class UserService {
    * Creates a user of any kind: signup, and the strategies that provision users on first login
    * (anonymous, guest, external identities). Profile fields are validated by the caller's schema.
    */
-  async create(app: AppRecord, { kind, profile, passwordHash = null, expiresAt = null }: NewUser): Promise<UserRecord> {
+  /** `repositories` are a transaction's when the new user must be written together with more rows. */
+  async create(app: AppRecord, { kind, profile, passwordHash = null, expiresAt = null }: NewUser, repositories: Repositories = this.repositories): Promise<UserRecord> {
     const now = this.clock.now();
     return this.writeUnique(() =>
-      this.repositories.users.insert({
+      repositories.users.insert({
         id: uuidv7(now),
         app_id: app.id,
         kind,

@@ -91,21 +91,34 @@ export class ExternalUsers {
   }
 
   private async provision(app: AppRecord, login: ExternalLogin): Promise<UserRecord> {
-    const { user, dropped } = await this.writeOwnFields(app, undefined, login.profile, (fields) => this.users.create(app, { kind: 'external', profile: fields }));
-    if (await this.insertLink(app, login, user)) {
+    try {
+      const { user, dropped } = await this.writeOwnFields(app, undefined, login.profile, (fields) => this.createLinked(app, login, fields));
       this.logDropped(app, login.provider, user.id, dropped);
       return user;
+    } catch (error) {
+      if (!(error instanceof LinkedMeanwhile)) throw error;
+      // The same identity's first login ran on another request and linked first: its user is the answer.
+      return this.raceWinner(app, login);
     }
-    // The same identity's first login ran on another request and linked first: its user is the answer.
-    await this.users.delete(app, user.id);
-    return this.raceWinner(app, login);
+  }
+
+  /**
+   * The new user and its link in one transaction: a failure between the two leaves neither, not
+   * a user without its identity that would hold the username or email the provider sent.
+   */
+  private createLinked(app: AppRecord, login: ExternalLogin, fields: ExternalProfile): Promise<UserRecord> {
+    return this.repositories.transaction(async (repositories) => {
+      const user = await this.users.create(app, { kind: 'external', profile: fields }, repositories);
+      if (!(await this.insertLink(app, login, user, repositories))) throw new LinkedMeanwhile();
+      return user;
+    });
   }
 
   /** Links the identity to the user; false when another request linked it first. */
-  private async insertLink(app: AppRecord, { provider, subject }: ExternalLogin, user: UserRecord): Promise<boolean> {
+  private async insertLink(app: AppRecord, { provider, subject }: ExternalLogin, user: UserRecord, repositories: Repositories = this.repositories): Promise<boolean> {
     const now = this.clock.now();
     try {
-      await this.repositories.userIdentities.insert({ app_id: app.id, provider, subject, user_id: user.id, created_at: now, last_login_at: now });
+      await repositories.userIdentities.insert({ app_id: app.id, provider, subject, user_id: user.id, created_at: now, last_login_at: now });
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;
@@ -166,6 +179,9 @@ export class ExternalUsers {
     this.logger.info({ app: app.path, provider, userId, fields }, 'external login: a field the provider sent belongs to another user of the app and was left out');
   }
 }
+
+/** Another request linked the identity while this one created its user: the transaction rolls back. */
+class LinkedMeanwhile extends Error {}
 
 function without(profile: ExternalProfile, fields: Set<UniqueField>): ExternalProfile {
   const rest = { ...profile };
