@@ -46,9 +46,9 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
  * client's own timestamps, and the figure would measure the load generator.
  */
 export function loadInChildProcess(options: LoadOptions): Promise<LoadResult> {
-  const script = new URL('./load-child.mjs', import.meta.url).pathname;
+  const script = new URL('./load-child.ts', import.meta.url).pathname;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [script, JSON.stringify(options)], { timeout: (options.durationSeconds + 30) * 1000 }, (error, stdout) => {
+    execFile(process.execPath, ['--import', 'tsx', script, JSON.stringify(options)], { timeout: (options.durationSeconds + 30) * 1000 }, (error, stdout) => {
       if (error !== null) reject(new Error(`the load process failed: ${error.message}`));
       else resolve(JSON.parse(stdout) as LoadResult);
     });

@@ -54,7 +54,8 @@ export class RealtimeGateway {
   private readonly wss: WebSocketServer;
   private readonly registry = new ConnectionRegistry<Connection>();
   private readonly presence: Presence<ConnectionMember>;
-  private readonly presenceSync: PresenceSync;
+  /** Only with a shared bus: a single node has no other node's part to follow, and nobody to tell of its own. */
+  private readonly presenceSync: PresenceSync | undefined;
   private readonly context: ConnectionContext;
   private readonly pending = new Set<Promise<void>>();
   private readonly stopRevocations: () => void;
@@ -81,16 +82,11 @@ export class RealtimeGateway {
     const { cluster } = options.services;
     this.presence = new Presence<ConnectionMember>(cluster.bus.nodeId, {
       userOffline: (member) => this.userOffline(member),
-      localChange: (part) => this.presenceSync.localChanged(part),
+      localChange: (part) => this.presenceSync?.localChanged(part),
     });
-    this.presenceSync = new PresenceSync({
-      bus: cluster.bus,
-      presence: this.presence,
-      shared: cluster.shared,
-      heartbeatMs: config.presenceHeartbeatMs,
-      missedBeats: config.presenceMissedBeats,
-      logger: options.logger,
-    });
+    this.presenceSync = cluster.shared
+      ? new PresenceSync({ bus: cluster.bus, presence: this.presence, heartbeatMs: config.presenceHeartbeatMs, missedBeats: config.presenceMissedBeats, logger: options.logger })
+      : undefined;
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
     this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
     this.stopLinkWatch = options.services.cluster.bus.onLinkChange((up) => this.linkChanged(up));
@@ -193,7 +189,7 @@ export class RealtimeGateway {
    * maintenance job ends anonymous users once their sessions are idle.
    */
   private userOffline(member: ConnectionMember): void {
-    if (this.stopping || member.kind !== 'anonymous' || !this.presenceSync.viewComplete) return;
+    if (this.stopping || member.kind !== 'anonymous' || this.presenceSync?.viewComplete === false) return;
     this.track(this.endAnonymous(member.app, member.userId));
   }
 
@@ -220,7 +216,7 @@ export class RealtimeGateway {
   private async shutdown(): Promise<void> {
     this.stopping = true;
     // The other nodes drop this node's users at once, instead of at its heartbeat deadline.
-    this.track(this.presenceSync.leave());
+    if (this.presenceSync !== undefined) this.track(this.presenceSync.leave());
     clearInterval(this.heartbeat);
     this.stopRevocations();
     this.stopLinkWatch();

@@ -28,8 +28,6 @@ type MessageBody = WithoutSender<PresenceMessage>;
 export interface PresenceSyncOptions {
   bus: ClusterBus;
   presence: Pick<Presence, 'set' | 'dropNode' | 'partsOf'>;
-  /** Whether other nodes may exist at all (false on the in-process bus). */
-  shared: boolean;
   heartbeatMs: number;
   /** A node not heard for this many heartbeats is dropped from the view. */
   missedBeats: number;
@@ -40,7 +38,7 @@ export interface PresenceSyncOptions {
 
 /**
  * Keeps the other nodes' parts of presence up to date over the cluster bus, and tells them of
- * this node's. A node that starts, or whose link comes back, asks every node for its whole
+ * this node's. Only a node that shares a bus with others runs one. A node that starts, or whose link comes back, asks every node for its whole
  * part and sends its own; every node beats every `heartbeatMs`, and one not heard for
  * `missedBeats` beats is dropped (so while this node's link is down, the others' users stay
  * until then). A change that could not be sent is made good by sending the whole part again
@@ -78,12 +76,9 @@ export class PresenceSync {
     return this.options.heartbeatMs * this.options.missedBeats;
   }
 
-  /**
-   * Whether the view holds every node's connections: the link is up and the nodes had time to
-   * answer since it came up. Always on a single node.
-   */
+  /** Whether the view holds every node's connections: the link is up and the nodes had time to answer since it came up. */
   get viewComplete(): boolean {
-    return !this.options.shared || (this.options.bus.connected && this.now() >= this.completeAt);
+    return this.options.bus.connected && this.now() >= this.completeAt;
   }
 
   /** This node's part of a session changed (Presence's `localChange`); sent with the others of this turn of the event loop. */

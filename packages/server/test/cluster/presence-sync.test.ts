@@ -54,7 +54,7 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('presence sync over Redi
     const frames: TestNode['frames'] = [];
     const presence: Presence = new Presence(id, { userOffline: () => undefined, localChange: (part) => sync.localChanged(part) });
     presence.subscribe(APP, { deliver: (json) => frames.push(JSON.parse(json) as PresenceJoinFrame | PresenceLeaveFrame) }, undefined);
-    const sync = new PresenceSync({ bus, presence, shared: true, heartbeatMs: HEARTBEAT_MS, missedBeats: 3, logger: createLogger('silent') });
+    const sync = new PresenceSync({ bus, presence, heartbeatMs: HEARTBEAT_MS, missedBeats: 3, logger: createLogger('silent') });
     await until(() => bus.connected, 'the bus to connect');
     const node: TestNode = {
       id,

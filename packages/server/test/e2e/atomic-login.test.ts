@@ -1,28 +1,13 @@
 import type { AuthenticationResult } from '@tessera/protocol';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/store/schema.js';
-import { backends, type Backend } from '../helpers/backends.js';
+import { backends } from '../helpers/backends.js';
+import { allowInserts, refuseInserts } from '../helpers/refused-inserts.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { PASSWORD, signUp, signUpAndLogIn, uniqueEmail } from '../helpers/users.js';
 
 const APP = '/v1/apps/demo/chat';
-
-/**
- * A real failure of the database half-way through a login: a trigger that refuses every new
- * reconnect token, so the statement after the session's insert fails (issue 6: no half-written rows).
- */
-const REFUSE: Record<Backend['name'], string[]> = {
-  sqlite: [`create trigger refuse_reconnect_tokens before insert on reconnect_tokens begin select raise(abort, 'refused by the test'); end`],
-  postgres: [
-    `create function refuse_reconnect_tokens() returns trigger language plpgsql as $$ begin raise exception 'refused by the test'; end $$`,
-    `create trigger refuse_reconnect_tokens before insert on reconnect_tokens for each row execute function refuse_reconnect_tokens()`,
-  ],
-};
-const ALLOW: Record<Backend['name'], string[]> = {
-  sqlite: ['drop trigger if exists refuse_reconnect_tokens'],
-  postgres: ['drop trigger if exists refuse_reconnect_tokens on reconnect_tokens', 'drop function if exists refuse_reconnect_tokens()'],
-};
 
 describe.each(backends)('a login that fails half-way on $name', (backend) => {
   let server: TestServer;
@@ -31,12 +16,9 @@ describe.each(backends)('a login that fails half-way on $name', (backend) => {
     server = await startTestServer(backend);
     db = server.tessera.services.store.db;
   });
-  afterEach(() => run(ALLOW[backend.name]));
+  afterEach(() => allowInserts(db, backend.name, 'reconnect_tokens'));
   afterAll(() => server.close());
 
-  async function run(statements: string[]): Promise<void> {
-    for (const statement of statements) await sql.raw(statement).execute(db);
-  }
 
   const login = (body: Record<string, unknown>) => server.api<AuthenticationResult>('POST', `${APP}/authentication`, { key: server.publishableKey, body });
 
@@ -50,14 +32,14 @@ describe.each(backends)('a login that fails half-way on $name', (backend) => {
   it('leaves no session, no token and no login stamp when the reconnect token cannot be written', async () => {
     const email = uniqueEmail('atomic');
     const user = await signUp(server, { email });
-    await run(REFUSE[backend.name]);
+    await refuseInserts(db, backend.name, 'reconnect_tokens');
 
     const refused = await login({ strategy: 'local', email, password: PASSWORD });
     expect(refused.status).toBe(500);
     expect(refused.body).not.toHaveProperty('accessToken');
     expect(await rowsOf(user.id)).toEqual({ sessions: 0, reconnectTokens: 0, lastLoginAt: null });
 
-    await run(ALLOW[backend.name]);
+    await allowInserts(db, backend.name, 'reconnect_tokens');
     const accepted = await login({ strategy: 'local', email, password: PASSWORD });
     expect(accepted.status).toBe(201);
     expect(await rowsOf(user.id)).toMatchObject({ sessions: 1, reconnectTokens: 1 });
@@ -66,7 +48,7 @@ describe.each(backends)('a login that fails half-way on $name', (backend) => {
   it('leaves a presented reconnect token unspent when its successor cannot be written, so a retry resumes the session', async () => {
     const { user, login: first } = await signUpAndLogIn(server);
     server.clock.advance(1000);
-    await run(REFUSE[backend.name]);
+    await refuseInserts(db, backend.name, 'reconnect_tokens');
 
     const refused = await login({ strategy: 'reconnect', token: first.reconnectToken });
     expect(refused.status).toBe(500);
@@ -75,7 +57,7 @@ describe.each(backends)('a login that fails half-way on $name', (backend) => {
 
     // Long past the grace period: a token spent without a successor would now count as reused.
     server.clock.advance(120_000);
-    await run(ALLOW[backend.name]);
+    await allowInserts(db, backend.name, 'reconnect_tokens');
     const retry = await login({ strategy: 'reconnect', token: first.reconnectToken });
     expect(retry.status).toBe(201);
     expect(retry.body.session.id).toBe(first.session.id);
