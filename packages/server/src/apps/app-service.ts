@@ -3,6 +3,7 @@ import type { ClusterBus } from '../cluster/index.js';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
+import type { MaybePromise } from '../lib/maybe-promise.js';
 import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../lib/opaque-token.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AdminTokenRecord, ApiKeyKind, ApiKeyRecord, AppRecord, NamespaceRecord, Repositories } from '../store/repositories/index.js';
@@ -98,17 +99,16 @@ export class AppService {
     return this.repositories.apps.listApps(namespace);
   }
 
-  /** The app at `namespace/name`, or `app_not_found`. */
-  async getApp(namespace: string, name: string): Promise<AppRecord> {
+  /** The app at `namespace/name`, or `app_not_found`; synchronously when this node holds it. */
+  getApp(namespace: string, name: string): MaybePromise<AppRecord> {
     const path = `${namespace}/${name}`;
     const now = this.clock.now();
-    let cached = this.apps.get(path);
-    if (!this.fresh(cached, now)) {
-      cached = { value: await this.repositories.apps.findApp(namespace, name), loadedAt: now };
-      this.apps.set(path, cached);
-    }
-    if (cached.value === undefined) throw new TesseraError('app_not_found', { details: { app: path.slice(0, 130) } });
-    return cached.value;
+    const cached = this.apps.get(path);
+    if (this.fresh(cached, now)) return found(cached.value, path);
+    return this.repositories.apps.findApp(namespace, name).then((value) => {
+      this.apps.set(path, { value, loadedAt: now });
+      return found(value, path);
+    });
   }
 
   /** Merges the patch into the app's settings. A secret the patch leaves out keeps its value. */
@@ -194,6 +194,11 @@ export class AppService {
     }
     return record;
   }
+}
+
+function found(app: AppRecord | undefined, path: string): AppRecord {
+  if (app === undefined) throw new TesseraError('app_not_found', { details: { app: path.slice(0, 130) } });
+  return app;
 }
 
 function assertName(name: string, what: 'namespace' | 'app'): void {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
+import { andThen, type MaybePromise } from '../lib/maybe-promise.js';
 import type { AuthContext } from '../auth/sessions/session-service.js';
 import type { ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
 import type { Services } from './context.js';
@@ -44,13 +45,11 @@ export async function requireKey(services: Services, request: FastifyRequest, ap
   return key;
 }
 
-/** The signed-in user behind the request's access token. */
-export async function requireUser(services: Services, request: FastifyRequest, app: AppRecord): Promise<AuthContext> {
+/** The signed-in user behind the request's access token; synchronously when this node's caches answer. */
+export function requireUser(services: Services, request: FastifyRequest, app: AppRecord): MaybePromise<AuthContext> {
   const token = bearer(request);
   if (token === undefined || /^(pk|sk|adm|at|rt)_/.test(token)) throw new TesseraError('missing_credentials', { message: 'Send an access token: Authorization: Bearer <accessToken>.' });
-  const context = await services.sessions.authenticate(app, token);
-  request.tessera.user = context;
-  return context;
+  return andThen(services.sessions.authenticate(app, token), (context) => (request.tessera.user = context));
 }
 
 export function clientInfo(request: FastifyRequest): { userAgent: string | null; ip: string | null } {

@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { TesseraError } from '../errors.js';
 import type { RequestAuth, Services } from './context.js';
+import { settle } from '../lib/maybe-promise.js';
 import { KEY_HEADER } from './credentials.js';
 import { sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
@@ -84,9 +85,9 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   await fastify.register(
     async (scope) => {
       // Resolve the app before anything else, so an unknown app answers 404 whatever the body.
-      scope.addHook('onRequest', async (request) => {
+      scope.addHook('onRequest', (request, _reply, done) => {
         const { namespace, app } = request.params as { namespace: string; app: string };
-        request.tessera.app = await services.apps.getApp(namespace, app);
+        settle(() => services.apps.getApp(namespace, app), (found) => (request.tessera.app = found), done);
       });
       scope.addHook('onSend', (_request, reply, payload, done) => {
         // Answers carry tokens and personal data: never cache them (RFC 6749 §5.1).

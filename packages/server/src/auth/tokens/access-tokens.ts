@@ -3,6 +3,7 @@ import type { AccessTokenClaims } from '@tessera/protocol';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
+import type { MaybePromise } from '../../lib/maybe-promise.js';
 import type { AppRecord } from '../../store/repositories/index.js';
 import type { SigningKeyService } from '../keys/signing-keys.js';
 
@@ -54,18 +55,21 @@ export class AccessTokenService {
     return { token, expiresAt: expiresAt * 1000 };
   }
 
-  /** Returns the claims of a valid token of this app; throws `token_expired` or `invalid_token`. */
-  async verify(app: AppRecord, token: string): Promise<AccessTokenClaims> {
-    const nowSeconds = Math.floor(this.clock.now() / 1000);
+  /**
+   * The claims of a valid token of this app; throws `token_expired` or `invalid_token`. A token
+   * verified before answers synchronously.
+   */
+  verify(app: AppRecord, token: string): MaybePromise<AccessTokenClaims> {
     const cached = this.verified.get(token);
     if (cached !== undefined && cached.appId === app.id) {
-      if (cached.claims.exp > nowSeconds) return cached.claims;
+      if (cached.claims.exp > Math.floor(this.clock.now() / 1000)) return cached.claims;
       this.verified.delete(token);
       throw new TesseraError('token_expired');
     }
-    const claims = await this.verifySignature(app, token);
-    this.remember(token, app.id, claims);
-    return claims;
+    return this.verifySignature(app, token).then((claims) => {
+      this.remember(token, app.id, claims);
+      return claims;
+    });
   }
 
   private async verifySignature(app: AppRecord, token: string): Promise<AccessTokenClaims> {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
+import { andThen } from '../../lib/maybe-promise.js';
 import { presentSession, presentUser } from '../../users/presenter.js';
 import { SignupBodySchema, UpdateMeBodySchema } from '../../users/profile-schema.js';
 import type { Services } from '../context.js';
@@ -14,7 +15,7 @@ export function meRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     fastify.get('/me', {
       schema: { tags, summary: 'The signed-in user', response: { 200: UserSchema, ...errorResponses(401) } },
-      handler: async (request) => presentUser((await requireUser(services, request, request.tessera.app!)).user),
+      handler: (request) => andThen(requireUser(services, request, request.tessera.app!), (context) => presentUser(context.user)),
     });
 
     fastify.patch('/me', {
