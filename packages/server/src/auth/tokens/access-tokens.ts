@@ -1,4 +1,4 @@
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { AccessTokenClaims } from '@tessera/protocol';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
@@ -6,6 +6,7 @@ import { uuidv7 } from '../../lib/ids.js';
 import type { MaybePromise } from '../../lib/maybe-promise.js';
 import type { AppRecord } from '../../store/repositories/index.js';
 import type { SigningKeyService } from '../keys/signing-keys.js';
+import { signCompactJws } from './compact-jws.js';
 
 const TOKEN_TYPE = 'at+jwt'; // RFC 9068
 const ALGORITHMS = ['EdDSA', 'ES256'];
@@ -43,16 +44,16 @@ export class AccessTokenService {
     const signer = await this.keys.signer(app);
     const issuedAt = Math.floor(this.clock.now() / 1000);
     const expiresAt = Math.min(issuedAt + app.settings.accessTokenTtl, Math.floor(subject.notAfter / 1000));
-    const token = await new SignJWT({ sid: subject.sessionId })
-      .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: TOKEN_TYPE })
-      .setIssuer(this.issuer(app))
-      .setAudience(app.path)
-      .setSubject(subject.userId)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(expiresAt)
-      .setJti(uuidv7(this.clock.now()))
-      .sign(signer.privateKey);
-    return { token, expiresAt: expiresAt * 1000 };
+    const claims: AccessTokenClaims = {
+      iss: this.issuer(app),
+      aud: app.path,
+      sub: subject.userId,
+      sid: subject.sessionId,
+      iat: issuedAt,
+      exp: expiresAt,
+      jti: uuidv7(this.clock.now()),
+    };
+    return { token: signCompactJws(signer, TOKEN_TYPE, claims), expiresAt: expiresAt * 1000 };
   }
 
   /**
