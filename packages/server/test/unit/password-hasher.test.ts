@@ -63,4 +63,17 @@ describe('PasswordHasher', () => {
     await expect(passwords.verify('$2b$04$abcdefghijklmnopqrstuuM2R0DkH8GFOhAoq.T0JdcAW4A6kQHSO', PASSWORD)).rejects.toMatchObject({ code: 'overloaded' });
     expect(await unknown).toEqual({ valid: false, needsRehash: false });
   });
+
+  it('takes checks in the order they come, each thread holding its next one, and counts them', async () => {
+    const passwords = hasher({ concurrency: 1, maxQueue: 8 });
+    const stored = await passwords.hash(PASSWORD);
+    const finished: number[] = [];
+    const checks = Array.from({ length: 5 }, (_, index) => passwords.verify(stored, index % 2 === 0 ? PASSWORD : 'wrong password here').then((result) => finished.push(index) && result.valid));
+    // One computes; four wait, one of them already in the thread's inbox.
+    expect(passwords.stats()).toEqual({ running: 1, queued: 4 });
+    expect(await Promise.all(checks)).toEqual([true, false, true, false, true]);
+    expect(finished).toEqual([0, 1, 2, 3, 4]);
+    expect(passwords.stats()).toEqual({ running: 0, queued: 0 });
+  });
 });
+

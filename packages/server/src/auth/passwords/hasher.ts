@@ -1,5 +1,5 @@
+import { TesseraError } from '../../errors.js';
 import { HashingThreads, type HashingJob } from './hashing-threads.js';
-import { BoundedWorkQueue } from './queue.js';
 
 export interface Argon2Parameters {
   /** KiB */
@@ -37,51 +37,65 @@ export interface PasswordHasherOptions {
 
 /**
  * Hashes new passwords with argon2id and verifies stored argon2id or imported bcrypt hashes,
- * all through one bounded queue. An unknown user is verified against a dummy hash, so the
- * answer takes as long as for a real one.
+ * on threads of their own. At most `concurrency + maxQueue` checks are taken at once; past
+ * that a caller gets `overloaded` at once, so a login storm gets fast 503s instead of a growing
+ * backlog that would starve every other request of CPU and memory. An unknown user is verified
+ * against a dummy hash, so the answer takes as long as for a real one.
  */
 export class PasswordHasher {
-  private readonly queue: BoundedWorkQueue;
   private readonly threads: HashingThreads;
+  private taken = 0;
   private dummyHash: Promise<string> | undefined;
 
   constructor(private readonly options: PasswordHasherOptions) {
-    this.queue = new BoundedWorkQueue(options.concurrency, options.maxQueue);
     this.threads = new HashingThreads(options.concurrency);
   }
 
   hash(normalizedPassword: string): Promise<string> {
-    return this.queue.run(() => this.argon2Hash(normalizedPassword));
+    return this.take(() => this.argon2Hash(normalizedPassword));
   }
 
   /** `storedHash` null means "no such user": the work is done all the same and the answer is no. */
   async verify(storedHash: string | null, normalizedPassword: string): Promise<VerifyResult> {
     if (storedHash === null) {
-      await this.queue.run(async () => this.check({ op: 'argon2.verify', hash: await this.dummy(), password: normalizedPassword }));
+      await this.take(async () => this.check({ op: 'argon2.verify', hash: await this.dummy(), password: normalizedPassword }));
       return { valid: false, needsRehash: false };
     }
     const argon2 = ARGON2ID_PHC.exec(storedHash);
     if (argon2 !== null) {
-      const valid = await this.queue.run(() => this.check({ op: 'argon2.verify', hash: storedHash, password: normalizedPassword }));
+      const valid = await this.take(() => this.check({ op: 'argon2.verify', hash: storedHash, password: normalizedPassword }));
       const [, memoryCost, timeCost, parallelism] = argon2.map(Number);
       const { argon2: current } = this.options;
       return { valid, needsRehash: valid && (memoryCost !== current.memoryCost || timeCost !== current.timeCost || parallelism !== current.parallelism) };
     }
     if (BCRYPT.test(storedHash)) {
       // bcrypt reads at most 72 bytes; users moving from elsewhere are upgraded to argon2id at login.
-      const valid = await this.queue.run(() => this.check({ op: 'bcrypt.verify', hash: storedHash, password: normalizedPassword }));
+      const valid = await this.take(() => this.check({ op: 'bcrypt.verify', hash: storedHash, password: normalizedPassword }));
       return { valid, needsRehash: valid };
     }
     return { valid: false, needsRehash: false };
   }
 
   stats(): { running: number; queued: number } {
-    return this.queue.stats();
+    return this.threads.stats();
   }
 
   /** Stops the hashing threads. */
   close(): Promise<void> {
     return this.threads.close();
+  }
+
+  /** Runs `work` if the hasher has room for one more check, else refuses with `overloaded`. */
+  private async take<T>(work: () => Promise<T>): Promise<T> {
+    if (this.taken >= this.options.concurrency + this.options.maxQueue) {
+      throw new TesseraError('overloaded', { message: 'Too many password checks are waiting; retry shortly.', retryAfterSeconds: 1 });
+    }
+    this.taken += 1;
+    try {
+      return await work();
+    } finally {
+      this.taken -= 1;
+    }
   }
 
   private async argon2Hash(password: string): Promise<string> {
@@ -94,7 +108,11 @@ export class PasswordHasher {
   }
 
   private dummy(): Promise<string> {
-    this.dummyHash ??= this.argon2Hash('dummy password for unknown users');
+    this.dummyHash ??= this.argon2Hash('dummy password for unknown users').catch((error: unknown) => {
+      // A failed attempt (a thread that died) is not kept: the next unknown user tries again.
+      this.dummyHash = undefined;
+      throw error;
+    });
     return this.dummyHash;
   }
 }

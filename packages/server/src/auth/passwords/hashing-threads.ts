@@ -39,21 +39,27 @@ parentPort.on('message', (job) => {
 `;
 
 interface Pending {
+  job: HashingJob;
   resolve: (result: string | boolean) => void;
   reject: (error: Error) => void;
 }
 
 /**
- * A fixed set of threads that do the password hashing, each one job at a time, at a lower
- * priority than the event loop. The caller bounds how many jobs are in flight (see
- * BoundedWorkQueue); jobs beyond the threads' count wait here in order.
+ * Jobs a thread holds at once: the one it computes and the next, waiting in its inbox. A thread
+ * that finishes picks up its next job by itself; without one it would wait for the event loop,
+ * busy with other requests, to hand it one, and the core would idle meanwhile.
+ */
+const JOBS_PER_THREAD = 2;
+
+/**
+ * A fixed set of threads that do the password hashing, one job at a time each, at a lower
+ * priority than the event loop. Jobs are taken in the order they come; the caller bounds how
+ * many there are (see PasswordHasher).
  */
 export class HashingThreads {
-  private readonly idle: Worker[] = [];
-  private readonly waiting: ((worker: Worker) => void)[] = [];
-  /** The job each busy thread is on. */
-  private readonly busy = new Map<Worker, Pending>();
-  private workers = new Set<Worker>();
+  private readonly waiting: Pending[] = [];
+  /** The jobs sent to each thread, oldest (the one it computes) first. */
+  private readonly sent = new Map<Worker, Pending[]>();
   private closed = false;
 
   constructor(
@@ -61,62 +67,79 @@ export class HashingThreads {
     private readonly nice = 19,
   ) {}
 
-  async run(job: HashingJob): Promise<string | boolean> {
-    if (this.closed) throw new Error('the password hashing threads are closed');
-    if (this.workers.size === 0) for (let index = 0; index < this.size; index += 1) this.release(this.spawn());
-    const worker = await this.acquire();
+  run(job: HashingJob): Promise<string | boolean> {
+    if (this.closed) return Promise.reject(new Error('the password hashing threads are closed'));
+    if (this.sent.size === 0) for (let index = 0; index < this.size; index += 1) this.spawn();
     return new Promise((resolve, reject) => {
-      this.busy.set(worker, { resolve, reject });
-      // A thread at work keeps the process alive (a CLI command awaiting a hash); an idle one does not.
-      worker.ref();
-      worker.postMessage(job);
+      this.waiting.push({ job, resolve, reject });
+      this.dispatch();
     });
+  }
+
+  /** Jobs being computed, and jobs waiting (in a thread's inbox or here). */
+  stats(): { running: number; queued: number } {
+    let running = 0;
+    let sent = 0;
+    for (const jobs of this.sent.values()) {
+      if (jobs.length > 0) running += 1;
+      sent += jobs.length;
+    }
+    return { running, queued: sent - running + this.waiting.length };
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const workers = [...this.workers];
-    this.workers.clear();
+    const workers = [...this.sent.keys()];
+    this.sent.clear();
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 
   /** Threads start on the first job, so a process that never hashes never pays for them. */
-  private spawn(): Worker {
+  private spawn(): void {
     const workerData = { nice: this.nice, argon2: require.resolve('@node-rs/argon2'), bcrypt: require.resolve('@node-rs/bcrypt') };
     const worker = new Worker(THREAD_SOURCE, { eval: true, workerData, name: 'tessera-password-hashing' });
     worker.on('message', (reply: Reply) => this.settle(worker, reply));
     worker.on('error', (error) => this.replace(worker, error));
     worker.unref();
-    this.workers.add(worker);
-    return worker;
+    this.sent.set(worker, []);
   }
 
-  private acquire(): Promise<Worker> {
-    const worker = this.idle.pop();
-    if (worker !== undefined) return Promise.resolve(worker);
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(worker: Worker): void {
-    const next = this.waiting.shift();
-    if (next === undefined) this.idle.push(worker);
-    else next(worker);
+  /** Hands waiting jobs to the threads with the fewest, up to JOBS_PER_THREAD each. */
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      let target: [Worker, Pending[]] | undefined;
+      for (const entry of this.sent) if (entry[1].length < JOBS_PER_THREAD && (target === undefined || entry[1].length < target[1].length)) target = entry;
+      if (target === undefined) return;
+      const [worker, jobs] = target;
+      const pending = this.waiting.shift()!;
+      jobs.push(pending);
+      // A thread at work keeps the process alive (a CLI command awaiting a hash); an idle one does not.
+      worker.ref();
+      worker.postMessage(pending.job);
+    }
   }
 
   private settle(worker: Worker, reply: Reply): void {
-    const pending = this.busy.get(worker);
-    this.busy.delete(worker);
-    worker.unref();
-    this.release(worker);
-    if ('error' in reply) pending?.reject(new Error(reply.error));
-    else pending?.resolve(reply.result);
+    const jobs = this.sent.get(worker);
+    const pending = jobs?.shift();
+    if (jobs?.length === 0) worker.unref();
+    this.dispatch();
+    if (pending === undefined) return;
+    if ('error' in reply) pending.reject(new Error(reply.error));
+    else pending.resolve(reply.result);
   }
 
-  /** A thread that died fails its job; a new one takes its place. */
+  /** A thread that died fails the job it was computing; the job in its inbox goes back in line, first, to a new thread. */
   private replace(worker: Worker, error: Error): void {
-    this.busy.get(worker)?.reject(error);
-    this.busy.delete(worker);
-    this.workers.delete(worker);
-    if (!this.closed) this.release(this.spawn());
+    const [failed, ...unstarted] = this.sent.get(worker) ?? [];
+    this.sent.delete(worker);
+    failed?.reject(error);
+    if (this.closed) {
+      for (const pending of unstarted) pending.reject(error);
+      return;
+    }
+    this.waiting.unshift(...unstarted);
+    this.spawn();
+    this.dispatch();
   }
 }
