@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createApp, signUpAndLogInTo } from '../helpers/apps.js';
 import { signUpAndLogIn } from '../helpers/users.js';
 
 describe.each(backends)('signing key rotation on $name', (backend) => {
@@ -39,5 +40,24 @@ describe.each(backends)('signing key rotation on $name', (backend) => {
     // Once every token of the old key has expired, the old key is no longer published.
     server.clock.advance(15 * 60_000 + 61_000 + 30_000);
     expect((await jwks()).map((key) => key.kid)).toEqual([rotated.body.kid]);
+  });
+});
+
+describe.each(backends)('an app that signs with ES256 on $name', (backend) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(backend);
+  });
+  afterAll(() => server.close());
+
+  it('issues ES256 access tokens that the server and any JWKS client verify', async () => {
+    const app = await createApp(server, { publicSignup: true, signingAlgorithm: 'ES256' });
+    const { login, user } = await signUpAndLogInTo(server, app);
+    expect(decodeProtectedHeader(login.accessToken)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+
+    const set = createRemoteJWKSet(new URL(`${server.url}${app.path}/.well-known/jwks.json`));
+    const { payload } = await jwtVerify(login.accessToken, set, { currentDate: new Date(server.clock.now()), algorithms: ['ES256'], audience: `${app.namespace}/${app.name}` });
+    expect(payload).toMatchObject({ sub: user.id, sid: login.session.id });
+    expect((await server.api('GET', `${app.path}/me`, { token: login.accessToken })).body).toMatchObject({ id: user.id });
   });
 });
