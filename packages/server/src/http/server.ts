@@ -59,11 +59,14 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
     void reply.header('x-request-id', request.id);
     done(state.phase === 'closing' ? new TesseraError('server_shutdown', { retryAfterSeconds: 1 }) : undefined);
   });
-  fastify.addHook('onResponse', (request, reply, done) => {
-    // Through the root logger: a per-request child for this one line would cost more than the line.
-    options.logger.info({ reqId: request.id, method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-    done();
-  });
+  // The level is fixed at start: below info there is no request line, and nothing to gather for it.
+  if (options.logger.isLevelEnabled('info')) {
+    fastify.addHook('onResponse', (request, reply, done) => {
+      // Through the root logger: a per-request child for this one line would cost more than the line.
+      options.logger.info({ reqId: request.id, method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      done();
+    });
+  }
 
   await fastify.register(swagger, {
     openapi: {
