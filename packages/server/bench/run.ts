@@ -59,6 +59,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function interleaved(baseline: () => Promise<number>, subject: () => Promise<number>): Promise<{ value: number; baseline: number; ratio: number }> {
   const pairs: [number, number][] = [];
   for (let round = 0; round < rounds; round += 1) pairs.push([await baseline(), await subject()]);
+  console.log(`  rounds (baseline → subject): ${pairs.map(([base, value]) => `${base.toFixed(1)} → ${value.toFixed(1)}`).join(', ')}`);
   return { baseline: median(pairs.map(([base]) => base)), value: median(pairs.map(([, value]) => value)), ratio: median(pairs.map(([base, value]) => value / base)) };
 }
 
