@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   signup_disabled: { status: 403, message: 'Public signup is disabled for this app.', closeCode: 4132, retryable: false },
   strategy_disabled: { status: 403, message: 'This login strategy is not enabled for this app.', closeCode: 4133, retryable: false },
   user_not_provisioned: { status: 403, message: 'No user matches this identity, and this app does not create users on first login.', closeCode: 4134, retryable: false },
+  origin_not_allowed: { status: 403, message: "This app does not accept calls from pages of this origin; its operator lists the origins it accepts in the app's allowedOrigins setting.", closeCode: 4135, retryable: false },
 
   // 404, 405, 409, 413, 415
   app_not_found: { status: 404, message: 'No such app.', closeCode: 4140, retryable: false },

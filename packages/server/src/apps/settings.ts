@@ -3,6 +3,7 @@ import Value from 'typebox/value';
 import { StrategiesSettings } from '../auth/strategies/settings.js';
 import { LoginThrottleSettings } from '../auth/throttle/settings.js';
 import { RealtimeSettings } from '../realtime/settings.js';
+import { AllowedOriginsSetting } from './allowed-origins.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -30,6 +31,7 @@ export const AppSettingsSchema = Type.Object(
       default: false,
       description: 'Whether a login by an external identity (trusted JWT, OpenID, identity provider) that matches no user creates one. Off by default, as ConnectyCube recommends; a trusted issuer or provider may say otherwise for itself.',
     }),
+    allowedOrigins: AllowedOriginsSetting,
     loginThrottle: LoginThrottleSettings,
     strategies: StrategiesSettings,
     realtime: RealtimeSettings,

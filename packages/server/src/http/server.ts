@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { TesseraError } from '../errors.js';
 import type { RequestAuth, Services } from './context.js';
 import { settle } from '../lib/maybe-promise.js';
+import type { AppRecord } from '../store/repositories/index.js';
+import { allowCrossOrigin, preflightRoutes } from './cors.js';
 import { KEY_HEADER } from './credentials.js';
 import { sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
@@ -87,10 +89,15 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   await fastify.register(adminRoutes(services), { prefix: '/v1/admin' });
   await fastify.register(
     async (scope) => {
-      // Resolve the app before anything else, so an unknown app answers 404 whatever the body.
-      scope.addHook('onRequest', (request, _reply, done) => {
+      // Resolve the app before anything else, so an unknown app answers 404 whatever the body;
+      // its allowedOrigins then decide the CORS headers.
+      scope.addHook('onRequest', (request, reply, done) => {
         const { namespace, app } = request.params as { namespace: string; app: string };
-        settle(() => services.apps.getApp(namespace, app), (found) => (request.tessera.app = found), done);
+        const use = (found: AppRecord) => {
+          request.tessera.app = found;
+          allowCrossOrigin(request, reply, found);
+        };
+        settle(() => services.apps.getApp(namespace, app), use, done);
       });
       scope.addHook('onSend', (_request, reply, payload, done) => {
         // Answers carry tokens and personal data: never cache them (RFC 6749 §5.1).
@@ -102,6 +109,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
       await scope.register(authTokenRoutes(services));
       await scope.register(meRoutes(services));
       await scope.register(jwksRoutes(services));
+      await scope.register(preflightRoutes());
     },
     { prefix: '/v1/apps/:namespace/:app' },
   );

@@ -15,7 +15,7 @@ import type { GatewayServices } from './handshake.js';
 import { Presence } from './presence.js';
 import { PresenceSync } from './presence-sync.js';
 import { ConnectionRegistry } from './registry.js';
-import { chooseSubprotocol, parseUpgrade, refuseUpgrade, type UpgradeTarget } from './upgrade.js';
+import { assertOriginAllowed, chooseSubprotocol, parseUpgrade, refuseUpgrade, type UpgradeTarget } from './upgrade.js';
 
 export interface GatewayOptions {
   services: GatewayServices;
@@ -130,6 +130,7 @@ export class RealtimeGateway {
       } finally {
         this.upgrading -= 1;
       }
+      assertOriginAllowed(request, app);
       this.wss.handleUpgrade(request, socket, head, (ws) => {
         socket.off('error', destroyOnError);
         this.accept(ws, app, target);

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BEARER_SUBPROTOCOL_PREFIX, REALTIME_SUBPROTOCOL } from '@tessera/protocol';
+import { originAllowed, originNotAllowed } from '../apps/allowed-origins.js';
 import type { ClientInfo } from '../auth/sessions/session-service.js';
 import { TesseraError } from '../errors.js';
+import type { AppRecord } from '../store/repositories/index.js';
 
 /** What an upgrade request asks for, before the app is looked up. */
 export interface UpgradeTarget {
@@ -42,6 +44,27 @@ export function parseUpgrade(request: IncomingMessage, trustProxy: boolean): Upg
   const fromProtocol = subprotocols(request).find((protocol) => protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX));
   if (fromProtocol !== undefined && target.accessToken === undefined) target.accessToken = fromProtocol.slice(BEARER_SUBPROTOCOL_PREFIX.length);
   return target;
+}
+
+/**
+ * Browsers apply no CORS to WebSockets: any page may open one to any server, so the server
+ * checks the Origin a browser sends (against cross-site WebSocket hijacking). Accepted: no
+ * Origin (not a browser), the server's own origin (the host the request was sent to, as
+ * Centrifugo checks it), or an origin in the app's allowedOrigins.
+ */
+export function assertOriginAllowed(request: IncomingMessage, app: AppRecord): void {
+  const origin = request.headers.origin;
+  if (origin === undefined || originAllowed(app.settings.allowedOrigins, origin) || sameHost(origin, request.headers.host)) return;
+  throw originNotAllowed(origin);
+}
+
+function sameHost(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /** The subprotocol the server answers: `tessera.v1` when offered; never the bearer token. */
