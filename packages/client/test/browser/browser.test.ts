@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type TestApp } from '../../../server/test/helpers/apps.js';
 import { backends } from '../../../server/test/helpers/backends.js';
 import { startTestServer, type TestServer } from '../../../server/test/helpers/server.js';
 import { PASSWORD, uniqueEmail } from '../../../server/test/helpers/users.js';
@@ -166,6 +167,44 @@ describe.each(backends.slice(0, 1))('the client in headless Chromium, against Te
       await Promise.all([tabA.close(), tabB.close()]);
     });
   }
+
+  // The page's origin is not Tessera's: here the client calls Tessera's URL itself, not the proxy.
+  it('from a page on another origin, logs in, reads /me and connects when the app allows that origin, and cannot when it does not', async () => {
+    const allowed = await createApp(server, { allowedOrigins: [pages.url] });
+    const other = await createApp(server, { allowedOrigins: ['http://127.0.0.1:1'] });
+    const email = uniqueEmail('cross-origin');
+    for (const app of [allowed, other]) {
+      const signup = await server.api('POST', `${app.path}/users`, { key: app.secretKey, body: { email, password: PASSWORD } });
+      expect(signup.status).toBe(201);
+    }
+    const page = await openTab();
+    const attempt = (app: TestApp) =>
+      page.evaluate(
+        async ([url, app, key, email, password]) => {
+          window.setup(key, { url, app, storageKey: `cross-origin:${app}` });
+          try {
+            const login = await window.client.connect(email, password);
+            const me = await window.client.fetchUser();
+            await window.client.realtime.connect();
+            return { loggedIn: login.user.id, me: me.id, realtime: window.client.realtime.state };
+          } catch (error) {
+            return { code: (error as Tessera.TesseraError).code };
+          } finally {
+            window.client.realtime.close();
+          }
+        },
+        [server.url, `${app.namespace}/${app.name}`, app.publishableKey, email, PASSWORD] as const,
+      );
+    const callsBefore = pages.calls.length;
+
+    const success = await attempt(allowed);
+    expect(success).toEqual({ loggedIn: expect.any(String), me: expect.any(String), realtime: 'open' });
+    expect((success as { me: string }).me).toBe((success as { loggedIn: string }).loggedIn);
+    // The browser refuses the answer it may not read: the client sees no answer at all.
+    expect(await attempt(other)).toEqual({ code: 'network_error' });
+    expect(pages.calls.slice(callsBefore)).toEqual([]);
+    await page.close();
+  });
 
   it('hears a revocation pushed over the realtime connection at once', async () => {
     const page = await openTab();

@@ -32,8 +32,9 @@ interface Hold {
 
 /**
  * The test page's origin on 127.0.0.1: serves the page and the built bundle, and passes
- * `/v1/…` (REST and WebSocket upgrades) through to Tessera, which sends no CORS headers, so
- * the page reaches it on its own origin, as an app behind one reverse proxy does.
+ * `/v1/…` (REST and WebSocket upgrades) through to Tessera, so the page reaches it on its own
+ * origin, as an app behind one reverse proxy does. A page may also call Tessera's own URL,
+ * another origin, which works only for apps whose allowedOrigins name the page's.
  */
 export async function startPageServer(tesseraUrl: string, bundleFile: string): Promise<PageServer> {
   const target = new URL(tesseraUrl);
