@@ -23,16 +23,19 @@ const PREFLIGHT_MAX_AGE_SECONDS = '600';
 
 /**
  * Adds the CORS headers to the answer when the request's origin is one the app allows. Called
- * once the app is known; a request without an Origin (same-origin GETs, servers) costs one
- * header read.
+ * once the app is known; a request without an Origin (same-origin GETs, servers) to an app
+ * that allows no other origin costs one header read.
  */
 export function allowCrossOrigin(request: FastifyRequest, reply: FastifyReply, app: AppRecord): void {
   const origin = request.headers.origin;
-  if (origin === undefined) return;
-  // The answer depends on the Origin, whether it is allowed or not: a cache must not give one
-  // origin's answer to another.
-  void reply.header('vary', 'Origin');
   const { allowedOrigins } = app.settings;
+  // The answer depends on the Origin, whether it is allowed or not, or absent: a cache (of the
+  // JWKS, the one cacheable answer) must not give one origin's answer to another.
+  if (origin === undefined) {
+    if (allowedOrigins.length > 0) void reply.header('vary', 'Origin');
+    return;
+  }
+  void reply.header('vary', 'Origin');
   if (!originAllowed(allowedOrigins, origin)) return;
   void reply.header('access-control-allow-origin', allowedOrigins[0] === ANY_ORIGIN ? '*' : origin);
   void reply.header('access-control-expose-headers', EXPOSED_HEADERS);

@@ -101,12 +101,17 @@ describe.each(backends)('allowed origins on $name', (backend) => {
     }
   });
 
-  it('adds nothing to a request without an Origin, and refuses an OPTIONS without one', async () => {
+  it('adds no CORS headers to a request without an Origin, and refuses an OPTIONS without one', async () => {
     const { login } = await signUpAndLogIn(open, PAGE);
     const me = await server.api('GET', `${open.path}/me`, { token: login.body.accessToken });
     expect(me.status).toBe(200);
     expect(corsHeadersOf(me)).toEqual([]);
-    expect(me.headers.has('vary')).toBe(false);
+    // The app answers pages of other origins differently: a cache must keep the answers apart.
+    expect(me.headers.get('vary')).toBe('Origin');
+    // An app that allows no other origin answers every request alike.
+    const keys = await server.api('GET', `${other.path}/.well-known/jwks.json`);
+    expect(keys.status).toBe(200);
+    expect(keys.headers.has('vary')).toBe(false);
     expect(await preflight(open, '/me')).toMatchObject({ status: 403, body: { error: { code: 'origin_not_allowed', details: { origin: null } } } });
   });
 
