@@ -357,9 +357,14 @@ export class SessionService {
   private async load(sessionId: string, app: AppRecord, now: number): Promise<CachedSession> {
     const generation = this.cache.generation;
     const session = await this.repositories.sessions.findById(sessionId);
-    if (session === undefined || session.appId !== app.id) throw new TesseraError('invalid_token');
-    const user = await this.repositories.users.findById(app.id, session.userId);
-    if (user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
+    if (session !== undefined && session.appId !== app.id) throw new TesseraError('invalid_token');
+    const user = session && (await this.repositories.users.findById(app.id, session.userId));
+    // A session row is never deleted alone: it goes with its user (ON DELETE CASCADE), whom the
+    // secret key deleted or the clean-up removed once its time was up (users/maintenance.ts
+    // deletes users, never sessions). So `user_deleted` is true whichever it was, and it is what
+    // the user's sockets were closed with; the token that named the session was this app's own,
+    // which `invalid_token` would deny.
+    if (session === undefined || user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
     const entry = { session, user, loadedAt: now };
     // An invalidation heard while reading may be about what was just read: then it is not kept.
     if (this.bus.connected) this.cache.set(entry, generation);
