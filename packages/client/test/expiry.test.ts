@@ -155,6 +155,18 @@ describe.each(backends)('expiry and the session-expired handler on $name', (back
     expect(reasons).toEqual(['revoked', 'disabled']);
   });
 
+  it('a deleted user: the session ends as revoked with detail user_deleted, as a socket hears it, without trying a refresh', async () => {
+    const recorder = recordingFetch();
+    const client = makeClient(server, { fetch: recorder.fetch });
+    await signUpAndConnect(client);
+    const user = await client.fetchUser();
+    const ended = nextEvent<SessionEndedEvent>((listener) => client.on('sessionEnded', listener));
+    expect((await server.api('DELETE', `/v1/apps/demo/chat/users/${user.id}`, { key: server.secretKey })).status).toBe(204);
+    await expect(client.fetchUser()).rejects.toMatchObject({ code: 'session_revoked', details: { reason: 'user_deleted' } });
+    expect(await ended).toMatchObject({ reason: 'revoked', detail: 'user_deleted' });
+    expect(recorder.spent()).toBe(0);
+  });
+
   it('a session ended because a reconnect token was reused answers revoked, and the client forgets it', async () => {
     const client = makeClient(server);
     await signUpAndConnect(client);

@@ -196,7 +196,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
     new JwtStrategy({ repositories, externalUsers, apps, clock }),
   ]);
   const authenticator = new Authenticator(strategies, sessions);
-  const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, authenticator, clock);
+  const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, clock);
   const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
   return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };
 }

@@ -20,21 +20,18 @@ export class Authenticator {
     const identity = await strategy.authenticate(input, { app, client });
     if (identity.resumes === undefined) return this.startSession(app, identity.user, strategy.name, client);
     const credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.redeemedReconnectTokenId);
-    return present(strategy.name, identity.user, credentials);
+    return presentLogin(strategy.name, identity.user, credentials);
   }
 
-  /**
-   * A new session for a user already proven by other means than a login body (an anonymous
-   * user just upgraded to a registered one), answered as a login is.
-   */
-  async startSession(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<AuthenticationResult> {
+  private async startSession(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<AuthenticationResult> {
     this.sessions.assertUserActive(user);
     const credentials = await this.sessions.start(app, user, strategy, client);
-    return present(strategy, user, credentials);
+    return presentLogin(strategy, user, credentials);
   }
 }
 
-function present(strategy: string, user: UserRecord, credentials: IssuedCredentials): AuthenticationResult {
+/** A new session's tokens, answered as a login is (an upgrade answers so too). */
+export function presentLogin(strategy: string, user: UserRecord, credentials: IssuedCredentials): AuthenticationResult {
   const { session } = credentials;
   return {
     accessToken: credentials.accessToken,

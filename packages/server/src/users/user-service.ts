@@ -160,10 +160,21 @@ export class UserService {
     return updated;
   }
 
+  /**
+   * Deletes the user with everything that is its own: sessions and their reconnect tokens,
+   * identities and auth tokens go with its row (ON DELETE CASCADE). Its live sessions are
+   * revoked in the same transaction only to learn which sockets to close: a failure leaves the
+   * user and its sessions as they were, a retry completes it, and nobody hears of it before it
+   * committed.
+   */
   async delete(app: AppRecord, id: string): Promise<void> {
     const user = await this.get(app, id);
-    await this.sessions.revokeAll(user, 'user_deleted');
-    await this.repositories.users.delete(app.id, id);
+    const revocation = await this.repositories.transaction(async (repositories) => {
+      const ended = await this.sessions.writeRevokeAll(repositories, user, 'user_deleted');
+      await repositories.users.delete(app.id, id);
+      return ended;
+    });
+    await this.sessions.announceRevocation(revocation);
     this.sessions.userChanged(id);
   }
 

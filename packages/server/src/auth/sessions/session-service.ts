@@ -6,8 +6,8 @@ import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
 import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../../lib/opaque-token.js';
-import type { AppRecord, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
-import type { AccessTokenService } from '../tokens/access-tokens.js';
+import type { AppRecord, NewReconnectTokenRow, NewSessionRow, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
+import type { AccessTokenService, IssuedAccessToken } from '../tokens/access-tokens.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
 
 /** Activity moves a session's idle expiry forward, but is written at most this often. */
@@ -34,11 +34,26 @@ export interface IssuedCredentials {
   reconnectTokenExpiresAt: number;
 }
 
+/** A new session's rows and signed tokens, before they are written (see `SessionService.prepareStart`). */
+export interface PreparedSession {
+  row: NewSessionRow;
+  access: IssuedAccessToken;
+  /** `token` is what the client is given; the row stores only a hash of its secret. */
+  reconnect: { token: string; row: NewReconnectTokenRow };
+}
+
 export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused' | 'user_upgraded' | 'user_ended';
 
 export interface RevocationEvent {
   appId: string;
   userId: string;
+  sessionIds: string[];
+  reason: RevocationReason;
+}
+
+/** Sessions a write ended, to announce once that write committed (see `SessionService.writeRevokeAll`). */
+export interface Revocation {
+  user: UserRecord;
   sessionIds: string[];
   reason: RevocationReason;
 }
@@ -98,8 +113,20 @@ export class SessionService {
    * no session behind, and no session without its reconnect token.
    */
   async start(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<IssuedCredentials> {
+    const prepared = await this.prepareStart(app, user, strategy, client);
+    const credentials = await this.writeStart(this.repositories, prepared);
+    user.lastLoginAt = prepared.row.created_at;
+    return credentials;
+  }
+
+  /**
+   * The rows and signed tokens of a new session, nothing written yet. Made before any
+   * transaction: finding the signing key may read the store, through repositories that a
+   * transaction on SQLite's one connection would keep waiting forever.
+   */
+  async prepareStart(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<PreparedSession> {
     const now = this.clock.now();
-    const row = {
+    const row: NewSessionRow = {
       id: uuidv7(now),
       app_id: app.id,
       user_id: user.id,
@@ -112,16 +139,22 @@ export class SessionService {
       user_agent: client.userAgent,
       ip: client.ip,
     };
-    // Signed before the transaction: finding the signing key may read the store.
     const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: row.id, notAfter: row.expires_at });
     const reconnect = this.newReconnectToken(app, row.id, row.expires_at, null, now);
-    const session = await this.repositories.transaction(async (repositories) => {
-      const inserted = await repositories.sessions.insert(row);
-      await repositories.sessions.insertReconnectToken(reconnect.row);
-      await repositories.users.recordLogin(app.id, user.id, now);
+    return { row, access, reconnect };
+  }
+
+  /**
+   * Writes a prepared session, its reconnect token and the login stamp in one transaction: the
+   * caller's when `repositories` are a transaction's (an upgrade commits it with the user's change).
+   */
+  async writeStart(repositories: Repositories, { row, access, reconnect }: PreparedSession): Promise<IssuedCredentials> {
+    const session = await repositories.transaction(async (transaction) => {
+      const inserted = await transaction.sessions.insert(row);
+      await transaction.sessions.insertReconnectToken(reconnect.row);
+      await transaction.users.recordLogin(row.app_id, row.user_id, row.created_at);
       return inserted;
     });
-    user.lastLoginAt = now;
     return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.row.expires_at };
   }
 
@@ -154,7 +187,7 @@ export class SessionService {
     return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.row.expires_at };
   }
 
-  private newReconnectToken(app: AppRecord, sessionId: string, sessionExpiresAt: number, parentId: string | null, now: number) {
+  private newReconnectToken(app: AppRecord, sessionId: string, sessionExpiresAt: number, parentId: string | null, now: number): PreparedSession['reconnect'] {
     const { id, token, secretHash } = createOpaqueToken('rt');
     const expiresAt = Math.min(now + app.settings.reconnectTokenTtl * 1000, sessionExpiresAt);
     return { token, row: { id, session_id: sessionId, parent_id: parentId, secret_hash: secretHash, created_at: now, expires_at: expiresAt } };
@@ -223,10 +256,25 @@ export class SessionService {
 
   /** Ends every session of a user, but `exceptSessionId` when given. */
   async revokeAll(user: UserRecord, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
-    const ids = await this.repositories.sessions.revokeAllOfUser(user.id, reason, this.clock.now(), exceptSessionId);
+    const revocation = await this.writeRevokeAll(this.repositories, user, reason, exceptSessionId);
+    await this.announceRevocation(revocation);
+    return revocation.sessionIds;
+  }
+
+  /**
+   * The write of `revokeAll` alone, with a caller's transaction. Nobody is told yet: the caller
+   * passes the result to `announceRevocation` once the transaction committed, so that no node and
+   * no socket hears of an end that a rollback takes back.
+   */
+  async writeRevokeAll(repositories: Repositories, user: UserRecord, reason: RevocationReason, exceptSessionId?: string): Promise<Revocation> {
+    const sessionIds = await repositories.sessions.revokeAllOfUser(user.id, reason, this.clock.now(), exceptSessionId);
+    return { user, sessionIds, reason };
+  }
+
+  /** Tells this node's cache, the other nodes and the listeners of sessions a committed write ended. */
+  async announceRevocation({ user, sessionIds, reason }: Revocation): Promise<void> {
     this.cache.invalidateUser(user.id);
-    if (ids.length > 0) await this.announce(user, ids, reason);
-    return ids;
+    if (sessionIds.length > 0) await this.announce(user, sessionIds, reason);
   }
 
   /** Forget cached views of a user after its record changed (profile, disabled flag), on every node. */
@@ -309,9 +357,14 @@ export class SessionService {
   private async load(sessionId: string, app: AppRecord, now: number): Promise<CachedSession> {
     const generation = this.cache.generation;
     const session = await this.repositories.sessions.findById(sessionId);
-    if (session === undefined || session.appId !== app.id) throw new TesseraError('invalid_token');
-    const user = await this.repositories.users.findById(app.id, session.userId);
-    if (user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
+    if (session !== undefined && session.appId !== app.id) throw new TesseraError('invalid_token');
+    const user = session && (await this.repositories.users.findById(app.id, session.userId));
+    // A session row is never deleted alone: it goes with its user (ON DELETE CASCADE), whom the
+    // secret key deleted or the clean-up removed once its time was up (users/maintenance.ts
+    // deletes users, never sessions). So `user_deleted` is true whichever it was, and it is what
+    // the user's sockets were closed with; the token that named the session was this app's own,
+    // which `invalid_token` would deny.
+    if (session === undefined || user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
     const entry = { session, user, loadedAt: now };
     // An invalidation heard while reading may be about what was just read: then it is not kept.
     if (this.bus.connected) this.cache.set(entry, generation);

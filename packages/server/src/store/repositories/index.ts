@@ -51,6 +51,6 @@ export type { AppRecord, NamespaceRecord } from './apps.js';
 export type { ApiKeyRecord, ApiKeyKind, AdminTokenRecord } from './api-keys.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { UserRecord, ListUsersQuery, UserRowPatch } from './users.js';
-export type { SessionRecord, ReconnectTokenRecord } from './sessions.js';
+export type { SessionRecord, ReconnectTokenRecord, NewSessionRow, NewReconnectTokenRow } from './sessions.js';
 export type { AuthTokenRecord } from './auth-tokens.js';
 export type { UserIdentityRecord } from './user-identities.js';

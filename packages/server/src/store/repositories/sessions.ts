@@ -27,11 +27,16 @@ export interface ReconnectTokenRecord {
   supersededAt: number | null;
 }
 
+/** A session as it is first written (not revoked). */
+export type NewSessionRow = Omit<SessionTable, 'revoked_at' | 'revoked_reason'>;
+/** A reconnect token as it is first written (neither used nor superseded). */
+export type NewReconnectTokenRow = Omit<ReconnectTokenTable, 'used_at' | 'superseded_at'>;
+
 /** Sessions and the reconnect tokens that resume them. */
 export class SessionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: Omit<SessionTable, 'revoked_at' | 'revoked_reason'>): Promise<SessionRecord> {
+  async insert(row: NewSessionRow): Promise<SessionRecord> {
     const full = { ...row, revoked_at: null, revoked_reason: null };
     await this.db.insertInto('sessions').values(full).execute();
     return toSession(full);
@@ -84,7 +89,7 @@ export class SessionsRepository {
     return rows.map((row) => row.id);
   }
 
-  async insertReconnectToken(row: Omit<ReconnectTokenTable, 'used_at' | 'superseded_at'>): Promise<void> {
+  async insertReconnectToken(row: NewReconnectTokenRow): Promise<void> {
     await this.db.insertInto('reconnect_tokens').values({ ...row, used_at: null, superseded_at: null }).execute();
   }
 

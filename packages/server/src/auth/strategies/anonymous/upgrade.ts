@@ -6,7 +6,7 @@ import { isUniqueViolation } from '../../../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../../../store/repositories/index.js';
 import type { SignupBodySchema } from '../../../users/profile-schema.js';
 import { profileColumns } from '../../../users/user-service.js';
-import type { Authenticator } from '../../authenticator.js';
+import { presentLogin } from '../../authenticator.js';
 import { normalizePassword, type PasswordHasher } from '../../passwords/index.js';
 import type { AuthContext, ClientInfo, SessionService } from '../../sessions/session-service.js';
 
@@ -26,7 +26,6 @@ export class AnonymousUpgrade {
     private readonly repositories: Repositories,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
-    private readonly authenticator: Authenticator,
     private readonly clock: Clock,
   ) {}
 
@@ -39,26 +38,40 @@ export class AnonymousUpgrade {
       throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
     }
     const { password, ...profile } = input;
+    // Hashed and signed before the transaction: hashing takes tens of milliseconds on a thread,
+    // and signing may read the store. The session is a registered user's, which does not expire.
     const passwordHash = await this.hasher.hash(normalizePassword(password));
-    const upgraded = await this.register(app, user, { ...profileColumns(profile), password_hash: passwordHash, updated_at: this.clock.now() });
-    const result = await this.authenticator.startSession(app, upgraded, UPGRADE_SESSION_STRATEGY, client);
-    await this.sessions.revokeAll(upgraded, 'user_upgraded', result.session.id);
-    return result;
+    const prepared = await this.sessions.prepareStart(app, { ...user, expiresAt: null }, UPGRADE_SESSION_STRATEGY, client);
+    // The user's change, its new session and the end of its anonymous sessions commit together:
+    // a failure leaves the anonymous user and its session usable and its login free, and no
+    // tokens are answered for an upgrade that did not happen.
+    const { upgraded, credentials, revocation } = await this.repositories.transaction(async (repositories) => {
+      await this.register(repositories, app, user, { ...profileColumns(profile), password_hash: passwordHash, updated_at: this.clock.now() });
+      const credentials = await this.sessions.writeStart(repositories, prepared);
+      const revocation = await this.sessions.writeRevokeAll(repositories, user, 'user_upgraded', credentials.session.id);
+      const upgraded = await repositories.users.findById(app.id, user.id);
+      if (upgraded === undefined) throw new TesseraError('user_not_found');
+      this.sessions.assertUserActive(upgraded);
+      return { upgraded, credentials, revocation };
+    });
+    this.sessions.userChanged(user.id);
+    await this.sessions.announceRevocation(revocation);
+    return presentLogin(UPGRADE_SESSION_STRATEGY, upgraded, credentials);
   }
 
-  private async register(app: AppRecord, user: UserRecord, patch: UserRowPatch): Promise<UserRecord> {
+  /** Registers the user, unless it is no longer a live anonymous user: then it throws why. */
+  private async register(repositories: Repositories, app: AppRecord, user: UserRecord, patch: UserRowPatch): Promise<void> {
     let registered: boolean;
     try {
-      registered = await this.repositories.ephemeralUsers.registerAnonymous(app.id, user.id, patch);
+      registered = await repositories.ephemeralUsers.registerAnonymous(app.id, user.id, patch);
     } catch (error) {
       if (isUniqueViolation(error)) throw new TesseraError('user_exists');
       throw error;
     }
-    this.sessions.userChanged(user.id);
-    const current = await this.repositories.users.findById(app.id, user.id);
+    if (registered) return;
+    const current = await repositories.users.findById(app.id, user.id);
     if (current === undefined) throw new TesseraError('user_not_found');
     // Lost a race: the user ended, or a concurrent upgrade got there first.
-    if (!registered) throw current.endedAt !== null ? new TesseraError('user_ended') : new TesseraError('not_anonymous', { details: { kind: current.kind } });
-    return current;
+    throw current.endedAt !== null ? new TesseraError('user_ended') : new TesseraError('not_anonymous', { details: { kind: current.kind } });
   }
 }
