@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect as connectTcp, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { demoApp, signUpAndLogInTo } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
@@ -40,6 +41,23 @@ function malformedUpgrade(server: TestServer): Promise<number> {
   });
 }
 
+/**
+ * An upgrade of an unknown app on a raw TCP connection that stays open on the client's side
+ * after the 404, as a client that never closes would keep it.
+ */
+function refusedHalfOpen(server: TestServer): Promise<Socket> {
+  const { hostname, port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host: hostname, port: Number(port), allowHalfOpen: true }, () => {
+      socket.write(
+        `GET /v1/apps/demo/nope/realtime HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+    });
+    socket.once('data', (data: Buffer) => (data.toString().startsWith('HTTP/1.1 404') ? resolve(socket) : reject(new Error(data.toString()))));
+    socket.once('error', reject);
+  });
+}
+
 describe.each(backends)('unauthenticated realtime sockets per client address on $name', (backend) => {
   let server: TestServer;
   /** Trusts X-Forwarded-For, as behind a load balancer. */
@@ -70,6 +88,9 @@ describe.each(backends)('unauthenticated realtime sockets per client address on 
     expect(await refusedUpgrade(realtimeUrl(server))).toMatchObject({ status: 429 });
     // The authenticated socket is not held back by its neighbours.
     expect(await pending[0]!.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+    // Its close gives nothing back a second time: the address still holds its three pending sockets.
+    await pending[0]!.close();
+    expect(await refusedUpgrade(realtimeUrl(server))).toMatchObject({ status: 429 });
     await closeAll([...pending, next]);
   });
 
@@ -118,6 +139,21 @@ describe.each(backends)('unauthenticated realtime sockets per client address on 
     await until(() => server.tessera.realtime.unauthenticated === 0, 'every pending socket to be forgotten');
     const quota = await openPending(server, LIMIT);
     expect(await refusedUpgrade(realtimeUrl(server))).toMatchObject({ status: 429 });
+    await closeAll(quota);
+  });
+
+  it('forgets a socket the moment the server refuses or closes it, while its client still holds the TCP connection', async () => {
+    const halfOpen = await refusedHalfOpen(server);
+    expect(server.tessera.realtime.unauthenticated).toBe(0);
+    halfOpen.destroy();
+
+    // A paused client reads nothing: it never answers the server's close, and ws waits 30 s for that answer.
+    const silent = await openPending(server, LIMIT);
+    for (const client of silent) client.ws.pause();
+    server.clock.advance(10_000);
+    await until(() => server.tessera.realtime.unauthenticated === 0, 'timed-out sockets to be forgotten');
+    const quota = await openPending(server, LIMIT);
+    for (const client of silent) client.ws.terminate();
     await closeAll(quota);
   });
 
