@@ -52,7 +52,7 @@ export class PendingPerAddress {
  * A dual-stack socket reports an IPv4 client as IPv4-mapped IPv6 (`::ffff:1.2.3.4`), and a
  * proxy may write either form: both are the IPv4 address. IPv6 is case-insensitive.
  */
-export function addressKey(ip: string): string {
+function addressKey(ip: string): string {
   const address = ip.toLowerCase();
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
