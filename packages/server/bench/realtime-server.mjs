@@ -12,7 +12,15 @@ import { createTessera } from '../dist/tessera.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-rt-'));
 const config = loadConfig({
   env: process.env,
-  overrides: { host: '127.0.0.1', port: 0, dataDir, masterKey: Buffer.alloc(32, 3).toString('base64'), logLevel: 'warn' },
+  overrides: {
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    masterKey: Buffer.alloc(32, 3).toString('base64'),
+    logLevel: 'warn',
+    // Every bench client is 127.0.0.1, hundreds of them opening at once: the per-address limit is not what is measured.
+    realtime: { maxPendingPerIp: 1_000_000 },
+  },
 });
 const tessera = await createTessera({ config });
 if ((await bootstrapFirstRun(tessera.services)) === undefined) throw new Error('expected a fresh database');

@@ -10,6 +10,14 @@ const RealtimeConfig = Type.Object(
     heartbeatIntervalMs: Type.Integer({ default: 30_000, minimum: 10, maximum: 600_000, env: 'TESSERA_REALTIME_HEARTBEAT_MS', description: 'The server pings every connection this often; one that has not answered the previous ping is dropped.' }),
     maxBufferedBytes: Type.Integer({ default: 1_048_576, minimum: 16_384, maximum: 268_435_456, env: 'TESSERA_REALTIME_MAX_BUFFERED_BYTES', description: 'Bytes that may wait to be sent to one connection; past that it closes with slow_consumer instead of buffering without bound.' }),
     maxConnections: Type.Integer({ default: 100_000, minimum: 1, maximum: 10_000_000, env: 'TESSERA_REALTIME_MAX_CONNECTIONS', description: 'Open realtime connections this node accepts; past that, upgrades answer 503 overloaded.' }),
+    maxPendingPerIp: Type.Integer({
+      default: 50,
+      minimum: 1,
+      maximum: 10_000_000,
+      env: 'TESSERA_REALTIME_MAX_PENDING_PER_IP',
+      description:
+        'Realtime connections one client address (the X-Forwarded-For client with trustProxy) may hold open on this node before they authenticate; one more upgrade answers 429 rate_limited with Retry-After. Counted per node, in memory. Behind a load balancer without trustProxy every client has the balancer\'s address and shares this one quota.',
+    }),
     expiryNoticeMs: Type.Integer({ default: 60_000, minimum: 0, maximum: 3_600_000, env: 'TESSERA_REALTIME_EXPIRY_NOTICE_MS', description: 'How long before an access token or session expires the server pushes session.expiring (at most half the token\'s lifetime).' }),
     linkDownRecheckMs: Type.Integer({
       default: 5000,

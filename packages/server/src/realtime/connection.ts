@@ -13,6 +13,7 @@ import { ExpiryTimeline, type SessionTimes } from './expiry.js';
 import { errorFrame, parseClientFrame, withId } from './frames.js';
 import { bindAccessToken, discardNewSession, loginByFrame, refreshBinding, resumedUserOf, type Binding, type BindResult, type GatewayServices } from './handshake.js';
 import { exceedsUserConnections, FrameRateLimiter, isSlowConsumer, MAX_PRESENCE_ENTRIES } from './limits.js';
+import type { PendingSlot } from './pending-per-address.js';
 import type { Presence, PresenceMember, PresenceSubscriber } from './presence.js';
 import { authenticatedFrame, refreshedFrame } from './present.js';
 import type { ConnectionRegistry } from './registry.js';
@@ -64,6 +65,8 @@ export class Connection implements PresenceSubscriber {
     private readonly ws: WebSocket,
     private app: AppRecord,
     private readonly target: UpgradeTarget,
+    /** The connection's place among its address's unauthenticated sockets, until it authenticates or closes. */
+    private readonly pending: PendingSlot,
     private readonly context: ConnectionContext,
   ) {
     this.limiter = new FrameRateLimiter(context.config.framesPerSecond, context.config.frameBurst, context.clock.now());
@@ -192,6 +195,7 @@ export class Connection implements PresenceSubscriber {
       this.context.track(discardNewSession(this.context.services.sessions, result));
       return this.close({ code: 'too_many_connections' });
     }
+    this.pending.release();
     this.bind(result.binding);
     this.send(authenticatedFrame(this.id, result, id));
   }
@@ -331,6 +335,7 @@ export class Connection implements PresenceSubscriber {
   private release(): void {
     if (this.isClosed()) return;
     this.state = 'closed';
+    this.pending.release();
     this.stopAuthTimeout();
     this.expiry.stop();
     const { registry, presence } = this.context;

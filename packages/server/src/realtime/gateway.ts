@@ -12,6 +12,7 @@ import type { AppRecord } from '../store/repositories/index.js';
 import { asTesseraError, revocationCause } from './closing.js';
 import { Connection, type ConnectionContext, type ConnectionMember } from './connection.js';
 import type { GatewayServices } from './handshake.js';
+import { PendingPerAddress, type PendingSlot } from './pending-per-address.js';
 import { Presence } from './presence.js';
 import { PresenceSync } from './presence-sync.js';
 import { ConnectionRegistry } from './registry.js';
@@ -53,6 +54,7 @@ function destroyOnError(this: Duplex): void {
 export class RealtimeGateway {
   private readonly wss: WebSocketServer;
   private readonly registry = new ConnectionRegistry<Connection>();
+  private readonly pendingPerAddress: PendingPerAddress;
   private readonly presence: Presence<ConnectionMember>;
   /** Only with a shared bus: a single node has no other node's part to follow, and nobody to tell of its own. */
   private readonly presenceSync: PresenceSync | undefined;
@@ -79,6 +81,7 @@ export class RealtimeGateway {
       handleProtocols: chooseSubprotocol,
       WebSocket: GatewaySocket,
     });
+    this.pendingPerAddress = new PendingPerAddress(config.maxPendingPerIp);
     const { cluster } = options.services;
     this.presence = new Presence<ConnectionMember>(cluster.bus.nodeId, {
       userOffline: (member) => this.userOffline(member),
@@ -107,6 +110,11 @@ export class RealtimeGateway {
     return this.registry.size;
   }
 
+  /** Sockets on this node that have not authenticated yet, upgrades under way included. */
+  get unauthenticated(): number {
+    return this.pendingPerAddress.size;
+  }
+
   /** Resolves once the background work started so far (ending anonymous users) is done. */
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
@@ -119,35 +127,57 @@ export class RealtimeGateway {
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    let slot: PendingSlot | undefined;
     try {
       const target = parseUpgrade(request, this.options.trustProxy);
       if (this.stopping) throw new TesseraError('server_shutdown');
       if (this.registry.size + this.upgrading >= this.options.config.maxConnections) throw new TesseraError('overloaded', { retryAfterSeconds: 5 });
-      this.upgrading += 1;
-      let app: AppRecord;
-      try {
-        app = await this.options.services.apps.getApp(target.namespace, target.app);
-      } finally {
-        this.upgrading -= 1;
-      }
-      assertOriginAllowed(request, app);
-      this.wss.handleUpgrade(request, socket, head, (ws) => {
-        socket.off('error', destroyOnError);
-        this.accept(ws, app, target);
-      });
+      slot = this.claimPendingSlot(target.client.ip);
+      // ws refuses a malformed handshake by itself, without calling back: the slot comes back when the socket ends.
+      socket.once('close', slot.release);
+      await this.handshake(request, socket, head, target, slot);
     } catch (error) {
+      slot?.release();
       const refusal = asTesseraError(error);
       if (refusal.code === 'internal_error') this.options.logger.error({ err: error }, 'realtime upgrade failed');
       refuseUpgrade(socket, refusal);
     }
   }
 
-  private accept(ws: WebSocket, app: AppRecord, target: UpgradeTarget): void {
+  /** Counts the upgrade among its address's unauthenticated sockets, or refuses it when they are at the limit. */
+  private claimPendingSlot(ip: string | null): PendingSlot {
+    const slot = this.pendingPerAddress.claim(ip);
+    if (slot !== undefined) return slot;
+    const { maxPendingPerIp, authTimeoutMs } = this.options.config;
+    throw new TesseraError('rate_limited', {
+      message: `This address already has ${maxPendingPerIp} realtime connections that have not authenticated; authenticate or close one before opening another.`,
+      // By then every socket pending now has authenticated or timed out.
+      retryAfterSeconds: Math.max(1, Math.ceil(authTimeoutMs / 1000)),
+    });
+  }
+
+  private async handshake(request: IncomingMessage, socket: Duplex, head: Buffer, target: UpgradeTarget, slot: PendingSlot): Promise<void> {
+    this.upgrading += 1;
+    let app: AppRecord;
+    try {
+      app = await this.options.services.apps.getApp(target.namespace, target.app);
+    } finally {
+      this.upgrading -= 1;
+    }
+    assertOriginAllowed(request, app);
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      socket.off('error', destroyOnError);
+      this.accept(ws, app, target, slot);
+    });
+  }
+
+  private accept(ws: WebSocket, app: AppRecord, target: UpgradeTarget, slot: PendingSlot): void {
     if (this.stopping) {
+      slot.release();
       ws.close(ERROR_CODES.server_shutdown.closeCode, 'server_shutdown');
       return;
     }
-    new Connection(ws, app, target, this.context).start();
+    new Connection(ws, app, target, slot, this.context).start();
   }
 
   /** A revocation closes its sessions' sockets now, with the code a REST call would answer. */

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { ERROR_CODES, REALTIME_SUBPROTOCOL, SERVER_FRAME_SCHEMAS, type ServerFrame } from '@tessera/protocol';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -153,7 +154,7 @@ export async function connectWithToken(server: Pick<TestServer, 'url'>, token: s
 }
 
 /** The HTTP answer to an upgrade the server refuses. */
-export function refusedUpgrade(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+export function refusedUpgrade(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; headers: IncomingHttpHeaders }> {
   return withTimeout(
     new Promise((resolve, reject) => {
       const ws = new WebSocket(url, [REALTIME_SUBPROTOCOL], { headers });
@@ -162,7 +163,7 @@ export function refusedUpgrade(url: string, headers: Record<string, string> = {}
       ws.once('unexpected-response', (_request, response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as unknown }));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as unknown, headers: response.headers }));
       });
     }),
     EVENT_TIMEOUT_MS,
