@@ -15,7 +15,7 @@ const FAILURES = [
   { step: 'its anonymous session cannot be ended', table: 'sessions', statement: 'update' },
 ] as const;
 
-// Issue 6: no half-written rows. An upgrade registers the user, starts its new session and ends
+// No half-written rows: an upgrade registers the user, starts its new session and ends
 // its anonymous ones in one transaction.
 describe.each(backends)('an anonymous upgrade that fails half-way on $name', (backend) => {
   let server: TestServer;

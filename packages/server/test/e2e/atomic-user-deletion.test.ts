@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 
 type ErrorAnswer = { error: { code: string; details?: unknown } };
 
-// Issue 6: no half-written rows. A user's sessions end and its row goes in one transaction.
+// No half-written rows: a user's sessions end and its row goes in one transaction.
 describe.each(backends)('deleting a user on $name', (backend) => {
   let server: TestServer;
   let db: Kysely<Database>;

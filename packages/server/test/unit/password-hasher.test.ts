@@ -75,5 +75,14 @@ describe('PasswordHasher', () => {
     expect(finished).toEqual([0, 1, 2, 3, 4]);
     expect(passwords.stats()).toEqual({ running: 0, queued: 0 });
   });
+
+  it('fails the checks it has not finished when closed, instead of leaving them waiting', async () => {
+    const passwords = hasher({ concurrency: 1, maxQueue: 4 });
+    const stored = await passwords.hash(PASSWORD);
+    const checks = [passwords.verify(stored, PASSWORD), passwords.verify(stored, PASSWORD), passwords.verify(stored, PASSWORD)];
+    await passwords.close();
+    const results = await Promise.allSettled(checks);
+    expect(results.every((result) => result.status === 'rejected')).toBe(true);
+  });
 });
 

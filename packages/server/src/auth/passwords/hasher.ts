@@ -1,5 +1,5 @@
 import { TesseraError } from '../../errors.js';
-import { HashingThreads, type HashingJob } from './hashing-threads.js';
+import { HashingJobError, HashingThreads, type HashingJob } from './hashing-threads.js';
 
 export interface Argon2Parameters {
   /** KiB */
@@ -102,9 +102,16 @@ export class PasswordHasher {
     return String(await this.threads.run({ op: 'argon2.hash', password, options: { algorithm: ARGON2ID, ...this.options.argon2 } }));
   }
 
-  /** A verification; a hash the library cannot read counts as a mismatch. */
+  /**
+   * A verification; a hash the library cannot read counts as a mismatch. A thread that died or
+   * was stopped is not a wrong password: that failure reaches the caller.
+   */
   private async check(job: HashingJob): Promise<boolean> {
-    return (await this.threads.run(job).catch(() => false)) === true;
+    const matched = await this.threads.run(job).catch((error: unknown) => {
+      if (error instanceof HashingJobError) return false;
+      throw error;
+    });
+    return matched === true;
   }
 
   private dummy(): Promise<string> {

@@ -38,6 +38,9 @@ parentPort.on('message', (job) => {
 });
 `;
 
+/** The hashing library refused the job (a stored hash it cannot read): the thread is fine. */
+export class HashingJobError extends Error {}
+
 interface Pending {
   job: HashingJob;
   resolve: (result: string | boolean) => void;
@@ -87,11 +90,14 @@ export class HashingThreads {
     return { running, queued: sent - running + this.waiting.length };
   }
 
+  /** Stops the threads; jobs not finished yet fail. */
   async close(): Promise<void> {
     this.closed = true;
+    const unfinished = [...this.waiting.splice(0), ...[...this.sent.values()].flat()];
     const workers = [...this.sent.keys()];
     this.sent.clear();
     await Promise.all(workers.map((worker) => worker.terminate()));
+    for (const pending of unfinished) pending.reject(new Error('the password hashing threads are closed'));
   }
 
   /** Threads start on the first job, so a process that never hashes never pays for them. */
@@ -125,7 +131,7 @@ export class HashingThreads {
     if (jobs?.length === 0) worker.unref();
     this.dispatch();
     if (pending === undefined) return;
-    if ('error' in reply) pending.reject(new Error(reply.error));
+    if ('error' in reply) pending.reject(new HashingJobError(reply.error));
     else pending.resolve(reply.result);
   }
 
