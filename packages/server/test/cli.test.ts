@@ -56,6 +56,9 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
     const badUrl = await tesseraBinary(['migrate', '--database-url', 'mysql://nope']);
     expect(badUrl.code).toBe(1);
     expect(badUrl.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tessera: databaseUrl: must match pattern/)]);
+    const badProxies = await tesseraBinary(['migrate'], { TESSERA_TRUSTED_PROXIES: '10.0.0.0/8, proxy.internal' });
+    expect(badProxies.code).toBe(1);
+    expect(badProxies.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tessera: trustedProxies \(from TESSERA_TRUSTED_PROXIES\): .*proxy\.internal.*; list addresses or ranges/)]);
     const noMasterKey = await tesseraBinary(['migrate'], { TESSERA_MODE: 'production', TESSERA_MASTER_KEY: '' });
     expect(noMasterKey.code).toBe(1);
     expect(noMasterKey.stderr).toMatch(/^tessera: masterKey \(TESSERA_MASTER_KEY\): required in production/);

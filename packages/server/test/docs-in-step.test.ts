@@ -46,6 +46,6 @@ describe('the deployment example environment (deploy/tessera.env.example)', () =
     const env = Object.fromEntries(entries);
     env.TESSERA_MASTER_KEY = Buffer.alloc(32, 1).toString('base64');
     const config = loadConfig({ env });
-    expect(config).toMatchObject({ mode: 'production', redisUrl: env.TESSERA_REDIS_URL, trustProxy: true });
+    expect(config).toMatchObject({ mode: 'production', redisUrl: env.TESSERA_REDIS_URL, trustedProxies: '10.0.0.0/8' });
   });
 });

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import Type, { type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { parseTrustedProxies } from './proxy-trust.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** A configuration error: its message is one line that names the setting at fault. */
@@ -24,6 +25,12 @@ export function loadConfig({ env = {}, overrides = {} }: LoadConfigOptions = {})
   const [error] = Value.Errors(ConfigSchema, withDefaults);
   if (error) throw new ConfigError(describeError(error, env));
   const config = withDefaults as Config;
+  try {
+    parseTrustedProxies(config.trustedProxies);
+  } catch (problem) {
+    const fromEnv = env.TESSERA_TRUSTED_PROXIES === undefined ? '' : ' (from TESSERA_TRUSTED_PROXIES)';
+    throw new ConfigError(`trustedProxies${fromEnv}: ${(problem as Error).message}; list addresses or ranges such as 10.0.0.0/8, 192.168.1.7, loopback`);
+  }
   config.passwords.concurrency ??= availableParallelism();
   return deepFreeze(config);
 }

@@ -16,7 +16,7 @@ const RealtimeConfig = Type.Object(
       maximum: 10_000_000,
       env: 'TESSERA_REALTIME_MAX_PENDING_PER_IP',
       description:
-        'Realtime connections one client address (the X-Forwarded-For client with trustProxy) may hold open on this node before they authenticate; one more upgrade answers 429 rate_limited with Retry-After. Counted per node, in memory. Behind a load balancer without trustProxy every client has the balancer\'s address and shares this one quota.',
+        'Realtime connections one client address (behind proxies, the X-Forwarded-For client that trustedProxies or trustProxy gives) may hold open on this node before they authenticate; one more upgrade answers 429 rate_limited with Retry-After. Counted per node, in memory. Behind a load balancer with neither, every client has the balancer\'s address and shares this one quota.',
     }),
     expiryNoticeMs: Type.Integer({ default: 60_000, minimum: 0, maximum: 3_600_000, env: 'TESSERA_REALTIME_EXPIRY_NOTICE_MS', description: 'How long before an access token or session expires the server pushes session.expiring (at most half the token\'s lifetime).' }),
     linkDownRecheckMs: Type.Integer({
@@ -89,7 +89,19 @@ export const ConfigSchema = Type.Object(
       env: 'TESSERA_LOG_LEVEL',
       description: 'pino log level.',
     }),
-    trustProxy: Type.Boolean({ default: false, env: 'TESSERA_TRUST_PROXY', description: 'Trust X-Forwarded-* headers (only behind a proxy you control).' }),
+    trustProxy: Type.Boolean({
+      default: false,
+      env: 'TESSERA_TRUST_PROXY',
+      description:
+        'Believe every X-Forwarded-For hop and take the left-most address as the client: right only behind a proxy that replaces the header. Behind one that appends to it (nginx\'s $proxy_add_x_forwarded_for), list the proxies in TESSERA_TRUSTED_PROXIES instead.',
+    }),
+    trustedProxies: Type.Optional(
+      Type.String({
+        env: 'TESSERA_TRUSTED_PROXIES',
+        description:
+          'Comma-separated addresses or ranges of your proxies (`10.0.0.0/8, 192.168.1.7`, or `loopback`, `linklocal`, `uniquelocal`). The client is the right-most X-Forwarded-For address none of them owns, so a client cannot choose its own address (which login throttling and realtime limits count). Takes precedence over TESSERA_TRUST_PROXY.',
+      }),
+    ),
     passwords: Type.Object(
       {
         memoryCost: Type.Integer({ default: 19456, minimum: 1024, maximum: 4_194_304, env: 'TESSERA_ARGON2_MEMORY_KIB', description: 'argon2id memory in KiB (OWASP: 19456).' }),

@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { ProxyTrust } from '../config/proxy-trust.js';
 import { TesseraError } from '../errors.js';
 import type { RequestAuth, Services } from './context.js';
 import { settle } from '../lib/maybe-promise.js';
@@ -26,7 +27,8 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface HttpOptions {
   logger: Logger;
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For to believe (see config/proxy-trust.ts). */
+  trustProxy: ProxyTrust;
   version: string;
   /** Shutdown's progress, which /readyz and the answers of a closing server follow. */
   state?: ServingState;

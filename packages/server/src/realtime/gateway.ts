@@ -13,6 +13,8 @@ import { asTesseraError, revocationCause } from './closing.js';
 import { Connection, type ConnectionContext, type ConnectionMember } from './connection.js';
 import type { GatewayServices } from './handshake.js';
 import { PendingPerAddress, type PendingSlot } from './pending-per-address.js';
+import type { ProxyTrust } from '../config/proxy-trust.js';
+import { clientAddressOf } from '../lib/client-address.js';
 import { Presence } from './presence.js';
 import { PresenceSync } from './presence-sync.js';
 import { ConnectionRegistry } from './registry.js';
@@ -21,7 +23,8 @@ import { assertOriginAllowed, chooseSubprotocol, parseUpgrade, refuseUpgrade, ty
 export interface GatewayOptions {
   services: GatewayServices;
   config: Readonly<Config['realtime']>;
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For to believe, as on REST (see config/proxy-trust.ts). */
+  trustProxy: ProxyTrust;
   clock: Clock;
   scheduler: Scheduler;
   logger: Logger;
@@ -70,9 +73,11 @@ export class RealtimeGateway {
   /** Set first thing on shutdown (before `closing` is assigned, which waits on the shutdown's first await). */
   private stopping = false;
   private closing: Promise<void> | undefined;
+  private readonly clientAddress: (request: IncomingMessage) => string | null;
 
   constructor(private readonly options: GatewayOptions) {
     const { config } = options;
+    this.clientAddress = clientAddressOf(options.trustProxy);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -129,7 +134,7 @@ export class RealtimeGateway {
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     let slot: PendingSlot | undefined;
     try {
-      const target = parseUpgrade(request, this.options.trustProxy);
+      const target = parseUpgrade(request, this.clientAddress);
       if (this.stopping) throw new TesseraError('server_shutdown');
       if (this.registry.size + this.upgrading >= this.options.config.maxConnections) throw new TesseraError('overloaded', { retryAfterSeconds: 5 });
       slot = this.claimPendingSlot(target.client.ip);

@@ -26,11 +26,11 @@ const API_KEY = /^(pk|sk)_/;
  * `Authorization: Bearer <accessToken | pk_… | sk_…>`, `X-Tessera-Key`, `?key=` (browsers
  * cannot set headers), or the subprotocol `bearer.<accessToken>` next to `tessera.v1`.
  */
-export function parseUpgrade(request: IncomingMessage, trustProxy: boolean): UpgradeTarget {
+export function parseUpgrade(request: IncomingMessage, clientAddress: (request: IncomingMessage) => string | null): UpgradeTarget {
   const url = new URL(request.url ?? '/', 'http://upgrade');
   const match = REALTIME_PATH.exec(url.pathname);
   if (match === null) throw new TesseraError('route_not_found');
-  const target: UpgradeTarget = { namespace: decodeSegment(match[1]!), app: decodeSegment(match[2]!), client: clientOf(request, trustProxy) };
+  const target: UpgradeTarget = { namespace: decodeSegment(match[1]!), app: decodeSegment(match[2]!), client: clientOf(request, clientAddress) };
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const bearer = BEARER.exec(authorization)?.[1];
@@ -98,12 +98,9 @@ function decodeSegment(segment: string): string {
   }
 }
 
-function clientOf(request: IncomingMessage, trustProxy: boolean): ClientInfo {
+function clientOf(request: IncomingMessage, clientAddress: (request: IncomingMessage) => string | null): ClientInfo {
   const agent = request.headers['user-agent'];
-  const forwarded = request.headers['x-forwarded-for'];
-  // Behind a trusted proxy the left-most X-Forwarded-For entry is the client, as Fastify's request.ip says.
-  const proxied = trustProxy && typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
-  return { userAgent: typeof agent === 'string' ? agent.slice(0, 256) : null, ip: proxied || request.socket.remoteAddress || null };
+  return { userAgent: typeof agent === 'string' ? agent.slice(0, 256) : null, ip: clientAddress(request) };
 }
 
 function statusText(status: number): string {

@@ -79,6 +79,30 @@ describe.each(backends)('brute-force protection on $name', (backend) => {
   });
 });
 
+describe.each(backends)('the client address behind a proxy that appends to X-Forwarded-For on $name', (backend) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // 127.0.0.1 plays the proxy, listed as trusted; it appends the address it saw to what the client sent.
+    server = await startTestServer(backend, { trustedProxies: 'loopback' });
+    await server.api('PATCH', '/v1/admin/apps/demo/chat', { token: server.adminToken, body: { settings: { loginThrottle: { ipMaxFailures: 3 } } } });
+  });
+  afterAll(() => server.close());
+
+  it('is the address the proxy saw: a client that writes its own header still meets the per-address limit', async () => {
+    const email = uniqueEmail('behind-proxy');
+    await signUp(server, { email });
+    for (let index = 1; index <= 3; index += 1) await attempt(server, uniqueEmail('spray'), PASSWORD, `198.51.100.${index}, 192.0.2.7`);
+    expect((await attempt(server, email, PASSWORD, '198.51.100.99, 192.0.2.7')).body.error?.code).toBe('rate_limited');
+
+    // Another client behind the same proxy logs in, and its session records the address the proxy saw.
+    const login = await attempt(server, email, PASSWORD, '192.0.2.7, 192.0.2.8');
+    expect(login.status).toBe(201);
+    const token = (login.body as unknown as { accessToken: string }).accessToken;
+    const sessions = await server.api<{ items: { ip: string }[] }>('GET', '/v1/apps/demo/chat/me/sessions', { token });
+    expect(sessions.body.items.map((session) => session.ip)).toEqual(['192.0.2.8']);
+  });
+});
+
 // Runs wherever Redis is configured (always under CI, which refuses to run without it).
 describe.each(redisUrl === undefined ? [] : [redisUrl])('brute-force counters in Redis at %s', (url) => {
   let server: TestServer;

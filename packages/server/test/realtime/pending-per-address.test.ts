@@ -169,6 +169,20 @@ describe.each(backends)('unauthenticated realtime sockets per client address on 
     await closeAll([...first, ...second, ...direct]);
   });
 
+  it('with trustedProxies, counts the address the proxy saw: what a client writes before it gets no quota of its own', async () => {
+    // 127.0.0.1 plays the proxy, which appends the address it saw (203.0.113.7) to what the client sent.
+    const behindProxy = await startTestServer(backend, { realtime: { maxPendingPerIp: LIMIT }, trustedProxies: 'loopback' });
+    try {
+      const pending = await openPending(behindProxy, LIMIT, { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' });
+      expect(await refusedUpgrade(realtimeUrl(behindProxy), { 'x-forwarded-for': '198.51.100.2, 203.0.113.7' })).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
+      const another = await openPending(behindProxy, 1, { 'x-forwarded-for': '198.51.100.1, 203.0.113.8' });
+      await closeAll([...pending, ...another]);
+      await until(() => behindProxy.tessera.realtime.unauthenticated === 0, 'the count to return to zero');
+    } finally {
+      await behindProxy.close();
+    }
+  });
+
   it('without trustProxy, ignores X-Forwarded-For: a forged address gets no quota of its own', async () => {
     const pending = await openPending(server, LIMIT, { 'x-forwarded-for': '203.0.113.7' });
     expect(await refusedUpgrade(realtimeUrl(server), { 'x-forwarded-for': '198.51.100.9' })).toMatchObject({ status: 429 });
