@@ -74,6 +74,8 @@ export class RealtimeGateway {
   private stopping = false;
   private closing: Promise<void> | undefined;
   private readonly clientAddress: (request: IncomingMessage) => string | null;
+  /** Anonymous users whose last connection here closed while the view was incomplete (see `userOffline`). */
+  private readonly offlineWhileIncomplete = new Map<string, ConnectionMember>();
 
   constructor(private readonly options: GatewayOptions) {
     const { config } = options;
@@ -93,7 +95,7 @@ export class RealtimeGateway {
       localChange: (part) => this.presenceSync?.localChanged(part),
     });
     this.presenceSync = cluster.shared
-      ? new PresenceSync({ bus: cluster.bus, presence: this.presence, heartbeatMs: config.presenceHeartbeatMs, missedBeats: config.presenceMissedBeats, logger: options.logger })
+      ? new PresenceSync({ bus: cluster.bus, presence: this.presence, heartbeatMs: config.presenceHeartbeatMs, missedBeats: config.presenceMissedBeats, logger: options.logger, onViewComplete: () => this.endOfflineAnonymous() })
       : undefined;
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
     this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
@@ -221,12 +223,20 @@ export class RealtimeGateway {
   /**
    * An anonymous user ends when its last connection in the cluster closes, on the node that held
    * it (not when the server stops: it may reconnect elsewhere). While this node may not see every
-   * node's connections (its link is down or came back moments ago) it ends nobody: the
-   * maintenance job ends anonymous users once their sessions are idle.
+   * node's connections (its link is down or came back moments ago) it ends nobody: it looks
+   * again once its view is complete, and ends those that are still offline everywhere.
    */
   private userOffline(member: ConnectionMember): void {
-    if (this.stopping || member.kind !== 'anonymous' || this.presenceSync?.viewComplete === false) return;
-    this.track(this.endAnonymous(member.app, member.userId));
+    if (this.stopping || member.kind !== 'anonymous') return;
+    if (this.presenceSync?.viewComplete === false) this.offlineWhileIncomplete.set(`${member.app.id}/${member.userId}`, member);
+    else this.track(this.endAnonymous(member.app, member.userId));
+  }
+
+  /** The anonymous users let go while the view was incomplete, now that it is complete: those still offline end. */
+  private endOfflineAnonymous(): void {
+    const members = [...this.offlineWhileIncomplete.values()];
+    this.offlineWhileIncomplete.clear();
+    for (const member of members) if (!this.stopping && !this.presence.isOnline(member.app.id, member.userId)) this.track(this.endAnonymous(member.app, member.userId));
   }
 
   private async endAnonymous(app: AppRecord, userId: string): Promise<void> {

@@ -34,6 +34,8 @@ export interface PresenceSyncOptions {
   logger: Logger;
   /** Monotonic milliseconds; liveness is measured in real time, not business time. */
   now?: () => number;
+  /** Called at the first beat at which the view is complete again after it was not. */
+  onViewComplete?: () => void;
 }
 
 /**
@@ -53,6 +55,7 @@ export class PresenceSync {
   private stateNeeded = false;
   /** When the view may be trusted to hold every node's part (answers to the last ask had time to arrive). */
   private completeAt = Number.POSITIVE_INFINITY;
+  private wasComplete = false;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -124,6 +127,9 @@ export class PresenceSync {
 
   private tick(): void {
     const now = this.now();
+    const complete = this.viewComplete;
+    if (complete && !this.wasComplete) this.options.onViewComplete?.();
+    this.wasComplete = complete;
     for (const [node, at] of this.heard) {
       if (now - at <= this.timeoutMs) continue;
       this.forget(node);

@@ -72,6 +72,11 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     private readonly events: PresenceEvents<M>,
   ) {}
 
+  /** Whether any node of the cluster, as this node sees it, holds a connection of the user. */
+  isOnline(appId: string, userId: string): boolean {
+    return this.apps.get(appId)?.users.has(userId) ?? false;
+  }
+
   /** The user's connections on this node (the per-user limit is per node). */
   connectionsOf(appId: string, userId: string): number {
     let connections = 0;

@@ -20,6 +20,8 @@ interface TestNode {
   id: string;
   presence: Presence;
   sync: PresenceSync;
+  /** Times the view turned complete. */
+  completions: number;
   frames: (PresenceJoinFrame | PresenceLeaveFrame)[];
   close(): Promise<void>;
 }
@@ -54,12 +56,13 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('presence sync over Redi
     const frames: TestNode['frames'] = [];
     const presence: Presence = new Presence(id, { userOffline: () => undefined, localChange: (part) => sync.localChanged(part) });
     presence.subscribe(APP, { deliver: (json) => frames.push(JSON.parse(json) as PresenceJoinFrame | PresenceLeaveFrame) }, undefined);
-    const sync = new PresenceSync({ bus, presence, heartbeatMs: HEARTBEAT_MS, missedBeats: 3, logger: createLogger('silent') });
+    const sync = new PresenceSync({ bus, presence, heartbeatMs: HEARTBEAT_MS, missedBeats: 3, logger: createLogger('silent'), onViewComplete: () => (node.completions += 1) });
     await until(() => bus.connected, 'the bus to connect');
     const node: TestNode = {
       id,
       presence,
       sync,
+      completions: 0,
       frames,
       async close() {
         sync.stop();
@@ -72,6 +75,15 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('presence sync over Redi
   }
 
   const online = (node: TestNode) => node.presence.snapshot(APP, undefined, 10_000).users.length;
+
+  it('tells once that its view is complete, a heartbeat deadline after it started (anonymous users let go meanwhile end then)', async () => {
+    const node = await startNode('node-complete');
+    expect(node.sync.viewComplete).toBe(false);
+    await until(() => node.completions === 1, 'the view to be complete');
+    expect(node.sync.viewComplete).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 5 * HEARTBEAT_MS));
+    expect(node.completions).toBe(1);
+  });
 
   it('sends a starting node the whole part of each node, at most STATE_CHUNK sessions a message', async () => {
     const a = await startNode('node-a');
