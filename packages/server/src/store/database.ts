@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
+import { settledWithin } from '../lib/deadline.js';
 import { DatabaseDeadlineError } from './errors.js';
 import { DiscardingPool } from './postgres-pool.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
@@ -158,13 +159,10 @@ async function selectOne(db: Kysely<Database>): Promise<void> {
 /** `check`, run once at a time however many wait for it, each caller waiting `timeoutMs` at most. */
 function sharedCheck(check: () => Promise<void>, timeoutMs: number): () => Promise<void> {
   let inFlight: Promise<void> | undefined;
-  return () => {
+  return async () => {
     const shared = (inFlight ??= check().finally(() => (inFlight = undefined)));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new DatabaseDeadlineError(timeoutMs)), timeoutMs);
-    });
-    return Promise.race([shared, deadline]).finally(() => clearTimeout(timer));
+    if (!(await settledWithin(shared, timeoutMs))) throw new DatabaseDeadlineError(timeoutMs);
+    await shared;
   };
 }
 
