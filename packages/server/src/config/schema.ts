@@ -140,7 +140,8 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
       maximum: 60_000,
       env: 'TESSERA_SESSION_CACHE_TTL_MS',
-      description: 'How long a node trusts its cached view of a session before reading it again. Changes made through this node apply at once.',
+      description:
+        'How long a node trusts its cached view of a session before reading it again. Changes made through this node apply at once, those made on another node when its bus message arrives (before that node answers), and after this long at most if the message is lost.',
     }),
     realtime: RealtimeConfig,
     shutdownDrainMs: Type.Integer({
