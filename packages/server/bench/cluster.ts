@@ -10,6 +10,11 @@
  *       is the floor any cross-node fan-out through Redis pays.
  *   (i)–(l) authenticated GET /me per second and password logins per second with the load on
  *       one node and spread over three, against bare Fastify and raw argon2id in the same rounds.
+ *   (m) revocation window: node B has read a session; it logs out on node A; as soon as that
+ *       answered, GET /me on node B, again until it answers 401. The window is the time from the
+ *       logout's answer to the first probe that B refused (0 when the first one was refused);
+ *       p50/p95/p99/max over BENCH_LOGOUT_RUNS users, and how many first probes still got 200,
+ *       under a concurrent GET /me load on every node from processes of their own.
  *
  * BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test) and BENCH_REDIS_URL
  * (default redis://127.0.0.1:6379) say where PostgreSQL and Redis run.
@@ -20,7 +25,7 @@ import { Redis } from 'ioredis';
 import type WebSocket from 'ws';
 import { postgres } from '../test/helpers/backends.js';
 import { startNode, type NodeProcess } from '../test/helpers/node-process.js';
-import { load, type LoadOptions } from './load.js';
+import { load, loadInChildProcess, type LoadOptions } from './load.js';
 import { startBareFastify } from './processes.js';
 import { handshake, percentile } from './realtime.js';
 
@@ -145,6 +150,77 @@ async function logoutFanOut(cluster: BenchCluster, tokens: string[], deadline: n
   return { samples, lost };
 }
 
+/** Longest a probe of (m) keeps asking node B: a window longer than this counts as unbounded. */
+const WINDOW_CAP_MS = 5000;
+/** Connections of (m)'s background load, per node. */
+const WINDOW_LOAD_CONNECTIONS = 8;
+
+interface RevocationWindow {
+  /** Per run: ms from the logout's answer on A until B first refused the token (0: at once). */
+  windows: number[];
+  /** Runs whose first probe on B still answered 200. */
+  staleFirstProbes: number;
+  /** Runs in which B still answered 200 after WINDOW_CAP_MS. */
+  unbounded: number;
+}
+
+/** (m): per run, B reads the session, A logs it out, then B is asked until it refuses the token. */
+async function revocationWindow(cluster: BenchCluster, tokens: string[], deadline: number): Promise<RevocationWindow> {
+  const [a, b] = cluster.nodes.map((node) => `${node.url}${APP}`) as [string, string];
+  const result: RevocationWindow = { windows: [], staleFirstProbes: 0, unbounded: 0 };
+  for (const [run, token] of tokens.entries()) {
+    if (performance.now() > deadline) break;
+    const bearer = { authorization: `Bearer ${token}` };
+    await call(`${b}/me`, { method: 'GET', headers: bearer }, 200);
+    await call(`${a}/authentication`, { method: 'DELETE', headers: bearer }, 200);
+    const answered = performance.now();
+    let window: number | undefined;
+    let firstProbeStale = false;
+    for (let probe = 0; window === undefined && performance.now() - answered < WINDOW_CAP_MS; probe += 1) {
+      const sent = performance.now();
+      const response = await fetch(`${b}/me`, { headers: bearer, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      await response.arrayBuffer();
+      if (response.status === 401) window = probe === 0 ? 0 : sent - answered;
+      else if (response.status !== 200) throw new Error(`GET /me on node B answered ${response.status}`);
+      else if (probe === 0) firstProbeStale = true;
+    }
+    if (run < LOGOUT_WARMUP_RUNS) continue;
+    if (firstProbeStale) result.staleFirstProbes += 1;
+    if (window === undefined) result.unbounded += 1;
+    else result.windows.push(window);
+  }
+  return result;
+}
+
+/** (m) under a GET /me load on every node, each from a process of its own, for as long as the probes may take. */
+async function measureRevocationWindow(cluster: BenchCluster, runs: number, seconds: number, record: RecordFigure): Promise<void> {
+  const tokens = await newSessions(cluster, runs + LOGOUT_WARMUP_RUNS + 1);
+  const loadToken = tokens.pop()!;
+  const loadSeconds = Math.max(20, seconds * 3);
+  const loads = cluster.nodes.map((node) =>
+    loadInChildProcess({ url: `${node.url}${APP}/me`, headers: { authorization: `Bearer ${loadToken}` }, connections: WINDOW_LOAD_CONNECTIONS, durationSeconds: loadSeconds }),
+  );
+  // The probes start once the loads run, and stop before they end.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const probed = await revocationWindow(cluster, tokens, performance.now() + (loadSeconds - 2) * 1000);
+  const background = await Promise.all(loads);
+  const total = probed.windows.length + probed.unbounded;
+  const refused = background.reduce((sum, result) => sum + result.non2xx + result.errors, 0);
+  console.log(`  background GET /me: ${background.map((result) => `${result.requestsPerSecond.toFixed(0)} req/s`).join(', ')} on nodes A, B, C; ${refused} non-2xx or failed`);
+  console.log(`  logout answered on A → GET /me on B refused, over ${total} runs: ${summary(probed.windows)}; first probe still 200 in ${probed.staleFirstProbes}; still 200 after ${WINDOW_CAP_MS} ms in ${probed.unbounded}`);
+  record(`(m) revocation window: logout answered on node A → node B refuses the token, p99 (ms, ${total} runs under load; first probe still 200 in ${probed.staleFirstProbes})`, percentile(probed.windows, 99), 0, 'p99 well under 1000 ms', 'ms', probed.staleFirstProbes / Math.max(1, total));
+}
+
+/** `npm run bench -- revocation-window`: (m) alone, on a cluster of its own. */
+export async function runRevocationWindowBench({ seconds, logoutRuns, record }: Pick<ClusterBenchOptions, 'seconds' | 'logoutRuns' | 'record'>): Promise<void> {
+  const cluster = await startBenchCluster();
+  try {
+    await measureRevocationWindow(cluster, logoutRuns, seconds, record);
+  } finally {
+    await cluster.close();
+  }
+}
+
 /** The baseline of (h): PUBLISH on one connection → the message event on a subscribed one. */
 async function rawRedisDelivery(runs: number, deadline: number): Promise<number[]> {
   const publisher = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -237,6 +313,9 @@ export async function runClusterBench({ seconds, rounds, logoutRuns, rawArgon2Pe
       'p99 ≤ 250 ms',
       'ms',
     );
+
+    // (m) the revocation window under load
+    await measureRevocationWindow(cluster, logoutRuns, seconds, record);
 
     // (i), (j) GET /me, one token, on one node and spread over three
     const [token] = await newSessions(cluster, 1);

@@ -82,7 +82,12 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', impor
  */
 export async function openServices({ config, clock = systemClock, logger = createLogger(config.logLevel) }: TesseraOptions, issuerBase?: () => string): Promise<Services> {
   const masterKey = loadMasterKey(config, logger);
-  const store = openStore({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  const store = openStore({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+    deadlines: { connectMs: config.databaseConnectTimeoutMs, statementMs: config.databaseStatementTimeoutMs, pingMs: config.readinessTimeoutMs },
+  });
   try {
     await migrateToLatest(store);
   } catch (error) {

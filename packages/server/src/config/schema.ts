@@ -73,6 +73,29 @@ export const ConfigSchema = Type.Object(
       env: 'TESSERA_DATABASE_POOL_SIZE',
       description: 'PostgreSQL connections this node opens at most. Every node opens its own: keep nodes × pool size under the server\'s max_connections.',
     }),
+    databaseConnectTimeoutMs: Type.Integer({
+      default: 2000,
+      minimum: 100,
+      maximum: 600_000,
+      env: 'TESSERA_DATABASE_CONNECT_TIMEOUT_MS',
+      description:
+        'Longest wait for a PostgreSQL connection: a new one to open, or a busy pool to free one. Past it the call answers 503 unavailable.',
+    }),
+    databaseStatementTimeoutMs: Type.Integer({
+      default: 3000,
+      minimum: 100,
+      maximum: 600_000,
+      env: 'TESSERA_DATABASE_STATEMENT_TIMEOUT_MS',
+      description:
+        'Longest a database call may take; past it the call answers 503 unavailable. PostgreSQL cancels a statement that runs this long and ends a transaction left idle this long; a query left unanswered (a link that drops packets) fails 250 ms later and its connection is discarded. SQLite waits this long at most for a lock another process holds. Migrations are not bounded.',
+    }),
+    readinessTimeoutMs: Type.Integer({
+      default: 1000,
+      minimum: 50,
+      maximum: 60_000,
+      env: 'TESSERA_READINESS_TIMEOUT_MS',
+      description: 'GET /readyz answers 503 unavailable when the database has not answered its check within this long, whatever the statement timeout.',
+    }),
     redisUrl: Type.Optional(
       Type.String({
         pattern: '^rediss?://',
@@ -117,7 +140,8 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
       maximum: 60_000,
       env: 'TESSERA_SESSION_CACHE_TTL_MS',
-      description: 'How long a node trusts its cached view of a session before reading it again. Changes made through this node apply at once.',
+      description:
+        'How long a node trusts its cached view of a session before reading it again. Changes made through this node apply at once, those made on another node when its bus message arrives (before that node answers), and after this long at most if the message is lost.',
     }),
     realtime: RealtimeConfig,
     shutdownDrainMs: Type.Integer({

@@ -18,15 +18,33 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 
 /**
  * PostgreSQL SQLSTATEs of a server that cannot serve now: admin, crash and startup shutdown
- * (57P01–57P03), too many connections (53300). Class 08 (connection exception) is checked apart.
+ * (57P01–57P03), too many connections (53300), a statement past its deadline (57014, how
+ * statement_timeout cancels), a lock not had in time (55P03), a transaction ended for idling
+ * past its deadline (25P03). Class 08 (connection exception) is checked apart.
  */
-const POSTGRES_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const POSTGRES_UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03', '25P03']);
+
+/** A database check (the readiness probe's) that got no answer in time. */
+export class DatabaseDeadlineError extends Error {
+  constructor(milliseconds: number) {
+    super(`The database did not answer within ${milliseconds} ms.`);
+    this.name = 'DatabaseDeadlineError';
+  }
+}
+
+/** A query sent on a connection that an earlier query found lost or silent. */
+export class DiscardedConnectionError extends Error {
+  constructor(cause: unknown) {
+    super('The database connection was lost or stopped answering; it is being discarded.', { cause });
+    this.name = 'DiscardedConnectionError';
+  }
+}
 
 /** node-postgres reports a lost or never-made connection as a plain Error with one of these messages. */
 const PG_CONNECTION_MESSAGES = [
   'Connection terminated', // unexpectedly, or due to connection timeout
   'timeout exceeded when trying to connect', // the pool's connectionTimeoutMillis
-  'Query read timeout', // the client's query_timeout
+  'Query read timeout', // the client's query_timeout: the server did not answer at all
   'is not queryable', // a client whose connection broke, or a pool that was ended
 ];
 
@@ -38,6 +56,7 @@ const PG_CONNECTION_MESSAGES = [
  */
 export function isUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 4) return false;
+  if (error instanceof DatabaseDeadlineError || error instanceof DiscardedConnectionError) return true;
   const { code, message, cause, errors } = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
   if (typeof code === 'string') {
     if (NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;

@@ -46,7 +46,7 @@ export class UserMaintenance {
       const expired = await this.repositories.ephemeralUsers.findExpired(now, REMOVE_BATCH);
       const deleted = await this.repositories.ephemeralUsers.deleteExpired(expired, now);
       // Their sessions are gone with them (cascade); forget any cached view of them on this node.
-      for (const id of deleted) this.sessions.userChanged(id);
+      await Promise.all(deleted.map((id) => this.sessions.userChanged(id)));
       removed += deleted.length;
       if (expired.length < REMOVE_BATCH) break;
     }

@@ -175,7 +175,7 @@ export class UserService {
       return ended;
     });
     await this.sessions.announceRevocation(revocation);
-    this.sessions.userChanged(id);
+    await this.sessions.userChanged(id);
   }
 
   async storePasswordHash(app: AppRecord, user: UserRecord, passwordHash: string): Promise<void> {
@@ -186,7 +186,7 @@ export class UserService {
   private async update(app: AppRecord, id: string, patch: UserRowPatch): Promise<UserRecord> {
     const updated = await this.writeUnique(() => this.repositories.users.update(app.id, id, { ...patch, updated_at: this.clock.now() }));
     if (updated === undefined) throw new TesseraError('user_not_found');
-    this.sessions.userChanged(id);
+    await this.sessions.userChanged(id);
     return updated;
   }
 

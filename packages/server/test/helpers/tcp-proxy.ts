@@ -6,7 +6,8 @@ import { Transform } from 'node:stream';
  * A TCP relay on 127.0.0.1 between a client and the upstreams it picks, round robin: a load
  * balancer in front of several nodes, or a network link to PostgreSQL that a test can cut
  * (`cut()` drops every connection and refuses new ones, as an unreachable host would look)
- * and mend (`restore()`).
+ * and mend (`restore()`), or stall (`stall()` forwards nothing and closes nothing, as a
+ * network partition that silently drops packets looks) and let flow again (`resume()`).
  */
 export class TcpProxy {
   private server: Server | undefined;
@@ -15,6 +16,8 @@ export class TcpProxy {
   private readonly routes = new Map<Socket, number>();
   private next = 0;
   private open = true;
+  /** While stalled, the bytes of each direction wait here, in order, to be passed on at `resume()`. */
+  private held: (() => void)[] | undefined;
   private tripwire: { matches: (chunk: Buffer) => boolean; fired: () => void } | undefined;
   port = 0;
 
@@ -42,12 +45,34 @@ export class TcpProxy {
   /** Drops every relayed connection and refuses new ones until `restore()`. */
   cut(): void {
     this.open = false;
+    if (this.held !== undefined) this.held = [];
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
   }
 
   restore(): void {
     this.open = true;
+  }
+
+  /**
+   * Stops forwarding bytes either way, on open connections and on new ones (still accepted),
+   * without closing anything: only a deadline on the client's side notices. Their own closes
+   * still go through, as a client's local close does.
+   */
+  stall(): void {
+    this.held ??= [];
+  }
+
+  /** Forwards again, first what waited (as TCP retransmits once a partition heals). */
+  resume(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const pass of held) pass();
+  }
+
+  /** Connections open through the relay now (either side still open). */
+  get openConnections(): number {
+    return this.routes.size;
   }
 
   /**
@@ -64,6 +89,16 @@ export class TcpProxy {
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Passes bytes on, or holds them while the link is stalled. */
+  private gate(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        if (this.held === undefined) done(null, chunk);
+        else this.held.push(() => done(null, chunk));
+      },
+    });
   }
 
   /** Passes the client's bytes on, unless they trip the armed wire. */
@@ -96,8 +131,8 @@ export class TcpProxy {
       upstream.destroy();
     });
     upstream.on('close', () => client.destroy());
-    client.pipe(this.inspector()).pipe(upstream);
-    upstream.pipe(client);
+    client.pipe(this.inspector()).pipe(this.gate()).pipe(upstream);
+    upstream.pipe(this.gate()).pipe(client);
   }
 }
 

@@ -10,7 +10,8 @@ export interface CachedSession {
  * This node's recent view of sessions and their users, so that an authenticated request does
  * not read the database every time. Every change made through any node of the cluster
  * invalidates the entries it touches (the other nodes' changes arrive over the cluster bus);
- * `ttlMs` bounds how stale an entry may be after a change no node announced (the CLI).
+ * `ttlMs` bounds how stale an entry may be after a change no node announced (the CLI), or
+ * whose message was lost: an entry is never used `ttlMs` or more after it was read.
  */
 export class SessionCache {
   private readonly entries = new Map<string, CachedSession>();
@@ -18,7 +19,7 @@ export class SessionCache {
   private invalidations = 0;
 
   constructor(
-    private readonly ttlMs: number,
+    readonly ttlMs: number,
     private readonly maxEntries = 50_000,
   ) {}
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ClusterBus } from '../../cluster/index.js';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
+import { settledWithin } from '../../lib/deadline.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
 import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../../lib/opaque-token.js';
@@ -277,10 +278,13 @@ export class SessionService {
     if (sessionIds.length > 0) await this.announce(user, sessionIds, reason);
   }
 
-  /** Forget cached views of a user after its record changed (profile, disabled flag), on every node. */
-  userChanged(userId: string): void {
+  /**
+   * Forget cached views of a user after its record changed (profile, disabled flag), on every
+   * node; resolves once the other nodes were told (see `tell`).
+   */
+  async userChanged(userId: string): Promise<void> {
     this.cache.invalidateUser(userId);
-    this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
+    await this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
   }
 
   /**
@@ -386,10 +390,11 @@ export class SessionService {
   private async announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
     const event: RevocationEvent = { appId: user.appId, userId: user.id, sessionIds, reason };
     this.revokedHere(event);
-    this.tell({ type: 'revoked', node: this.bus.nodeId, event });
+    const told = this.tell({ type: 'revoked', node: this.bus.nodeId, event });
     // Every listener hears every revocation (closing sockets must not depend on ending anonymous
     // users going well); a failure still reaches the caller, once all of them have run.
     const results = await Promise.allSettled([...this.listeners].map(async (listener) => listener(event)));
+    await told;
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
   }
@@ -401,14 +406,18 @@ export class SessionService {
   }
 
   /**
-   * Tells the other nodes. The store already holds the change, so a failed publish loses no
-   * data: the other nodes' links are down as well, and a node whose link is down reads the
-   * store instead of its cache and checks its sockets' sessions again when the link returns.
+   * Tells the other nodes; resolves once the broker took the message, so that the caller answers
+   * only then (Redis hands it to every subscriber as it answers the PUBLISH), or after the
+   * cache's lifetime, past which any view it would correct has expired anyway. Never rejects:
+   * the store holds the change, and a node that missed the message trusts its cached view for
+   * that lifetime at most (one whose link is down reads the store instead).
    */
-  private tell(message: SessionMessage): void {
-    this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
+  private async tell(message: SessionMessage): Promise<void> {
+    const published = this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
       this.logger.warn({ err: error, type: message.type }, 'could not tell the other nodes of a session change');
     });
+    // No cache, no stale view to outrun; a link that is down cannot be counted on to carry it.
+    if (this.cache.ttlMs > 0 && this.bus.connected) await settledWithin(published, this.cache.ttlMs);
   }
 
   private heard(raw: string): void {

@@ -68,7 +68,7 @@ export class AnonymousUsers {
     const now = this.clock.now();
     const expiresAt = now + app.settings.strategies.anonymous.retention * 1000;
     const ended = await this.repositories.ephemeralUsers.endAnonymous(app.id, ids, { now, expiresAt, onlyWithoutLiveSession });
-    for (const id of ended) this.sessions.userChanged(id);
+    await Promise.all(ended.map((id) => this.sessions.userChanged(id)));
     return ended;
   }
 }

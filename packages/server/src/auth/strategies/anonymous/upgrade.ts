@@ -54,7 +54,7 @@ export class AnonymousUpgrade {
       this.sessions.assertUserActive(upgraded);
       return { upgraded, credentials, revocation };
     });
-    this.sessions.userChanged(user.id);
+    await this.sessions.userChanged(user.id);
     await this.sessions.announceRevocation(revocation);
     return presentLogin(UPGRADE_SESSION_STRATEGY, upgraded, credentials);
   }
