@@ -29,6 +29,11 @@ export class SessionCache {
     this.entries = new BoundedCache({ clock, maxEntries, ttlMs, onEvict: (sessionId, entry) => this.unindex(sessionId, entry) });
   }
 
+  /** Sessions held, and users indexed (for tests: neither ever passes `maxEntries`). */
+  get size(): { sessions: number; users: number } {
+    return { sessions: this.entries.size, users: this.sessionsByUser.size };
+  }
+
   get(sessionId: string, now: number): CachedSession | undefined {
     return this.entries.get(sessionId, now) ?? undefined;
   }
