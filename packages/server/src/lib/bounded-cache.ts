@@ -1,15 +1,5 @@
 import type { Clock } from './clock.js';
 
-/**
- * One cache for the whole server, bounded in entries and in time, so that no request from
- * outside can grow the process: a least-recently-used map whose entries expire by the injected
- * clock. Known misses ("there is no such app", `setMiss`) are kept apart from the entries, at most
- * `maxMisses` of them, each for `missTtlMs`: a flood of made-up names then never pushes out
- * what real clients use, and a name that comes into being is seen soon.
- *
- * No timers: an expired entry goes when it is read, or when it reaches the head of the map on a
- * write. Every operation is O(1), on a Map's insertion order.
- */
 export interface BoundedCacheOptions<K, V> {
   clock: Clock;
   maxEntries: number;
@@ -108,6 +98,21 @@ class Segment<K, T> {
   }
 }
 
+/**
+ * One cache for the whole server, bounded in entries and in time, so that no request from
+ * outside can grow the process: a least-recently-used map whose entries expire by the injected
+ * clock. Known misses ("there is no such app", `setMiss`) are kept apart from the entries, at most
+ * `maxMisses` of them, each for `missTtlMs`: a flood of made-up names then never pushes out
+ * what real clients use, and a name that comes into being is seen soon.
+ *
+ * No timers: an expired entry goes when it is read, or when it reaches the head of the map on a
+ * write. Every operation is O(1), on a Map's insertion order.
+ *
+ * Why not lru-cache: it takes a clock (`perf`), but by default arms a timer on each reading of it
+ * (`ttlResolution`), has no place of its own for misses, and does more on each `get` (options
+ * object, staleness and fetch bookkeeping) than the hot path of an authenticated request should;
+ * what Tessera needs is the few lines below.
+ */
 export class BoundedCache<K, V extends object> {
   private readonly clock: Clock;
   private readonly ttlMs: number;
