@@ -7,15 +7,17 @@
  *   (c) p99 of GET /me during a login storm ÷ its idle p99                 target ≤ 3
  *
  * and the realtime gateway's figures (d), (e), (f), described in ./realtime.ts, the client
- * SDK's browser bundle size (g), described in ./client-size.ts, and three nodes on PostgreSQL
- * and Redis (h)–(m), described in ./cluster.ts.
+ * SDK's browser bundle size (g), described in ./client-size.ts, three nodes on PostgreSQL
+ * and Redis (h)–(m), described in ./cluster.ts, and memory under made-up app paths and API
+ * keys (n), described in ./memory.ts.
  *
- * `npm run bench` runs every part; `npm run bench -- rest`, `-- realtime`, `-- client-size` or `-- cluster` runs one;
+ * `npm run bench` runs every part; `npm run bench -- rest`, `-- realtime`, `-- client-size`, `-- cluster` or `-- memory` runs one;
  * `-- revocation-window` runs the cluster's (m) alone.
  * BENCH_SECONDS sets each load's duration (default 10); BENCH_ROUNDS how many times (a), (b) and (c) alternate
  * baseline and subject (default 3, medians kept); BENCH_REALTIME_CONNECTIONS the idle
  * connections of (e) (default 10,000); BENCH_LOGOUT_RUNS the runs of (f), (h) and (m) (default 200);
- * BENCH_POSTGRES_URL and BENCH_REDIS_URL where (h)–(l) find PostgreSQL and Redis.
+ * BENCH_POSTGRES_URL and BENCH_REDIS_URL where (h)–(m) find PostgreSQL and Redis; BENCH_MEMORY_REQUESTS the
+ * requests of (n) (default 200,000) and BENCH_MEMORY_STEP_SECONDS the time bound of each quarter of them (default 120).
  */
 import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
@@ -24,6 +26,7 @@ import { startBareFastify, startTessera } from './processes.js';
 import { runRealtimeBench } from './realtime.js';
 import { runClientSizeBench } from './client-size.js';
 import { runClusterBench, runRevocationWindowBench } from './cluster.js';
+import { runMemoryBench } from './memory.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const cores = availableParallelism();
@@ -80,7 +83,7 @@ async function rawArgon2PerSecond(): Promise<number> {
   return done / ((performance.now() - started) / 1000);
 }
 
-const PARTS = ['rest', 'realtime', 'client-size', 'cluster', 'revocation-window'] as const;
+const PARTS = ['rest', 'realtime', 'client-size', 'cluster', 'revocation-window', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(): Part[] {
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
   if (parts.includes('cluster')) await runClusterBench({ seconds, rounds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), rawArgon2PerSecond, record });
   // (m) is part of the cluster bench; asked for alone, it runs on a cluster of its own.
   if (parts.includes('revocation-window') && !parts.includes('cluster')) await runRevocationWindowBench({ seconds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
+  if (parts.includes('memory')) await runMemoryBench({ requests: Number(process.env.BENCH_MEMORY_REQUESTS ?? 200_000), stepSeconds: Number(process.env.BENCH_MEMORY_STEP_SECONDS ?? 120), record });
   console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
   for (const figure of figures) console.log(`| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`);
 }

@@ -179,13 +179,15 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
     concurrency: config.passwords.concurrency ?? 1,
     maxQueue: config.passwords.maxQueue,
   });
-  const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock);
-  const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase);
+  const { caches } = config;
+  const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock, { maxApps: caches.apps });
+  const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase, caches.accessTokens);
   const cluster = openCluster(config, clock, logger);
-  const sessions = new SessionService(repositories, accessTokens, new SessionCache(config.sessionCacheTtlMs), clock, cluster.bus, logger);
+  const sessions = new SessionService(repositories, accessTokens, new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions), clock, cluster.bus, logger);
   const throttle = new LoginThrottle(cluster.ephemeral);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);
-  const apps = new AppService(repositories, signingKeys, clock, config.sessionCacheTtlMs, cluster.bus, logger);
+  const appCache = { ttlMs: config.sessionCacheTtlMs, apps: caches.apps, apiKeys: caches.apiKeys, misses: caches.misses };
+  const apps = new AppService(repositories, signingKeys, clock, appCache, cluster.bus, logger);
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
   sessions.onRevoked(anonymousUsers.sessionsEnded);
   const authTokens = new AuthTokenService(repositories, sessions, clock);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ClusterBus } from '../cluster/index.js';
 import { TesseraError } from '../errors.js';
+import { BoundedCache } from '../lib/bounded-cache.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
 import type { MaybePromise } from '../lib/maybe-promise.js';
@@ -21,10 +22,17 @@ export interface CreatedKey {
   token: string;
 }
 
-interface Cached<T> {
-  value: T;
-  loadedAt: number;
+/** How many apps, keys and misses a node keeps (config `caches`), and for how long. */
+export interface AppCacheLimits {
+  ttlMs: number;
+  apps: number;
+  apiKeys: number;
+  /** Unknown app paths, and unknown key ids, each. */
+  misses: number;
 }
+
+/** A miss is kept this long at most: a client that repeats it reads the store once a second. */
+const MISS_TTL_MS = 1000;
 
 /** The bus channel on which nodes tell each other of changed apps and keys. */
 const APPS_CHANNEL = 'apps';
@@ -33,22 +41,29 @@ type AppsMessage = { node: string; app: string } | { node: string; key: string }
 
 /**
  * Namespaces, apps, their API keys and the operators' admin tokens. App records and keys are
- * read on every request, so each node keeps them for `cacheTtlMs`; a change made through any
+ * read on every request, so each node keeps them for `limits.ttlMs`; a change made through any
  * node applies at once on every node that hears the cluster bus. A node whose link is down
  * reads them from the database on every request, since it may have missed a revoked key.
+ *
+ * Paths and key ids come from outside, so the caches are bounded: the most recently used apps
+ * and keys, and apart from them a second's worth of misses, so that made-up paths and ids cost
+ * a bounded amount of memory and never push out the real ones.
  */
 export class AppService {
-  private readonly apps = new Map<string, Cached<AppRecord | undefined>>();
-  private readonly keys = new Map<string, Cached<ApiKeyRecord | undefined>>();
+  private readonly apps: BoundedCache<string, AppRecord>;
+  private readonly keys: BoundedCache<string, ApiKeyRecord>;
 
   constructor(
     private readonly repositories: Repositories,
     private readonly signingKeys: SigningKeyService,
     private readonly clock: Clock,
-    private readonly cacheTtlMs: number,
+    limits: AppCacheLimits,
     private readonly bus: ClusterBus,
     private readonly logger: Logger,
   ) {
+    const misses = { clock, ttlMs: limits.ttlMs, maxMisses: limits.misses, missTtlMs: Math.min(MISS_TTL_MS, limits.ttlMs) };
+    this.apps = new BoundedCache({ ...misses, maxEntries: limits.apps });
+    this.keys = new BoundedCache({ ...misses, maxEntries: limits.apiKeys });
     bus.subscribe(APPS_CHANNEL, (raw) => {
       const message = JSON.parse(raw) as AppsMessage;
       if (message.node === bus.nodeId) return;
@@ -102,11 +117,16 @@ export class AppService {
   /** The app at `namespace/name`, or `app_not_found`; synchronously when this node holds it. */
   getApp(namespace: string, name: string): MaybePromise<AppRecord> {
     const path = `${namespace}/${name}`;
-    const now = this.clock.now();
-    const cached = this.apps.get(path);
-    if (this.fresh(cached, now)) return found(cached.value, path);
+    if (this.bus.connected) {
+      const cached = this.apps.get(path);
+      if (cached !== undefined) return cached;
+      if (this.apps.isKnownMiss(path)) return found(undefined, path);
+    }
+    // Every app was created under valid names: a path that is not one is not looked up, nor kept.
+    if (!NAME.test(namespace) || !NAME.test(name)) return found(undefined, path);
+    const since = this.clock.now();
     return this.repositories.apps.findApp(namespace, name).then((value) => {
-      this.apps.set(path, { value, loadedAt: now });
+      this.remember(this.apps, path, value, since);
       return found(value, path);
     });
   }
@@ -148,8 +168,11 @@ export class AppService {
     this.tell({ node: this.bus.nodeId, key: keyId });
   }
 
-  private fresh<T>(cached: Cached<T> | undefined, now: number): cached is Cached<T> {
-    return cached !== undefined && this.bus.connected && now - cached.loadedAt < this.cacheTtlMs;
+  /** Keeps what the store said (`undefined`: a miss), unless this node may be missing the bus's news. */
+  private remember<T extends object>(cache: BoundedCache<string, T>, key: string, value: T | undefined, since: number): void {
+    if (!this.bus.connected) return;
+    if (value === undefined) cache.setMiss(key, { since });
+    else cache.set(key, value, { since });
   }
 
   private appChanged(path: string): void {
@@ -166,18 +189,24 @@ export class AppService {
   async authenticateKey(app: AppRecord, token: string): Promise<ApiKeyRecord> {
     const parsed = parseOpaqueToken(token);
     if (parsed === null || (parsed.prefix !== 'pk' && parsed.prefix !== 'sk')) throw new TesseraError('invalid_api_key');
-    const now = this.clock.now();
-    let cached = this.keys.get(parsed.id);
-    if (!this.fresh(cached, now)) {
-      cached = { value: await this.repositories.apiKeys.findById(parsed.id), loadedAt: now };
-      this.keys.set(parsed.id, cached);
-    }
-    const key = cached.value;
+    const key = await this.findKey(parsed.id);
     const kindMatches = key?.kind === (parsed.prefix === 'pk' ? 'publishable' : 'secret');
     if (key === undefined || !kindMatches || key.appId !== app.id || key.revokedAt !== null || !secretMatches(parsed.secret, key.secretHash)) {
       throw new TesseraError('invalid_api_key');
     }
     return key;
+  }
+
+  /** The key with this id, from this node's cache when it may trust it (a known miss included). */
+  private async findKey(id: string): Promise<ApiKeyRecord | undefined> {
+    if (this.bus.connected) {
+      const cached = this.keys.get(id);
+      if (cached !== undefined || this.keys.isKnownMiss(id)) return cached;
+    }
+    const since = this.clock.now();
+    const stored = await this.repositories.apiKeys.findById(id);
+    this.remember(this.keys, id, stored, since);
+    return stored;
   }
 
   async createAdminToken(label: string | null): Promise<string> {

@@ -46,6 +46,47 @@ const RealtimeConfig = Type.Object(
 );
 
 /**
+ * How much each node keeps in memory of what requests name. Every cache is bounded, so that
+ * requests from outside (made-up app paths, key ids, tokens) cannot grow the process; past a
+ * bound the least recently used entry is read from the database again when next needed.
+ */
+const CachesConfig = Type.Object(
+  {
+    apps: Type.Integer({
+      default: 10_000,
+      minimum: 1,
+      maximum: 10_000_000,
+      env: 'TESSERA_CACHE_APPS',
+      description: 'Apps (their settings and signing keys) a node keeps in memory. Set it above your number of apps.',
+    }),
+    apiKeys: Type.Integer({ default: 10_000, minimum: 1, maximum: 10_000_000, env: 'TESSERA_CACHE_API_KEYS', description: 'API keys a node keeps in memory, once checked.' }),
+    sessions: Type.Integer({
+      default: 50_000,
+      minimum: 1,
+      maximum: 10_000_000,
+      env: 'TESSERA_CACHE_SESSIONS',
+      description: 'Sessions (with their users) a node keeps in memory, each for sessionCacheTtlMs. About the sessions active on the node within that time.',
+    }),
+    accessTokens: Type.Integer({
+      default: 10_000,
+      minimum: 1,
+      maximum: 10_000_000,
+      env: 'TESSERA_CACHE_ACCESS_TOKENS',
+      description: 'Access tokens whose signature a node has checked and keeps until they expire, so that a client\'s next requests skip the check.',
+    }),
+    misses: Type.Integer({
+      default: 10_000,
+      minimum: 0,
+      maximum: 10_000_000,
+      env: 'TESSERA_CACHE_MISSES',
+      description:
+        'Unknown app paths, and unknown API key ids, a node remembers for a second each, so that a client repeating one does not read the database every time. Kept apart: made-up ones never push out real apps or keys.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/**
  * The server's configuration, in one schema: types, defaults, the environment variable of
  * each setting (`env`) and its documentation (`description`) all come from here. CLI flags
  * override the environment; the environment overrides the defaults.
@@ -143,6 +184,7 @@ export const ConfigSchema = Type.Object(
       description:
         'How long a node trusts its cached view of a session before reading it again. Changes made through this node apply at once, those made on another node when its bus message arrives (before that node answers), and after this long at most if the message is lost.',
     }),
+    caches: CachesConfig,
     realtime: RealtimeConfig,
     shutdownDrainMs: Type.Integer({
       default: 0,

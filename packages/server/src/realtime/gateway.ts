@@ -74,7 +74,10 @@ export class RealtimeGateway {
   private stopping = false;
   private closing: Promise<void> | undefined;
   private readonly clientAddress: (request: IncomingMessage) => string | null;
-  /** Anonymous users whose last connection here closed while the view was incomplete (see `userOffline`). */
+  /**
+   * Anonymous users whose last connection here closed while the view was incomplete (see `userOffline`).
+   * Not a cache: bounded by real authenticated connections, and emptied once the view is complete.
+   */
   private readonly offlineWhileIncomplete = new Map<string, ConnectionMember>();
 
   constructor(private readonly options: GatewayOptions) {

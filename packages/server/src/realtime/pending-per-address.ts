@@ -12,6 +12,7 @@ const UNCOUNTED: PendingSlot = { release: () => undefined };
  * real users out.
  */
 export class PendingPerAddress {
+  /** Not a cache: an address is here only while it holds an open socket (at most `maxConnections`), and goes with its last one. */
   private readonly counts = new Map<string, number>();
 
   constructor(private readonly limit: number) {}

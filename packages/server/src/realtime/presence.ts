@@ -63,6 +63,7 @@ interface AppPresence {
  * the app's subscribers on this node, with the cluster's counts.
  */
 export class Presence<M extends PresenceMember = PresenceMember> {
+  /** Not a cache: it holds what real connections (this node's, and the cluster's over the bus) hold, and forgets it when they leave. */
   private readonly apps = new Map<string, AppPresence>();
   private readonly nodeIds = new Map<string, string>();
   private silenced = false;

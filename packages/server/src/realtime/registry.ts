@@ -4,7 +4,7 @@
  */
 export class ConnectionRegistry<C> {
   private readonly open = new Set<C>();
-  /** Arrays, not Sets: a session rarely holds more than a few connections, and memory counts. */
+  /** Arrays, not Sets: a session rarely holds more than a few connections, and memory counts. Bounded by the open connections. */
   private readonly bySession = new Map<string, C[]>();
 
   get size(): number {

@@ -1,7 +1,9 @@
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { BoundedCache } from '../lib/bounded-cache.js';
+import { systemClock } from '../lib/clock.js';
 
-/** Distinct SQL texts kept prepared; queries with variable IN lists make new texts, so the cache is bounded. */
+/** Distinct SQL texts kept prepared, the least recently used going first; queries with variable IN lists make new texts, so the cache is bounded. */
 const MAX_STATEMENTS = 512;
 
 /**
@@ -11,13 +13,12 @@ const MAX_STATEMENTS = 512;
  * and Tessera never streams results (an iterating statement could not be reused meanwhile).
  */
 export function withStatementCache(connection: SQLite.Database, maxStatements = MAX_STATEMENTS): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = new BoundedCache<string, SQLite.Statement>({ clock: systemClock, maxEntries: maxStatements, ttlMs: Number.POSITIVE_INFINITY });
   return {
     close: () => void connection.close(),
     prepare(sql: string): SqliteStatement {
       let statement = statements.get(sql);
       if (statement === undefined) {
-        if (statements.size >= maxStatements) statements.delete(statements.keys().next().value!);
         statement = connection.prepare(sql);
         statements.set(sql, statement);
       }

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey
 import type { JWK } from 'jose';
 import type { AppRecord, SigningKeyRecord } from '../../store/repositories/index.js';
 import type { SigningKeysRepository } from '../../store/repositories/signing-keys.js';
+import { BoundedCache } from '../../lib/bounded-cache.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
 import type { MasterKey } from './master-key.js';
@@ -20,7 +21,6 @@ interface VerificationKey {
 }
 
 interface AppKeys {
-  loadedAt: number;
   signer: Signer | undefined;
   verifiers: Map<string, VerificationKey>;
   jwks: { keys: JWK[] };
@@ -30,19 +30,21 @@ interface AppKeys {
 const ROTATION_SKEW_MS = 60_000;
 
 /**
- * The apps' signing keys. Keys are read once and cached; the cache is re-read after
- * `refreshMs` (so a rotation made by another node or by the CLI is seen) and at once when a
- * token names a key id this node has not seen.
+ * The apps' signing keys. Keys are read once and cached, for the `maxApps` most recently used
+ * apps; the cache is re-read after `refreshMs` (so a rotation made by another node or by the
+ * CLI is seen) and at once when a token names a key id this node has not seen.
  */
 export class SigningKeyService {
-  private readonly cache = new Map<string, AppKeys>();
+  private readonly cache: BoundedCache<string, AppKeys>;
 
   constructor(
     private readonly repository: SigningKeysRepository,
     private readonly masterKey: MasterKey,
     private readonly clock: Clock,
-    private readonly refreshMs = 30_000,
-  ) {}
+    { refreshMs = 30_000, maxApps = 10_000 }: { refreshMs?: number; maxApps?: number } = {},
+  ) {
+    this.cache = new BoundedCache({ clock, maxEntries: maxApps, ttlMs: refreshMs });
+  }
 
   async signer(app: AppRecord): Promise<Signer> {
     const keys = await this.load(app);
@@ -79,16 +81,16 @@ export class SigningKeyService {
   }
 
   private async load(app: AppRecord, force = false): Promise<AppKeys> {
+    const cached = force ? undefined : this.cache.get(app.id);
+    if (cached !== undefined) return cached;
     const now = this.clock.now();
-    const cached = this.cache.get(app.id);
-    if (cached !== undefined && !force && now - cached.loadedAt < this.refreshMs) return cached;
     const records = await this.repository.listVerifying(app.id, now);
-    const keys = this.build(records, now);
-    this.cache.set(app.id, keys);
+    const keys = this.build(records);
+    this.cache.set(app.id, keys, { since: now });
     return keys;
   }
 
-  private build(records: SigningKeyRecord[], now: number): AppKeys {
+  private build(records: SigningKeyRecord[]): AppKeys {
     const verifiers = new Map<string, VerificationKey>();
     const jwks: JWK[] = [];
     let signer: Signer | undefined;
@@ -101,6 +103,6 @@ export class SigningKeyService {
         signer = { kid: record.kid, alg: record.alg, privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) };
       }
     }
-    return { loadedAt: now, signer, verifiers, jwks: { keys: jwks } };
+    return { signer, verifiers, jwks: { keys: jwks } };
   }
 }

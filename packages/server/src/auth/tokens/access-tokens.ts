@@ -1,6 +1,7 @@
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { AccessTokenClaims } from '@tessera/protocol';
 import { TesseraError } from '../../errors.js';
+import { BoundedCache } from '../../lib/bounded-cache.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
 import type { MaybePromise } from '../../lib/maybe-promise.js';
@@ -17,20 +18,28 @@ export interface IssuedAccessToken {
   expiresAt: number;
 }
 
+interface VerifiedToken {
+  appId: string;
+  claims: AccessTokenClaims;
+}
+
 /**
  * Issues and verifies the apps' access tokens. A verified token is remembered until it
- * expires, so a client that sends the same token on every request pays for the signature
- * check once; the session behind it is still checked on every request.
+ * expires (the `cacheSize` most recently used ones), so a client that sends the same token on
+ * every request pays for the signature check once; the session behind it is still checked on
+ * every request. Only tokens whose signature verified are kept: made-up ones are not.
  */
 export class AccessTokenService {
-  private readonly verified = new Map<string, { appId: string; claims: AccessTokenClaims }>();
+  private readonly verified: BoundedCache<string, VerifiedToken>;
 
   constructor(
     private readonly keys: SigningKeyService,
     private readonly clock: Clock,
     private readonly issuerBase: () => string,
-    private readonly cacheSize = 10_000,
-  ) {}
+    cacheSize = 10_000,
+  ) {
+    this.verified = new BoundedCache({ clock, maxEntries: cacheSize, ttlMs: 0 });
+  }
 
   issuer(app: AppRecord): string {
     return `${this.issuerBase()}/v1/apps/${app.namespace}/${app.name}`;
@@ -61,14 +70,11 @@ export class AccessTokenService {
    * verified before answers synchronously.
    */
   verify(app: AppRecord, token: string): MaybePromise<AccessTokenClaims> {
+    // An entry lives until its token's `exp`; then the signature check below answers token_expired.
     const cached = this.verified.get(token);
-    if (cached !== undefined && cached.appId === app.id) {
-      if (cached.claims.exp > Math.floor(this.clock.now() / 1000)) return cached.claims;
-      this.verified.delete(token);
-      throw new TesseraError('token_expired');
-    }
+    if (cached?.appId === app.id) return cached.claims;
     return this.verifySignature(app, token).then((claims) => {
-      this.remember(token, app.id, claims);
+      this.verified.set(token, { appId: app.id, claims }, { ttlMs: claims.exp * 1000 - this.clock.now() });
       return claims;
     });
   }
@@ -97,17 +103,5 @@ export class AccessTokenService {
     const key = header.kid === undefined ? undefined : await this.keys.verificationKey(app, header.kid);
     if (key === undefined || key.alg !== header.alg) throw new TesseraError('invalid_token', { message: 'The access token was not signed by a key of this app.' });
     return key.publicKey;
-  }
-
-  private remember(token: string, appId: string, claims: AccessTokenClaims): void {
-    if (this.verified.size >= this.cacheSize) {
-      // Map iterates in insertion order: drop the oldest tenth at once to keep this O(1) amortised.
-      let toDrop = Math.ceil(this.cacheSize / 10);
-      for (const key of this.verified.keys()) {
-        this.verified.delete(key);
-        if (--toDrop === 0) break;
-      }
-    }
-    this.verified.set(token, { appId, claims });
   }
 }

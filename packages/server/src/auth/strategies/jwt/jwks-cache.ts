@@ -1,4 +1,5 @@
 import { TesseraError } from '../../../errors.js';
+import { BoundedCache } from '../../../lib/bounded-cache.js';
 import type { Clock } from '../../../lib/clock.js';
 
 /**
@@ -24,7 +25,7 @@ export type Jwk = Record<string, unknown>;
 const MAX_STALE_MS = 24 * 3600 * 1000;
 const MAX_BODY_BYTES = 256 * 1024;
 const MAX_KEYS = 100;
-/** Sets kept at once; past this, the longest-known set is forgotten first. */
+/** Sets kept at once; past this, the least recently used set is forgotten first. */
 const MAX_ENTRIES = 1000;
 
 /** Why the last fetch failed, as `idp_unreachable` reports it. */
@@ -50,12 +51,15 @@ class FetchFailed extends Error {
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 export class JwksCache {
-  private readonly entries = new Map<string, Entry>();
+  /** Kept without a TTL: an entry's own times say when its set is stale. */
+  private readonly entries: BoundedCache<string, Entry>;
 
   constructor(
     private readonly clock: Clock,
     private readonly fetchImpl: FetchLike = (url, init) => fetch(url, init),
-  ) {}
+  ) {
+    this.entries = new BoundedCache({ clock, maxEntries: MAX_ENTRIES, ttlMs: Number.POSITIVE_INFINITY });
+  }
 
   /**
    * The keys of the set, refreshed when old, or when `kid` is not among them and the cooldown
@@ -65,7 +69,7 @@ export class JwksCache {
     let entry = this.entries.get(cacheKey);
     if (entry === undefined) {
       entry = { keys: undefined, fetchedAt: 0, lastAttemptAt: Number.NEGATIVE_INFINITY, lastFailure: undefined, pending: undefined };
-      this.remember(cacheKey, entry);
+      this.entries.set(cacheKey, entry);
     }
     const now = this.clock.now();
     const stale = entry.keys === undefined || now - entry.fetchedAt >= source.cacheMaxAge * 1000;
@@ -116,14 +120,6 @@ export class JwksCache {
     }
     if (typeof body !== 'object' || body === null || !('keys' in body) || !Array.isArray(body.keys)) throw new FetchFailed({ reason: 'not_a_key_set' });
     return (body.keys as unknown[]).filter((key): key is Jwk => typeof key === 'object' && key !== null && !Array.isArray(key)).slice(0, MAX_KEYS);
-  }
-
-  private remember(cacheKey: string, entry: Entry): void {
-    if (this.entries.size >= MAX_ENTRIES) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
-    }
-    this.entries.set(cacheKey, entry);
   }
 }
 

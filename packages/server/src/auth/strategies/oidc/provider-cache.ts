@@ -1,3 +1,4 @@
+import { BoundedCache } from '../../../lib/bounded-cache.js';
 import type { Clock } from '../../../lib/clock.js';
 import { loadKeys, loadMetadata, type ProviderKeys, type ProviderMetadata } from './discovery.js';
 import { providerUnreachable } from './errors.js';
@@ -16,7 +17,7 @@ export interface ProviderState {
 export interface ProviderCacheOptions {
   /** The shortest time between two key fetches caused by an unknown key id. */
   unknownKeyCooldownMs?: number;
-  /** How many (app, issuer) entries are kept; the least recently fetched go first. */
+  /** How many (app, issuer) entries are kept; the least recently used go first. */
   maxEntries?: number;
 }
 
@@ -26,17 +27,18 @@ export interface ProviderCacheOptions {
  * one app's settings and traffic (timeouts, unknown key ids) never affect another app.
  */
 export class ProviderCache {
-  private readonly entries = new Map<string, ProviderState>();
+  /** Kept without a TTL: `get` compares `loadedAt` with the provider's own cache lifetime. */
+  private readonly entries: BoundedCache<string, ProviderState>;
+  /** Fetches under way: one per (app, issuer) of the apps' settings, never more. */
   private readonly pending = new Map<string, Promise<ProviderState>>();
   private readonly cooldownMs: number;
-  private readonly maxEntries: number;
 
   constructor(
     private readonly clock: Clock,
     { unknownKeyCooldownMs = 30_000, maxEntries = 1000 }: ProviderCacheOptions = {},
   ) {
     this.cooldownMs = unknownKeyCooldownMs;
-    this.maxEntries = maxEntries;
+    this.entries = new BoundedCache({ clock, maxEntries, ttlMs: Number.POSITIVE_INFINITY });
   }
 
   /** The provider's state, fetched when absent or older than its cache lifetime. Throws `idp_unreachable`. */
@@ -96,14 +98,7 @@ export class ProviderCache {
   }
 
   private store(key: string, state: ProviderState): void {
-    // Re-inserting moves the entry to the end, so the Map's order is oldest fetch first.
-    this.entries.delete(key);
     this.entries.set(key, state);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
   }
 }
 
