@@ -27,8 +27,8 @@ export interface AppScope {
  */
 export class IssuerKeys {
   private readonly imported = new WeakMap<object, Map<string, Promise<CryptoKey>>>();
-  /** Why a key (settings entry or JWK) is refused, or null when it is not; judged once per object. */
-  private readonly verdicts = new WeakMap<object, string | null>();
+  /** Why a key (settings entry or JWK) is refused, or null when it is not; judged once per object and opt-in. */
+  private readonly verdicts = new WeakMap<object, Map<string, string | null>>();
 
   constructor(
     private readonly jwks: JwksCache,
@@ -37,7 +37,7 @@ export class IssuerKeys {
 
   async candidates(app: AppScope, issuer: TrustedIssuerSettings, header: TokenHeader): Promise<VerificationKey[]> {
     const { alg } = header;
-    const refused = (key: object, problem: () => string | undefined, facts: Record<string, unknown>) => this.refused(key, problem, { app: app.path, issuer: issuer.id, ...facts });
+    const refused = (key: object, problem: () => string | undefined, facts: Record<string, unknown>, optIn = '') => this.refused(key, optIn, problem, { app: app.path, issuer: issuer.id, ...facts });
     if (issuer.secrets !== undefined) {
       if (!isHmac(alg)) throw notForIssuer(alg);
       const usable = issuer.secrets.filter((entry, index) => !refused(entry, () => secretStrengthProblem(entry), { secret: `secrets.${index}`, kid: entry.kid }));
@@ -52,16 +52,22 @@ export class IssuerKeys {
     if (jwks === undefined || !jwks.algorithms.includes(alg)) throw notForIssuer(alg);
     const keys = await this.jwks.keys(`${app.id}\n${issuer.id}\n${jwks.url}`, jwks, header.kid);
     const policy = { rsaExponents: jwks.rsaExponents ?? [] };
-    const usable = keys.filter((key) => !refused(key, () => publicKeyProblem(key, policy), { url: jwks.url, kid: typeof key.kid === 'string' ? key.kid.slice(0, 256) : undefined }));
+    const kidOf = (key: Jwk) => (typeof key.kid === 'string' ? key.kid.slice(0, 256) : undefined);
+    const usable = keys.filter((key) => !refused(key, () => publicKeyProblem(key, policy), { url: jwks.url, kid: kidOf(key) }, policy.rsaExponents.join()));
     return this.jwksCandidates(usable, alg, header.kid);
   }
 
-  /** Whether the key checks refuse the key; the first verdict of a refusal is logged. */
-  private refused(key: object, problem: () => string | undefined, facts: Record<string, unknown>): boolean {
-    let verdict = this.verdicts.get(key);
+  /**
+   * Whether the key checks refuse the key under the issuer's opt-in; a refusal is logged when
+   * first judged (a key set's keys are new objects after each fetch, a settings entry after each change).
+   */
+  private refused(key: object, optIn: string, problem: () => string | undefined, facts: Record<string, unknown>): boolean {
+    let byOptIn = this.verdicts.get(key);
+    if (byOptIn === undefined) this.verdicts.set(key, (byOptIn = new Map<string, string | null>()));
+    let verdict = byOptIn.get(optIn);
     if (verdict === undefined) {
       verdict = problem() ?? null;
-      this.verdicts.set(key, verdict);
+      byOptIn.set(optIn, verdict);
       if (verdict !== null) this.logger.warn({ ...facts, strategy: 'jwt', reason: verdict }, 'trusted issuer key refused by the key checks; it is not used');
     }
     return verdict !== null;

@@ -36,7 +36,7 @@ export function secretBytes({ secret, encoding }: Pick<SecretEntry, 'secret' | '
 
 /** Shape of a secret (schema refinement). */
 export function secretProblem(entry: SecretEntry): string | undefined {
-  if (/^\s*-----BEGIN /.test(entry.secret)) return 'secret looks like a PEM key; public keys go under publicKeys, never under secrets';
+  if (/^\s*-----BEGIN /.test(entry.secret)) return 'secret looks like a PEM key; public keys go under publicKeys, never under secrets (a secret: openssl rand -base64 32)';
   if (entry.encoding !== 'utf8' && !isCanonical(entry.secret, entry.encoding)) return `secret is not valid ${entry.encoding}`;
   const bytes = secretBytes(entry).length;
   const minimum = minimumSecretBytes(entry.alg);
@@ -68,7 +68,9 @@ export function publicJwkOf(entry: PublicKeyEntry): { jwk: Record<string, unknow
     createPublicKey({ key: jwk, format: 'jwk' });
     return { jwk };
   } catch {
-    return { problem: `${entry.pem !== undefined ? 'pem' : 'jwk'} is not a valid public key` };
+    // Node refuses, among others, EC points off their curve; the key checks say which flaw it is.
+    const flaw = entry.jwk === undefined ? undefined : publicKeyProblem(entry.jwk);
+    return { problem: `${entry.pem !== undefined ? 'pem' : 'jwk'} is not a valid public key${flaw === undefined ? '' : ` (${flaw})`}` };
   }
 }
 
