@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { startOidcProvider, type TestAccount, type TestOidcProvider } from '../helpers/oidc-provider.js';
 import { LogCapture } from '../helpers/log-capture.js';
+import { ED25519_IDENTITY_JWK, forgeRs256WithExponentOne, jwkOf, ROCA_2048_PEM, rsaWithExponent } from '../helpers/weak-keys.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
 
@@ -310,6 +311,37 @@ describe.each(backends)('the oidc strategy on $name', (backend) => {
       expect(rotated.requests('/jwks')).toBe(2);
     } finally {
       await (rotated ?? first).stop().catch(() => undefined);
+    }
+  });
+
+  it('skips and logs a provider\'s forgeable keys; a token forged with them is refused, the others log in (issue 12)', async () => {
+    const good = await generateKeyPair('ES256');
+    const e1 = { ...rsaWithExponent(1), kid: 'e1' };
+    const jwks = { keys: [e1, { ...ED25519_IDENTITY_JWK, kid: 'identity' }, { ...jwkOf(ROCA_2048_PEM), kid: 'roca' }, { ...(await exportJWK(good.publicKey)), kid: 'good' }] };
+    const fake = await startFakeProvider((request, response, issuer) => response.end(JSON.stringify(request.url === '/jwks' ? jwks : { issuer, jwks_uri: `${issuer}/jwks` })));
+    try {
+      const app = await newApp({ enabled: true, providers: [{ issuer: fake.issuer, clientId: 'web', autoProvision: true, maxTokenLifetime: 3600 }] });
+      catchUp(server);
+      const now = Math.floor(server.clock.now() / 1000);
+      const claims = { iss: fake.issuer, aud: 'web', sub: 'mallory', iat: now, exp: now + 600 };
+      const input = (header: Record<string, unknown>, payload: Record<string, unknown> = claims) => `${segment(header)}.${segment(payload)}`;
+      const rsInput = input({ alg: 'RS256', kid: 'e1' });
+      expectRefused(await login({ idToken: `${rsInput}.${forgeRs256WithExponentOne(rsInput)}` }, app), 401, 'invalid_token', { check: 'key' });
+      const edInput = input({ alg: 'EdDSA', kid: 'identity' });
+      expectRefused(await login({ idToken: `${edInput}.${Buffer.concat([Buffer.from([1]), Buffer.alloc(63)]).toString('base64url')}` }, app), 401, 'invalid_token', { check: 'key' });
+      const refusedKeys = logs.withMessage('OpenID provider key refused').filter((line) => line.issuer === fake.issuer);
+      expect(Object.fromEntries(refusedKeys.map((line) => [line.kid, line.reason]))).toEqual({
+        e1: expect.stringMatching(/exponent 1/),
+        identity: expect.stringMatching(/small order/),
+        roca: expect.stringMatching(/ROCA/),
+      });
+      expect(refusedKeys[0]).toMatchObject({ level: 40, strategy: 'oidc', url: `${fake.issuer}/jwks` });
+      const signed = (payload: JWTPayload) => new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'good' }).sign(good.privateKey);
+      expect((await login({ idToken: await signed({ ...claims, sub: 'grace' }) }, app)).status).toBe(201);
+      // maxTokenLifetime: exp − iat at most an hour, and both present.
+      expectRefused(await login({ idToken: await signed({ ...claims, exp: now + 3601 }) }, app), 401, 'invalid_token', { check: 'lifetime_too_long' });
+    } finally {
+      await fake.stop();
     }
   });
 
