@@ -34,9 +34,9 @@ export function rsaKeyProblem(n: unknown, e: unknown, allowedExponents: readonly
 
 function rsaExponentProblem(exponent: bigint, modulus: bigint, allowedExponents: readonly number[]): string | undefined {
   if (exponent === STANDARD_EXPONENT) return undefined;
-  if (exponent <= 1n) return `RSA public exponent ${exponent}: any signature would verify`;
+  if (exponent === 1n) return 'RSA public exponent 1: the padded hash itself verifies as the signature, so anyone can sign';
   if (exponent % 2n === 0n) return `RSA public exponent ${exponent} is even, which is not an RSA key`;
   if (exponent >= modulus) return 'RSA public exponent is not smaller than the modulus';
   if (allowedExponents.some((allowed) => BigInt(allowed) === exponent)) return undefined;
-  return `RSA public exponent ${exponent.toString().slice(0, 40)} is not 65537; only 65537 is accepted unless the setting opts in to this exponent (rsaExponent)`;
+  return `RSA public exponent ${exponent.toString().slice(0, 40)} is not 65537; another is accepted only by an opt-in (rsaExponent on a key, jwks.rsaExponents for a key set)`;
 }
