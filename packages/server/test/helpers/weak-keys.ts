@@ -41,6 +41,18 @@ VQIDAQAB
 -----END PUBLIC KEY-----
 `;
 
+/** badkeys (tests/data/rsa-fermat-pkcs8.key): a 2048-bit key whose primes are close (CVE-2022-26320). */
+export const FERMAT_2048_PEM = `-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAkGbTtoSrOJmrwu9FV3A3
+xDfxNn3EnSO94M9+QIL3qJjjIMh30xrAdra5ZsXjhJrRApI0X+qArvTQVv6/n9Yq
+EoAPmF7n46yJ1TtYETFzGCjqk1sDZ8rVEnq4bxPHk0EQcFiQIn6iwTPOjeidD2WK
+UNIVeJWI/2X8Ms3ITdt+P4jV0DVeA6rdR31ClG+HGos1OdTA+8nMwDId0jA/Kv8M
+OPFBLf24p9OB8fzXP2Uno0CSSrZLktJCouOcPzGgBB5sZZFHxpsrf76uJNULBrjC
+9Pbxx3ogpGVy1L5CC9v8qk3L44qQpi4g/PC9wWNsK+NPr/tiq4+S3uB369Ye1n+0
+ywIDAQAB
+-----END PUBLIC KEY-----
+`;
+
 /**
  * The same detector tests (test_fake_mods): a modulus that is a power of 65537 modulo each small
  * prime on its own, but not modulo their product — positive for the older per-prime test, and

@@ -6,6 +6,7 @@ import { weakSecretProblem } from '../../src/auth/key-checks/shared-secret.js';
 import {
   ED25519_IDENTITY_JWK,
   FAKE_ROCA_MODULUS,
+  FERMAT_2048_PEM,
   forgeRs256WithExponentOne,
   goodRsaJwk,
   jwkOf,
@@ -69,6 +70,12 @@ describe('public key checks (issue 12)', () => {
     expect(hasRocaFingerprint(modulusOf(NOT_ROCA_CROCS_PEM))).toBe(false);
     expect(hasRocaFingerprint(FAKE_ROCA_MODULUS)).toBe(false);
     for (let index = 0; index < 5; index += 1) expect(hasRocaFingerprint(modulusOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString()))).toBe(false);
+  });
+
+  it('refuses a modulus whose primes are close enough for Fermat\'s method (published vector), and not random ones', () => {
+    expect(publicKeyProblem(jwkOf(FERMAT_2048_PEM))).toMatch(/Fermat/);
+    expect(publicKeyProblem(goodRsaJwk())).toBeUndefined();
+    expect(publicKeyProblem(jwkOf(NOT_ROCA_CROCS_PEM))).toBeUndefined();
   });
 
   it('refuses EC points off their curve, out of range or of the wrong length (Node refuses an off-curve JWK too)', () => {

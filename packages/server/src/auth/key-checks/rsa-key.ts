@@ -1,4 +1,5 @@
 import { base64urlBytes, bitLength, toBigInt } from './big-numbers.js';
+import { hasCloseFactors } from './fermat.js';
 import { hasRocaFingerprint } from './roca.js';
 
 /** Smallest RSA modulus accepted, in bits (RFC 7518 §3.3; NIST SP 800-131A). */
@@ -29,6 +30,7 @@ export function rsaKeyProblem(n: unknown, e: unknown, allowedExponents: readonly
   if (exponentProblem !== undefined) return exponentProblem;
   if (SMALL_PRIMES.some((prime) => modulus % prime === 0n) || modulus % 2n === 0n) return 'RSA modulus with a small factor, which is not a product of two large primes';
   if (hasRocaFingerprint(modulus)) return 'RSA modulus with the ROCA fingerprint (CVE-2017-15361: made by a vulnerable Infineon library, and it can be factored); make a new key';
+  if (hasCloseFactors(modulus)) return 'RSA modulus whose two primes are so close that Fermat\'s method factors it (CVE-2022-26320); make a new key';
   return undefined;
 }
 
