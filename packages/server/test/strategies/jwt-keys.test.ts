@@ -8,7 +8,7 @@ import { LogCapture } from '../helpers/log-capture.js';
 import { connect } from '../helpers/realtime.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signUpAndLogIn } from '../helpers/users.js';
-import { ED25519_IDENTITY_JWK, forgeRs256WithExponentOne, goodRsaJwk, jwkOf, offCurveP256Jwk, paddedShortRsaJwk, ROCA_2048_PEM, rsaWithExponent, type Jwk } from '../helpers/weak-keys.js';
+import { ED25519_IDENTITY_JWK, FERMAT_2048_PEM, forgeRs256WithExponentOne, goodRsaJwk, jwkOf, offCurveP256Jwk, paddedShortRsaJwk, ROCA_2048_PEM, rsaWithExponent, type Jwk } from '../helpers/weak-keys.js';
 
 // Issue 12, items 1, 2, 3 and 7: keys that would let anyone forge a login are refused wherever
 // they come from, time claims are bounded, shared secrets random, and a refusal says nothing more.
@@ -75,6 +75,7 @@ describe.each(backends)('keys and tokens of trusted issuers that cannot be forge
       ['a 1024-bit key', { kid: 'k', alg: 'RS256', pem: generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() }, /publicKeys\.0: key refused: RSA modulus of 1024 bits/],
       ['a 1024-bit modulus padded to 256 bytes with zeros', { kid: 'k', alg: 'RS256', jwk: paddedShortRsaJwk() }, /publicKeys\.0: key refused: RSA modulus of 1024 bits/],
       ['a ROCA-vulnerable key', { kid: 'k', alg: 'RS256', pem: ROCA_2048_PEM }, /publicKeys\.0: key refused: RSA modulus with the ROCA fingerprint/],
+      ['a key whose primes are close (Fermat)', { kid: 'k', alg: 'PS256', pem: FERMAT_2048_PEM }, /publicKeys\.0: key refused: RSA modulus whose two primes are so close/],
       ['a P-256 point off the curve', { kid: 'k', alg: 'ES256', jwk: offCurveP256Jwk() }, /publicKeys\.0: jwk is not a valid public key \(EC key whose point is not on P-256\)/],
       ['an Ed25519 key of 31 bytes', { kid: 'k', alg: 'EdDSA', jwk: { kty: 'OKP', crv: 'Ed25519', x: randomBytes(31).toString('base64url') } }, /publicKeys\.0: jwk is not a valid public key \(Ed25519 key whose x is not 32 bytes\)/],
       ['the Ed25519 identity key', { kid: 'k', alg: 'EdDSA', jwk: ED25519_IDENTITY_JWK }, /publicKeys\.0: key refused: Ed25519 key of small order/],
