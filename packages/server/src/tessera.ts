@@ -201,8 +201,8 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
     new KeyStrategy({ mode: config.mode, apps, users: repositories.users, sessions, logger }),
     new AuthTokenStrategy(authTokens),
     new CustomStrategy(externalUsers),
-    new OidcStrategy({ externalUsers, clock }),
-    new JwtStrategy({ repositories, externalUsers, apps, clock }),
+    new OidcStrategy({ externalUsers, clock, logger }),
+    new JwtStrategy({ repositories, externalUsers, apps, clock, logger }),
   ]);
   const authenticator = new Authenticator(strategies, sessions);
   const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, clock);

@@ -10,7 +10,7 @@ import { isUniqueViolation } from '../store/errors.js';
 import type { AdminTokenRecord, ApiKeyKind, ApiKeyRecord, AppRecord, NamespaceRecord, Repositories } from '../store/repositories/index.js';
 import type { SigningKeyService } from '../auth/keys/signing-keys.js';
 import { maskedSecretPointer } from './secret-settings.js';
-import { AppSettingsError, AppSettingsSchema, mergeSettings, parseAppSettings, type AppSettings, type AppSettingsPatch } from './settings.js';
+import { AppSettingsError, AppSettingsSchema, assertWritableSettings, mergeSettings, parseAppSettings, type AppSettings, type AppSettingsPatch } from './settings.js';
 
 /** Names of namespaces and apps: they appear in URLs and in token audiences. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
@@ -252,7 +252,9 @@ function assertNoMaskedSecret(settings: unknown): void {
 
 function validSettings(input: unknown): AppSettings {
   try {
-    return parseAppSettings(input);
+    const settings = parseAppSettings(input);
+    assertWritableSettings(settings);
+    return settings;
   } catch (error) {
     if (error instanceof AppSettingsError) throw new TesseraError('invalid_request', { message: error.message, details: [{ path: '/settings', message: error.message }] });
     throw error;

@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { issuersKeyStrengthProblem } from '../auth/strategies/jwt/key-config.js';
 import { StrategiesSettings } from '../auth/strategies/settings.js';
 import { LoginThrottleSettings } from '../auth/throttle/settings.js';
 import { RealtimeSettings } from '../realtime/settings.js';
@@ -84,6 +85,16 @@ export function parseAppSettings(input: unknown): AppSettings {
     throw new AppSettingsError(`${error.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'settings'}: ${error.message}`);
   }
   return value as AppSettings;
+}
+
+/**
+ * Checks made when settings are written, not when stored ones are read: a check added later (a
+ * stricter rule for keys) refuses new values with their path, while an app stored before it
+ * still loads — the key it refuses is then refused where it would be used, and logged.
+ */
+export function assertWritableSettings(settings: AppSettings): void {
+  const problem = issuersKeyStrengthProblem(settings.strategies.jwt.issuers);
+  if (problem !== undefined) throw new AppSettingsError(problem);
 }
 
 export class AppSettingsError extends Error {

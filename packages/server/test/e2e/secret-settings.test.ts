@@ -91,7 +91,10 @@ describe.each(backends)('secret settings on $name', (backend) => {
   it('logs in with the secret, and refuses a token signed with another', async () => {
     expect((await login()).status).toBe(201);
     const forged = await server.api('POST', '/v1/apps/demo/chat/authentication', { key: server.publishableKey, body: { strategy: 'jwt', token: token(`${JWT_SECRET}-forged`) } });
-    expect(forged.body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'bad_signature' } } });
+    // One answer for every refusal (issue 12): the reason, bad_signature, is in the log only.
+    expect(forged.status).toBe(401);
+    expect(forged.body).toMatchObject({ error: { code: 'invalid_token' } });
+    expect(forged.body).not.toHaveProperty('error.details');
   });
 
   it('refuses settings sent back with their masks, naming the field, and keeps the secrets', async () => {

@@ -4,6 +4,7 @@ import { bootstrapFirstRun } from '../../src/bootstrap.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/logger.js';
 import type { Backend } from './backends.js';
+import type { LogCapture } from './log-capture.js';
 
 /** A fixed master key for tests; never used outside them. */
 const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -44,8 +45,13 @@ export interface RequestOptions {
 
 export type Api = <T = Record<string, unknown>>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
 
+export interface TestServerOptions {
+  /** Keeps the server's log (level debug) instead of silencing it. */
+  logs?: LogCapture;
+}
+
 /** Starts a real Tessera on 127.0.0.1 with a fresh database on `backend`, with demo/chat created. */
-export async function startTestServer(backend: Backend, overrides: Record<string, unknown> = {}): Promise<TestServer> {
+export async function startTestServer(backend: Backend, overrides: Record<string, unknown> = {}, { logs }: TestServerOptions = {}): Promise<TestServer> {
   const { databaseUrl, dataDir, dispose } = await backend.provision();
   const config = loadConfig({
     overrides: {
@@ -61,7 +67,8 @@ export async function startTestServer(backend: Backend, overrides: Record<string
     },
   });
   const clock = new ManualClock(Date.now());
-  const tessera = await createTessera({ config, clock, scheduler: clock, logger: createLogger('silent') });
+  const logger = () => (logs === undefined ? createLogger('silent') : createLogger('debug', logs));
+  const tessera = await createTessera({ config, clock, scheduler: clock, logger: logger() });
   const firstRun = await bootstrapFirstRun(tessera.services);
   if (firstRun === undefined) throw new Error('expected a fresh database');
   const serve = async (running: Tessera): Promise<TestServer> => {
@@ -79,7 +86,7 @@ export async function startTestServer(backend: Backend, overrides: Record<string
       api: makeApi(url),
       async restart() {
         await running.close();
-        return serve(await createTessera({ config, clock, scheduler: clock, logger: createLogger('silent') }));
+        return serve(await createTessera({ config, clock, scheduler: clock, logger: logger() }));
       },
       async close() {
         await running.close();

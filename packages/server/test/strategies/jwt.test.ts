@@ -1,10 +1,11 @@
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import type { AuthenticationResult, User } from '@tessera/protocol';
 import { CompactEncrypt, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { b64, handMade, IssuerServer, json, signSegments, type Route } from '../helpers/jwt.js';
+import { LogCapture } from '../helpers/log-capture.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signUp } from '../helpers/users.js';
 
@@ -26,8 +27,21 @@ const jwkOf = (key: KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' 
 
 type Issuer = Record<string, unknown>;
 
+/** What every refused external token answers, whatever the reason (issue 12, item 7). */
+const REFUSED = { error: { code: 'invalid_token', message: 'The token is not valid. The server\'s log says why.', status: 401 } };
+
 describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => {
   let server: TestServer;
+  const logs = new LogCapture();
+  /**
+   * The answer is the one generic refusal, and the log line just written says why. Requests run
+   * one at a time here, and the line is written before the answer is sent.
+   */
+  const expectRefused = (response: { status: number; body: unknown }, reason: string, facts: Record<string, unknown> = {}) => {
+    expect(response.status, JSON.stringify(response.body)).toBe(401);
+    expect(response.body).toEqual(REFUSED);
+    expect(logs.last('external token refused')).toMatchObject({ level: 30, app: 'demo/chat', strategy: 'jwt', reason, ...facts });
+  };
   const web = new IssuerServer();
   let counter = 0;
   const fresh = (prefix: string) => `${prefix}-${(counter += 1)}`;
@@ -83,7 +97,7 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     await web.start();
     web.routes.set('/jwks', (response) => json(200, { keys: jwksKeys })(response));
     jwksKeys = [jwkOf(ecA.publicKey, 'a'), { ...jwkOf(ecP384.publicKey, 'p384') }];
-    server = await startTestServer(backend);
+    server = await startTestServer(backend, {}, { logs });
     await configure();
   });
   afterAll(async () => {
@@ -208,7 +222,7 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
 
     it('refuses a single-use token without jti', async () => {
       const token = jsonwebtoken.sign({ grants: { apiRTC_UserAgent_Id: 'x' }, iat: now() }, APIRTC_SECRET, { subject: server.publishableKey, audience: 'apiRTC', expiresIn: 60 });
-      expect((await login({ token, issuer: 'apirtc' })).body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'missing_claim', claim: 'jti' } } });
+      expectRefused(await login({ token, issuer: 'apirtc' }), 'missing_claim', { claim: 'jti', issuer: 'apirtc' });
     });
 
     it('forgets used ids once their tokens have expired, in the periodic maintenance job', async () => {
@@ -253,7 +267,7 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
 
       keys = [jwkOf(ecA.publicKey, 'a'), jwkOf(ecB.publicKey, 'b')];
       const early = await login({ token: await esToken(ecB.privateKey, 'b'), issuer: 'rotating' });
-      expect(early.body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'unknown_key' } } });
+      expectRefused(early, 'unknown_key', { issuer: 'rotating', kid: 'b' });
       for (let attempt = 0; attempt < 5; attempt += 1) await login({ token: await esToken(ecB.privateKey, `made-up-${attempt}`), issuer: 'rotating' });
       expect(web.count(path)).toBe(1);
 
@@ -325,7 +339,9 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     const rsaSigned = (header: Record<string, unknown>, claims: Record<string, unknown> = {}) =>
       jsonwebtoken.sign({ sub: fresh('c'), iat: now(), ...claims }, privatePem, { algorithm: 'RS256', issuer: CONVERGENCE_ISS, audience: 'convergence', expiresIn: 600, header: { alg: 'RS256', ...header } });
     const withPayload = (payload: string) => handMade({ alg: 'HS256' }, payload, HS_SECRET);
-    const claimsText = () => JSON.stringify(hsClaims()).slice(1, -1);
+    const claimsText = (without?: string) => JSON.stringify(hsClaims(without === undefined ? {} : { [without]: undefined })).slice(1, -1);
+    /** A correctly signed token whose time claim is the JSON literal given (1e400 parses to Infinity). */
+    const withTimeLiteral = (claim: string, literal: string) => withPayload(`{${claimsText(claim)},"${claim}":${literal}}`);
 
     /** [case, token, expected reason, issuer id] */
     const cases: [string, () => string | Promise<string>, string, string][] = [
@@ -358,7 +374,21 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       ['nbf 31 s ahead', () => hsToken({ nbf: now() + 31 }), 'not_yet_valid', 'hs'],
       ['iat 2 minutes ahead', () => hsToken({ iat: now() + 120 }), 'not_yet_valid', 'hs'],
       ['no exp', () => hsToken({ exp: undefined }), 'missing_claim', 'hs'],
-      ['an exp that is a string', () => hsToken({ exp: String(now() + 600) }), 'claim_mismatch', 'hs'],
+      ['an exp that is a string', () => hsToken({ exp: String(now() + 600) }), 'bad_time_claim', 'hs'],
+      // Issue 12, item 2: time claims finite and in range.
+      ['an exp of 1e400 (Infinity: never expires)', () => withTimeLiteral('exp', '1e400'), 'bad_time_claim', 'hs'],
+      ['an nbf of -1e400', () => withTimeLiteral('nbf', '-1e400'), 'bad_time_claim', 'hs'],
+      ['an iat of 1e400', () => withTimeLiteral('iat', '1e400'), 'bad_time_claim', 'hs'],
+      ['a negative iat', () => withTimeLiteral('iat', '-1'), 'bad_time_claim', 'hs'],
+      ['an exp past year 9999', () => withTimeLiteral('exp', '253402300800'), 'bad_time_claim', 'hs'],
+      ['an exp that is null', () => withTimeLiteral('exp', 'null'), 'bad_time_claim', 'hs'],
+      ['an exp that is a boolean', () => withTimeLiteral('exp', 'true'), 'bad_time_claim', 'hs'],
+      ['an exp that is an object', () => withTimeLiteral('exp', '{"$gt":0}'), 'bad_time_claim', 'hs'],
+      // Header and claims JSON start with { and end with }: no byte-order mark, no whitespace.
+      ['a byte-order mark before the header', () => handMade(`\ufeff${JSON.stringify({ alg: 'HS256' })}`, hsClaims(), HS_SECRET), 'malformed', 'hs'],
+      ['a byte-order mark before the claims', () => withPayload(`\ufeff${JSON.stringify(hsClaims())}`), 'malformed', 'hs'],
+      ['a space before the header', () => handMade(` ${JSON.stringify({ alg: 'HS256' })}`, hsClaims(), HS_SECRET), 'malformed', 'hs'],
+      ['a newline after the claims', () => withPayload(`${JSON.stringify(hsClaims())}\n`), 'malformed', 'hs'],
       ['the wrong aud', () => hsToken({ aud: 'other-app' }), 'claim_mismatch', 'hs'],
       ['an aud list without ours', () => hsToken({ aud: ['a', 'b'] }), 'claim_mismatch', 'hs'],
       ['no aud', () => hsToken({ aud: undefined }), 'missing_claim', 'hs'],
@@ -390,8 +420,7 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       const hitsBefore = web.hits.length;
       const token = await make();
       const response = await login({ token, issuer });
-      expect(response.status, JSON.stringify(response.body)).toBe(401);
-      expect(response.body).toMatchObject({ error: { code: 'invalid_token', details: { reason } } });
+      expectRefused(response, reason);
       // Only the JWKS issuer's own URL may ever be fetched, and these cases never get that far.
       expect(web.hits.slice(hitsBefore).filter((path) => path !== '/jwks')).toEqual([]);
       expect(web.count('/jku') + web.count('/x5u')).toBe(0);
@@ -408,10 +437,10 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       const hitsBefore = web.hits.length;
       for (const kid of ['../../jwks', "a'OR'1'='1", 'zzz', 'a'.repeat(256)]) {
         const response = await login({ token: await esToken(ecA.privateKey, kid), issuer: 'idp' });
-        expect(response.body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'unknown_key' } } });
+        expectRefused(response, 'unknown_key', { issuer: 'idp', kid });
       }
       const withJku = handMade({ alg: 'ES256', kid: 'a', jku: `${web.url}/jwks` }, hsClaims({ iss: IDP_ISS }), HS_SECRET);
-      expect((await login({ token: withJku, issuer: 'idp' })).body).toMatchObject({ error: { details: { reason: 'key_in_header' } } });
+      expectRefused(await login({ token: withJku, issuer: 'idp' }), 'key_in_header');
       expect(web.hits.length).toBe(hitsBefore);
     });
   });
@@ -422,7 +451,7 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     });
 
     it('asks for the issuer when the iss names none, and refuses an unknown issuer id', async () => {
-      expect((await login({ token: hsToken({ iss: 'https://unknown.example' }) })).body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'unknown_issuer' } } });
+      expectRefused(await login({ token: hsToken({ iss: 'https://unknown.example' }) }), 'unknown_issuer');
       const unknown = await login({ token: hsToken(), issuer: 'nope' });
       expect(unknown.status).toBe(400);
       expect(unknown.body).toMatchObject({ error: { code: 'invalid_request', details: [{ path: '/issuer' }] } });
@@ -431,16 +460,16 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     it('refuses a token without a user id at the configured claim', async () => {
       const token = apiRtcToken('ignored');
       const noGrant = jsonwebtoken.sign({ grants: {}, iat: now() }, APIRTC_SECRET, { subject: server.publishableKey, audience: 'apiRTC', expiresIn: 60, jwtid: randomUUID() });
-      expect((await login({ token: noGrant, issuer: 'apirtc' })).body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'missing_claim', claim: 'grants.apiRTC_UserAgent_Id' } } });
+      expectRefused(await login({ token: noGrant, issuer: 'apirtc' }), 'missing_claim', { claim: 'grants.apiRTC_UserAgent_Id' });
       const objectId = jsonwebtoken.sign({ grants: { apiRTC_UserAgent_Id: { id: 1 } }, iat: now() }, APIRTC_SECRET, { subject: server.publishableKey, audience: 'apiRTC', expiresIn: 60, jwtid: randomUUID() });
-      expect((await login({ token: objectId, issuer: 'apirtc' })).body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'bad_user_id' } } });
+      expectRefused(await login({ token: objectId, issuer: 'apirtc' }), 'bad_user_id');
       expect((await login({ token, issuer: 'apirtc' })).status).toBe(201);
     });
 
     it('refuses an ApiRTC token whose sub is not a live publishable key of this app', async () => {
       for (const subject of [server.secretKey, 'pk_AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'my-api-key']) {
         const response = await login({ token: apiRtcToken(fresh('sub'), { subject }), issuer: 'apirtc' });
-        expect(response.body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'claim_mismatch', claim: 'sub' } } });
+        expectRefused(response, 'claim_mismatch', { claim: 'sub' });
       }
     });
 
@@ -460,11 +489,11 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       ['a 63-byte HS512 secret', hsIssuer({ alg: 'HS512', secret: 'x'.repeat(63) }), 'HS512 needs at least 64'],
       ['a short base64url secret', hsIssuer({ secret: Buffer.alloc(31, 1).toString('base64url'), encoding: 'base64url' }), 'secret is 31 bytes'],
       ['a secret that is a PEM key', hsIssuer({ secret: publicPem }), 'looks like a PEM key'],
+      ['a 1024-bit RSA key', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', pem: generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }, 'strategies.jwt.issuers.0.publicKeys.0: key refused: RSA modulus of 1024 bits'],
       ['a private PEM', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', pem: privatePem }] }, 'strategies.jwt.issuers.0.publicKeys.0: pem is a private key'],
       ['a private JWK', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'ES256', jwk: ecA.privateKey.export({ format: 'jwk' }) }] }, 'private or symmetric'],
       ['an EC key for RS256', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', jwk: jwkOf(ecA.publicKey, 'k') }] }, 'not an RSA key'],
       ['a P-384 key for ES256', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'ES256', jwk: jwkOf(ecP384.publicKey, 'k') }] }, 'not an EC key on P-256'],
-      ['a 1024-bit RSA key', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', pem: generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }, '1024 bits'],
       ['a JWKS URL over plain http', { id: 'x', audience: 'a', jwks: { url: 'http://keys.example.com/jwks' } }, 'strategies.jwt.issuers.0.jwks: url must be https'],
       ['two key sources', { id: 'x', audience: 'a', secrets: [{ alg: 'HS256', secret: HS_SECRET }], jwks: { url: 'https://keys.example.com' } }, 'exactly one of'],
       ['no audience', { id: 'x', secrets: [{ alg: 'HS256', secret: HS_SECRET }] }, 'audience'],
@@ -489,7 +518,7 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       try {
         const response = await server.api<{ settings: { strategies: { jwt: { issuers: Record<string, unknown>[] } } } }>('PATCH', '/v1/admin/apps/demo/chat', {
           token: server.adminToken,
-          body: { settings: { strategies: { jwt: { enabled: true, issuers: [{ ...hsIssuer({ secret: 'é'.repeat(16) }), id: 'x' }, { ...hsIssuer({ alg: 'HS512', secret: 'y'.repeat(64) }), id: 'y' }] } } } },
+          body: { settings: { strategies: { jwt: { enabled: true, issuers: [{ ...hsIssuer({ secret: `é${randomBytes(22).toString('base64')}` }), id: 'x' }, { ...hsIssuer({ alg: 'HS512', secret: randomBytes(48).toString('base64') }), id: 'y' }] } } } },
         });
         expect(response.status, JSON.stringify(response.body)).toBe(200);
         expect(response.body.settings.strategies.jwt.issuers[0]).toMatchObject({ userIdClaim: 'sub', clockSkew: 30, singleUse: false, requireExpiry: true, updateProfile: true, matchExistingUserBy: null, claims: { email: 'email', groups: 'groups' } });
@@ -522,7 +551,8 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       // Made for demo/chat: its sub is demo/chat's publishable key.
       const demoToken = apiRtcToken(userId);
       const refused = await login({ token: demoToken, issuer: 'apirtc' }, 'other/chat', other.publishableKey);
-      expect(refused.body).toMatchObject({ error: { code: 'invalid_token', details: { reason: 'claim_mismatch', claim: 'sub' } } });
+      expect(refused.body).toEqual(REFUSED);
+      expect(logs.last('external token refused')).toMatchObject({ app: 'other/chat', reason: 'claim_mismatch', claim: 'sub' });
       expect((await login({ token: hsToken(), issuer: 'hs' }, 'other/chat', other.publishableKey)).body).toMatchObject({ error: { code: 'invalid_token' } });
 
       const inDemo = await login({ token: apiRtcToken(userId), issuer: 'apirtc' });

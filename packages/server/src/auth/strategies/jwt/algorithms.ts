@@ -23,13 +23,10 @@ export function minimumSecretBytes(alg: HmacAlgorithm): number {
   return { HS256: 32, HS384: 48, HS512: 64 }[alg];
 }
 
-/** Smallest RSA modulus accepted, in bits (RFC 7518 §3.3; NIST SP 800-131A). */
-export const MIN_RSA_BITS = 2048;
-
 const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519' };
 
 /**
- * Why a public JWK cannot verify `alg`, or undefined when it can. Checked at configuration
+ * Why a public JWK does not fit `alg`, or undefined when it does. Checked at configuration
  * time for keys given in settings and at fetch time for JWKS keys, so that an EC key is never
  * tried for RS256, nor a P-384 key for ES256, nor a symmetric or private key anywhere.
  */
@@ -39,10 +36,8 @@ export function keyMismatch(jwk: Record<string, unknown>, alg: AsymmetricAlgorit
   if (jwk.use !== undefined && jwk.use !== 'sig') return 'is not a signature key (use is not "sig")';
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return 'does not allow "verify" in key_ops';
   if (alg.startsWith('RS') || alg.startsWith('PS')) {
-    if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string') return `is not an RSA key, which ${alg} needs`;
-    const bits = Buffer.from(jwk.n, 'base64url').length * 8;
-    if (bits < MIN_RSA_BITS) return `is an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are needed`;
-    return undefined;
+    // Size, exponent and known weaknesses are the key checks' (auth/key-checks), not a matter of fit.
+    return jwk.kty === 'RSA' && typeof jwk.n === 'string' ? undefined : `is not an RSA key, which ${alg} needs`;
   }
   const curve = CURVES[alg];
   const kty = alg === 'EdDSA' ? 'OKP' : 'EC';

@@ -1,9 +1,11 @@
+import type { Logger } from 'pino';
 import Type from 'typebox';
 import type { AppService } from '../../../apps/app-service.js';
 import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
 import { parseOpaqueToken } from '../../../lib/opaque-token.js';
 import type { AppRecord, Repositories } from '../../../store/repositories/index.js';
+import { logRefusal } from '../../external-tokens/refusal.js';
 import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { profileFrom, userIdFrom, type Claims } from './claims.js';
@@ -31,6 +33,8 @@ export interface JwtStrategyDependencies {
   externalUsers: ExternalUsers;
   apps: AppService;
   clock: Clock;
+  /** Where refusals are explained: the client only hears `invalid_token`. */
+  logger: Logger;
 }
 
 /**
@@ -44,12 +48,21 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
   private readonly verifier: ExternalJwtVerifier;
 
   constructor(private readonly dependencies: JwtStrategyDependencies) {
-    const { clock } = dependencies;
-    this.verifier = new ExternalJwtVerifier(new IssuerKeys(new JwksCache(clock)), clock);
+    const { clock, logger } = dependencies;
+    this.verifier = new ExternalJwtVerifier(new IssuerKeys(new JwksCache(clock), logger), clock);
   }
 
-  async authenticate(input: { token: string; issuer?: string }, { app }: StrategyContext): Promise<Identity> {
-    const { issuer, claims } = await this.verifier.verify({ appId: app.id, issuers: app.settings.strategies.jwt.issuers, token: input.token, issuerId: input.issuer });
+  async authenticate(input: { token: string; issuer?: string }, context: StrategyContext): Promise<Identity> {
+    try {
+      return await this.authenticateToken(input, context);
+    } catch (error) {
+      logRefusal(this.dependencies.logger, error, { app: context.app.path, strategy: this.name });
+      throw error;
+    }
+  }
+
+  private async authenticateToken(input: { token: string; issuer?: string }, { app }: StrategyContext): Promise<Identity> {
+    const { issuer, claims } = await this.verifier.verify({ app, issuers: app.settings.strategies.jwt.issuers, token: input.token, issuerId: input.issuer });
     if (issuer.requirePublishableKeySubject) await this.assertPublishableKeySubject(app, claims);
     const subject = userIdFrom(claims, issuer.userIdClaim);
     if (issuer.singleUse) await this.consume(app, issuer, claims);

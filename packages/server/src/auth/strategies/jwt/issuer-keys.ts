@@ -1,6 +1,8 @@
 import { importJWK, type CryptoKey } from 'jose';
+import type { Logger } from 'pino';
+import { publicKeyProblem } from '../../key-checks/public-key.js';
 import { isHmac, keyMismatch, type AsymmetricAlgorithm, type HmacAlgorithm } from './algorithms.js';
-import { publicJwkOf, secretBytes, type PublicKeyEntry } from './key-config.js';
+import { publicJwkOf, publicKeyStrengthProblem, secretBytes, secretStrengthProblem, type PublicKeyEntry } from './key-config.js';
 import type { Jwk, JwksCache } from './jwks-cache.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import type { TokenHeader } from './token-structure.js';
@@ -8,29 +10,67 @@ import { TokenRejected } from './token-rejected.js';
 
 export type VerificationKey = CryptoKey | Uint8Array;
 
+/** Which app asks: the id scopes cached key sets, the path names the app in the log. */
+export interface AppScope {
+  id: string;
+  path: string;
+}
+
 /**
  * The keys a token may be verified with, chosen by the issuer's configuration and the token's
  * `alg` and `kid` — never by anything else the token says. An issuer has one kind of key, so
  * an HS256 token meets only shared secrets and an RS256 token only public keys: a public key
- * can never be used as an HMAC secret. Imported keys are kept per configuration object, which
- * is replaced whenever the app's settings or the issuer's key set change.
+ * can never be used as an HMAC secret. Every key passes the key checks (auth/key-checks) before
+ * it is used; one they refuse is skipped and logged once (`warn`), and the others stay usable.
+ * Imported keys and verdicts are kept per configuration object, which is replaced whenever the
+ * app's settings or the issuer's key set change.
  */
 export class IssuerKeys {
   private readonly imported = new WeakMap<object, Map<string, Promise<CryptoKey>>>();
+  /** Why a key (settings entry or JWK) is refused, or null when it is not; judged once per object and opt-in. */
+  private readonly verdicts = new WeakMap<object, Map<string, string | null>>();
 
-  constructor(private readonly jwks: JwksCache) {}
+  constructor(
+    private readonly jwks: JwksCache,
+    private readonly logger: Logger,
+  ) {}
 
-  async candidates(appId: string, issuer: TrustedIssuerSettings, header: TokenHeader): Promise<VerificationKey[]> {
+  async candidates(app: AppScope, issuer: TrustedIssuerSettings, header: TokenHeader): Promise<VerificationKey[]> {
     const { alg } = header;
+    const refused = (key: object, problem: () => string | undefined, facts: Record<string, unknown>, optIn = '') => this.refused(key, optIn, problem, { app: app.path, issuer: issuer.id, ...facts });
     if (issuer.secrets !== undefined) {
       if (!isHmac(alg)) throw notForIssuer(alg);
-      return secretCandidates(issuer.secrets, alg, header.kid);
+      const usable = issuer.secrets.filter((entry, index) => !refused(entry, () => secretStrengthProblem(entry), { secret: `secrets.${index}`, kid: entry.kid }));
+      return secretCandidates(usable, alg, header.kid);
     }
     if (isHmac(alg)) throw notForIssuer(alg);
-    if (issuer.publicKeys !== undefined) return this.publicKeyCandidates(issuer.publicKeys, alg, header.kid);
-    if (issuer.jwks === undefined || !issuer.jwks.algorithms.includes(alg)) throw notForIssuer(alg);
-    const keys = await this.jwks.keys(`${appId}\n${issuer.id}\n${issuer.jwks.url}`, issuer.jwks, header.kid);
-    return this.jwksCandidates(keys, alg, header.kid);
+    if (issuer.publicKeys !== undefined) {
+      const usable = issuer.publicKeys.filter((entry) => !refused(entry, () => publicKeyStrengthProblem(entry), { kid: entry.kid }));
+      return this.publicKeyCandidates(usable, alg, header.kid);
+    }
+    const { jwks } = issuer;
+    if (jwks === undefined || !jwks.algorithms.includes(alg)) throw notForIssuer(alg);
+    const keys = await this.jwks.keys(`${app.id}\n${issuer.id}\n${jwks.url}`, jwks, header.kid);
+    const policy = { rsaExponents: jwks.rsaExponents ?? [] };
+    const kidOf = (key: Jwk) => (typeof key.kid === 'string' ? key.kid.slice(0, 256) : undefined);
+    const usable = keys.filter((key) => !refused(key, () => publicKeyProblem(key, policy), { url: jwks.url, kid: kidOf(key) }, policy.rsaExponents.join()));
+    return this.jwksCandidates(usable, alg, header.kid);
+  }
+
+  /**
+   * Whether the key checks refuse the key under the issuer's opt-in; a refusal is logged when
+   * first judged (a key set's keys are new objects after each fetch, a settings entry after each change).
+   */
+  private refused(key: object, optIn: string, problem: () => string | undefined, facts: Record<string, unknown>): boolean {
+    let byOptIn = this.verdicts.get(key);
+    if (byOptIn === undefined) this.verdicts.set(key, (byOptIn = new Map<string, string | null>()));
+    let verdict = byOptIn.get(optIn);
+    if (verdict === undefined) {
+      verdict = problem() ?? null;
+      byOptIn.set(optIn, verdict);
+      if (verdict !== null) this.logger.warn({ ...facts, strategy: 'jwt', reason: verdict }, 'trusted issuer key refused by the key checks; it is not used');
+    }
+    return verdict !== null;
   }
 
   private async publicKeyCandidates(entries: PublicKeyEntry[], alg: AsymmetricAlgorithm, kid: string | undefined): Promise<VerificationKey[]> {
@@ -82,4 +122,4 @@ async function importPublicEntry(entry: PublicKeyEntry): Promise<CryptoKey> {
 
 const notForIssuer = (alg: string) => new TokenRejected('unsupported_alg', `This issuer does not sign with ${alg}.`);
 const unknownKey = (kid: string | undefined) =>
-  new TokenRejected('unknown_key', kid === undefined ? 'The token has no kid, and the issuer has more than one key for its alg.' : 'No key of this issuer has the token\'s kid.');
+  new TokenRejected('unknown_key', kid === undefined ? 'The token has no kid, and the issuer has more than one usable key for its alg.' : 'No usable key of this issuer has the token\'s kid.');

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { secretString } from '../../../apps/secret-settings.js';
 import { enabledFlag } from '../toggle.js';
-import { publicKeyProblem, secretProblem } from './key-config.js';
+import { publicKeyEntryProblem, secretProblem } from './key-config.js';
 
 /*
  * Per-app settings of the `jwt` strategy: the app's trusted issuers. Key material is checked
@@ -30,12 +30,23 @@ const CLAIM_PATH = 'A claim name, or a dotted path into nested claims (`grants.a
 const ClaimPath = (options: { default?: string; description?: string } = {}) => Type.String({ minLength: 1, maxLength: 256, pattern: '^\\S+$', description: CLAIM_PATH, ...options });
 const MappedClaim = (byDefault: string, description: string) => Type.Union([ClaimPath(), Type.Null()], { default: byDefault, description: `${description} null: not mapped.` });
 
+/** Ten years: longer is no limit at all. */
+const MAX_TOKEN_LIFETIME = 10 * 366 * 24 * 3600;
+
+/** An opted-in RSA exponent; 1 (which any "signature" satisfies) is below the minimum, and even ones are refused with the key. */
+const RsaExponent = (description: string) => Type.Integer({ minimum: 3, maximum: Number.MAX_SAFE_INTEGER, description });
+
 const SecretKey = Type.Refine(
   Type.Object(
     {
       kid: Type.Optional(Kid),
       alg: HmacAlg,
-      secret: secretString({ minLength: 1, maxLength: 2048, description: 'The shared secret. At least 32, 48 or 64 bytes for HS256, HS384, HS512. Encrypted at rest; the admin API shows it masked.' }),
+      secret: secretString({
+        minLength: 1,
+        maxLength: 2048,
+        description:
+          'The shared secret. At least 32, 48 or 64 bytes for HS256, HS384, HS512, and random: a repeated pattern, few distinct characters, low entropy, or a PEM block or JWK is refused (openssl rand -base64 32). Encrypted at rest; the admin API shows it masked.',
+      }),
       encoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64url'), Type.Literal('base64')], {
         default: 'utf8',
         description: 'How `secret` is written: utf8 (as jsonwebtoken takes a string), or the bytes in base64url / base64.',
@@ -54,11 +65,12 @@ const PublicKey = Type.Refine(
       alg: AsymmetricAlg,
       jwk: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'The public key as a JWK.' })),
       pem: Type.Optional(Type.String({ maxLength: 16384, description: 'The public key (or a certificate) in PEM.' })),
+      rsaExponent: Type.Optional(RsaExponent('Opt-in for an RSA key whose public exponent is not 65537: that exponent (odd, at least 3). Without it only 65537 is accepted.')),
     },
     { additionalProperties: false },
   ),
-  (entry) => publicKeyProblem(entry) === undefined,
-  (entry) => publicKeyProblem(entry) ?? '',
+  (entry) => publicKeyEntryProblem(entry) === undefined,
+  (entry) => publicKeyEntryProblem(entry) ?? '',
 );
 
 const Jwks = Type.Refine(
@@ -69,6 +81,13 @@ const Jwks = Type.Refine(
       cacheMaxAge: Type.Integer({ default: 600, minimum: 30, maximum: 86_400, description: 'Seconds a fetched key set is used before it is fetched again.' }),
       cooldown: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'Least seconds between two fetches, whatever unknown `kid` tokens show.' }),
       timeout: Type.Number({ default: 3, minimum: 0.05, maximum: 30, description: 'Seconds to wait for the key set.' }),
+      rsaExponents: Type.Optional(
+        Type.Array(RsaExponent('An RSA public exponent besides 65537.'), {
+          maxItems: 4,
+          uniqueItems: true,
+          description: 'Opt-in: RSA public exponents (odd, at least 3) accepted for the set\'s keys besides 65537. Keys with any other exponent are skipped and logged.',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -104,6 +123,13 @@ const TrustedIssuer = Type.Refine(
       requirePublishableKeySubject: Type.Boolean({ default: false, description: 'ApiRTC style: `sub` must be a live publishable key of this app.' }),
       requireExpiry: Type.Boolean({ default: true, description: 'Refuse tokens without `exp`.' }),
       clockSkew: Type.Integer({ default: 30, minimum: 0, maximum: 300, description: 'Seconds of leeway on `exp`, `nbf` and `iat`.' }),
+      maxTokenLifetime: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: MAX_TOKEN_LIFETIME,
+          description: 'Seconds a token may live (exp − iat) at most. When set, a token without iat or exp is refused. Unset: no limit.',
+        }),
+      ),
       singleUse: Type.Boolean({ default: false, description: 'Each `jti` logs in once; tokens without `jti` or `exp` are refused.' }),
       autoProvision: Type.Optional(Type.Boolean({ description: 'Create a user on a first login. Unset: the app\'s autoProvisionUsers.' })),
       matchExistingUserBy: Type.Union([Type.Literal('id'), Type.Literal('username'), Type.Null()], {

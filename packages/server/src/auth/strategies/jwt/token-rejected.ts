@@ -1,6 +1,6 @@
-import { TesseraError } from '../../../errors.js';
+import { ExternalTokenRefused } from '../../external-tokens/refusal.js';
 
-/** Why an external token was refused; sent as `details.reason` so an integrator can tell. */
+/** Why a trusted issuer's JWT was refused; written to the log, never sent to the client. */
 export type RejectionReason =
   | 'too_large'
   | 'malformed'
@@ -20,13 +20,12 @@ export type RejectionReason =
   | 'missing_claim'
   | 'bad_user_id';
 
-/** An external JWT refused: always `invalid_token` (401), with the reason in `details`. */
-export class TokenRejected extends TesseraError {
-  constructor(
-    readonly reason: RejectionReason,
-    message: string,
-    extra: Record<string, string> = {},
-  ) {
-    super('invalid_token', { message, details: { reason, ...extra } });
+/**
+ * A trusted issuer's JWT refused: `invalid_token` (401) with the one generic message every
+ * refused external token gets; the reason and `explanation` are for the server's log.
+ */
+export class TokenRejected extends ExternalTokenRefused {
+  constructor(reason: RejectionReason, explanation: string, facts: Record<string, string> = {}) {
+    super(reason, explanation, facts);
   }
 }

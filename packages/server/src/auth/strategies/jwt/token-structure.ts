@@ -1,3 +1,4 @@
+import { isBareJsonObject } from '../../external-tokens/json-segment.js';
 import { isSupportedAlgorithm, type Algorithm } from './algorithms.js';
 import { parseStrictJson } from './strict-json.js';
 import { TokenRejected } from './token-rejected.js';
@@ -57,12 +58,15 @@ function decodeSegment(segment: string, name: string): Buffer {
   return bytes;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function decodeJsonSegment(segment: string, name: 'header' | 'payload'): Record<string, unknown> {
   let text: string;
   try {
-    text = utf8.decode(decodeSegment(segment, name));
+    const bytes = decodeSegment(segment, name);
+    // No byte-order mark, whitespace or anything else around the object: one spelling per token.
+    if (!isBareJsonObject(bytes)) throw new TokenRejected('malformed', `The token's ${name} does not start with { and end with }.`);
+    text = utf8.decode(bytes);
   } catch (error) {
     if (error instanceof TokenRejected) throw error;
     throw new TokenRejected('malformed', `The token's ${name} is not UTF-8.`);

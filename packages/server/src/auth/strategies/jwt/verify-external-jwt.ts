@@ -1,15 +1,17 @@
 import { errors, jwtVerify, type JWTVerifyOptions } from 'jose';
 import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
+import { ExternalTokenRefused } from '../../external-tokens/refusal.js';
+import { assertTimeClaims } from '../../external-tokens/time-claims.js';
 import type { Claims } from './claims.js';
-import type { IssuerKeys, VerificationKey } from './issuer-keys.js';
+import type { AppScope, IssuerKeys, VerificationKey } from './issuer-keys.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import { inspectToken, type TokenHeader } from './token-structure.js';
 import { TokenRejected } from './token-rejected.js';
 
 export interface ExternalJwtRequest {
-  /** Scopes cached key sets to the app. */
-  appId: string;
+  /** Scopes cached key sets to the app, and names it in the log. */
+  app: AppScope;
   issuers: readonly TrustedIssuerSettings[];
   token: string;
   /** The issuer the client names; needed only when the token's `iss` does not tell. */
@@ -27,8 +29,9 @@ const MAX_JTI_LENGTH = 256;
 /**
  * Verifies a trusted issuer's JWT, independent of any transport: structure first (our own
  * strict checks), then the issuer and its key, then signature and claims with jose, pinned to
- * the one algorithm the chosen key allows. Every refusal is `invalid_token` with a reason;
- * a JWKS that cannot be fetched is `idp_unreachable`.
+ * the one algorithm the chosen key allows. Every refusal is `invalid_token`, the same for all,
+ * its reason (with the issuer and kid) kept for the log; a JWKS that cannot be fetched is
+ * `idp_unreachable`.
  */
 export class ExternalJwtVerifier {
   constructor(
@@ -36,10 +39,20 @@ export class ExternalJwtVerifier {
     private readonly clock: Clock,
   ) {}
 
-  async verify({ appId, issuers, token, issuerId }: ExternalJwtRequest): Promise<VerifiedExternalJwt> {
+  async verify({ app, issuers, token, issuerId }: ExternalJwtRequest): Promise<VerifiedExternalJwt> {
     const { header, unverifiedClaims } = inspectToken(token);
     const issuer = chooseIssuer(issuers, issuerId, unverifiedClaims.iss);
-    const candidates = await this.keys.candidates(appId, issuer, header);
+    try {
+      return await this.verifyForIssuer(app, issuer, token, header, unverifiedClaims);
+    } catch (error) {
+      throw error instanceof ExternalTokenRefused ? error.withFacts({ issuer: issuer.id, kid: header.kid }) : error;
+    }
+  }
+
+  private async verifyForIssuer(app: AppScope, issuer: TrustedIssuerSettings, token: string, header: TokenHeader, unverifiedClaims: Claims): Promise<VerifiedExternalJwt> {
+    // Before jose, which takes an exp of 1e400 (Infinity) for a token that never expires.
+    assertTimeClaims(unverifiedClaims, { maxTokenLifetime: issuer.maxTokenLifetime });
+    const candidates = await this.keys.candidates(app, issuer, header);
     const claims = await this.verifyWithAny(token, candidates, this.options(issuer, header));
     this.checkIssuedAt(claims, issuer);
     if (issuer.singleUse && !(typeof claims.jti === 'string' && claims.jti.length > 0 && claims.jti.length <= MAX_JTI_LENGTH)) {

@@ -1,4 +1,5 @@
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { publicKeyProblem } from '../../key-checks/public-key.js';
 import { fetchJson } from './fetch-json.js';
 
 /** What Tessera uses of a provider's discovery document. */
@@ -12,6 +13,13 @@ export interface ProviderMetadata {
 /** A provider's verification keys, ready for jose. */
 export interface ProviderKeys {
   getKey: JWTVerifyGetKey;
+  /** Keys of the set that the key checks refused, left out of `getKey`. */
+  refused: RefusedKey[];
+}
+
+export interface RefusedKey {
+  kid: string | undefined;
+  reason: string;
 }
 
 /** A discovery document or key set that arrived but cannot be used. */
@@ -59,12 +67,27 @@ export async function loadMetadata(issuer: string, timeoutMs: number): Promise<P
   return { issuer, jwksUri, idTokenAlgorithms: algorithms };
 }
 
-/** Fetches the provider's JSON Web Key Set. Keys that are not public signing keys never match a token (jose checks). */
+/**
+ * Fetches the provider's JSON Web Key Set. Every key passes the key checks (auth/key-checks:
+ * RSA exponent 65537 and at least 2048 bits, points on their curve, no ROCA modulus) or is left
+ * out, the rest of the set staying usable. Keys that are not public signing keys never match a
+ * token (jose checks).
+ */
 export async function loadKeys(jwksUri: string, timeoutMs: number): Promise<ProviderKeys> {
   const document = await fetchJson(jwksUri, { timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
   if (!isRecord(document) || !Array.isArray(document.keys) || document.keys.length > MAX_KEYS) throw new ProviderDocumentError('invalid_document');
+  const keys: JWK[] = [];
+  const refused: RefusedKey[] = [];
+  for (const key of document.keys as unknown[]) {
+    if (!isRecord(key)) throw new ProviderDocumentError('invalid_document');
+    // Symmetric and encryption keys never verify an ID token here: left out, not judged.
+    if (key.kty === 'oct' || key.use === 'enc') continue;
+    const problem = publicKeyProblem(key);
+    if (problem === undefined) keys.push(key);
+    else refused.push({ kid: typeof key.kid === 'string' ? key.kid.slice(0, 256) : undefined, reason: problem });
+  }
   try {
-    return { getKey: createLocalJWKSet(document as unknown as JSONWebKeySet) };
+    return { getKey: createLocalJWKSet({ keys }), refused };
   } catch {
     throw new ProviderDocumentError('invalid_document');
   }

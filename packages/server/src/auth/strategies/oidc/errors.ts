@@ -1,8 +1,9 @@
 import { TesseraError } from '../../../errors.js';
+import { ExternalTokenRefused } from '../../external-tokens/refusal.js';
 import { ProviderDocumentError } from './discovery.js';
 import { ProviderFetchError } from './fetch-json.js';
 
-/** The check an ID token failed; named in `invalid_token` details, never with the token itself. */
+/** The check an ID token failed; named in the server's log, never to the client, never with the token itself. */
 export type IdTokenCheck =
   | 'format'
   | 'typ'
@@ -36,8 +37,9 @@ const MESSAGES: Record<IdTokenCheck, string> = {
   nonce: 'The ID token’s nonce does not match the one given.',
 };
 
-export function invalidIdToken(check: IdTokenCheck): TesseraError {
-  return new TesseraError('invalid_token', { message: MESSAGES[check], details: { strategy: 'oidc', check } });
+/** The one `invalid_token` every refused ID token gets; `check` and its explanation are for the log. */
+export function invalidIdToken(check: IdTokenCheck): ExternalTokenRefused {
+  return new ExternalTokenRefused(check, MESSAGES[check]);
 }
 
 /** A provider that could not be reached, or whose documents cannot be used, as `idp_unreachable`. */

@@ -1,6 +1,9 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
 import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
+import { isBareJsonObject } from '../../external-tokens/json-segment.js';
+import { ExternalTokenRefused } from '../../external-tokens/refusal.js';
+import { assertTimeClaims } from '../../external-tokens/time-claims.js';
 import { invalidIdToken, type IdTokenCheck } from './errors.js';
 import type { ProviderCache, ProviderState } from './provider-cache.js';
 import type { OidcProviderSettings } from './settings.js';
@@ -36,11 +39,17 @@ export class IdTokenVerifier {
   ) {}
 
   async verify(appId: string, providers: readonly OidcProviderSettings[], idToken: string, nonce: string | undefined): Promise<VerifiedIdToken> {
-    const provider = chooseProvider(providers, idToken);
-    const state = await this.cache.get(appId, provider);
-    const claims = await this.verifySignedClaims(appId, provider, state, idToken);
-    checkClaims(claims, provider, nonce, this.clock.now());
-    return { provider, claims };
+    const { provider, header, payload } = chooseProvider(providers, idToken);
+    try {
+      // Before jose, which takes an exp of 1e400 (Infinity) for a token that never expires.
+      assertTimeClaims(payload, { maxTokenLifetime: provider.maxTokenLifetime });
+      const state = await this.cache.get(appId, provider);
+      const claims = await this.verifySignedClaims(appId, provider, state, idToken);
+      checkClaims(claims, provider, nonce, this.clock.now());
+      return { provider, claims };
+    } catch (error) {
+      throw error instanceof ExternalTokenRefused ? error.withFacts({ issuer: provider.issuer, kid: typeof header.kid === 'string' ? header.kid.slice(0, 256) : undefined }) : error;
+    }
   }
 
   /** Signature, `iss`, `aud`, `exp` and `nbf`; on an unknown key, the keys are fetched again once per cooldown. */
@@ -78,7 +87,7 @@ export class IdTokenVerifier {
  * then verified in full against that provider. When several entries share the issuer, the one
  * whose client id the token names is tried (the audience check still applies).
  */
-function chooseProvider(providers: readonly OidcProviderSettings[], idToken: string): OidcProviderSettings {
+function chooseProvider(providers: readonly OidcProviderSettings[], idToken: string): { provider: OidcProviderSettings; header: ProtectedHeaderParameters; payload: JWTPayload } {
   const { header, payload } = peek(idToken);
   // Header values are untrusted JSON here: `typ` may be any type.
   const typ: unknown = header.typ;
@@ -87,10 +96,13 @@ function chooseProvider(providers: readonly OidcProviderSettings[], idToken: str
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   const provider = candidates.find((candidate) => audiences.includes(candidate.clientId)) ?? candidates[0];
   if (provider === undefined) throw invalidIdToken('issuer');
-  return provider;
+  return { provider, header, payload };
 }
 
 function peek(idToken: string): { header: ProtectedHeaderParameters; payload: JWTPayload } {
+  // Header and claims must be bare JSON objects: no byte-order mark or whitespace that decoders forgive.
+  const [header = '', payload = ''] = idToken.split('.');
+  if (!isBareJsonObject(Buffer.from(header, 'base64url')) || !isBareJsonObject(Buffer.from(payload, 'base64url'))) throw invalidIdToken('format');
   try {
     return { header: decodeProtectedHeader(idToken), payload: decodeJwt(idToken) };
   } catch {

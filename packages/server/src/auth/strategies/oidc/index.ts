@@ -1,8 +1,10 @@
+import type { Logger } from 'pino';
 import Type from 'typebox';
 import type { Clock } from '../../../lib/clock.js';
+import { logRefusal } from '../../external-tokens/refusal.js';
 import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
-import { IdTokenVerifier } from './id-token.js';
+import { IdTokenVerifier, type VerifiedIdToken } from './id-token.js';
 import { profileFromClaims } from './profile.js';
 import { ProviderCache, type ProviderCacheOptions } from './provider-cache.js';
 
@@ -21,6 +23,8 @@ export const identityProvider = (issuer: string): string => `oidc:${issuer}`;
 export interface OidcStrategyDependencies {
   externalUsers: ExternalUsers;
   clock: Clock;
+  /** Where refusals are explained (the client only hears `invalid_token`) and refused keys are reported. */
+  logger: Logger;
   cache?: ProviderCacheOptions;
 }
 
@@ -34,15 +38,24 @@ export class OidcStrategy implements Strategy<typeof OidcInput> {
   readonly input = OidcInput;
   private readonly verifier: IdTokenVerifier;
   private readonly externalUsers: ExternalUsers;
+  private readonly logger: Logger;
 
-  constructor({ externalUsers, clock, cache }: OidcStrategyDependencies) {
-    this.verifier = new IdTokenVerifier(new ProviderCache(clock, cache), clock);
+  constructor({ externalUsers, clock, logger, cache }: OidcStrategyDependencies) {
+    this.verifier = new IdTokenVerifier(new ProviderCache(clock, logger, cache), clock);
     this.externalUsers = externalUsers;
+    this.logger = logger;
   }
 
   async authenticate(input: { idToken: string; nonce?: string }, { app }: StrategyContext): Promise<Identity> {
     const { providers } = app.settings.strategies.oidc;
-    const { provider, claims } = await this.verifier.verify(app.id, providers, input.idToken, input.nonce);
+    let verified: VerifiedIdToken;
+    try {
+      verified = await this.verifier.verify(app.id, providers, input.idToken, input.nonce);
+    } catch (error) {
+      logRefusal(this.logger, error, { app: app.path, strategy: this.name });
+      throw error;
+    }
+    const { provider, claims } = verified;
     const user = await this.externalUsers.signIn(app, {
       provider: identityProvider(provider.issuer),
       subject: claims.sub,

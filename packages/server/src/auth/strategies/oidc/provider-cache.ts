@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { BoundedCache } from '../../../lib/bounded-cache.js';
 import type { Clock } from '../../../lib/clock.js';
 import { loadKeys, loadMetadata, type ProviderKeys, type ProviderMetadata } from './discovery.js';
@@ -35,6 +36,7 @@ export class ProviderCache {
 
   constructor(
     private readonly clock: Clock,
+    private readonly logger: Logger,
     { unknownKeyCooldownMs = 30_000, maxEntries = 1000 }: ProviderCacheOptions = {},
   ) {
     this.cooldownMs = unknownKeyCooldownMs;
@@ -76,11 +78,16 @@ export class ProviderCache {
   }
 
   private async fetchKeys(provider: OidcProviderSettings, jwksUri: string): Promise<ProviderKeys> {
+    let keys: ProviderKeys;
     try {
-      return await loadKeys(jwksUri, provider.timeoutMs);
+      keys = await loadKeys(jwksUri, provider.timeoutMs);
     } catch (error) {
       throw providerUnreachable(provider.issuer, 'jwks', error);
     }
+    for (const { kid, reason } of keys.refused) {
+      this.logger.warn({ strategy: 'oidc', issuer: provider.issuer, url: jwksUri, kid, reason }, 'OpenID provider key refused by the key checks; the other keys of the set stay usable');
+    }
+    return keys;
   }
 
   /** Runs `fetch` once for concurrent callers, and stores what it gives. */

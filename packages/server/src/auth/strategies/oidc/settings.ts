@@ -28,6 +28,9 @@ export const OidcProviderSettings = Type.Object(
       description: 'How long the provider’s discovery document and keys are kept before they are fetched again. An unknown key id fetches the keys sooner, at most once per 30 seconds.',
     }),
     timeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 30_000, description: 'Timeout of each request to the provider (discovery document, keys).' }),
+    maxTokenLifetime: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10 * 366 * 24 * 3600, description: 'Seconds an ID token may live (exp − iat) at most. Unset: no limit.' }),
+    ),
   },
   { additionalProperties: false },
 );
