@@ -65,6 +65,14 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
     expect((await signup(app, at(1), app.publishableKey, refusedEmail)).status).toBe(201);
   });
 
+  it('counts an IPv6 client by its /64, so that it cannot take a new address for each try', async () => {
+    const app = await limited({ signup: { perAddress: 2, perApp: 100, window: WINDOW } });
+    expect((await signup(app, '2001:db8:12:1::1')).status).toBe(201);
+    expect((await signup(app, '2001:db8:12:1::2')).status).toBe(201);
+    expectRateLimited(await signup(app, '2001:db8:12:1:ffff:ffff:ffff:ffff'));
+    expect((await signup(app, '2001:db8:12:2::1')).status).toBe(201);
+  });
+
   it.each([
     ['anonymous', 'anonymousLogin', { strategy: 'anonymous', displayName: 'Visitor' }],
     ['guest', 'guestLogin', { strategy: 'guest', fullName: 'Grace Guest' }],
