@@ -44,6 +44,8 @@ interface Counter {
  */
 export class AbuseLimiter {
   private readonly refusals: RefusalMemory;
+  /** Whether the store's failure was logged: once per outage, not once per request. */
+  private storeDownLogged = false;
 
   constructor(
     private readonly store: EphemeralStore,
@@ -118,10 +120,12 @@ export class AbuseLimiter {
     if (max === 0) return undefined;
     try {
       const count = await this.store.incrWithTtl(key, windowSeconds * 1000);
+      this.storeDownLogged = false;
       if (count <= max) return undefined;
       return (await this.store.ttl(key)) ?? windowSeconds * 1000;
     } catch (error) {
-      this.logger.warn({ err: error, key }, 'abuse limits are not counted: the ephemeral store is unreachable');
+      if (!this.storeDownLogged) this.logger.warn({ err: error }, 'abuse limits are not counted while the ephemeral store is unreachable');
+      this.storeDownLogged = true;
       return undefined;
     }
   }
