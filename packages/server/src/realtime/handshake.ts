@@ -1,5 +1,6 @@
 import type { AuthenticateFrame, AuthenticationResult, RefreshFrame } from '@tessera/protocol';
 import { decodeJwt } from 'jose';
+import type { Caller } from '../auth/limits/abuse-limiter.js';
 import type { ClientInfo, SessionService } from '../auth/sessions/session-service.js';
 import { TesseraError } from '../errors.js';
 import type { Services } from '../http/context.js';
@@ -57,9 +58,13 @@ export async function loginByFrame(services: GatewayServices, app: AppRecord, fr
  * anything: so that a connection over the user's limit is refused before its reconnect token
  * is rotated away. Undefined when unknown (a login that starts a new session).
  */
-export async function resumedUserOf(services: GatewayServices, frame: AuthenticateFrame): Promise<string | undefined> {
+export async function resumedUserOf(services: GatewayServices, frame: AuthenticateFrame, caller: Caller): Promise<string | undefined> {
   const body = frame as { strategy: string; token?: unknown; accessToken?: unknown };
-  if (body.strategy === 'reconnect' && typeof body.token === 'string') return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
+  if (body.strategy === 'reconnect' && typeof body.token === 'string') {
+    // A refused guesser is turned away before its token is even looked up.
+    services.limits.assertNotGuessing(caller, 'address-and-app');
+    return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
+  }
   if ((body.strategy === 'access-token' || body.strategy === 'jwt') && typeof body.accessToken === 'string') return unverifiedClaims(body.accessToken)?.sub;
   return undefined;
 }
@@ -77,6 +82,8 @@ export async function discardNewSession(sessions: SessionService, result: BindRe
  */
 export async function refreshBinding(services: GatewayServices, app: AppRecord, current: Binding, frame: RefreshFrame, client: ClientInfo): Promise<BindResult> {
   if ('reconnectToken' in frame) {
+    // A refused guesser is turned away before its token is even looked up.
+    services.limits.assertNotGuessing({ app, ip: client.ip }, 'address-and-app');
     const owner = await services.sessions.reconnectTokenOwner(frame.reconnectToken);
     if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id)) throw mismatch(owner.appId !== app.id);
     const issued = await services.authenticator.login(app, { strategy: 'reconnect', token: frame.reconnectToken }, client);
