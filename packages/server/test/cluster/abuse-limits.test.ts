@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { AuthenticationResult } from '@tessera/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends } from '../helpers/backends.js';
 import { clusterTestsEnabled, startCluster, type TestCluster } from '../helpers/cluster.js';
-import { makeApi, type Api, type ApiResponse } from '../helpers/server.js';
+import { PrivateRedis } from '../helpers/private-redis.js';
+import { makeApi, startTestServer, type Api, type ApiResponse, type TestServer } from '../helpers/server.js';
 import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 
 // Issue 12, item 5: the abuse limits are counted in Redis, so every node of a cluster counts the same.
@@ -72,5 +75,31 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('abuse limits share
     expectRateLimited(await me(nodes[0]!, forged));
     expectRateLimited(await me(nodes[0]!, genuine));
     expect((await nodes[1]!('GET', `${APP}/me`, { token: genuine, headers: from('10.22.0.2') })).status).toBe(200);
+  });
+});
+
+describe.each(clusterTestsEnabled ? ['redis'] : [])('abuse limits while %s is down (issue 12)', () => {
+  let redis: PrivateRedis;
+  let server: TestServer;
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    server = await startTestServer(backends[0]!, { redisUrl: redis.url, redisKeyPrefix: `tessera-test:${randomBytes(6).toString('hex')}:` });
+    const settings = { rateLimits: { signup: { perAddress: 1, window: WINDOW } } };
+    expect((await server.api('PATCH', APP.replace('/v1/apps', '/v1/admin/apps'), { token: server.adminToken, body: { settings } })).status).toBe(200);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await redis?.close();
+  });
+
+  const signup = () => server.api<Answer>('POST', `${APP}/users`, { key: server.publishableKey, body: { email: uniqueEmail('outage'), password: PASSWORD } });
+
+  it('are not counted, and refuse nothing: they protect capacity, and refusing would disconnect every user', async () => {
+    expect((await signup()).status).toBe(201);
+    expectRateLimited(await signup());
+    await redis.stop(true);
+    expect((await signup()).status).toBe(201);
+    // A forged token is still refused for what it is.
+    expect((await server.api<Answer>('GET', `${APP}/me`, { token: 'not.a.token' })).body.error?.code).toBe('invalid_token');
   });
 });
