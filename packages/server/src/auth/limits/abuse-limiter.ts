@@ -36,6 +36,8 @@ interface Counter {
  * a cluster, so every node counts the same). A fixed window costs one round trip per counter and
  * lets at most twice the limit through around a window's edge, which is enough for limits that
  * are about capacity rather than secrecy (passwords have their own throttle, auth/throttle/).
+ * Not @fastify/rate-limit: it limits HTTP routes only, while the realtime gateway's frames must
+ * meet the same counts, and its Redis store is this same INCR-and-expire fixed window.
  *
  * Operations (signup, anonymous and guest logins, refreshes) count every attempt before the work.
  * Guesses count failures only: a caller over its limit is then refused from this node's memory
