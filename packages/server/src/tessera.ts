@@ -40,6 +40,7 @@ import { RealtimeGateway } from './realtime/gateway.js';
 import { UserService } from './users/user-service.js';
 import { openCluster } from './cluster/index.js';
 import { LoginThrottle } from './auth/throttle/login-throttle.js';
+import { AbuseLimiter } from './auth/limits/abuse-limiter.js';
 import { UserMaintenance } from './users/maintenance.js';
 
 export interface TesseraOptions {
@@ -185,6 +186,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const cluster = openCluster(config, clock, logger);
   const sessions = new SessionService(repositories, accessTokens, new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions), clock, cluster.bus, logger);
   const throttle = new LoginThrottle(cluster.ephemeral);
+  const limits = new AbuseLimiter(cluster.ephemeral, clock, logger);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);
   const appCache = { ttlMs: config.sessionCacheTtlMs, apps: caches.apps, apiKeys: caches.apiKeys, misses: caches.misses };
   const apps = new AppService(repositories, signingKeys, clock, appCache, cluster.bus, logger);
@@ -204,10 +206,10 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
     new OidcStrategy({ externalUsers, clock, logger }),
     new JwtStrategy({ repositories, externalUsers, apps, clock, logger }),
   ]);
-  const authenticator = new Authenticator(strategies, sessions);
+  const authenticator = new Authenticator(strategies, sessions, limits);
   const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, clock);
   const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
-  return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens };
+  return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens, limits };
 }
 
 function loadMasterKey(config: Readonly<Config>, logger: Logger): MasterKey {

@@ -2,6 +2,7 @@ import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { issuersKeyStrengthProblem } from '../auth/strategies/jwt/key-config.js';
 import { StrategiesSettings } from '../auth/strategies/settings.js';
+import { RateLimitsSettings } from '../auth/limits/settings.js';
 import { LoginThrottleSettings } from '../auth/throttle/settings.js';
 import { RealtimeSettings } from '../realtime/settings.js';
 import { AllowedOriginsSetting } from './allowed-origins.js';
@@ -34,6 +35,7 @@ export const AppSettingsSchema = Type.Object(
     }),
     allowedOrigins: AllowedOriginsSetting,
     loginThrottle: LoginThrottleSettings,
+    rateLimits: RateLimitsSettings,
     strategies: StrategiesSettings,
     realtime: RealtimeSettings,
   },

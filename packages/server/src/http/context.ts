@@ -12,6 +12,7 @@ import type { AnonymousUsers } from '../auth/strategies/anonymous/lifecycle.js';
 import type { AnonymousUpgrade } from '../auth/strategies/anonymous/upgrade.js';
 import type { UserMaintenance } from '../users/maintenance.js';
 import type { AuthTokenService } from '../auth/tokens/auth-tokens.js';
+import type { AbuseLimiter } from '../auth/limits/abuse-limiter.js';
 
 /** The services the HTTP layer calls. Routes never reach the database directly. */
 export interface Services {
@@ -31,6 +32,8 @@ export interface Services {
   /** The periodic upkeep of ephemeral users; the server runs it, tests call it. */
   maintenance: UserMaintenance;
   authTokens: AuthTokenService;
+  /** Abuse limits of unauthenticated writes and credential guesses, for REST and realtime alike. */
+  limits: AbuseLimiter;
 }
 
 /** What the request hooks learned about the caller. */

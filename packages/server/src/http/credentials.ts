@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
 import { andThen, type MaybePromise } from '../lib/maybe-promise.js';
+import type { Caller } from '../auth/limits/abuse-limiter.js';
 import type { AuthContext } from '../auth/sessions/session-service.js';
 import type { ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
 import type { Services } from './context.js';
@@ -40,7 +41,7 @@ export async function requireKey(services: Services, request: FastifyRequest, ap
   if (token === undefined) {
     throw new TesseraError('missing_credentials', { message: `Send the app's ${kind === 'secret' ? 'secret' : 'publishable'} key in the X-Tessera-Key header.` });
   }
-  const key = await services.apps.authenticateKey(app, token);
+  const key = await services.limits.checked(callerOf(request, app), 'address', () => services.apps.authenticateKey(app, token));
   if (kind === 'secret' && key.kind !== 'secret') throw new TesseraError('forbidden', { message: 'This call needs the secret key.' });
   request.tessera.key = key;
   return key;
@@ -50,7 +51,14 @@ export async function requireKey(services: Services, request: FastifyRequest, ap
 export function requireUser(services: Services, request: FastifyRequest, app: AppRecord): MaybePromise<AuthContext> {
   const token = bearer(request);
   if (token === undefined || /^(pk|sk|adm|at|rt)_/.test(token)) throw new TesseraError('missing_credentials', { message: 'Send an access token: Authorization: Bearer <accessToken>.' });
-  return andThen(services.sessions.authenticate(app, token), (context) => (request.tessera.user = context));
+  // A forged token counts as a guess by the caller's address; a valid one costs no round trip.
+  const authenticated = services.limits.checked(callerOf(request, app), 'address', () => services.sessions.authenticate(app, token));
+  return andThen(authenticated, (context) => (request.tessera.user = context));
+}
+
+/** Whose failed credential checks count together: the request's client address, within the app (or the admin API). */
+export function callerOf(request: FastifyRequest, app: AppRecord | null): Caller {
+  return { app, ip: request.ip };
 }
 
 export function clientInfo(request: FastifyRequest): { userAgent: string | null; ip: string | null } {

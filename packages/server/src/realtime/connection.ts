@@ -11,7 +11,7 @@ import type { AppRecord, UserRecord } from '../store/repositories/index.js';
 import { asTesseraError, causeOf, closeFrameOf, type CloseCause } from './closing.js';
 import { ExpiryTimeline, type SessionTimes } from './expiry.js';
 import { errorFrame, parseClientFrame, withId } from './frames.js';
-import { bindAccessToken, discardNewSession, loginByFrame, refreshBinding, resumedUserOf, type Binding, type BindResult, type GatewayServices } from './handshake.js';
+import { bindPresentedToken, discardNewSession, loginByFrame, refreshBinding, resumedUserOf, type Binding, type BindResult, type GatewayServices } from './handshake.js';
 import { exceedsUserConnections, FrameRateLimiter, isSlowConsumer, MAX_PRESENCE_ENTRIES } from './limits.js';
 import type { PendingSlot } from './pending-per-address.js';
 import type { Presence, PresenceMember, PresenceSubscriber } from './presence.js';
@@ -85,7 +85,7 @@ export class Connection implements PresenceSubscriber {
   start(): void {
     this.context.registry.add(this);
     const token = this.target.accessToken;
-    if (token !== undefined) return void this.authenticate(undefined, async () => ({ binding: await bindAccessToken(this.context.services.sessions, this.app, token) }));
+    if (token !== undefined) return void this.authenticate(undefined, async () => ({ binding: await bindPresentedToken(this.context.services, this.app, token, this.target.client) }));
     this.cancelAuthTimeout = this.context.scheduler.at(this.context.clock.now() + this.context.config.authTimeoutMs, () => {
       if (this.state === 'awaiting') this.close({ code: 'authentication_timeout' });
     });
@@ -176,7 +176,7 @@ export class Connection implements PresenceSubscriber {
   private async login(frame: AuthenticateFrame): Promise<BindResult> {
     const { services, presence } = this.context;
     // Refuse a connection over the user's limit before a reconnect token is rotated away.
-    const resumed = await resumedUserOf(services, frame);
+    const resumed = await resumedUserOf(services, frame, { app: this.app, ip: this.target.client.ip });
     if (resumed !== undefined && exceedsUserConnections(this.app, presence.connectionsOf(this.app.id, resumed))) throw new TesseraError('too_many_connections');
     return loginByFrame(services, this.app, frame, this.target.apiKey, this.target.client);
   }

@@ -1,12 +1,13 @@
 import type { AuthenticateFrame, AuthenticationResult, RefreshFrame } from '@tessera/protocol';
 import { decodeJwt } from 'jose';
+import type { Caller } from '../auth/limits/abuse-limiter.js';
 import type { ClientInfo, SessionService } from '../auth/sessions/session-service.js';
 import { TesseraError } from '../errors.js';
 import type { Services } from '../http/context.js';
 import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories/index.js';
 
 /** What the gateway needs of the server's services. */
-export type GatewayServices = Pick<Services, 'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster'>;
+export type GatewayServices = Pick<Services, 'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster' | 'limits'>;
 
 /** Who an authenticated connection is: its user, its session and the access token that holds it. */
 export interface Binding {
@@ -33,6 +34,11 @@ export async function bindAccessToken(sessions: SessionService, app: AppRecord, 
   return { user: context.user, session: context.session, accessToken, accessExpiresAt: context.claims.exp * 1000, strategy };
 }
 
+/** `bindAccessToken` for a token the client presents (at the upgrade, in a refresh): a forged one counts as a guess, as on REST. */
+export async function bindPresentedToken(services: GatewayServices, app: AppRecord, accessToken: string, client: ClientInfo): Promise<Binding> {
+  return services.limits.checked({ app, ip: client.ip }, 'address', () => bindAccessToken(services.sessions, app, accessToken));
+}
+
 /**
  * An `authenticate` frame: the app's key as for `POST …/authentication`, then the very same
  * login pipeline (any enabled strategy), then the session the new access token holds.
@@ -41,7 +47,7 @@ export async function loginByFrame(services: GatewayServices, app: AppRecord, fr
   if (apiKey === undefined) {
     throw new TesseraError('missing_credentials', { message: "Send the app's publishable key at the upgrade: the X-Tessera-Key header or ?key=pk_…" });
   }
-  await services.apps.authenticateKey(app, apiKey);
+  await services.limits.checked({ app, ip: client.ip }, 'address', () => services.apps.authenticateKey(app, apiKey));
   const issued = await services.authenticator.login(app, loginBodyOf(frame), client);
   const binding = await bindAccessToken(services.sessions, app, issued.accessToken, issued.authentication.strategy);
   return { binding, issued };
@@ -52,9 +58,13 @@ export async function loginByFrame(services: GatewayServices, app: AppRecord, fr
  * anything: so that a connection over the user's limit is refused before its reconnect token
  * is rotated away. Undefined when unknown (a login that starts a new session).
  */
-export async function resumedUserOf(services: GatewayServices, frame: AuthenticateFrame): Promise<string | undefined> {
+export async function resumedUserOf(services: GatewayServices, frame: AuthenticateFrame, caller: Caller): Promise<string | undefined> {
   const body = frame as { strategy: string; token?: unknown; accessToken?: unknown };
-  if (body.strategy === 'reconnect' && typeof body.token === 'string') return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
+  if (body.strategy === 'reconnect' && typeof body.token === 'string') {
+    // A refused guesser is turned away before its token is even looked up.
+    services.limits.assertNotGuessing(caller, 'address-and-app');
+    return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
+  }
   if ((body.strategy === 'access-token' || body.strategy === 'jwt') && typeof body.accessToken === 'string') return unverifiedClaims(body.accessToken)?.sub;
   return undefined;
 }
@@ -72,6 +82,8 @@ export async function discardNewSession(sessions: SessionService, result: BindRe
  */
 export async function refreshBinding(services: GatewayServices, app: AppRecord, current: Binding, frame: RefreshFrame, client: ClientInfo): Promise<BindResult> {
   if ('reconnectToken' in frame) {
+    // A refused guesser is turned away before its token is even looked up.
+    services.limits.assertNotGuessing({ app, ip: client.ip }, 'address-and-app');
     const owner = await services.sessions.reconnectTokenOwner(frame.reconnectToken);
     if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id)) throw mismatch(owner.appId !== app.id);
     const issued = await services.authenticator.login(app, { strategy: 'reconnect', token: frame.reconnectToken }, client);
@@ -83,7 +95,7 @@ export async function refreshBinding(services: GatewayServices, app: AppRecord, 
   // A forged audience only closes the connection of the client that sent it.
   const audience = unverifiedClaims(frame.accessToken)?.aud;
   if (audience !== undefined && ![audience].flat().includes(app.path)) throw mismatch(true);
-  const binding = await bindAccessToken(services.sessions, app, frame.accessToken);
+  const binding = await bindPresentedToken(services, app, frame.accessToken, client);
   if (binding.user.id !== current.user.id) throw mismatch(false);
   return { binding };
 }

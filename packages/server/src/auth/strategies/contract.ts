@@ -1,5 +1,6 @@
 import type { TSchema, Static } from 'typebox';
 import type { AppRecord, SessionRecord, UserRecord } from '../../store/repositories/index.js';
+import type { OperationLimitName } from '../limits/settings.js';
 import type { ClientInfo } from '../sessions/session-service.js';
 
 /** What a strategy proves: which user is logging in, and whether it resumes a session. */
@@ -16,6 +17,16 @@ export interface StrategyContext {
   client: ClientInfo;
 }
 
+/** What a strategy declares; the authenticator enforces it for every transport. */
+export interface StrategyLimits<Input> {
+  /** Every attempt counts against this limit, before the strategy runs. */
+  readonly attempts?: OperationLimitName;
+  /** The id a per-token count is kept under (a reconnect token's), when the input names one. */
+  tokenIdOf?(input: Input): string | undefined;
+  /** A failed attempt is a guess at a credential: failures count against `failedCredentials`. */
+  readonly guesses?: boolean;
+}
+
 /**
  * One way of logging in. A strategy validates its own input (by `input`, a schema whose
  * `strategy` property is the strategy's name) and proves an identity, or throws a
@@ -24,5 +35,7 @@ export interface StrategyContext {
 export interface Strategy<Input extends TSchema = TSchema> {
   readonly name: string;
   readonly input: Input;
+  /** The abuse limits a login by this strategy is subject to (see auth/limits/); none when absent. */
+  readonly limits?: StrategyLimits<Static<Input>>;
   authenticate(input: Static<Input>, context: StrategyContext): Promise<Identity>;
 }

@@ -5,7 +5,7 @@ import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.j
 import { toIso } from '../../lib/clock.js';
 import type { ApiKeyRecord, AppRecord } from '../../store/repositories/index.js';
 import type { Services } from '../context.js';
-import { bearer } from '../credentials.js';
+import { bearer, callerOf } from '../credentials.js';
 import { TesseraError } from '../../errors.js';
 import { AppParams, errorResponses, nullable, oneOfStrings } from '../schemas.js';
 
@@ -36,7 +36,7 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
     fastify.addHook('onRequest', async (request) => {
       const token = bearer(request);
       if (token === undefined) throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer adm_….' });
-      request.tessera.admin = await services.apps.authenticateAdmin(token);
+      request.tessera.admin = await services.limits.checked(callerOf(request, null), 'address', () => services.apps.authenticateAdmin(token));
     });
 
     fastify.post('/namespaces', {

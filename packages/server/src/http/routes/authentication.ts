@@ -17,7 +17,7 @@ export function authenticationRoutes(services: Services): FastifyPluginAsyncType
         summary: 'Log in',
         description: 'Needs the app\'s publishable (or secret) key in X-Tessera-Key.',
         body,
-        response: { 201: AuthenticationResultSchema, ...errorResponses(400, 401, 403, 404, 413, 502, 503) },
+        response: { 201: AuthenticationResultSchema, ...errorResponses(400, 401, 403, 404, 413, 429, 502, 503) },
       },
       // The authenticator validates the body against the named strategy, which gives a
       // precise error (`unknown_strategy`, the strategy's own field errors) instead of a union's.

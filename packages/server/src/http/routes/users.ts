@@ -19,11 +19,13 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         summary: 'Sign a user up',
         description: 'With the publishable key when the app allows public signup; always with the secret key.',
         body: CreateUserBodySchema,
-        response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409, 503) },
+        response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409, 429, 503) },
       },
       handler: async (request, reply) => {
         const app = request.tessera.app!;
         const key = await requireKey(services, request, app, 'any');
+        // The app's backend may sign up as many users as it likes; the public may not.
+        if (key.kind !== 'secret') await services.limits.consume(app, 'signup', request.ip);
         const user = await services.users.signup(app, request.body, { viaSecretKey: key.kind === 'secret' });
         return reply.status(201).send(presentUser(user));
       },

@@ -14,6 +14,7 @@ const AccessTokenInput = Type.Object(
 export class AccessTokenStrategy implements Strategy<typeof AccessTokenInput> {
   readonly name = 'access-token';
   readonly input = AccessTokenInput;
+  readonly limits = { guesses: true } as const;
 
   constructor(private readonly sessions: SessionService) {}
 

@@ -16,6 +16,7 @@ const AnonymousInput = Type.Object(
 export class AnonymousStrategy implements Strategy<typeof AnonymousInput> {
   readonly name = 'anonymous';
   readonly input = AnonymousInput;
+  readonly limits = { attempts: 'anonymousLogin' } as const;
 
   constructor(private readonly users: UserService) {}
 

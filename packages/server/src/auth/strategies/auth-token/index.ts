@@ -11,6 +11,7 @@ const AuthTokenInput = Type.Object(
 export class AuthTokenStrategy implements Strategy<typeof AuthTokenInput> {
   readonly name = 'auth-token';
   readonly input = AuthTokenInput;
+  readonly limits = { guesses: true } as const;
 
   constructor(private readonly authTokens: AuthTokenService) {}
 

@@ -19,6 +19,7 @@ const CustomInput = Type.Object(
 export class CustomStrategy implements Strategy<typeof CustomInput> {
   readonly name = 'custom';
   readonly input = CustomInput;
+  readonly limits = { guesses: true } as const;
 
   constructor(private readonly externalUsers: ExternalUsers) {}
 

@@ -18,6 +18,7 @@ const GuestInput = Type.Object(
 export class GuestStrategy implements Strategy<typeof GuestInput> {
   readonly name = 'guest';
   readonly input = GuestInput;
+  readonly limits = { attempts: 'guestLogin' } as const;
 
   constructor(
     private readonly users: UserService,

@@ -45,6 +45,7 @@ export interface JwtStrategyDependencies {
 export class JwtStrategy implements Strategy<typeof JwtInput> {
   readonly name = 'jwt';
   readonly input = JwtInput;
+  readonly limits = { guesses: true } as const;
   private readonly verifier: ExternalJwtVerifier;
 
   constructor(private readonly dependencies: JwtStrategyDependencies) {

@@ -34,6 +34,7 @@ export interface KeyStrategyOptions {
 export class KeyStrategy implements Strategy<typeof KeyInput> {
   readonly name = 'key';
   readonly input = KeyInput;
+  readonly limits = { guesses: true } as const;
 
   constructor(private readonly options: KeyStrategyOptions) {}
 

@@ -36,6 +36,7 @@ export interface OidcStrategyDependencies {
 export class OidcStrategy implements Strategy<typeof OidcInput> {
   readonly name = 'oidc';
   readonly input = OidcInput;
+  readonly limits = { guesses: true } as const;
   private readonly verifier: IdTokenVerifier;
   private readonly externalUsers: ExternalUsers;
   private readonly logger: Logger;

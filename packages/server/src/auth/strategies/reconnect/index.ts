@@ -1,6 +1,7 @@
 import Type from 'typebox';
+import { parseOpaqueToken } from '../../../lib/opaque-token.js';
 import type { SessionService } from '../../sessions/session-service.js';
-import type { Identity, Strategy, StrategyContext } from '../contract.js';
+import type { Identity, Strategy, StrategyContext, StrategyLimits } from '../contract.js';
 
 const ReconnectInput = Type.Object(
   { strategy: Type.Literal('reconnect'), token: Type.String({ minLength: 1, maxLength: 256 }) },
@@ -11,6 +12,7 @@ const ReconnectInput = Type.Object(
 export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
   readonly name = 'reconnect';
   readonly input = ReconnectInput;
+  readonly limits: StrategyLimits<{ token: string }> = { attempts: 'reconnect', tokenIdOf: ({ token }) => parseOpaqueToken(token)?.id, guesses: true };
 
   constructor(private readonly sessions: SessionService) {}
 
