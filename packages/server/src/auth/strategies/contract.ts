@@ -1,5 +1,6 @@
 import type { TSchema, Static } from 'typebox';
 import type { AppRecord, SessionRecord, UserRecord } from '../../store/repositories/index.js';
+import type { PresentedReconnectToken } from '../sessions/reconnect-tokens.js';
 import type { ClientInfo } from '../sessions/session-service.js';
 
 /** What a strategy proves: which user is logging in, and whether it resumes a session. */
@@ -8,7 +9,7 @@ export interface Identity {
   /** Set when the strategy continues an existing session instead of starting a new one. */
   resumes?: SessionRecord;
   /** The reconnect token presented to continue it, if any: issuing the new tokens spends it. */
-  redeemedReconnectTokenId?: string;
+  redeemedReconnectToken?: PresentedReconnectToken;
 }
 
 export interface StrategyContext {

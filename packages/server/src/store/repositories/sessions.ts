@@ -98,16 +98,21 @@ export class SessionsRepository {
     return row && toReconnectToken(row);
   }
 
-  /** Whether the token made by redeeming `parentId` is still waiting to be used. */
-  async hasLiveSuccessor(parentId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('reconnect_tokens')
-      .select('id')
+  /**
+   * Retires the unused tokens made by redeeming `parentId`, if there are any; false when there
+   * were none. Conditional, like `consumeReconnectToken`: of this and a concurrent redemption of
+   * such a token, exactly one takes effect.
+   */
+  async supersedeSuccessors(sessionId: string, parentId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('reconnect_tokens')
+      .set({ superseded_at: now })
+      .where('session_id', '=', sessionId)
       .where('parent_id', '=', parentId)
       .where('used_at', 'is', null)
       .where('superseded_at', 'is', null)
       .executeTakeFirst();
-    return row !== undefined;
+    return result.numUpdatedRows > 0n;
   }
 
   /**
