@@ -19,7 +19,7 @@ export class Authenticator {
     const { strategy, input } = this.strategies.resolve(app, body);
     const identity = await strategy.authenticate(input, { app, client });
     if (identity.resumes === undefined) return this.startSession(app, identity.user, strategy.name, client);
-    const credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.redeemedReconnectToken);
+    const credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.renewal);
     return presentLogin(strategy.name, identity.user, credentials);
   }
 

@@ -78,4 +78,14 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('refreshes of one r
     expect((await overFrame(bound[0]!, { type: 'refresh', reconnectToken: successor })).error).toBeUndefined();
     await Promise.all([...bound, ...fresh].map((socket) => socket.close()));
   });
+
+  it('answers logins with one access token on both nodes at once with the same reconnect token', async () => {
+    const login = await signUpAndLogIn();
+    const withAccessToken = async (api: Api): Promise<Answer> => {
+      const response = await api<AuthenticationResult & { error?: { code: string } }>('POST', `${APP}/authentication`, { key: key(), body: { strategy: 'access-token', accessToken: login.accessToken } });
+      return { reconnectToken: response.body.reconnectToken, accessToken: response.body.accessToken, error: response.body.error?.code };
+    };
+    const renewed = expectOneSuccessor(await Promise.all(Array.from({ length: 12 }, (_, index) => withAccessToken(apis[index % 2]!))));
+    expect((await overRest(apis[0]!, renewed)).error).toBeUndefined();
+  });
 });

@@ -143,6 +143,33 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
     expect((await overRest(successor)).status).toBe(201);
   });
 
+  it('answers logins with one access token at once (REST and first frames) with the same reconnect token while it is unused', async () => {
+    const { login } = await signUpAndLogIn(server);
+    const withAccessToken = async (): Promise<Refreshed> => {
+      const response = await server.api<AuthenticationResult & { error?: { code: string } }>('POST', `${APP}/authentication`, {
+        key: server.publishableKey,
+        body: { strategy: 'access-token', accessToken: login.accessToken },
+      });
+      return { status: response.status, reconnectToken: response.body.reconnectToken, accessToken: response.body.accessToken, error: response.body.error?.code };
+    };
+    const sockets = await Promise.all(Array.from({ length: 6 }, () => connect(server, { key: server.publishableKey })));
+    const answers = await Promise.all([
+      ...Array.from({ length: 8 }, withAccessToken),
+      ...sockets.map(async (socket) => fromFrame(await socket.request<AuthenticatedFrame | ErrorFrame>({ type: 'authenticate', strategy: 'access-token', accessToken: login.accessToken }))),
+    ]);
+    const renewed = expectOneSuccessor(answers, login.reconnectToken);
+    // The same access token later still gets the same one, until it is used.
+    server.clock.advance(60_000);
+    expect((await withAccessToken()).reconnectToken).toBe(renewed);
+    const next = await overRest(renewed);
+    expect(next.status).toBe(201);
+    const after = await withAccessToken();
+    expect(after.status).toBe(201);
+    expect(after.reconnectToken).not.toBe(renewed);
+    expect((await overRest(after.reconnectToken!)).status).toBe(201);
+    await Promise.all(sockets.map((socket) => socket.close()));
+  });
+
   it('gives a token spent by an earlier version (a random successor) retried within the grace period one new successor', async () => {
     const { login } = await signUpAndLogIn(server);
     const { id: parentId } = parseOpaqueToken(login.reconnectToken)!;

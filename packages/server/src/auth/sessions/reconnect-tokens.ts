@@ -10,6 +10,12 @@ export interface PresentedReconnectToken {
   secret: string;
 }
 
+/**
+ * What a resumed session's new reconnect token comes from: a reconnect token, which the renewal
+ * spends, or a still-valid access token (its `jti`), which stays valid.
+ */
+export type Renewal = { reconnectToken: PresentedReconnectToken } | { accessTokenId: string };
+
 /** A reconnect token as the client is given it. */
 export interface GivenReconnectToken {
   token: string;
@@ -28,7 +34,8 @@ type TokenSession = Pick<SessionRecord, 'id' | 'expiresAt'>;
  * refreshing at once, on any node, or the retry of a lost answer) gets the same successor: the
  * one that spends the token writes it, the others find it written and answer it too. Nobody
  * without the presented secret and the server key can compute it, and the store keeps only its
- * hash, as for every token.
+ * hash, as for every token. A login with an access token gets a token derived from that access
+ * token in the same way, so that duplicates of it agree too.
  */
 export class ReconnectTokens {
   constructor(private readonly successorKey: Buffer) {}
@@ -48,16 +55,47 @@ export class ReconnectTokens {
     return { record, presented: { id: parsed.id, secret: parsed.secret } };
   }
 
-  /** A new random token in place of the session's unused ones: new credentials that spent none (an access-token login). */
-  async replace(repositories: Repositories, app: AppRecord, session: TokenSession, now: number): Promise<GivenReconnectToken> {
+  /**
+   * The session's new reconnect token, in place of its unused ones. Undefined when `renewal`
+   * presents a spent reconnect token that is no duplicate: reuse, and the caller ends the session.
+   */
+  async renew(repositories: Repositories, app: AppRecord, session: TokenSession, renewal: Renewal | undefined, now: number): Promise<GivenReconnectToken | undefined> {
+    if (renewal === undefined) return this.replace(repositories, app, session, now);
+    if ('reconnectToken' in renewal) return this.redeem(repositories, app, session, renewal.reconnectToken, now);
+    return this.renewForAccessToken(repositories, app, session, renewal.accessTokenId, now);
+  }
+
+  /** A new random token in place of the session's unused ones. */
+  private async replace(repositories: Repositories, app: AppRecord, session: TokenSession, now: number): Promise<GivenReconnectToken> {
     return this.install(repositories, this.prepare(createOpaqueToken('rt'), app, session, null, now), now);
+  }
+
+  /**
+   * For a login with an access token (which it does not spend): the token derived from that access
+   * token, written by the first of concurrent duplicates and answered to all of them while it is
+   * unused. Once it was used or superseded, the same access token gets a new random one.
+   */
+  private async renewForAccessToken(repositories: Repositories, app: AppRecord, session: TokenSession, accessTokenId: string, now: number): Promise<GivenReconnectToken> {
+    const derived = deriveOpaqueToken('rt', this.successorKey, `access-token:${accessTokenId}`);
+    let written = await repositories.sessions.findReconnectToken(derived.id);
+    if (written === undefined) {
+      const { token, row } = this.prepare(derived, app, session, null, now);
+      // Its own row is spared: a duplicate that committed meanwhile wrote it, live.
+      await repositories.sessions.supersedeReconnectTokens(session.id, now, derived.id);
+      if (await repositories.sessions.insertReconnectTokenIfAbsent(row)) return { token, expiresAt: row.expires_at };
+      written = await repositories.sessions.findReconnectToken(derived.id);
+    }
+    if (written !== undefined && written.sessionId === session.id && written.usedAt === null && written.supersededAt === null) {
+      return { token: derived.token, expiresAt: written.expiresAt };
+    }
+    return this.replace(repositories, app, session, now);
   }
 
   /**
    * Spends `presented` and gives its successor, the same one to every presentation within the
    * grace period. Undefined when the presentation is reuse: the caller ends the session.
    */
-  async redeem(repositories: Repositories, app: AppRecord, session: TokenSession, presented: PresentedReconnectToken, now: number): Promise<GivenReconnectToken | undefined> {
+  private async redeem(repositories: Repositories, app: AppRecord, session: TokenSession, presented: PresentedReconnectToken, now: number): Promise<GivenReconnectToken | undefined> {
     const successor = this.successorOf(presented);
     // The atomic step: of concurrent presentations, on any node, exactly one spends the token.
     // On PostgreSQL the others' update waits for that one's transaction and then matches

@@ -7,7 +7,7 @@ import { uuidv7 } from '../../lib/ids.js';
 import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
 import type { AppRecord, NewReconnectTokenRow, NewSessionRow, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
 import type { AccessTokenService, IssuedAccessToken } from '../tokens/access-tokens.js';
-import type { PresentedReconnectToken, ReconnectTokens } from './reconnect-tokens.js';
+import type { PresentedReconnectToken, ReconnectTokens, Renewal } from './reconnect-tokens.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
 
 /** Activity moves a session's idle expiry forward, but is written at most this often. */
@@ -161,21 +161,19 @@ export class SessionService {
 
   /**
    * New tokens for a live session; counts as activity on it. A session has one usable reconnect
-   * token at a time: the new one supersedes the others. `redeemed` is the reconnect token
-   * presented to ask for these (see `checkReconnectToken`): it is spent here, in the same
+   * token at a time: the new one supersedes the others. `renewal` is the token presented to ask
+   * for these. A reconnect token (see `checkReconnectToken`) is spent here, in the same
    * transaction that writes its successor, so a failure half-way leaves it usable rather than
-   * spent with no successor (which a retry would take for reuse). Every presentation of it
-   * within the grace period is answered the same successor (see `ReconnectTokens`); a reuse
-   * beyond that ends the session.
+   * spent with no successor (which a retry would take for reuse). Duplicates of one renewal get
+   * the same reconnect token (see `ReconnectTokens`); a reuse beyond the grace period ends the session.
    */
-  async issue(app: AppRecord, user: UserRecord, session: SessionRecord, redeemed: PresentedReconnectToken | null = null): Promise<IssuedCredentials> {
+  async issue(app: AppRecord, user: UserRecord, session: SessionRecord, renewal?: Renewal): Promise<IssuedCredentials> {
     const now = this.clock.now();
     const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: session.id, notAfter: session.expiresAt });
     const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;
     const touches = now > session.lastSeenAt;
     const reconnect = await this.repositories.transaction(async (repositories) => {
-      const given =
-        redeemed === null ? await this.reconnectTokens.replace(repositories, app, session, now) : await this.reconnectTokens.redeem(repositories, app, session, redeemed, now);
+      const given = await this.reconnectTokens.renew(repositories, app, session, renewal, now);
       if (given !== undefined && touches) await repositories.sessions.touch(session.id, now, idleExpiresAt);
       return given;
     });

@@ -93,6 +93,19 @@ export class SessionsRepository {
     await this.db.insertInto('reconnect_tokens').values({ ...row, used_at: null, superseded_at: null }).execute();
   }
 
+  /**
+   * Inserts a token unless one with its id exists; false when one did. On PostgreSQL an insert
+   * of the same id by a transaction not yet committed is waited for, so a read after `false` finds it.
+   */
+  async insertReconnectTokenIfAbsent(row: NewReconnectTokenRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('reconnect_tokens')
+      .values({ ...row, used_at: null, superseded_at: null })
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .executeTakeFirst();
+    return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
   async findReconnectToken(id: string): Promise<ReconnectTokenRecord | undefined> {
     const row = await this.db.selectFrom('reconnect_tokens').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toReconnectToken(row);
@@ -130,15 +143,11 @@ export class SessionsRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Retires every unused reconnect token of a session: a newer one replaces them, or the session ends. */
-  async supersedeReconnectTokens(sessionId: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('reconnect_tokens')
-      .set({ superseded_at: now })
-      .where('session_id', '=', sessionId)
-      .where('used_at', 'is', null)
-      .where('superseded_at', 'is', null)
-      .execute();
+  /** Retires every unused reconnect token of a session but `exceptId`: a newer one replaces them, or the session ends. */
+  async supersedeReconnectTokens(sessionId: string, now: number, exceptId?: string): Promise<void> {
+    let query = this.db.updateTable('reconnect_tokens').set({ superseded_at: now }).where('session_id', '=', sessionId).where('used_at', 'is', null).where('superseded_at', 'is', null);
+    if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+    await query.execute();
   }
 }
 

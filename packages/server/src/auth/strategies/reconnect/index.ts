@@ -16,6 +16,6 @@ export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
 
   async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
     const { session, user, presented } = await this.sessions.checkReconnectToken(app, input.token);
-    return { user, resumes: session, redeemedReconnectToken: presented };
+    return { user, resumes: session, renewal: { reconnectToken: presented } };
   }
 }
