@@ -184,7 +184,7 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
       .execute();
     server.clock.advance(1000);
 
-    const answers = await Promise.all(Array.from({ length: 6 }, () => overRest(login.reconnectToken)));
+    const answers = await Promise.all(Array.from({ length: 12 }, () => overRest(login.reconnectToken)));
     const successor = expectOneSuccessor(answers, login.reconnectToken);
     expect(await me(answers[0]!.accessToken!)).not.toHaveProperty('error');
     // Only the newest token works from then on, as the earlier version had it.

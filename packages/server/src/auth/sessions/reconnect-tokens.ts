@@ -126,8 +126,9 @@ export class ReconnectTokens {
     // No such token: the parent was spent by an earlier version of Tessera (or under another
     // master key), whose successor was random and cannot be given again. As that version did, a
     // new one replaces it if it is still unused; the conditional update lets one of concurrent
-    // retries do so, and the others then find its replacement.
-    if (written === undefined && (await repositories.sessions.supersedeSuccessors(session.id, parentId, now))) {
+    // retries do so, and the others then find its replacement (which their update spares: it may
+    // have committed since they looked).
+    if (written === undefined && (await repositories.sessions.supersedeSuccessors(session.id, parentId, successor.id, now))) {
       return this.install(repositories, this.prepare(successor, app, session, parentId, now), now);
     }
     const found = written ?? (await repositories.sessions.findReconnectToken(successor.id));

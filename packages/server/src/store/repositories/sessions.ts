@@ -112,16 +112,17 @@ export class SessionsRepository {
   }
 
   /**
-   * Retires the unused tokens made by redeeming `parentId`, if there are any; false when there
-   * were none. Conditional, like `consumeReconnectToken`: of this and a concurrent redemption of
-   * such a token, exactly one takes effect.
+   * Retires the unused tokens made by redeeming `parentId` but `exceptId`, if there are any; false
+   * when there were none. Conditional, like `consumeReconnectToken`: of this and a concurrent
+   * redemption of such a token, exactly one takes effect.
    */
-  async supersedeSuccessors(sessionId: string, parentId: string, now: number): Promise<boolean> {
+  async supersedeSuccessors(sessionId: string, parentId: string, exceptId: string, now: number): Promise<boolean> {
     const result = await this.db
       .updateTable('reconnect_tokens')
       .set({ superseded_at: now })
       .where('session_id', '=', sessionId)
       .where('parent_id', '=', parentId)
+      .where('id', '!=', exceptId)
       .where('used_at', 'is', null)
       .where('superseded_at', 'is', null)
       .executeTakeFirst();
