@@ -77,14 +77,14 @@ export class ReconnectTokens {
    */
   private async renewForAccessToken(repositories: Repositories, app: AppRecord, session: TokenSession, accessTokenId: string, now: number): Promise<GivenReconnectToken> {
     const derived = deriveOpaqueToken('rt', this.successorKey, `access-token:${accessTokenId}`);
-    let written = await repositories.sessions.findReconnectToken(derived.id);
-    if (written === undefined) {
-      const { token, row } = this.prepare(derived, app, session, null, now);
-      // Its own row is spared: a duplicate that committed meanwhile wrote it, live.
+    const { token, row } = this.prepare(derived, app, session, null, now);
+    // Insert first: of concurrent duplicates exactly one inserts (on PostgreSQL the others wait for
+    // its commit, then find its row), and only that one supersedes the session's other tokens.
+    if (await repositories.sessions.insertReconnectTokenIfAbsent(row)) {
       await repositories.sessions.supersedeReconnectTokens(session.id, now, derived.id);
-      if (await repositories.sessions.insertReconnectTokenIfAbsent(row)) return { token, expiresAt: row.expires_at };
-      written = await repositories.sessions.findReconnectToken(derived.id);
+      return { token, expiresAt: row.expires_at };
     }
+    const written = await repositories.sessions.findReconnectToken(derived.id);
     if (written !== undefined && written.sessionId === session.id && written.usedAt === null && written.supersededAt === null) {
       return { token: derived.token, expiresAt: written.expiresAt };
     }
