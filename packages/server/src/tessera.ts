@@ -8,6 +8,7 @@ import { ExternalUsers } from './auth/identities/external-users.js';
 import { MasterKey } from './auth/keys/master-key.js';
 import { SigningKeyService } from './auth/keys/signing-keys.js';
 import { PasswordHasher } from './auth/passwords/index.js';
+import { ReconnectTokens, SUCCESSOR_KEY_PURPOSE } from './auth/sessions/reconnect-tokens.js';
 import { SessionCache } from './auth/sessions/session-cache.js';
 import { SessionService } from './auth/sessions/session-service.js';
 import { AccessTokenStrategy } from './auth/strategies/access-token/index.js';
@@ -184,7 +185,9 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock, { maxApps: caches.apps });
   const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase, caches.accessTokens);
   const cluster = openCluster(config, clock, logger);
-  const sessions = new SessionService(repositories, accessTokens, new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions), clock, cluster.bus, logger);
+  const reconnectTokens = new ReconnectTokens(masterKey.deriveKey(SUCCESSOR_KEY_PURPOSE));
+  const sessionCache = new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions);
+  const sessions = new SessionService(repositories, accessTokens, reconnectTokens, sessionCache, clock, cluster.bus, logger);
   const throttle = new LoginThrottle(cluster.ephemeral);
   const limits = new AbuseLimiter(cluster.ephemeral, clock, logger);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);

@@ -27,7 +27,8 @@ export const AppSettingsSchema = Type.Object(
       default: 30,
       minimum: 0,
       maximum: 5 * MINUTE,
-      description: 'A spent reconnect token presented again this soon, before its successor is used, is taken as a lost response rather than theft.',
+      description:
+        'A spent reconnect token presented again this soon (parallel refreshes, a retry after a lost response), before its successor is used, gets that same successor; later it is taken for theft and ends the session. 0: never.',
     }),
     autoProvisionUsers: Type.Boolean({
       default: false,

@@ -22,7 +22,7 @@ export class Authenticator {
     const { strategy, input } = this.strategies.resolve(app, body);
     const identity = await this.prove(app, strategy, input, client);
     if (identity.resumes === undefined) return this.startSession(app, identity.user, strategy.name, client);
-    const credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.redeemedReconnectTokenId);
+    const credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.renewal);
     return presentLogin(strategy.name, identity.user, credentials);
   }
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Opaque credentials (API keys, admin tokens, auth tokens, reconnect tokens) look like `prefix_id.secret`.
@@ -16,9 +16,25 @@ export type OpaqueTokenPrefix = 'pk' | 'sk' | 'adm' | 'at' | 'rt';
 
 const TOKEN_PATTERN = /^(pk|sk|adm|at|rt)_([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 
+const ID_BYTES = 12;
+const SECRET_BYTES = 32;
+
 export function createOpaqueToken(prefix: OpaqueTokenPrefix): OpaqueToken {
-  const id = randomBytes(12).toString('base64url');
-  const secret = randomBytes(32).toString('base64url');
+  return opaqueTokenOf(prefix, randomBytes(ID_BYTES + SECRET_BYTES));
+}
+
+/**
+ * The credential that `key` and `material` always make: the same inputs give the same token, and
+ * without `key` nobody can tell it from a random one (HMAC-SHA-512, a pseudorandom function).
+ * For a successor that every retry of one request must agree on (see auth/sessions/reconnect-tokens.ts).
+ */
+export function deriveOpaqueToken(prefix: OpaqueTokenPrefix, key: Buffer, material: string): OpaqueToken {
+  return opaqueTokenOf(prefix, createHmac('sha512', key).update(material).digest());
+}
+
+function opaqueTokenOf(prefix: OpaqueTokenPrefix, bytes: Buffer): OpaqueToken {
+  const id = bytes.subarray(0, ID_BYTES).toString('base64url');
+  const secret = bytes.subarray(ID_BYTES, ID_BYTES + SECRET_BYTES).toString('base64url');
   return { token: `${prefix}_${id}.${secret}`, id, secretHash: hashSecret(secret) };
 }
 

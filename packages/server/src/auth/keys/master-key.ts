@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,6 +31,15 @@ export class MasterKey {
     const encoded = randomBytes(KEY_BYTES).toString('base64');
     writeFileSync(file, `${encoded}\n`, { mode: 0o600, flag: 'wx' });
     return { masterKey: MasterKey.fromBase64(encoded), created: true };
+  }
+
+  /**
+   * A key of its own for one purpose (HKDF-SHA256, the purpose as its info): the same on every
+   * node that shares the master key, and unrelated to the key that encrypts, or to another
+   * purpose's key.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `tessera ${purpose}`, KEY_BYTES));
   }
 
   encrypt(plaintext: Buffer, associatedData: string): string {

@@ -6,9 +6,9 @@ import type { Clock } from '../../lib/clock.js';
 import { settledWithin } from '../../lib/deadline.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
-import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../../lib/opaque-token.js';
 import type { AppRecord, NewReconnectTokenRow, NewSessionRow, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
 import type { AccessTokenService, IssuedAccessToken } from '../tokens/access-tokens.js';
+import type { PresentedReconnectToken, ReconnectTokens, Renewal } from './reconnect-tokens.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
 
 /** Activity moves a session's idle expiry forward, but is written at most this often. */
@@ -80,6 +80,7 @@ export class SessionService {
   constructor(
     private readonly repositories: Repositories,
     private readonly accessTokens: AccessTokenService,
+    private readonly reconnectTokens: ReconnectTokens,
     private readonly cache: SessionCache,
     private readonly clock: Clock,
     private readonly bus: ClusterBus,
@@ -141,7 +142,7 @@ export class SessionService {
       ip: client.ip,
     };
     const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: row.id, notAfter: row.expires_at });
-    const reconnect = this.newReconnectToken(app, row.id, row.expires_at, null, now);
+    const reconnect = this.reconnectTokens.first(app, { id: row.id, expiresAt: row.expires_at }, now);
     return { row, access, reconnect };
   }
 
@@ -160,38 +161,29 @@ export class SessionService {
   }
 
   /**
-   * New tokens for a live session; counts as activity on it. The session's unused reconnect
-   * tokens are superseded, so a session has one usable reconnect token at a time.
-   * `redeemedTokenId` names the reconnect token presented to ask for these (see
-   * `checkReconnectToken`): it is spent here, in the same transaction that writes its
-   * successor, so a failure half-way leaves the presented token usable rather than spent
-   * with no successor (which a retry would take for reuse).
+   * New tokens for a live session; counts as activity on it. A session has one usable reconnect
+   * token at a time: the new one supersedes the others. `renewal` is the token presented to ask
+   * for these. A reconnect token (see `checkReconnectToken`) is spent here, in the same
+   * transaction that writes its successor, so a failure half-way leaves it usable rather than
+   * spent with no successor (which a retry would take for reuse). Duplicates of one renewal get
+   * the same reconnect token (see `ReconnectTokens`); a reuse beyond the grace period ends the session.
    */
-  async issue(app: AppRecord, user: UserRecord, session: SessionRecord, redeemedTokenId: string | null = null): Promise<IssuedCredentials> {
+  async issue(app: AppRecord, user: UserRecord, session: SessionRecord, renewal?: Renewal): Promise<IssuedCredentials> {
     const now = this.clock.now();
     const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: session.id, notAfter: session.expiresAt });
-    const reconnect = this.newReconnectToken(app, session.id, session.expiresAt, redeemedTokenId, now);
     const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;
     const touches = now > session.lastSeenAt;
-    const outcome = await this.repositories.transaction(async (repositories) => {
-      if (redeemedTokenId !== null && !(await this.spend(repositories, app, redeemedTokenId, now))) return 'reused';
-      await repositories.sessions.supersedeReconnectTokens(session.id, now);
-      if (touches) await repositories.sessions.touch(session.id, now, idleExpiresAt);
-      await repositories.sessions.insertReconnectToken(reconnect.row);
-      return 'issued';
+    const reconnect = await this.repositories.transaction(async (repositories) => {
+      const given = await this.reconnectTokens.renew(repositories, app, session, renewal, now);
+      if (given !== undefined && touches) await repositories.sessions.touch(session.id, now, idleExpiresAt);
+      return given;
     });
-    if (outcome === 'reused') {
+    if (reconnect === undefined) {
       await this.revokeForReuse(session, user);
       throw new TesseraError('reconnect_token_reused');
     }
     if (touches) this.touched(session, now, idleExpiresAt);
-    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.row.expires_at };
-  }
-
-  private newReconnectToken(app: AppRecord, sessionId: string, sessionExpiresAt: number, parentId: string | null, now: number): PreparedSession['reconnect'] {
-    const { id, token, secretHash } = createOpaqueToken('rt');
-    const expiresAt = Math.min(now + app.settings.reconnectTokenTtl * 1000, sessionExpiresAt);
-    return { token, row: { id, session_id: sessionId, parent_id: parentId, secret_hash: secretHash, created_at: now, expires_at: expiresAt } };
+    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.expiresAt };
   }
 
   /**
@@ -301,47 +293,24 @@ export class SessionService {
 
   /** Whose session a reconnect token would resume, without spending it; undefined when it is not a valid token. */
   async reconnectTokenOwner(token: string): Promise<{ appId: string; userId: string; sessionId: string } | undefined> {
-    const parsed = parseOpaqueToken(token);
-    const record = parsed?.prefix === 'rt' ? await this.repositories.sessions.findReconnectToken(parsed.id) : undefined;
-    if (parsed === null || record === undefined || !secretMatches(parsed.secret, record.secretHash)) return undefined;
-    const session = await this.repositories.sessions.findById(record.sessionId);
+    const found = await this.reconnectTokens.find(this.repositories, token);
+    const session = found && (await this.repositories.sessions.findById(found.record.sessionId));
     return session === undefined ? undefined : { appId: session.appId, userId: session.userId, sessionId: session.id };
   }
 
   /**
-   * The session a reconnect token resumes, if the token may resume it; `issue` spends it. A
-   * token presented a second time ends its session (RFC 9700 §4.14.2), unless it comes back
-   * within the app's grace period and its successor is still unused: then the first answer was
-   * most likely lost.
+   * The session a reconnect token resumes, if the token may resume it; `issue` spends it. A spent
+   * token presented again ends its session (RFC 9700 §4.14.2), unless it is a duplicate: within
+   * the app's grace period, while its successor is unused (see `ReconnectTokens`).
    */
-  async checkReconnectToken(app: AppRecord, token: string): Promise<{ session: SessionRecord; user: UserRecord; tokenId: string }> {
+  async checkReconnectToken(app: AppRecord, token: string): Promise<{ session: SessionRecord; user: UserRecord; presented: PresentedReconnectToken }> {
     const now = this.clock.now();
-    const parsed = parseOpaqueToken(token);
-    const record = parsed?.prefix === 'rt' ? await this.repositories.sessions.findReconnectToken(parsed.id) : undefined;
-    if (parsed === null || record === undefined || !secretMatches(parsed.secret, record.secretHash)) {
-      throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
-    }
-    const { session, user } = await this.load(record.sessionId, app, now);
+    const found = await this.reconnectTokens.find(this.repositories, token);
+    if (found === undefined) throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
+    const { session, user } = await this.load(found.record.sessionId, app, now);
     this.assertLive(session, user, now);
-    if (record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
-    return { session, user, tokenId: record.id };
-  }
-
-  /**
-   * Marks a reconnect token used; false when it was used before and that is not a lost answer
-   * being retried. The conditional update is the atomic step: of two concurrent presentations,
-   * exactly one spends it.
-   */
-  private async spend(repositories: Repositories, app: AppRecord, tokenId: string, now: number): Promise<boolean> {
-    if (await repositories.sessions.consumeReconnectToken(tokenId, now)) return true;
-    const record = await repositories.sessions.findReconnectToken(tokenId);
-    // Only a token that was redeemed can have had its answer lost; a superseded one is stale.
-    if (record === undefined || record.usedAt === null || record.supersededAt !== null) return false;
-    // Not `>=` alone: a concurrent redemption on another node may have stamped a time later than this call's `now`.
-    const graceMs = app.settings.reconnectGracePeriod * 1000;
-    if (graceMs === 0 || now - record.usedAt >= graceMs) return false;
-    // Its own successor must still be unused: once that was used, this token is certainly stale.
-    return repositories.sessions.hasLiveSuccessor(record.id);
+    if (found.record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
+    return { session, user, presented: found.presented };
   }
 
   private async revokeForReuse(session: SessionRecord, user: UserRecord): Promise<void> {

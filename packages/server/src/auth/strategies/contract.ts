@@ -1,6 +1,7 @@
 import type { TSchema, Static } from 'typebox';
 import type { AppRecord, SessionRecord, UserRecord } from '../../store/repositories/index.js';
 import type { OperationLimitName } from '../limits/settings.js';
+import type { Renewal } from '../sessions/reconnect-tokens.js';
 import type { ClientInfo } from '../sessions/session-service.js';
 
 /** What a strategy proves: which user is logging in, and whether it resumes a session. */
@@ -8,8 +9,8 @@ export interface Identity {
   user: UserRecord;
   /** Set when the strategy continues an existing session instead of starting a new one. */
   resumes?: SessionRecord;
-  /** The reconnect token presented to continue it, if any: issuing the new tokens spends it. */
-  redeemedReconnectTokenId?: string;
+  /** The token presented to continue it: issuing the new tokens spends a reconnect token (see `ReconnectTokens`). */
+  renewal?: Renewal;
 }
 
 export interface StrategyContext {

@@ -93,21 +93,40 @@ export class SessionsRepository {
     await this.db.insertInto('reconnect_tokens').values({ ...row, used_at: null, superseded_at: null }).execute();
   }
 
+  /**
+   * Inserts a token unless one with its id exists; false when one did. On PostgreSQL an insert
+   * of the same id by a transaction not yet committed is waited for, so a read after `false` finds it.
+   */
+  async insertReconnectTokenIfAbsent(row: NewReconnectTokenRow): Promise<boolean> {
+    const result = await this.db
+      .insertInto('reconnect_tokens')
+      .values({ ...row, used_at: null, superseded_at: null })
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .executeTakeFirst();
+    return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
   async findReconnectToken(id: string): Promise<ReconnectTokenRecord | undefined> {
     const row = await this.db.selectFrom('reconnect_tokens').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toReconnectToken(row);
   }
 
-  /** Whether the token made by redeeming `parentId` is still waiting to be used. */
-  async hasLiveSuccessor(parentId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('reconnect_tokens')
-      .select('id')
+  /**
+   * Retires the unused tokens made by redeeming `parentId` but `exceptId`, if there are any; false
+   * when there were none. Conditional, like `consumeReconnectToken`: of this and a concurrent
+   * redemption of such a token, exactly one takes effect.
+   */
+  async supersedeSuccessors(sessionId: string, parentId: string, exceptId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('reconnect_tokens')
+      .set({ superseded_at: now })
+      .where('session_id', '=', sessionId)
       .where('parent_id', '=', parentId)
+      .where('id', '!=', exceptId)
       .where('used_at', 'is', null)
       .where('superseded_at', 'is', null)
       .executeTakeFirst();
-    return row !== undefined;
+    return result.numUpdatedRows > 0n;
   }
 
   /**
@@ -125,15 +144,11 @@ export class SessionsRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Retires every unused reconnect token of a session: a newer one replaces them, or the session ends. */
-  async supersedeReconnectTokens(sessionId: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('reconnect_tokens')
-      .set({ superseded_at: now })
-      .where('session_id', '=', sessionId)
-      .where('used_at', 'is', null)
-      .where('superseded_at', 'is', null)
-      .execute();
+  /** Retires every unused reconnect token of a session but `exceptId`: a newer one replaces them, or the session ends. */
+  async supersedeReconnectTokens(sessionId: string, now: number, exceptId?: string): Promise<void> {
+    let query = this.db.updateTable('reconnect_tokens').set({ superseded_at: now }).where('session_id', '=', sessionId).where('used_at', 'is', null).where('superseded_at', 'is', null);
+    if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+    await query.execute();
   }
 }
 

@@ -19,7 +19,7 @@ export class AccessTokenStrategy implements Strategy<typeof AccessTokenInput> {
   constructor(private readonly sessions: SessionService) {}
 
   async authenticate(input: { accessToken: string }, { app }: StrategyContext): Promise<Identity> {
-    const { user, session } = await this.sessions.authenticate(app, input.accessToken);
-    return { user, resumes: session };
+    const { user, session, claims } = await this.sessions.authenticate(app, input.accessToken);
+    return { user, resumes: session, renewal: { accessTokenId: claims.jti } };
   }
 }

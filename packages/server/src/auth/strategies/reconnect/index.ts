@@ -17,7 +17,7 @@ export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
   constructor(private readonly sessions: SessionService) {}
 
   async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
-    const { session, user, tokenId } = await this.sessions.checkReconnectToken(app, input.token);
-    return { user, resumes: session, redeemedReconnectTokenId: tokenId };
+    const { session, user, presented } = await this.sessions.checkReconnectToken(app, input.token);
+    return { user, resumes: session, renewal: { reconnectToken: presented } };
   }
 }
