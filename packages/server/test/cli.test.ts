@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,23 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: tessera/);
     expect(result.stdout).toContain('start');
+  });
+
+  // issue 12: `npm run tessera -- --help` failed with MODULE_NOT_FOUND until something built the server.
+  // It builds the three packages from scratch: a minute or more on a busy machine.
+  it('runs through `npm run tessera` right after npm install, before any build', { timeout: 300_000 }, async () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'tessera-checkout-'));
+    try {
+      const built = /(^|\/)(dist|node_modules|test|bench)$|\.tsbuildinfo$/;
+      for (const entry of ['package.json', 'tsconfig.base.json', 'packages/protocol', 'packages/server', 'packages/client']) {
+        cpSync(join(repositoryRoot, entry), join(checkout, entry), { recursive: true, filter: (source) => !built.test(source) });
+      }
+      symlinkSync(join(repositoryRoot, 'node_modules'), join(checkout, 'node_modules'));
+      const { stdout } = await execFileAsync('npm', ['run', '--silent', 'tessera', '--', '--help'], { cwd: checkout });
+      expect(stdout).toMatch(/^Usage: tessera/);
+    } finally {
+      rmSync(checkout, { recursive: true, force: true });
+    }
   });
 
   it('stops on bad configuration with one clear line and a non-zero exit', async () => {
