@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Backend } from './backends.js';
 
 /** A fixed master key for tests; never used outside them. */
-const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
+export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestServer {
   tessera: Tessera;
