@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
-import { docPagesWithSnippets, outputsBySnippet, pageScript, type DocPage } from '../helpers/doc-snippets.js';
+import { docPagesWithSnippets, outputsBySnippet, pageScript, parseDocPage, SNIPPET_END, type DocPage } from '../helpers/doc-snippets.js';
 import { startTestServer, TEST_MASTER_KEY } from '../helpers/server.js';
 
 const repositoryRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -69,10 +69,53 @@ describe('every shell snippet in the README and docs/, pasted into a shell next 
       page.snippets.forEach((snippet, index) => {
         const output = outputs[index]!;
         const where = `${page.path}:${snippet.line} printed:\n${output}\n`;
-        for (const expected of snippet.expectedOutput) expect(output, where).toContain(expected);
+        for (const expected of snippet.expectedOutput) {
+          if (typeof expected === 'string') expect(output, where).toContain(expected);
+          else expect(output, where).toMatch(expected);
+        }
         if (output !== '') expect(snippet.expectedOutput, `${where}and says nothing of what it prints (<!-- snippet output: … -->)`).not.toEqual([]);
-        if (output.includes('"error":{')) expect(snippet.expectedOutput.some((text) => text.includes('"code":"')), `${where}an error the page does not expect`).toBe(true);
+        if (output.includes('"error":{')) expect(snippet.expectedOutput.some((text) => typeof text === 'string' && text.includes('"code":"')), `${where}an error the page does not expect`).toBe(true);
       });
     });
   }
+});
+
+describe('reading a page\'s snippets', () => {
+  const page = parseDocPage(
+    'docs/example.md',
+    [
+      'Intro.',
+      '<!-- snippet prelude:',
+      'TOKEN=from-elsewhere',
+      '-->',
+      '```sh',
+      'curl -s "http://127.0.0.1:3000/v1/x"',
+      '```',
+      '<!-- snippet output: "ok":true -->',
+      '<!-- snippet output matches: ^\\d+$ -->',
+      '',
+      '```console',
+      'sudo systemctl restart tessera',
+      '```',
+      '```sh',
+      'echo "$TOKEN"',
+      '```',
+      '',
+    ].join('\n'),
+  );
+
+  it('takes sh blocks only, with their line, expectations and the page\'s prelude', () => {
+    expect(page.prelude).toBe('TOKEN=from-elsewhere\n');
+    expect(page.snippets).toEqual([
+      { line: 5, code: 'curl -s "http://127.0.0.1:3000/v1/x"\n', expectedOutput: ['"ok":true', /^\d+$/m] },
+      { line: 14, code: 'echo "$TOKEN"\n', expectedOutput: [] },
+    ]);
+  });
+
+  it('points the snippets at the test server and splits the output by snippet', () => {
+    const script = pageScript(page, 'http://127.0.0.1:4321');
+    expect(script).toContain('curl -s "http://127.0.0.1:4321/v1/x"');
+    expect(outputsBySnippet(`{"ok":true}\n${SNIPPET_END}\nfrom-elsewhere\n\n${SNIPPET_END}\n`)).toEqual(['{"ok":true}', 'from-elsewhere']);
+    expect(outputsBySnippet(`{"ok":true}\n${SNIPPET_END}\npartial`)).toEqual(['{"ok":true}']);
+  });
 });

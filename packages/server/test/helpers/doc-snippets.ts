@@ -6,8 +6,10 @@ import { join, relative } from 'node:path';
  * into one shell. Two HTML comments (invisible on the rendered page) tell the test more:
  *
  * - `<!-- snippet output: TEXT -->` right after a block (one comment per expected text): the
- *   block's output must contain TEXT. A block whose output holds an error envelope
- *   (`"error":{`) fails unless one of its expected texts names the error's `"code"`.
+ *   block's output must contain TEXT; `<!-- snippet output matches: REGEX -->`: it must match
+ *   REGEX (multiline). A block that prints anything must say what. A block whose output holds
+ *   an error envelope (`"error":{`) fails unless one of its expected texts names the error's
+ *   `"code"`.
  * - `<!-- snippet prelude: … -->` anywhere on the page: shell run before the page's blocks, for
  *   what a reader has from elsewhere (a token an identity provider issued, say). The page
  *   states in prose what the prelude stands for.
@@ -19,7 +21,8 @@ export interface ShellSnippet {
   /** 1-based line of the opening fence. */
   line: number;
   code: string;
-  expectedOutput: string[];
+  /** Texts the output contains, or patterns it matches. */
+  expectedOutput: (string | RegExp)[];
 }
 
 export interface DocPage {
@@ -30,16 +33,16 @@ export interface DocPage {
 }
 
 const FENCE = /^```sh\n([\s\S]*?)^```\n/gm;
-const EXPECTATION = /^\s*<!-- snippet output: ([\s\S]*?) -->\n?/;
+const EXPECTATION = /^\s*<!-- snippet output( matches)?: ([\s\S]*?) -->\n?/;
 const PRELUDE = /<!-- snippet prelude:\n([\s\S]*?)-->/g;
 
 export function parseDocPage(path: string, markdown: string): DocPage {
   const snippets: ShellSnippet[] = [];
   for (const match of markdown.matchAll(FENCE)) {
-    const expectedOutput: string[] = [];
+    const expectedOutput: (string | RegExp)[] = [];
     let rest = markdown.slice(match.index + match[0].length);
     for (let expectation = EXPECTATION.exec(rest); expectation !== null; expectation = EXPECTATION.exec(rest)) {
-      expectedOutput.push(expectation[1]!);
+      expectedOutput.push(expectation[1] === undefined ? expectation[2]! : new RegExp(expectation[2]!, 'm'));
       rest = rest.slice(expectation[0].length);
     }
     snippets.push({ line: markdown.slice(0, match.index).split('\n').length, code: match[1]!, expectedOutput });
