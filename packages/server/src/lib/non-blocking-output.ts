@@ -18,7 +18,10 @@ export class NonBlockingOutput {
   private closed = false;
   private dropped = 0;
 
-  constructor(private readonly stream: Writable) {
+  constructor(
+    private readonly stream: Writable,
+    private readonly maxPendingBytes = MAX_PENDING_BYTES,
+  ) {
     stream.on('error', () => {
       this.closed = true;
     });
@@ -27,7 +30,7 @@ export class NonBlockingOutput {
 
   write(text: string): void {
     if (this.closed || this.stream.destroyed) return;
-    if (this.stream.writableLength > MAX_PENDING_BYTES) {
+    if (this.stream.writableLength > this.maxPendingBytes) {
       this.dropped += 1;
       return;
     }
