@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { standardOutput } from './lib/non-blocking-output.js';
 
 /** Fields that may hold a secret are censored wherever they appear in a log line. */
 export const REDACTED_PATHS = [
@@ -13,6 +14,7 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/** Logs go to standard output unless told otherwise, through a writer that never blocks the server (see standardOutput). */
+export function createLogger(level: string, destination: pino.DestinationStream = standardOutput()): Logger {
   return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'tessera' } }, destination);
 }

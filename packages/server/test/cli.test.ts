@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/program.js';
-import { openServices } from '../src/tessera.js';
+import { closeServices, openServices } from '../src/tessera.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logger.js';
 import { backends } from './helpers/backends.js';
@@ -47,6 +48,23 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: tessera/);
     expect(result.stdout).toContain('start');
+  });
+
+  // issue 12: `npm run tessera -- --help` failed with MODULE_NOT_FOUND until something built the server.
+  // It builds the three packages from scratch: a minute or more on a busy machine.
+  it('runs through `npm run tessera` right after npm install, before any build', { timeout: 300_000 }, async () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'tessera-checkout-'));
+    try {
+      const built = /(^|\/)(dist|node_modules|test|bench)$|\.tsbuildinfo$/;
+      for (const entry of ['package.json', 'tsconfig.base.json', 'packages/protocol', 'packages/server', 'packages/client']) {
+        cpSync(join(repositoryRoot, entry), join(checkout, entry), { recursive: true, filter: (source) => !built.test(source) });
+      }
+      symlinkSync(join(repositoryRoot, 'node_modules'), join(checkout, 'node_modules'));
+      const { stdout } = await execFileAsync('npm', ['run', '--silent', 'tessera', '--', '--help'], { cwd: checkout });
+      expect(stdout).toMatch(/^Usage: tessera/);
+    } finally {
+      rmSync(checkout, { recursive: true, force: true });
+    }
   });
 
   it('stops on bad configuration with one clear line and a non-zero exit', async () => {
@@ -145,6 +163,79 @@ describe('tessera start with a mistyped variable', () => {
     } finally {
       await node.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the first start', { timeout: 90_000 }, () => {
+  let dataDir: string;
+  let databaseUrl: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-first-start-'));
+    databaseUrl = `sqlite://${join(dataDir, 'tessera.db')}`;
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const listNamespaces = async (env: Record<string, string>) => {
+    const services = await openServices({ config: loadConfig({ env: { TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: databaseUrl, TESSERA_MASTER_KEY: MASTER_KEY, ...env } }), logger: createLogger('silent') });
+    try {
+      return (await services.apps.listNamespaces()).map((namespace) => namespace.name);
+    } finally {
+      await closeServices(services);
+    }
+  };
+
+  // issue 12: demo/chat was created before the port was bound, and its "shown once" keys were lost with the failed start.
+  it('creates demo/chat only once it listens: a start on a port in use creates nothing, and the next start prints the keys', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      await expect(startNode({ databaseUrl, dataDir, env: { TESSERA_PORT: port } })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    expect(await listNamespaces({})).toEqual([]);
+
+    const node = await startNode({ databaseUrl, dataDir });
+    try {
+      expect(node.firstRun).toMatchObject({ publishableKey: expect.stringMatching(/^pk_/), secretKey: expect.stringMatching(/^sk_/), adminToken: expect.stringMatching(/^adm_/) });
+      expect(node.output()).toContain('npm run tessera -- key create demo/chat --kind publishable');
+      const me = await fetch(`${node.url}/v1/apps/demo/chat/me`, { headers: { 'x-tessera-key': node.firstRun!.publishableKey } });
+      expect(me.status).toBe(401);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  // issue 12: in production the first start printed the demo app's secret key and an admin token to stdout, i.e. to the log collector.
+  it('in production creates no app and prints no secret, and says how to make one with the CLI', async () => {
+    const node = await startNode({ databaseUrl, dataDir, env: { TESSERA_MODE: 'production' } });
+    try {
+      expect(node.firstRun).toBeUndefined();
+      expect(node.output()).not.toMatch(/\b(pk|sk|adm)_[\w-]+\.|admin token \(admin API\)/);
+      expect(node.output()).toContain('no app yet: production mode creates none. Create one with `tessera app create <namespace/app>`');
+      expect((await fetch(`${node.url}/v1/apps/demo/chat/.well-known/jwks.json`)).status).toBe(404);
+    } finally {
+      await node.stop();
+    }
+    expect(await listNamespaces({ TESSERA_MODE: 'production' })).toEqual([]);
+
+    const out: string[] = [];
+    const cli = (args: string[]) =>
+      buildProgram({ env: { TESSERA_MODE: 'production', TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: databaseUrl, TESSERA_MASTER_KEY: MASTER_KEY }, stdout: (text) => out.push(text), stderr: () => {}, readStdin: () => Promise.resolve('') }).parseAsync(['node', 'tessera', ...args]);
+    await cli(['apps', 'create', 'acme/chat']);
+    expect(out.join('')).toMatch(/publishable key: pk_\S+\nsecret key: +sk_\S+/);
+    out.length = 0;
+    await cli(['admin-token', 'create']);
+    expect(out.join('').trim()).toMatch(/^adm_\S+$/);
+
+    const restarted = await startNode({ databaseUrl, dataDir, env: { TESSERA_MODE: 'production' } });
+    try {
+      expect(restarted.output()).not.toContain('no app yet');
+      expect((await fetch(`${restarted.url}/v1/apps/acme/chat/.well-known/jwks.json`)).status).toBe(200);
+    } finally {
+      await restarted.stop();
     }
   });
 });

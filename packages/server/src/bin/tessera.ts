@@ -5,6 +5,7 @@ import { CliError } from '../cli/options.js';
 import { stopOnSignals } from '../cli/signals.js';
 import { ConfigError } from '../config/index.js';
 import { TesseraError } from '../errors.js';
+import { standardOutput } from '../lib/non-blocking-output.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -12,9 +13,12 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// The same writer as the logs: a reader that stops reading or goes away never blocks the server.
+const stdout = standardOutput();
+
 const program = buildProgram({
   env: process.env,
-  stdout: (text) => process.stdout.write(text),
+  stdout: (text) => stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readStdin,
   onStarted: (server) => stopOnSignals(server, (code) => process.exit(code)),

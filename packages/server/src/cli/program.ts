@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { bootstrapFirstRun, type FirstRun } from '../bootstrap.js';
 import { unknownEnvironmentVariables } from '../config/index.js';
 import type { Services } from '../http/context.js';
 import { closeServices, createTessera, openServices, VERSION, type Tessera } from '../tessera.js';
+import { onFirstStart } from './first-start.js';
 import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';
 import type { StoppableServer } from './signals.js';
 
@@ -24,16 +24,20 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
 
-  withStorageFlags(program.command('start').description('run the server (creates demo/chat and prints its keys on first start)'))
+  withStorageFlags(program.command('start').description('run the server (in development, the first start creates demo/chat and prints its keys)'))
     .addOption(new Option('-p, --port <port>', 'TCP port').env('TESSERA_PORT'))
     .addOption(new Option('-H, --host <host>', 'address to listen on').env('TESSERA_HOST'))
     .action(async (flags: StorageFlags & { port?: string; host?: string }) => {
       const tessera = await createTessera({ config: configFrom(flags, io.env) });
       for (const name of unknownEnvironmentVariables(io.env)) tessera.logger.warn({ variable: name }, `${name} is not a Tessera setting and is ignored (docs/configuration.md lists them)`);
-      const firstRun = await bootstrapFirstRun(tessera.services);
       const url = await tessera.listen();
-      // The credentials come first: "listening on" is the last line of a start, which scripts wait for.
-      if (firstRun !== undefined) io.stdout(describeFirstRun(firstRun, url));
+      try {
+        // The credentials come first: "listening on" is the last line of a start, which scripts wait for.
+        await onFirstStart(tessera, url, io.stdout);
+      } catch (error) {
+        await tessera.close();
+        throw error;
+      }
       const bound = boundUrl(tessera);
       io.stdout(`Tessera ${VERSION} listening on ${bound} (${bound === url ? '' : `public URL ${url}; `}${tessera.services.store.location})\n`);
       io.onStarted?.({ close: () => tessera.close(), logger: tessera.logger, shutdownTimeoutMs: tessera.config.shutdownTimeoutMs });
@@ -44,7 +48,7 @@ export function buildProgram(io: CliIo): Command {
     io.stdout('database is up to date\n');
   });
 
-  const app = program.command('app').description('manage apps');
+  const app = program.command('app').alias('apps').description('manage apps');
   withStorageFlags(app.command('create').argument('<namespace/app>').description('create an app (and its namespace if new) with a publishable and a secret key'))
     .action(async (path: string, flags: StorageFlags) =>
       withServices(flags, io, async (services) => {
@@ -138,21 +142,6 @@ function boundUrl(tessera: Tessera): string {
   const address = tessera.http.server.address();
   if (address === null || typeof address === 'string') return String(address);
   return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-}
-
-function describeFirstRun(firstRun: FirstRun, url: string): string {
-  const base = `${url}/v1/apps/${firstRun.app}`;
-  return [
-    '',
-    `First start: created the app ${firstRun.app}. These credentials are shown once; only their hashes are stored.`,
-    `  publishable key (clients):        ${firstRun.publishableKey}`,
-    `  secret key (your backend only):   ${firstRun.secretKey}`,
-    `  admin token (admin API):          ${firstRun.adminToken}`,
-    `  app base URL:                     ${base}`,
-    `  API documentation:                ${url}/docs`,
-    '',
-    '',
-  ].join('\n');
 }
 
 export { CliError };

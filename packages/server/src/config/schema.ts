@@ -96,7 +96,7 @@ export const ConfigSchema = Type.Object(
     mode: Type.Union([Type.Literal('development'), Type.Literal('production')], {
       default: 'development',
       env: 'TESSERA_MODE',
-      description: 'In production a master key must be given and development-only features are refused.',
+      description: 'In production a master key must be given, development-only features are refused, and the first start creates no demo app and prints no secret (create apps with `tessera app create`).',
     }),
     host: Type.String({ default: '127.0.0.1', minLength: 1, env: 'TESSERA_HOST', description: 'Address to listen on. Use 0.0.0.0 to accept connections from other machines.' }),
     port: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, env: 'TESSERA_PORT', description: 'TCP port to listen on (0 picks a free one).' }),

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -15,6 +14,7 @@ import { sendError } from './errors.js';
 import { validatorCompiler } from './validation.js';
 import { ServingState } from './serving-state.js';
 import { LazyRequestLogger } from './request-logger.js';
+import { REQUEST_ID_HEADER, requestIdOf } from '../lib/request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { authTokenRoutes } from './routes/auth-tokens.js';
 import { authenticationRoutes } from './routes/authentication.js';
@@ -42,8 +42,9 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
     loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: options.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The id is chosen by requestIdOf, which refuses long or unusual client ids.
+    requestIdHeader: false,
+    genReqId: (request) => requestIdOf(request.headers),
     // One line per request is written by the onResponse hook below, with the route and timing.
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: (logger, bindings, childOptions) => new LazyRequestLogger(logger as Logger, bindings, childOptions),
@@ -60,7 +61,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   // promise and a microtask turn on every request.
   fastify.addHook('onRequest', (request, reply, done) => {
     request.tessera = { app: null, key: null, user: null, admin: null };
-    void reply.header('x-request-id', request.id);
+    void reply.header(REQUEST_ID_HEADER, request.id);
     done(state.phase === 'closing' ? new TesseraError('server_shutdown', { retryAfterSeconds: 1 }) : undefined);
   });
   // The level is fixed at start: below info there is no request line, and nothing to gather for it.

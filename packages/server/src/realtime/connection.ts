@@ -78,7 +78,7 @@ export class Connection implements PresenceSubscriber {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.release());
-    ws.on('error', (error) => context.logger.debug({ err: error, connection: this.id }, 'realtime socket error'));
+    ws.on('error', (error) => context.logger.debug({ err: error, connection: this.id, reqId: this.target.requestId }, 'realtime socket error'));
   }
 
   /** Starts the authentication deadline, or authenticates at once with the upgrade's token. */
@@ -95,7 +95,7 @@ export class Connection implements PresenceSubscriber {
   close(cause: CloseCause): void {
     if (this.isClosed()) return;
     const { closeCode, reason } = closeFrameOf(cause);
-    this.context.logger.debug({ connection: this.id, code: cause.code, detail: cause.detail }, 'realtime connection closed by the server');
+    this.context.logger.debug({ connection: this.id, reqId: this.target.requestId, code: cause.code, detail: cause.detail }, 'realtime connection closed by the server');
     this.release();
     this.ws.close(closeCode, reason);
   }
@@ -306,14 +306,14 @@ export class Connection implements PresenceSubscriber {
 
   private answerError(error: unknown, id: FrameId | undefined): void {
     const answer = asTesseraError(error);
-    if (answer.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id }, 'realtime frame failed');
+    if (answer.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id, reqId: this.target.requestId }, 'realtime frame failed');
     this.send(errorFrame(answer, id));
   }
 
   /** An error that ends the connection: its code is the close code. */
   private fail(error: unknown): void {
     const cause = causeOf(error);
-    if (cause.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id }, 'realtime connection failed');
+    if (cause.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id, reqId: this.target.requestId }, 'realtime connection failed');
     this.close(cause);
   }
 

@@ -18,6 +18,7 @@ import { PendingPerAddress, type PendingSlot } from './pending-per-address.js';
 import { Presence } from './presence.js';
 import { PresenceSync } from './presence-sync.js';
 import { ConnectionRegistry } from './registry.js';
+import { requestIdOf } from '../lib/request-id.js';
 import { assertOriginAllowed, chooseSubprotocol, parseUpgrade, refuseUpgrade, type UpgradeTarget } from './upgrade.js';
 
 export interface GatewayOptions {
@@ -138,8 +139,9 @@ export class RealtimeGateway {
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     let slot: PendingSlot | undefined;
+    const requestId = requestIdOf(request.headers);
     try {
-      const target = parseUpgrade(request, this.clientAddress);
+      const target = parseUpgrade(request, this.clientAddress, requestId);
       if (this.stopping) throw new TesseraError('server_shutdown');
       if (this.registry.size + this.upgrading >= this.options.config.maxConnections) throw new TesseraError('overloaded', { retryAfterSeconds: 5 });
       slot = this.claimPendingSlot(target.client.ip);
@@ -149,8 +151,10 @@ export class RealtimeGateway {
     } catch (error) {
       slot?.release();
       const refusal = asTesseraError(error);
-      if (refusal.code === 'internal_error') this.options.logger.error({ err: error }, 'realtime upgrade failed');
-      refuseUpgrade(socket, refusal);
+      if (refusal.code === 'internal_error') this.options.logger.error({ reqId: requestId, err: error }, 'realtime upgrade failed');
+      // As REST logs its refusals: an operator finds the client's request by the id it sent.
+      else this.options.logger.info({ reqId: requestId, code: refusal.code, status: refusal.status }, 'realtime upgrade refused');
+      refuseUpgrade(socket, refusal, requestId);
     }
   }
 

@@ -15,6 +15,8 @@ export interface UpgradeTarget {
   /** The app's publishable (or secret) key, which `authenticate` frames need, as REST logins do. */
   apiKey?: string;
   client: ClientInfo;
+  /** The upgrade's id in logs: the client's X-Request-Id when short and plain (requestIdOf), else a new one. */
+  requestId: string;
 }
 
 const REALTIME_PATH = /^\/v1\/apps\/([^/?#]+)\/([^/?#]+)\/realtime\/?$/;
@@ -26,11 +28,11 @@ const API_KEY = /^(pk|sk)_/;
  * `Authorization: Bearer <accessToken | pk_… | sk_…>`, `X-Tessera-Key`, `?key=` (browsers
  * cannot set headers), or the subprotocol `bearer.<accessToken>` next to `tessera.v1`.
  */
-export function parseUpgrade(request: IncomingMessage, clientAddress: (request: IncomingMessage) => string | null): UpgradeTarget {
+export function parseUpgrade(request: IncomingMessage, clientAddress: (request: IncomingMessage) => string | null, requestId: string): UpgradeTarget {
   const url = new URL(request.url ?? '/', 'http://upgrade');
   const match = REALTIME_PATH.exec(url.pathname);
   if (match === null) throw new TesseraError('route_not_found');
-  const target: UpgradeTarget = { namespace: decodeSegment(match[1]!), app: decodeSegment(match[2]!), client: clientOf(request, clientAddress) };
+  const target: UpgradeTarget = { namespace: decodeSegment(match[1]!), app: decodeSegment(match[2]!), client: clientOf(request, clientAddress), requestId };
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const bearer = BEARER.exec(authorization)?.[1];
@@ -72,8 +74,8 @@ export function chooseSubprotocol(offered: Set<string>): string | false {
   return offered.has(REALTIME_SUBPROTOCOL) ? REALTIME_SUBPROTOCOL : false;
 }
 
-/** Refuses an upgrade with the error's HTTP status and the usual JSON error body. */
-export function refuseUpgrade(socket: Duplex, error: TesseraError): void {
+/** Refuses an upgrade with the error's HTTP status, the usual JSON error body and the request's id (plain: requestIdOf checked it). */
+export function refuseUpgrade(socket: Duplex, error: TesseraError, requestId: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -81,7 +83,7 @@ export function refuseUpgrade(socket: Duplex, error: TesseraError): void {
   const body = JSON.stringify(error.toBody());
   const retryAfter = error.retryAfterSeconds === undefined ? '' : `Retry-After: ${error.retryAfterSeconds}\r\n`;
   socket.end(
-    `HTTP/1.1 ${error.status} ${statusText(error.status)}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n${retryAfter}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${error.status} ${statusText(error.status)}\r\nConnection: close\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nX-Request-Id: ${requestId}\r\n${retryAfter}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 

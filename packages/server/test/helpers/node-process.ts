@@ -38,6 +38,12 @@ export interface NodeOptions {
   /** More TESSERA_* variables. */
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /**
+   * What happens to the node's standard output once it listens: read to the end (the default),
+   * left unread (the pipe fills up), or closed (the node's writes fail with EPIPE). Only stderr
+   * reaches `output()` after that.
+   */
+  stdoutReader?: 'reads' | 'stops reading' | 'closes';
 }
 
 /** Small argon2 parameters keep the suite fast, as for in-process test servers. */
@@ -94,6 +100,12 @@ export async function startNode(options: NodeOptions): Promise<NodeProcess> {
 
   await waitForOutput(/listening on (http:\/\/\S+)/, options.startTimeoutMs ?? 30_000);
   const url = /listening on (http:\/\/\S+)/.exec(output)![1]!;
+  if (options.stdoutReader === 'stops reading') {
+    child.stdout.off('data', append);
+    child.stdout.pause();
+  } else if (options.stdoutReader === 'closes') {
+    child.stdout.destroy();
+  }
   const credential = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(output)?.[1];
   const publishableKey = credential('publishable key \\(clients\\)');
   const firstRun =

@@ -7,7 +7,7 @@ import type { Backend } from './backends.js';
 import type { LogCapture } from './log-capture.js';
 
 /** A fixed master key for tests; never used outside them. */
-const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
+export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface TestServer {
   tessera: Tessera;
