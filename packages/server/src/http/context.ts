@@ -12,6 +12,7 @@ import type { AnonymousUsers } from '../auth/strategies/anonymous/lifecycle.js';
 import type { AnonymousUpgrade } from '../auth/strategies/anonymous/upgrade.js';
 import type { UserMaintenance } from '../users/maintenance.js';
 import type { AuthTokenService } from '../auth/tokens/auth-tokens.js';
+import type { SessionKillSwitch } from '../auth/sessions/kill-switch.js';
 
 /** The services the HTTP layer calls. Routes never reach the database directly. */
 export interface Services {
@@ -31,6 +32,13 @@ export interface Services {
   /** The periodic upkeep of ephemeral users; the server runs it, tests call it. */
   maintenance: UserMaintenance;
   authTokens: AuthTokenService;
+  /** The app-wide "end every session started before T" after a breach. */
+  killSwitch: SessionKillSwitch;
+}
+
+/** Live realtime connections per session (the realtime gateway, from its cluster-wide presence view). */
+export interface LiveConnections {
+  connectionsBySession(appId: string, userId: string): ReadonlyMap<string, number>;
 }
 
 /** What the request hooks learned about the caller. */

@@ -33,6 +33,19 @@ export interface ListUsersInput {
 export const usernameKey = (username: string): string => username.normalize('NFKC').toLowerCase();
 export const emailKey = (email: string): string => email.trim().toLowerCase();
 
+/** The login throttle's account for a login by email or username (see LocalStrategy). */
+export const throttleAccountOfLogin = (login: { email: string } | { username: string }): string => ('email' in login ? `e:${emailKey(login.email)}` : `u:${usernameKey(login.username)}`);
+/** The login throttle's account for a password check of a signed-in user (the password change). */
+const throttleAccountOfId = (userId: string): string => `id:${userId}`;
+
+/** Every throttle account under which wrong passwords for `user` are counted. */
+function throttleAccountsOf(user: UserRecord): string[] {
+  const accounts = [throttleAccountOfId(user.id)];
+  if (user.email !== null) accounts.push(throttleAccountOfLogin({ email: user.email }));
+  if (user.username !== null) accounts.push(throttleAccountOfLogin({ username: user.username }));
+  return accounts;
+}
+
 /** Users of an app: signup, profile, password, and the secret-key administration calls. */
 export class UserService {
   constructor(
@@ -130,7 +143,7 @@ export class UserService {
     if (password !== undefined) {
       if (oldPassword === undefined) throw new TesseraError('invalid_request', { message: 'Give oldPassword to change the password.', details: [{ path: '/oldPassword', message: 'required with password' }] });
       // A stolen access token must not become a way to guess the password: same throttle as login.
-      const subject = { account: `id:${user.id}`, ip: null };
+      const subject = { account: throttleAccountOfId(user.id), ip: null };
       await this.throttle.assertAllowed(app, subject);
       const { valid } = await this.hasher.verify(user.passwordHash, oldPassword.normalize('NFKC'));
       if (!valid) {
@@ -157,6 +170,9 @@ export class UserService {
     const updated = await this.update(app, id, patch);
     if (disabled === true) await this.sessions.revokeAll(updated, 'user_disabled');
     else if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed');
+    // A reset is how a locked-out user gets back in: the new password works at once. The logins
+    // the user had before this change are lifted too, in case the update changed them.
+    if (password !== undefined) await this.throttle.lift(app, [...new Set([...throttleAccountsOf(existing), ...throttleAccountsOf(updated)])]);
     return updated;
   }
 

@@ -42,13 +42,19 @@ export interface PreparedSession {
   reconnect: { token: string; row: NewReconnectTokenRow };
 }
 
-export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused' | 'user_upgraded' | 'user_ended';
+export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused' | 'user_upgraded' | 'user_ended' | 'revoked_before';
 
 export interface RevocationEvent {
   appId: string;
   userId: string;
   sessionIds: string[];
   reason: RevocationReason;
+}
+
+/** The app's kill switch was used: every session of `appId` created before `before` is over. */
+export interface CutoffEvent {
+  appId: string;
+  before: number;
 }
 
 /** Sessions a write ended, to announce once that write committed (see `SessionService.writeRevokeAll`). */
@@ -65,7 +71,10 @@ export type RevocationListener = (event: RevocationEvent) => void | Promise<void
 export const SESSION_CHANNEL = 'sessions';
 
 /** What one node tells the others about sessions: they drop their cached views and close sockets. */
-type SessionMessage = { type: 'revoked'; node: string; event: RevocationEvent } | { type: 'user_changed'; node: string; userId: string };
+type SessionMessage =
+  | { type: 'revoked'; node: string; event: RevocationEvent }
+  | { type: 'user_changed'; node: string; userId: string }
+  | { type: 'revoked_before'; node: string; cutoff: CutoffEvent };
 
 /**
  * Sessions: creating them with their tokens, checking them on every authenticated call,
@@ -75,6 +84,7 @@ type SessionMessage = { type: 'revoked'; node: string; event: RevocationEvent } 
 export class SessionService {
   private readonly listeners = new Set<RevocationListener>();
   private readonly clusterListeners = new Set<(event: RevocationEvent) => void>();
+  private readonly cutoffListeners = new Set<(cutoff: CutoffEvent) => void>();
 
   constructor(
     private readonly repositories: Repositories,
@@ -105,6 +115,15 @@ export class SessionService {
   onRevokedInCluster(listener: (event: RevocationEvent) => void): () => void {
     this.clusterListeners.add(listener);
     return () => this.clusterListeners.delete(listener);
+  }
+
+  /**
+   * Called on every node when an app's kill switch is used anywhere in the cluster: the realtime
+   * gateway closes the sockets of the app's sessions started before the cut-off.
+   */
+  onCutoffInCluster(listener: (cutoff: CutoffEvent) => void): () => void {
+    this.cutoffListeners.add(listener);
+    return () => this.cutoffListeners.delete(listener);
   }
 
   /**
@@ -220,7 +239,7 @@ export class SessionService {
 
   private contextOf(app: AppRecord, claims: AccessTokenClaims, entry: CachedSession, now: number): AuthContext {
     if (entry.user.id !== claims.sub) throw new TesseraError('invalid_token');
-    this.assertLive(entry.session, entry.user, now);
+    this.assertLive(app, entry.session, entry.user, now);
     return { app, user: entry.user, session: entry.session, claims };
   }
 
@@ -231,10 +250,14 @@ export class SessionService {
   }
 
   /** Throws the error that says why a session may not be used, if it may not. */
-  assertLive(session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
+  assertLive(app: AppRecord, session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
     // A disabled user's sessions are revoked too; the user's state is the more useful answer.
     this.assertUserActive(user, now);
     if (session.revokedAt !== null) throw new TesseraError('session_revoked', { details: { reason: session.revokedReason } });
+    // Also a session the kill switch's sweep did not see (its login was being written meanwhile).
+    if (app.sessionsRevokedBefore !== null && session.createdAt < app.sessionsRevokedBefore) {
+      throw new TesseraError('session_revoked', { details: { reason: 'revoked_before' satisfies RevocationReason } });
+    }
     if (session.expiresAt <= now || session.idleExpiresAt <= now) {
       this.cache.invalidateSession(session.id);
       throw new TesseraError('session_expired');
@@ -277,10 +300,24 @@ export class SessionService {
     if (sessionIds.length > 0) await this.announce(user, sessionIds, reason);
   }
 
+  /**
+   * The kill switch's second half, once `app` carries its new cut-off (AppService.cutSessionsBefore):
+   * ends in the store every live session of the app created before it, and tells every node, which
+   * forget their cached sessions and close the sockets of those sessions. Returns how many ended.
+   * The announcement is awaited: the CLI exits right after.
+   */
+  async revokeStartedBefore(app: AppRecord, before: number): Promise<number> {
+    const revoked = await this.repositories.sessions.revokeStartedBefore(app.id, before, 'revoked_before', this.clock.now());
+    const cutoff: CutoffEvent = { appId: app.id, before };
+    this.cutoffHere(cutoff);
+    await this.tell({ type: 'revoked_before', node: this.bus.nodeId, cutoff });
+    return revoked;
+  }
+
   /** Forget cached views of a user after its record changed (profile, disabled flag), on every node. */
   userChanged(userId: string): void {
     this.cache.invalidateUser(userId);
-    this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
+    void this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
   }
 
   /**
@@ -291,7 +328,7 @@ export class SessionService {
   async current(app: AppRecord, sessionId: string): Promise<{ session: SessionRecord; user: UserRecord }> {
     const now = this.clock.now();
     const { session, user } = await this.load(sessionId, app, now);
-    this.assertLive(session, user, now);
+    this.assertLive(app, session, user, now);
     return { session, user };
   }
 
@@ -318,7 +355,7 @@ export class SessionService {
       throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
     }
     const { session, user } = await this.load(record.sessionId, app, now);
-    this.assertLive(session, user, now);
+    this.assertLive(app, session, user, now);
     if (record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
     return { session, user, tokenId: record.id };
   }
@@ -386,7 +423,7 @@ export class SessionService {
   private async announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
     const event: RevocationEvent = { appId: user.appId, userId: user.id, sessionIds, reason };
     this.revokedHere(event);
-    this.tell({ type: 'revoked', node: this.bus.nodeId, event });
+    void this.tell({ type: 'revoked', node: this.bus.nodeId, event });
     // Every listener hears every revocation (closing sockets must not depend on ending anonymous
     // users going well); a failure still reaches the caller, once all of them have run.
     const results = await Promise.allSettled([...this.listeners].map(async (listener) => listener(event)));
@@ -401,12 +438,21 @@ export class SessionService {
   }
 
   /**
+   * A cut-off made by any node. The cache has no index by app, and a kill switch is rare: all of
+   * it goes.
+   */
+  private cutoffHere(cutoff: CutoffEvent): void {
+    this.cache.clear();
+    for (const listener of this.cutoffListeners) listener(cutoff);
+  }
+
+  /**
    * Tells the other nodes. The store already holds the change, so a failed publish loses no
    * data: the other nodes' links are down as well, and a node whose link is down reads the
    * store instead of its cache and checks its sockets' sessions again when the link returns.
    */
-  private tell(message: SessionMessage): void {
-    this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
+  private tell(message: SessionMessage): Promise<void> {
+    return this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
       this.logger.warn({ err: error, type: message.type }, 'could not tell the other nodes of a session change');
     });
   }
@@ -415,6 +461,7 @@ export class SessionService {
     const message = JSON.parse(raw) as SessionMessage;
     if (message.node === this.bus.nodeId) return;
     if (message.type === 'revoked') this.revokedHere(message.event);
+    else if (message.type === 'revoked_before') this.cutoffHere(message.cutoff);
     else this.cache.invalidateUser(message.userId);
   }
 }

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { TesseraError } from '../../../errors.js';
 import type { PasswordHasher } from '../../passwords/index.js';
-import { emailKey, usernameKey, type UserService } from '../../../users/user-service.js';
+import { throttleAccountOfLogin, type UserService } from '../../../users/user-service.js';
 import type { LoginThrottle } from '../../throttle/login-throttle.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { Email, Username } from '../../../users/profile-schema.js';
@@ -33,7 +33,7 @@ export class LocalStrategy implements Strategy<typeof LocalInput> {
       throw new TesseraError('invalid_request', { message: 'Give either email or username.' });
     }
     const login: { email: string } | { username: string } = input.email !== undefined ? { email: input.email } : { username: input.username ?? '' };
-    const subject = { account: 'email' in login ? `e:${emailKey(login.email)}` : `u:${usernameKey(login.username)}`, ip: client.ip };
+    const subject = { account: throttleAccountOfLogin(login), ip: client.ip };
     await this.throttle.assertAllowed(app, subject);
     const user = await this.users.findByLogin(app, login);
     // An unknown user costs the same hash as a known one, so timing does not reveal accounts.
