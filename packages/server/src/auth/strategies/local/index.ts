@@ -11,7 +11,7 @@ const LocalInput = Type.Object(
     strategy: Type.Literal('local'),
     email: Type.Optional(Email),
     username: Type.Optional(Username),
-    // Bounded generously: the policy (8..256 code points) applies when a password is set, not here.
+    // Bounded generously: the app's policy applies when a password is set, not here (stored passwords keep working).
     password: Type.String({ minLength: 1, maxLength: 1024 }),
   },
   { additionalProperties: false, description: 'Username or email, and password.' },
@@ -39,7 +39,10 @@ export class LocalStrategy implements Strategy<typeof LocalInput> {
     // An unknown user costs the same hash as a known one, so timing does not reveal accounts.
     const password = input.password.normalize('NFKC');
     const { valid, needsRehash } = await this.hasher.verify(user?.passwordHash ?? null, password);
-    if (user === undefined || !valid) {
+    // A disabled user's right password answers as a wrong one, unless the app opts in to telling:
+    // otherwise a guesser learns the password, to try elsewhere. It counts as a failure too, so
+    // that the throttle's waits do not tell it apart either.
+    if (user === undefined || !valid || (user.disabledAt !== null && !app.settings.revealDisabledUsers)) {
       await this.throttle.recordFailure(app, subject);
       throw new TesseraError('invalid_credentials');
     }
