@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
-import { isImportableHash, normalizePassword, passwordPolicyOf, type PasswordHasher } from '../auth/passwords/index.js';
+import { isImportableHash, normalizePassword, passwordPolicyOf, type PasswordHasher, type PasswordOwner } from '../auth/passwords/index.js';
 import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
 import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
 import { isUniqueViolation } from '../store/errors.js';
@@ -63,7 +63,7 @@ export class UserService {
       throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
     }
     const { password, passwordHash: importedHash, ...profile } = input;
-    const passwordHash = await this.initialPasswordHash(app, input, viaSecretKey);
+    const passwordHash = await this.initialPasswordHash(app, { password, importedHash, owner: profile }, viaSecretKey);
     return this.create(app, { kind: 'registered', profile, passwordHash });
   }
 
@@ -105,12 +105,12 @@ export class UserService {
    * A new user's password, or the hash of one imported from another system (secret key only):
    * argon2id as is, bcrypt until the user's next login moves it to argon2id.
    */
-  private async initialPasswordHash(app: AppRecord, { password, passwordHash: importedHash, email, username }: SignupInput, viaSecretKey: boolean): Promise<string> {
+  private async initialPasswordHash(app: AppRecord, { password, importedHash, owner }: { password: string | undefined; importedHash: string | undefined; owner: PasswordOwner }, viaSecretKey: boolean): Promise<string> {
     if ((password === undefined) === (importedHash === undefined)) {
       throw new TesseraError('invalid_request', { message: 'Give either password or passwordHash.', details: [{ path: '/password', message: 'exactly one of password and passwordHash is required' }] });
     }
     // An imported hash is taken as it is: the policy applies when a password is set, and its owner set it elsewhere.
-    if (importedHash === undefined) return this.hasher.hash(normalizePassword(password!, passwordPolicyOf(app, { email, username })));
+    if (importedHash === undefined) return this.hasher.hash(normalizePassword(password!, passwordPolicyOf(app, owner)));
     if (!viaSecretKey) throw new TesseraError('forbidden', { message: 'Only the secret key may import a password hash.' });
     if (!isImportableHash(importedHash)) {
       throw new TesseraError('invalid_request', { message: 'passwordHash must be an argon2id or bcrypt ($2a$, $2b$, $2y$) hash.', details: [{ path: '/passwordHash', message: 'unsupported hash format' }] });
