@@ -35,7 +35,7 @@ export const AppSettingsSchema = Type.Object(
     revealDisabledUsers: Type.Boolean({
       default: false,
       description:
-        'Whether a disabled user who gives the right password is told so (403 user_disabled). Off by default: the answer is the wrong password\'s (401 invalid_credentials), so that a guesser cannot learn that a password is right. See docs/guide.md, "Disabled users".',
+        'Whether a disabled user who gives the right password is told so (401 user_disabled). Off by default: the answer is the wrong password\'s (401 invalid_credentials), so that a guesser cannot learn that a password is right. See docs/guide.md, "Disabled users".',
     }),
     passwordPolicy: PasswordPolicySettings,
     allowedOrigins: AllowedOriginsSetting,

@@ -51,15 +51,20 @@ const fold = (text: string): string => text.normalize('NFKC').toLowerCase();
  */
 const coreOf = (password: string): string => fold(password).replace(/^[^\p{L}]+|[^\p{L}]+$/gu, '');
 
-/** The context words as compared: folded, with an email's local part added, empty ones dropped. */
+/**
+ * The context words as compared: folded, with an email's local part added, and each also as its
+ * core (a username `ada1815` is also `ada`, so `Ada2024!` is refused for it); empty ones dropped.
+ */
 function contextWordsOf(words: PasswordPolicy['contextWords']): Set<string> {
   const folded = new Set<string>();
   for (const word of words) {
     if (word === null || word === undefined) continue;
     const value = fold(word.trim());
-    folded.add(value);
     const at = value.lastIndexOf('@');
-    if (at > 0) folded.add(value.slice(0, at));
+    for (const form of at > 0 ? [value, value.slice(0, at)] : [value]) {
+      folded.add(form);
+      folded.add(coreOf(form));
+    }
   }
   folded.delete('');
   return folded;
@@ -68,9 +73,8 @@ function contextWordsOf(words: PasswordPolicy['contextWords']): Set<string> {
 /** Whether the password is one of the context words, as is or with trivial changes (see `coreOf`). */
 function isContextWord(normalized: string, words: PasswordPolicy['contextWords']): boolean {
   const context = contextWordsOf(words);
-  const folded = fold(normalized);
   const core = coreOf(normalized);
-  return context.has(folded) || (core !== '' && context.has(core));
+  return context.has(fold(normalized)) || (core !== '' && context.has(core));
 }
 
 function weak(reason: WeakPasswordReason, message: string, minLength: number): TesseraError {
