@@ -22,10 +22,10 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
   });
   afterAll(() => server.close());
 
-  const me = (token: string) => server.api<Failure>('GET', `${app.path}/me`, { token });
-  const adminApp = () => server.api<AdminApp>('GET', `/v1/admin/apps/${app.namespace}/${app.name}`, { token: server.adminToken });
-  const revokeBefore = (body: Record<string, unknown>, token = server.adminToken) =>
-    server.api<Cutoff & Failure>('POST', `/v1/admin/apps/${app.namespace}/${app.name}/sessions/revoke-before`, { token, body });
+  const me = (token: string, target: TestApp = app) => server.api<Failure>('GET', `${target.path}/me`, { token });
+  const adminApp = (target: TestApp) => server.api<AdminApp>('GET', `/v1/admin/apps/${target.namespace}/${target.name}`, { token: server.adminToken });
+  const revokeBefore = (target: TestApp, body?: Record<string, unknown>, token = server.adminToken) =>
+    server.api<Cutoff & Failure>('POST', `/v1/admin/apps/${target.namespace}/${target.name}/sessions/revoke-before`, { token, ...(body === undefined ? {} : { body }) });
 
   /** A user with three sessions: the first from signup, two more logins. */
   async function userWithThreeSessions(target: TestApp = app): Promise<{ user: User; logins: AuthenticationResult[] }> {
@@ -165,23 +165,30 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
   });
 
   it('kill switch: a moment is only moved forward, a future one is refused, and the admin token is required', async () => {
-    const { logins } = await userWithThreeSessions();
+    const target = await createApp(server);
+    const { logins } = await userWithThreeSessions(target);
     const now = server.clock.now();
-    const first = await revokeBefore({ before: new Date(now - 60_000).toISOString() });
+    const first = await revokeBefore(target, { before: new Date(now - 60_000).toISOString() });
     expect(first.status).toBe(200);
     expect(first.body.revoked).toBe(0);
-    expect((await me(logins[0]!.accessToken)).status).toBe(200);
-    const earlier = await revokeBefore({ before: new Date(now - 3_600_000).toISOString() });
+    expect((await me(logins[0]!.accessToken, target)).status).toBe(200);
+    const earlier = await revokeBefore(target, { before: new Date(now - 3_600_000).toISOString() });
     expect(earlier.body.before).toBe(new Date(now - 60_000).toISOString());
-    expect((await adminApp()).body.sessionsRevokedBefore).toBe(new Date(now - 60_000).toISOString());
+    expect((await adminApp(target)).body.sessionsRevokedBefore).toBe(new Date(now - 60_000).toISOString());
 
-    const future = await revokeBefore({ before: new Date(now + 60_000).toISOString() });
+    const future = await revokeBefore(target, { before: new Date(now + 60_000).toISOString() });
     expect(future.status).toBe(400);
     expect(future.body.error.code).toBe('invalid_request');
-    const notADate = await revokeBefore({ before: 'yesterday' });
-    expect(notADate.status).toBe(400);
-    for (const token of [app.secretKey, logins[0]!.accessToken, 'adm_nope.nope']) expect((await revokeBefore({}, token)).status).toBe(401);
-    expect((await adminApp()).body.sessionsRevokedBefore).toBe(new Date(now - 60_000).toISOString());
-    for (const login of logins) expect((await me(login.accessToken)).status).toBe(200);
+    expect((await revokeBefore(target, { before: 'yesterday' })).status).toBe(400);
+    for (const token of [target.secretKey, logins[0]!.accessToken, 'adm_nope.nope']) expect((await revokeBefore(target, {}, token)).status).toBe(401);
+    expect((await adminApp(target)).body.sessionsRevokedBefore).toBe(new Date(now - 60_000).toISOString());
+    for (const login of logins) expect((await me(login.accessToken, target)).status).toBe(200);
+
+    // No body at all means now, as `{}` does: the sessions started before now end.
+    server.clock.advance(1);
+    const bare = await revokeBefore(target);
+    expect(bare.status).toBe(200);
+    expect(bare.body).toEqual({ before: new Date(now + 1).toISOString(), revoked: 3 });
+    for (const login of logins) expect((await me(login.accessToken, target)).status).toBe(401);
   });
 });

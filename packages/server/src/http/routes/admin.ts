@@ -113,6 +113,11 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
           ...errorResponses(400, 401, 404),
         },
       },
+      // No body at all is a plain "now", as `{}` is.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
       handler: async (request) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
         const before = request.body.before === undefined ? undefined : Date.parse(request.body.before);
