@@ -185,7 +185,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
   sessions.onRevoked(anonymousUsers.sessionsEnded);
   const authTokens = new AuthTokenService(repositories, sessions, clock);
-  const killSwitch = new SessionKillSwitch(apps, sessions, clock);
+  const killSwitch = new SessionKillSwitch(apps, sessions, cluster.bus, clock, logger);
   const externalUsers = new ExternalUsers(repositories, users, sessions, clock, logger);
   const strategies = new StrategyRegistry([
     new LocalStrategy(users, passwords, throttle),

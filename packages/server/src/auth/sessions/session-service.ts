@@ -51,12 +51,6 @@ export interface RevocationEvent {
   reason: RevocationReason;
 }
 
-/** The app's kill switch was used: every session of `appId` created before `before` is over. */
-export interface CutoffEvent {
-  appId: string;
-  before: number;
-}
-
 /** Sessions a write ended, to announce once that write committed (see `SessionService.writeRevokeAll`). */
 export interface Revocation {
   user: UserRecord;
@@ -71,10 +65,7 @@ export type RevocationListener = (event: RevocationEvent) => void | Promise<void
 export const SESSION_CHANNEL = 'sessions';
 
 /** What one node tells the others about sessions: they drop their cached views and close sockets. */
-type SessionMessage =
-  | { type: 'revoked'; node: string; event: RevocationEvent }
-  | { type: 'user_changed'; node: string; userId: string }
-  | { type: 'revoked_before'; node: string; cutoff: CutoffEvent };
+type SessionMessage = { type: 'revoked'; node: string; event: RevocationEvent } | { type: 'user_changed'; node: string; userId: string };
 
 /**
  * Sessions: creating them with their tokens, checking them on every authenticated call,
@@ -84,7 +75,6 @@ type SessionMessage =
 export class SessionService {
   private readonly listeners = new Set<RevocationListener>();
   private readonly clusterListeners = new Set<(event: RevocationEvent) => void>();
-  private readonly cutoffListeners = new Set<(cutoff: CutoffEvent) => void>();
 
   constructor(
     private readonly repositories: Repositories,
@@ -115,15 +105,6 @@ export class SessionService {
   onRevokedInCluster(listener: (event: RevocationEvent) => void): () => void {
     this.clusterListeners.add(listener);
     return () => this.clusterListeners.delete(listener);
-  }
-
-  /**
-   * Called on every node when an app's kill switch is used anywhere in the cluster: the realtime
-   * gateway closes the sockets of the app's sessions started before the cut-off.
-   */
-  onCutoffInCluster(listener: (cutoff: CutoffEvent) => void): () => void {
-    this.cutoffListeners.add(listener);
-    return () => this.cutoffListeners.delete(listener);
   }
 
   /**
@@ -301,23 +282,24 @@ export class SessionService {
   }
 
   /**
-   * The kill switch's second half, once `app` carries its new cut-off (AppService.cutSessionsBefore):
-   * ends in the store every live session of the app created before it, and tells every node, which
-   * forget their cached sessions and close the sockets of those sessions. Returns how many ended.
-   * The announcement is awaited: the CLI exits right after.
+   * Ends in the store every live session of `app` created before `before` (the kill switch, which
+   * tells the other nodes itself) and forgets this node's cached sessions. Returns how many ended.
    */
   async revokeStartedBefore(app: AppRecord, before: number): Promise<number> {
     const revoked = await this.repositories.sessions.revokeStartedBefore(app.id, before, 'revoked_before', this.clock.now());
-    const cutoff: CutoffEvent = { appId: app.id, before };
-    this.cutoffHere(cutoff);
-    await this.tell({ type: 'revoked_before', node: this.bus.nodeId, cutoff });
+    this.forgetCachedSessions();
     return revoked;
+  }
+
+  /** Forgets every cached session: after a kill switch, which is rare enough not to need an index by app. */
+  forgetCachedSessions(): void {
+    this.cache.clear();
   }
 
   /** Forget cached views of a user after its record changed (profile, disabled flag), on every node. */
   userChanged(userId: string): void {
     this.cache.invalidateUser(userId);
-    void this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
+    this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
   }
 
   /**
@@ -423,7 +405,7 @@ export class SessionService {
   private async announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
     const event: RevocationEvent = { appId: user.appId, userId: user.id, sessionIds, reason };
     this.revokedHere(event);
-    void this.tell({ type: 'revoked', node: this.bus.nodeId, event });
+    this.tell({ type: 'revoked', node: this.bus.nodeId, event });
     // Every listener hears every revocation (closing sockets must not depend on ending anonymous
     // users going well); a failure still reaches the caller, once all of them have run.
     const results = await Promise.allSettled([...this.listeners].map(async (listener) => listener(event)));
@@ -438,21 +420,12 @@ export class SessionService {
   }
 
   /**
-   * A cut-off made by any node. The cache has no index by app, and a kill switch is rare: all of
-   * it goes.
-   */
-  private cutoffHere(cutoff: CutoffEvent): void {
-    this.cache.clear();
-    for (const listener of this.cutoffListeners) listener(cutoff);
-  }
-
-  /**
    * Tells the other nodes. The store already holds the change, so a failed publish loses no
    * data: the other nodes' links are down as well, and a node whose link is down reads the
    * store instead of its cache and checks its sockets' sessions again when the link returns.
    */
-  private tell(message: SessionMessage): Promise<void> {
-    return this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
+  private tell(message: SessionMessage): void {
+    this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
       this.logger.warn({ err: error, type: message.type }, 'could not tell the other nodes of a session change');
     });
   }
@@ -461,7 +434,6 @@ export class SessionService {
     const message = JSON.parse(raw) as SessionMessage;
     if (message.node === this.bus.nodeId) return;
     if (message.type === 'revoked') this.revokedHere(message.event);
-    else if (message.type === 'revoked_before') this.cutoffHere(message.cutoff);
     else this.cache.invalidateUser(message.userId);
   }
 }
