@@ -37,6 +37,17 @@ export class TesseraClient {
      * ```
      */
     revoke(sessionId: string): Promise<void>;
+    /**
+     * Ends every session of the user but this client's ("log out my other devices"); resolves to
+     * how many ended. To end this one too, use {@link TesseraClient.logoutEverywhere}.
+     *
+     * @example
+     * ```ts
+     * const ended = await client.sessions.revokeOthers();
+     * console.log(`${ended} other sessions ended`);
+     * ```
+     */
+    revokeOthers(): Promise<number>;
   };
   private readonly http: HttpTransport;
   private readonly session: SessionManager;
@@ -66,6 +77,7 @@ export class TesseraClient {
         if ((await this.session.current())?.session.id === sessionId) return this.logout();
         await this.session.authorized((token) => this.http.request<null>('DELETE', `/me/sessions/${encodeURIComponent(sessionId)}`, { token }));
       },
+      revokeOthers: () => this.session.authorized(async (token) => (await this.http.request<{ revoked: number }>('DELETE', '/me/sessions?except=current', { token })).revoked),
     };
   }
 
@@ -200,10 +212,32 @@ export class TesseraClient {
    * ```
    */
   async logout(): Promise<void> {
+    await this.endAndForget((token) => this.http.request('DELETE', '/authentication', { token }));
+  }
+
+  /**
+   * Ends every session of the signed-in user on the server (every device and browser: their
+   * tokens stop working and their realtime sockets close with `session_revoked`), then forgets
+   * this one here, as {@link logout} does, even when the server cannot be reached (the error is
+   * thrown after). To keep this device signed in, use {@link TesseraClient.sessions}'
+   * `revokeOthers()` instead.
+   *
+   * @example
+   * ```ts
+   * // "Log out everywhere", e.g. after the user lost a phone.
+   * await client.logoutEverywhere();
+   * ```
+   */
+  async logoutEverywhere(): Promise<void> {
+    await this.endAndForget((token) => this.http.request('DELETE', '/me/sessions', { token }));
+  }
+
+  /** Ends the held session on the server with `end`, then forgets it here whatever the server said. */
+  private async endAndForget(end: (token: string) => Promise<unknown>): Promise<void> {
     if ((await this.session.current()) === null) return;
     let failure: TesseraError | undefined;
     try {
-      await this.session.authorized((token) => this.http.request('DELETE', '/authentication', { token }), false);
+      await this.session.authorized(end, false);
     } catch (error) {
       if (!(error instanceof TesseraError)) {
         await this.session.forget('logged_out');

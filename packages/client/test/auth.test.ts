@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../server/test/helpers/backends.js';
 import { handMade } from '../../server/test/helpers/jwt.js';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
-import { AuthenticationError, ConflictError, createClient, InvalidRequestError, NetworkError, PermissionError, TesseraError } from '../src/index.js';
-import { createApp, demoApp, makeClient, PASSWORD, patchSettings, signUpAndConnect, uniqueEmail } from './helpers.js';
+import { AuthenticationError, ConflictError, createClient, type SessionEndedEvent, InvalidRequestError, NetworkError, PermissionError, TesseraError } from '../src/index.js';
+import { createApp, demoApp, makeClient, nextEvent, PASSWORD, patchSettings, signUpAndConnect, uniqueEmail } from './helpers.js';
 
 const JWT_SECRET = 'a shared secret of at least thirty-two bytes';
 
@@ -92,6 +92,38 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
 
     await client.sessions.revoke(current!.id);
     expect(await client.getLoggedInUser()).toBeNull();
+  });
+
+  it('logs out everywhere: every session of the user ends on the server, and this client forgets its own (issue 12)', async () => {
+    const laptop = makeClient(server);
+    const email = await signUpAndConnect(laptop);
+    const laptopLogin = await laptop.reAuthenticate();
+    const phone = makeClient(server);
+    const phoneLogin = await phone.connect(email, PASSWORD);
+    await phone.realtime.connect();
+    const phoneEnded = nextEvent<SessionEndedEvent>((listener) => phone.on('sessionEnded', listener));
+
+    await laptop.logoutEverywhere();
+    expect(await laptop.getLoggedInUser()).toBeNull();
+    expect(await laptop.getAccessToken()).toBeNull();
+    for (const token of [laptopLogin.accessToken, phoneLogin.accessToken]) expect((await me(token)).body).toMatchObject({ error: { code: 'session_revoked', details: { reason: 'logout' } } });
+    expect(await phoneEnded).toMatchObject({ sessionId: phoneLogin.session.id, detail: 'logout' });
+    expect(await phone.getLoggedInUser()).toBeNull();
+    // Nothing left to end: a second call does nothing.
+    await laptop.logoutEverywhere();
+  });
+
+  it('revokes the other sessions and keeps this one (issue 12)', async () => {
+    const laptop = makeClient(server);
+    const email = await signUpAndConnect(laptop);
+    const phone = makeClient(server);
+    const phoneLogin = await phone.connect(email, PASSWORD);
+    const tablet = makeClient(server);
+    await tablet.connect(email, PASSWORD);
+    expect(await laptop.sessions.revokeOthers()).toBe(2);
+    expect((await me(phoneLogin.accessToken)).body).toMatchObject({ error: { code: 'session_revoked' } });
+    expect(await laptop.sessions.list()).toHaveLength(1);
+    expect((await laptop.fetchUser()).email).toBe(email);
   });
 
   it('connects anonymously and upgrades to a registered user that keeps its id', async () => {

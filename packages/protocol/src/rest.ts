@@ -58,8 +58,10 @@ export interface Session {
   expiresAt: string;
   userAgent: string | null;
   ip: string | null;
-  /** True for the session whose access token made this request. */
+  /** True for the session whose access token made this request (in `GET …/me/sessions`). */
   current?: boolean;
+  /** Open realtime connections of the session across the cluster, as the answering node's presence view has them. */
+  connections: number;
 }
 
 export interface LocalLoginBody {

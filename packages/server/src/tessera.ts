@@ -10,6 +10,7 @@ import { SigningKeyService } from './auth/keys/signing-keys.js';
 import { PasswordHasher } from './auth/passwords/index.js';
 import { ReconnectTokens, SUCCESSOR_KEY_PURPOSE } from './auth/sessions/reconnect-tokens.js';
 import { SessionCache } from './auth/sessions/session-cache.js';
+import { SessionKillSwitch } from './auth/sessions/kill-switch.js';
 import { SessionService } from './auth/sessions/session-service.js';
 import { AccessTokenStrategy } from './auth/strategies/access-token/index.js';
 import { AnonymousStrategy } from './auth/strategies/anonymous/index.js';
@@ -117,9 +118,9 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const { store } = services;
   const state = new ServingState();
   const trustProxy = proxyTrust(config);
-  const http = await buildHttpServer(services, { logger, trustProxy, version: VERSION, state });
   const clock = options.clock ?? systemClock;
   const realtime = new RealtimeGateway({ services, config: config.realtime, trustProxy, clock, scheduler: options.scheduler ?? new TimerScheduler(clock), logger });
+  const http = await buildHttpServer(services, { logger, trustProxy, version: VERSION, state, liveConnections: realtime });
   realtime.attach(http.server);
   let maintenance: PeriodicTask | undefined;
   let closing: Promise<void> | undefined;
@@ -196,6 +197,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
   sessions.onRevoked(anonymousUsers.sessionsEnded);
   const authTokens = new AuthTokenService(repositories, sessions, clock);
+  const killSwitch = new SessionKillSwitch(apps, sessions, cluster.bus, clock, logger);
   const externalUsers = new ExternalUsers(repositories, users, sessions, clock, logger);
   const strategies = new StrategyRegistry([
     new LocalStrategy(users, passwords, throttle),
@@ -212,7 +214,7 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const authenticator = new Authenticator(strategies, sessions, limits);
   const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, clock);
   const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
-  return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens, limits };
+  return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens, limits, killSwitch };
 }
 
 function loadMasterKey(config: Readonly<Config>, logger: Logger): MasterKey {

@@ -32,7 +32,7 @@ async function tesseraBinary(args: string[], env: Record<string, string> = {}) {
 
 describe('tessera --help', () => {
   it('prints help for every command', async () => {
-    for (const command of [['start'], ['migrate'], ['app', 'create'], ['key', 'create'], ['key', 'revoke'], ['key', 'list'], ['keys', 'rotate'], ['user', 'create'], ['admin-token', 'create']]) {
+    for (const command of [['start'], ['migrate'], ['app', 'create'], ['key', 'create'], ['key', 'revoke'], ['key', 'list'], ['keys', 'rotate'], ['user', 'create'], ['sessions', 'revoke-before'], ['admin-token', 'create']]) {
       const out: string[] = [];
       const program = buildProgram({ env: {}, stdout: (text) => out.push(text), stderr: (text) => out.push(text), readStdin: () => Promise.resolve('') });
       await expect(program.parseAsync(['node', 'tessera', ...command, '--help']), command.join(' ')).rejects.toMatchObject({ code: 'commander.helpDisplayed', exitCode: 0 });
@@ -144,6 +144,28 @@ describe.each(backends)('tessera commands on $name', (backend) => {
   it('refuses a weak password read from stdin with its code', async () => {
     await tessera(['app', 'create', 'acme/chat']);
     await expect(tessera(['user', 'create', 'acme/chat', '--email', 'weak@example.com'], 'short\n')).rejects.toMatchObject({ code: 'weak_password' });
+  });
+
+  it('kill switch: ends the sessions of the app started before now, keeps the moment, and refuses a future or unreadable one (issue 12)', async () => {
+    await tessera(['app', 'create', 'acme/chat']);
+    await tessera(['user', 'create', 'acme/chat', '--email', 'breach@example.com'], 'a long enough password\n');
+    const services = await openServices({ config: loadConfig({ env }), logger: createLogger('silent') });
+    try {
+      const app = await services.apps.getApp('acme', 'chat');
+      const login = await services.authenticator.login(app, { strategy: 'local', email: 'breach@example.com', password: 'a long enough password' }, { userAgent: null, ip: null });
+      out = [];
+      expect(await tessera(['sessions', 'revoke-before', 'acme/chat'])).toMatch(/^1 sessions ended; sessions of acme\/chat started before \S+ are refused from now on\n$/);
+      // Without Redis nobody else hears of it at once: the CLI says so.
+      expect(err.join('')).toContain('without Redis');
+      const reread = await services.apps.listApps('acme');
+      expect(reread[0]?.sessionsRevokedBefore).toEqual(expect.any(Number));
+      await expect(services.sessions.current(reread[0]!, login.session.id)).rejects.toMatchObject({ code: 'session_revoked' });
+
+      await expect(tessera(['sessions', 'revoke-before', 'acme/chat', '--before', new Date(Date.now() + 3_600_000).toISOString()])).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(tessera(['sessions', 'revoke-before', 'acme/chat', '--before', 'last tuesday'])).rejects.toThrow('--before: "last tuesday" is not an ISO 8601 date-time');
+    } finally {
+      await closeServices(services);
+    }
   });
 
   it('names a missing app', async () => {

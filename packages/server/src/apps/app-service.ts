@@ -140,6 +140,17 @@ export class AppService {
     return { ...app, settings };
   }
 
+  /**
+   * Moves the app's session cut-off to `before` (never back) and tells every node at once, awaited
+   * (the CLI exits right after). Returns the app with the cut-off in force.
+   */
+  async cutSessionsBefore(app: AppRecord, before: number): Promise<AppRecord> {
+    const sessionsRevokedBefore = await this.repositories.apps.raiseSessionsRevokedBefore(app.id, before);
+    this.apps.delete(app.path);
+    await this.tell({ node: this.bus.nodeId, app: app.path });
+    return { ...app, sessionsRevokedBefore };
+  }
+
   /** Seals the secrets that app settings written before they were encrypted hold in clear; run at start-up. */
   sealPlaintextSecrets(): Promise<number> {
     return this.repositories.apps.sealPlaintextSecrets();
@@ -165,7 +176,7 @@ export class AppService {
   async revokeKey(app: AppRecord, keyId: string): Promise<void> {
     if (!(await this.repositories.apiKeys.revoke(app.id, keyId, this.clock.now()))) throw new TesseraError('key_not_found');
     this.keys.delete(keyId);
-    this.tell({ node: this.bus.nodeId, key: keyId });
+    void this.tell({ node: this.bus.nodeId, key: keyId });
   }
 
   /** Keeps what the store said (`undefined`: a miss), unless this node may be missing the bus's news. */
@@ -177,12 +188,12 @@ export class AppService {
 
   private appChanged(path: string): void {
     this.apps.delete(path);
-    this.tell({ node: this.bus.nodeId, app: path });
+    void this.tell({ node: this.bus.nodeId, app: path });
   }
 
   /** The change is in the database already; a node that misses this message reads it within its cache TTL. */
-  private tell(message: AppsMessage): void {
-    this.bus.publish(APPS_CHANNEL, JSON.stringify(message)).catch((error: unknown) => this.logger.warn({ err: error }, 'could not tell the other nodes of an app change'));
+  private tell(message: AppsMessage): Promise<void> {
+    return this.bus.publish(APPS_CHANNEL, JSON.stringify(message)).catch((error: unknown) => this.logger.warn({ err: error }, 'could not tell the other nodes of an app change'));
   }
 
   /** The key a request presents, checked against the app it addresses. */

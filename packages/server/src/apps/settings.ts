@@ -4,6 +4,7 @@ import { issuersKeyStrengthProblem } from '../auth/strategies/jwt/key-config.js'
 import { StrategiesSettings } from '../auth/strategies/settings.js';
 import { RateLimitsSettings } from '../auth/limits/settings.js';
 import { LoginThrottleSettings } from '../auth/throttle/settings.js';
+import { PasswordPolicySettings } from '../auth/passwords/settings.js';
 import { RealtimeSettings } from '../realtime/settings.js';
 import { AllowedOriginsSetting } from './allowed-origins.js';
 
@@ -34,6 +35,12 @@ export const AppSettingsSchema = Type.Object(
       default: false,
       description: 'Whether a login by an external identity (trusted JWT, OpenID, identity provider) that matches no user creates one. Off by default, as ConnectyCube recommends; a trusted issuer or provider may say otherwise for itself.',
     }),
+    revealDisabledUsers: Type.Boolean({
+      default: false,
+      description:
+        'Whether a disabled user who gives the right password is told so (401 user_disabled). Off by default: the answer is the wrong password\'s (401 invalid_credentials), so that a guesser cannot learn that a password is right. See docs/guide.md, "Disabled users".',
+    }),
+    passwordPolicy: PasswordPolicySettings,
     allowedOrigins: AllowedOriginsSetting,
     loginThrottle: LoginThrottleSettings,
     rateLimits: RateLimitsSettings,

@@ -113,6 +113,24 @@ export function buildProgram(io: CliIo): Command {
       });
     });
 
+  const sessions = program.command('sessions').description('end sessions');
+  withStorageFlags(
+    sessions
+      .command('revoke-before')
+      .argument('<namespace/app>')
+      .description('kill switch after a breach: end every session of the app started before a moment (default now), for good, on every node'),
+  )
+    .option('--before <date-time>', 'an ISO 8601 date-time, not in the future (default: now)')
+    .action(async (path: string, flags: StorageFlags & { before?: string }) =>
+      withServices(flags, io, async (services) => {
+        const before = flags.before === undefined ? undefined : Date.parse(flags.before);
+        if (before !== undefined && Number.isNaN(before)) throw new CliError(`--before: ${JSON.stringify(flags.before)} is not an ISO 8601 date-time`);
+        const result = await services.killSwitch.revokeBefore(await findApp(services, path), before);
+        io.stdout(`${result.revoked} sessions ended; sessions of ${path} started before ${new Date(result.before).toISOString()} are refused from now on\n`);
+        if (!services.cluster.shared) io.stderr('without Redis the running server hears of this within its cache lifetime (TESSERA_SESSION_CACHE_TTL_MS), and its open sockets at their next session check; the admin API acts at once\n');
+      }),
+    );
+
   const admin = program.command('admin-token').description('manage admin tokens');
   withStorageFlags(admin.command('create').description('create an admin token for the admin API')).option('--label <label>').action(async (flags: StorageFlags & { label?: string }) =>
     withServices(flags, io, async (services) => {

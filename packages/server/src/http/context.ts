@@ -13,6 +13,7 @@ import type { AnonymousUpgrade } from '../auth/strategies/anonymous/upgrade.js';
 import type { UserMaintenance } from '../users/maintenance.js';
 import type { AuthTokenService } from '../auth/tokens/auth-tokens.js';
 import type { AbuseLimiter } from '../auth/limits/abuse-limiter.js';
+import type { SessionKillSwitch } from '../auth/sessions/kill-switch.js';
 
 /** The services the HTTP layer calls. Routes never reach the database directly. */
 export interface Services {
@@ -34,6 +35,13 @@ export interface Services {
   authTokens: AuthTokenService;
   /** Abuse limits of unauthenticated writes and credential guesses, for REST and realtime alike. */
   limits: AbuseLimiter;
+  /** The app-wide "end every session started before T" after a breach. */
+  killSwitch: SessionKillSwitch;
+}
+
+/** Live realtime connections per session (the realtime gateway, from its cluster-wide presence view). */
+export interface LiveConnections {
+  connectionsBySession(appId: string, userId: string): ReadonlyMap<string, number>;
 }
 
 /** What the request hooks learned about the caller. */

@@ -49,8 +49,12 @@ export const SessionSchema = Type.Object(
     userAgent: NullableString,
     ip: NullableString,
     current: Type.Optional(Type.Boolean()),
+    connections: Type.Integer({ minimum: 0, description: 'Open realtime connections of the session across the cluster, as the answering node\'s presence view has them.' }),
   },
 );
+
+/** The answer of the calls that end several sessions at once. */
+export const RevokedCountSchema = Type.Object({ revoked: Type.Integer({ minimum: 0, description: 'How many live sessions this call ended.' }) });
 
 export const AuthenticationResultSchema = Type.Object({
   accessToken: Type.String(),

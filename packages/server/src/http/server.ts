@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { ProxyTrust } from '../config/proxy-trust.js';
 import { TesseraError } from '../errors.js';
-import type { RequestAuth, Services } from './context.js';
+import type { LiveConnections, RequestAuth, Services } from './context.js';
 import { settle } from '../lib/maybe-promise.js';
 import type { AppRecord } from '../store/repositories/index.js';
 import { allowCrossOrigin, preflightRoutes } from './cors.js';
@@ -21,6 +21,7 @@ import { authenticationRoutes } from './routes/authentication.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoutes } from './routes/jwks.js';
 import { meRoutes } from './routes/me.js';
+import { userSessionRoutes } from './routes/user-sessions.js';
 import { userRoutes } from './routes/users.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -32,6 +33,8 @@ export interface HttpOptions {
   version: string;
   /** Shutdown's progress, which /readyz and the answers of a closing server follow. */
   state?: ServingState;
+  /** Counts shown with each session in the session lists. */
+  liveConnections: LiveConnections;
 }
 
 /** The Fastify application: REST API, OpenAPI document at /docs, health endpoints. */
@@ -109,8 +112,9 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
       });
       await scope.register(authenticationRoutes(services));
       await scope.register(userRoutes(services));
+      await scope.register(userSessionRoutes(services, options.liveConnections));
       await scope.register(authTokenRoutes(services));
-      await scope.register(meRoutes(services));
+      await scope.register(meRoutes(services, options.liveConnections));
       await scope.register(jwksRoutes(services));
       await scope.register(preflightRoutes());
     },

@@ -52,6 +52,7 @@ export function revocationCause(reason: RevocationReason): CloseCause {
     case 'password_changed':
     case 'user_deleted':
     case 'user_upgraded':
+    case 'revoked_before':
       return { code: 'session_revoked', detail: reason };
   }
 }

@@ -91,6 +91,11 @@ export class Connection implements PresenceSubscriber {
     });
   }
 
+  /** Whether the connection is bound to a session of `appId` created before `before` (the app's kill switch). */
+  startedBefore(appId: string, before: number): boolean {
+    return this.app.id === appId && this.binding !== undefined && this.binding.session.createdAt < before;
+  }
+
   /** Closes with a close code of the registry; no-op once closed. */
   close(cause: CloseCause): void {
     if (this.isClosed()) return;

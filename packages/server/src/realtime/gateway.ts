@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ERROR_CODES } from '@tessera/protocol';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
+import type { CutoffEvent } from '../auth/sessions/kill-switch.js';
 import type { RevocationEvent } from '../auth/sessions/session-service.js';
 import type { Config } from '../config/index.js';
 import type { ProxyTrust } from '../config/proxy-trust.js';
@@ -65,6 +66,7 @@ export class RealtimeGateway {
   private readonly context: ConnectionContext;
   private readonly pending = new Set<Promise<void>>();
   private readonly stopRevocations: () => void;
+  private readonly stopCutoffs: () => void;
   private readonly stopLinkWatch: () => void;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Runs while the cluster link is down: revocations made elsewhere cannot reach this node then. */
@@ -103,6 +105,7 @@ export class RealtimeGateway {
       : undefined;
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
     this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
+    this.stopCutoffs = options.services.killSwitch.onCutoffInCluster((cutoff) => this.cutOff(cutoff));
     this.stopLinkWatch = options.services.cluster.bus.onLinkChange((up) => this.linkChanged(up));
   }
 
@@ -119,6 +122,14 @@ export class RealtimeGateway {
   /** Open connections on this node. */
   get connections(): number {
     return this.registry.size;
+  }
+
+  /**
+   * How many realtime connections each of a user's sessions holds in the whole cluster, as this
+   * node's presence view has it (other nodes' parts arrive over the bus; see PresenceSync).
+   */
+  connectionsBySession(appId: string, userId: string): ReadonlyMap<string, number> {
+    return new Map(this.presence.sessionsOf(appId, userId).map((session) => [session.sessionId, session.connections]));
   }
 
   /** Sockets on this node that have not authenticated yet, upgrades under way included. */
@@ -200,6 +211,12 @@ export class RealtimeGateway {
     for (const sessionId of event.sessionIds) for (const connection of this.registry.inSession(sessionId)) connection.close(cause);
   }
 
+  /** The app's kill switch: a scan of this node's connections, which is rare enough to afford. */
+  private cutOff({ appId, before }: CutoffEvent): void {
+    const cause = revocationCause('revoked_before');
+    for (const connection of this.registry.all()) if (connection.startedBefore(appId, before)) connection.close(cause);
+  }
+
   /**
    * Revocations made on other nodes while the link was down never arrive: every session this
    * node holds is read from the store again when the link drops, as long as it stays down, and
@@ -272,6 +289,7 @@ export class RealtimeGateway {
     if (this.presenceSync !== undefined) this.track(this.presenceSync.leave());
     clearInterval(this.heartbeat);
     this.stopRevocations();
+    this.stopCutoffs();
     this.stopLinkWatch();
     clearInterval(this.linkDownRecheck);
     // Every socket is closing: nobody is left to hear presence events, and n² of them would be sent.

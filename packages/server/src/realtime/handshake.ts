@@ -7,7 +7,7 @@ import type { Services } from '../http/context.js';
 import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories/index.js';
 
 /** What the gateway needs of the server's services. */
-export type GatewayServices = Pick<Services, 'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster' | 'limits'>;
+export type GatewayServices = Pick<Services, 'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster' | 'limits' | 'killSwitch'>;
 
 /** Who an authenticated connection is: its user, its session and the access token that holds it. */
 export interface Binding {

@@ -78,6 +78,12 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     return this.apps.get(appId)?.users.has(userId) ?? false;
   }
 
+  /** Each of the user's sessions with its connections on every node, as this node sees them. */
+  sessionsOf(appId: string, userId: string): PresenceSession[] {
+    const user = this.apps.get(appId)?.users.get(userId);
+    return user === undefined ? [] : entryOf(userId, user).sessions;
+  }
+
   /** The user's connections on this node (the per-user limit is per node). */
   connectionsOf(appId: string, userId: string): number {
     let connections = 0;

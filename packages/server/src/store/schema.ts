@@ -32,6 +32,8 @@ export interface AppTable {
   /** JSON of AppSettings. */
   settings: string;
   created_at: number;
+  /** The kill switch: sessions created before this moment are refused (null: never used). */
+  sessions_revoked_before: number | null;
 }
 
 export interface ApiKeyTable {

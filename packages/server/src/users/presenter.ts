@@ -22,7 +22,8 @@ export function presentUser(user: UserRecord): User {
   };
 }
 
-export function presentSession(session: SessionRecord, currentSessionId?: string): Session {
+/** `connections`: the session's live realtime connections (see LiveConnections). */
+export function presentSession(session: SessionRecord, connections: ReadonlyMap<string, number>, currentSessionId?: string): Session {
   return {
     id: session.id,
     strategy: session.strategy,
@@ -32,6 +33,7 @@ export function presentSession(session: SessionRecord, currentSessionId?: string
     expiresAt: toIso(session.expiresAt),
     userAgent: session.userAgent,
     ip: session.ip,
+    connections: connections.get(session.id) ?? 0,
     ...(currentSessionId === undefined ? {} : { current: session.id === currentSessionId }),
   };
 }

@@ -15,7 +15,7 @@ export const Email = Type.String({
   description: 'Unique per app, case-insensitively.',
 });
 
-export const NewPassword = Type.String({ minLength: 1, maxLength: 1024, description: '8 to 256 characters; common passwords are refused.' });
+export const NewPassword = Type.String({ minLength: 1, maxLength: 1024, description: 'At least the app\'s passwordPolicy.minLength (default 15) and at most 256 characters; common passwords and the user\'s own email, username and the app\'s name are refused.' });
 
 const HttpUrl = Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$' });
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
-import { isImportableHash, normalizePassword, type PasswordHasher } from '../auth/passwords/index.js';
+import { isImportableHash, normalizePassword, passwordPolicyOf, type PasswordHasher, type PasswordOwner } from '../auth/passwords/index.js';
 import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
 import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
 import { isUniqueViolation } from '../store/errors.js';
@@ -33,6 +33,19 @@ export interface ListUsersInput {
 export const usernameKey = (username: string): string => username.normalize('NFKC').toLowerCase();
 export const emailKey = (email: string): string => email.trim().toLowerCase();
 
+/** The login throttle's account for a login by email or username (see LocalStrategy). */
+export const throttleAccountOfLogin = (login: { email: string } | { username: string }): string => ('email' in login ? `e:${emailKey(login.email)}` : `u:${usernameKey(login.username)}`);
+/** The login throttle's account for a password check of a signed-in user (the password change). */
+const throttleAccountOfId = (userId: string): string => `id:${userId}`;
+
+/** Every throttle account under which wrong passwords for `user` are counted. */
+function throttleAccountsOf(user: UserRecord): string[] {
+  const accounts = [throttleAccountOfId(user.id)];
+  if (user.email !== null) accounts.push(throttleAccountOfLogin({ email: user.email }));
+  if (user.username !== null) accounts.push(throttleAccountOfLogin({ username: user.username }));
+  return accounts;
+}
+
 /** Users of an app: signup, profile, password, and the secret-key administration calls. */
 export class UserService {
   constructor(
@@ -50,7 +63,7 @@ export class UserService {
       throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
     }
     const { password, passwordHash: importedHash, ...profile } = input;
-    const passwordHash = await this.initialPasswordHash(password, importedHash, viaSecretKey);
+    const passwordHash = await this.initialPasswordHash(app, { password, importedHash, owner: profile }, viaSecretKey);
     return this.create(app, { kind: 'registered', profile, passwordHash });
   }
 
@@ -92,11 +105,12 @@ export class UserService {
    * A new user's password, or the hash of one imported from another system (secret key only):
    * argon2id as is, bcrypt until the user's next login moves it to argon2id.
    */
-  private async initialPasswordHash(password: string | undefined, importedHash: string | undefined, viaSecretKey: boolean): Promise<string> {
+  private async initialPasswordHash(app: AppRecord, { password, importedHash, owner }: { password: string | undefined; importedHash: string | undefined; owner: PasswordOwner }, viaSecretKey: boolean): Promise<string> {
     if ((password === undefined) === (importedHash === undefined)) {
       throw new TesseraError('invalid_request', { message: 'Give either password or passwordHash.', details: [{ path: '/password', message: 'exactly one of password and passwordHash is required' }] });
     }
-    if (importedHash === undefined) return this.hasher.hash(normalizePassword(password!));
+    // An imported hash is taken as it is: the policy applies when a password is set, and its owner set it elsewhere.
+    if (importedHash === undefined) return this.hasher.hash(normalizePassword(password!, passwordPolicyOf(app, owner)));
     if (!viaSecretKey) throw new TesseraError('forbidden', { message: 'Only the secret key may import a password hash.' });
     if (!isImportableHash(importedHash)) {
       throw new TesseraError('invalid_request', { message: 'passwordHash must be an argon2id or bcrypt ($2a$, $2b$, $2y$) hash.', details: [{ path: '/passwordHash', message: 'unsupported hash format' }] });
@@ -130,7 +144,7 @@ export class UserService {
     if (password !== undefined) {
       if (oldPassword === undefined) throw new TesseraError('invalid_request', { message: 'Give oldPassword to change the password.', details: [{ path: '/oldPassword', message: 'required with password' }] });
       // A stolen access token must not become a way to guess the password: same throttle as login.
-      const subject = { account: `id:${user.id}`, ip: null };
+      const subject = { account: throttleAccountOfId(user.id), ip: null };
       await this.throttle.assertAllowed(app, subject);
       const { valid } = await this.hasher.verify(user.passwordHash, oldPassword.normalize('NFKC'));
       if (!valid) {
@@ -138,7 +152,7 @@ export class UserService {
         throw new TesseraError('wrong_password');
       }
       await this.throttle.recordSuccess(app, subject);
-      patch.password_hash = await this.hasher.hash(normalizePassword(password));
+      patch.password_hash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, ownerAfter(user, profile))));
     } else if (oldPassword !== undefined) {
       throw new TesseraError('invalid_request', { message: 'oldPassword goes with password.', details: [{ path: '/oldPassword', message: 'only with password' }] });
     }
@@ -152,11 +166,14 @@ export class UserService {
     const { password, disabled, ...profile } = input;
     const existing = await this.get(app, id);
     const patch: UserRowPatch = profileColumns(profile);
-    if (password !== undefined) patch.password_hash = await this.hasher.hash(normalizePassword(password));
+    if (password !== undefined) patch.password_hash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, ownerAfter(existing, profile))));
     if (disabled !== undefined) patch.disabled_at = disabled ? (existing.disabledAt ?? this.clock.now()) : null;
     const updated = await this.update(app, id, patch);
     if (disabled === true) await this.sessions.revokeAll(updated, 'user_disabled');
     else if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed');
+    // A reset is how a locked-out user gets back in: the new password works at once. The logins
+    // the user had before this change are lifted too, in case the update changed them.
+    if (password !== undefined) await this.throttle.lift(app, [...new Set([...throttleAccountsOf(existing), ...throttleAccountsOf(updated)])]);
     return updated;
   }
 
@@ -198,6 +215,11 @@ export class UserService {
       throw error;
     }
   }
+}
+
+/** The logins a user will have once `profile` applies: a new password may not be any of them. */
+function ownerAfter(user: UserRecord, profile: ProfileInput): { email: string | null; username: string | null } {
+  return { email: profile.email ?? user.email, username: profile.username ?? user.username };
 }
 
 /** Maps API profile fields to columns; only the fields present in the input. */

@@ -58,7 +58,17 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'a disabled user logging in',
+    // issue 12: the right password of a disabled user answers as a wrong one, unless the app tells.
+    name: 'a disabled user logging in with the right password',
+    expected: 'invalid_credentials',
+    run: async (c) => {
+      await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, { key: c.app.secretKey, body: { disabled: true } });
+      return asOutcome(await c.login({ strategy: 'local', email: c.email, password: PASSWORD }));
+    },
+  },
+  {
+    name: 'a disabled user logging in, in an app that reveals disabled users',
+    settings: { revealDisabledUsers: true },
     expected: 'user_disabled',
     run: async (c) => {
       await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, { key: c.app.secretKey, body: { disabled: true } });

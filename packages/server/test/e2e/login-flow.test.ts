@@ -147,15 +147,15 @@ describe.each(backends)('signup, login, /me and logout on $name', (backend) => {
     }
   });
 
-  it('refuses a disabled user\'s tokens and logins with user_disabled', async () => {
+  it('refuses a disabled user\'s tokens with user_disabled, and its logins as a wrong password would (issue 12)', async () => {
     const { login, user, email } = await signUpAndLogIn(server);
     const disabled = await server.api('PATCH', `/v1/apps/demo/chat/users/${user.id}`, { key: server.secretKey, body: { disabled: true } });
     expect(disabled.status).toBe(200);
     expect(disabled.body).toMatchObject({ disabled: true });
     expect((await server.api('GET', '/v1/apps/demo/chat/me', { token: login.accessToken })).body).toMatchObject({ error: { code: 'user_disabled', status: 401 } });
     const relogin = await server.api('POST', '/v1/apps/demo/chat/authentication', { key: server.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
-    expect(relogin.body).toMatchObject({ error: { code: 'user_disabled', status: 401 } });
-    // A wrong password still says only invalid_credentials: being disabled is not revealed to a guesser.
+    // Even the right password says only invalid_credentials: neither it nor being disabled is revealed to a guesser.
+    expect(relogin.body).toMatchObject({ error: { code: 'invalid_credentials', status: 401 } });
     const guess = await server.api('POST', '/v1/apps/demo/chat/authentication', { key: server.publishableKey, body: { strategy: 'local', email, password: 'wrong password!' } });
     expect(guess.body).toMatchObject({ error: { code: 'invalid_credentials' } });
   });

@@ -1,2 +1,3 @@
 export { PasswordHasher, OWASP_ARGON2ID, isImportableHash, type Argon2Parameters, type PasswordHasherOptions, type VerifyResult } from './hasher.js';
-export { normalizePassword, MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from './policy.js';
+export { normalizePassword, passwordPolicyOf, type PasswordOwner, MAX_PASSWORD_LENGTH, DEFAULT_MIN_PASSWORD_LENGTH, type PasswordPolicy, type WeakPasswordReason } from './policy.js';
+export { PasswordPolicySettings } from './settings.js';

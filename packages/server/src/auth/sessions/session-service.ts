@@ -43,7 +43,7 @@ export interface PreparedSession {
   reconnect: { token: string; row: NewReconnectTokenRow };
 }
 
-export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused' | 'user_upgraded' | 'user_ended';
+export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused' | 'user_upgraded' | 'user_ended' | 'revoked_before';
 
 export interface RevocationEvent {
   appId: string;
@@ -213,7 +213,7 @@ export class SessionService {
 
   private contextOf(app: AppRecord, claims: AccessTokenClaims, entry: CachedSession, now: number): AuthContext {
     if (entry.user.id !== claims.sub) throw new TesseraError('invalid_token');
-    this.assertLive(entry.session, entry.user, now);
+    this.assertLive(app, entry.session, entry.user, now);
     return { app, user: entry.user, session: entry.session, claims };
   }
 
@@ -224,10 +224,14 @@ export class SessionService {
   }
 
   /** Throws the error that says why a session may not be used, if it may not. */
-  assertLive(session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
+  assertLive(app: AppRecord, session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
     // A disabled user's sessions are revoked too; the user's state is the more useful answer.
     this.assertUserActive(user, now);
     if (session.revokedAt !== null) throw new TesseraError('session_revoked', { details: { reason: session.revokedReason } });
+    // Also a session the kill switch's sweep did not see (its login was being written meanwhile).
+    if (app.sessionsRevokedBefore !== null && session.createdAt < app.sessionsRevokedBefore) {
+      throw new TesseraError('session_revoked', { details: { reason: 'revoked_before' satisfies RevocationReason } });
+    }
     if (session.expiresAt <= now || session.idleExpiresAt <= now) {
       this.cache.invalidateSession(session.id);
       throw new TesseraError('session_expired');
@@ -271,6 +275,21 @@ export class SessionService {
   }
 
   /**
+   * Ends in the store every live session of `app` created before `before` (the kill switch, which
+   * tells the other nodes itself) and forgets this node's cached sessions. Returns how many ended.
+   */
+  async revokeStartedBefore(app: AppRecord, before: number): Promise<number> {
+    const revoked = await this.repositories.sessions.revokeStartedBefore(app.id, before, 'revoked_before', this.clock.now());
+    this.forgetCachedSessions();
+    return revoked;
+  }
+
+  /** Forgets every cached session: after a kill switch, which is rare enough not to need an index by app. */
+  forgetCachedSessions(): void {
+    this.cache.clear();
+  }
+
+  /**
    * Forget cached views of a user after its record changed (profile, disabled flag), on every
    * node; resolves once the other nodes were told (see `tell`).
    */
@@ -287,7 +306,7 @@ export class SessionService {
   async current(app: AppRecord, sessionId: string): Promise<{ session: SessionRecord; user: UserRecord }> {
     const now = this.clock.now();
     const { session, user } = await this.load(sessionId, app, now);
-    this.assertLive(session, user, now);
+    this.assertLive(app, session, user, now);
     return { session, user };
   }
 
@@ -308,7 +327,7 @@ export class SessionService {
     const found = await this.reconnectTokens.find(this.repositories, token);
     if (found === undefined) throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
     const { session, user } = await this.load(found.record.sessionId, app, now);
-    this.assertLive(session, user, now);
+    this.assertLive(app, session, user, now);
     if (found.record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
     return { session, user, presented: found.presented };
   }

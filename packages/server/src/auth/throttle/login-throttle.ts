@@ -43,6 +43,16 @@ export class LoginThrottle {
     await this.guard(() => this.store.delete(key(app, 'failures', 'account', subject.account)));
   }
 
+  /**
+   * Lifts the waits and forgets the failures of these accounts (the backend set a new password:
+   * its owner must be able to use it now). The addresses keep theirs: they are the guessers'.
+   */
+  async lift(app: AppRecord, accounts: readonly string[]): Promise<void> {
+    for (const account of accounts) {
+      for (const kind of ['failures', 'lock'] as const) await this.guard(() => this.store.delete(key(app, kind, 'account', account)));
+    }
+  }
+
   private async count(app: AppRecord, scope: Scope, id: string, maxFailures: number): Promise<void> {
     const { window, baseDelay, maxDelay } = app.settings.loginThrottle;
     const failures = await this.guard(() => this.store.incrWithTtl(key(app, 'failures', scope, id), window * 1000));

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { maskSecrets } from '../../apps/secret-settings.js';
 import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.js';
-import { toIso } from '../../lib/clock.js';
+import { toIso, toIsoOrNull } from '../../lib/clock.js';
 import type { ApiKeyRecord, AppRecord } from '../../store/repositories/index.js';
 import type { Services } from '../context.js';
 import { bearer, callerOf } from '../credentials.js';
@@ -10,7 +10,15 @@ import { TesseraError } from '../../errors.js';
 import { AppParams, errorResponses, nullable, oneOfStrings } from '../schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 63, description: 'Lowercase letters, digits and dashes.' });
-const AppSchema = Type.Object({ id: Type.String(), namespace: Type.String(), name: Type.String(), path: Type.String(), createdAt: Type.String(), settings: AppSettingsSchema });
+const AppSchema = Type.Object({
+  id: Type.String(),
+  namespace: Type.String(),
+  name: Type.String(),
+  path: Type.String(),
+  createdAt: Type.String(),
+  sessionsRevokedBefore: nullable(Type.String({ format: 'date-time', description: 'The kill switch\'s cut-off: sessions started before it are over for good.' })),
+  settings: AppSettingsSchema,
+});
 const KeySchema = Type.Object({
   id: Type.String(),
   kind: oneOfStrings(['publishable', 'secret']),
@@ -20,7 +28,15 @@ const KeySchema = Type.Object({
 });
 
 /** Settings leave masked: every field their schema marks secret (`secretString`) never leaves in full. */
-const presentApp = (app: AppRecord) => ({ id: app.id, namespace: app.namespace, name: app.name, path: app.path, createdAt: toIso(app.createdAt), settings: maskSecrets(AppSettingsSchema, app.settings) });
+const presentApp = (app: AppRecord) => ({
+  id: app.id,
+  namespace: app.namespace,
+  name: app.name,
+  path: app.path,
+  createdAt: toIso(app.createdAt),
+  sessionsRevokedBefore: toIsoOrNull(app.sessionsRevokedBefore),
+  settings: maskSecrets(AppSettingsSchema, app.settings),
+});
 const presentKey = (key: ApiKeyRecord) => ({
   id: key.id,
   kind: key.kind,
@@ -81,6 +97,32 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
       handler: async (request) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
         return presentApp(await services.apps.updateSettings(app, request.body.settings));
+      },
+    });
+
+    fastify.post('/apps/:namespace/:app/sessions/revoke-before', {
+      schema: {
+        tags,
+        summary: 'Kill switch: end every session of the app started before a moment (default now)',
+        description:
+          'After a breach. Every live session created before `before` ends (session_revoked, reason revoked_before) and its realtime sockets close on every node; the moment is kept on the app, so such a session is refused for good, even one whose login was being written meanwhile. A later call may move the moment forward, never back; a moment in the future is refused. Users log in again as usual.',
+        params: AppParams,
+        body: Type.Object({ before: Type.Optional(Type.String({ format: 'date-time', description: 'Defaults to the server\'s now.' })) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ before: Type.String({ format: 'date-time', description: 'The cut-off in force (a later one set before stays).' }), revoked: Type.Integer({ minimum: 0, description: 'Live sessions this call ended.' }) }),
+          ...errorResponses(400, 401, 404),
+        },
+      },
+      // No body at all is a plain "now", as `{}` is.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
+      handler: async (request) => {
+        const app = await services.apps.getApp(request.params.namespace, request.params.app);
+        const before = request.body.before === undefined ? undefined : Date.parse(request.body.before);
+        const result = await services.killSwitch.revokeBefore(app, before);
+        return { before: toIso(result.before), revoked: result.revoked };
       },
     });
 

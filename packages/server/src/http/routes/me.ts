@@ -4,12 +4,12 @@ import { TesseraError } from '../../errors.js';
 import { andThen } from '../../lib/maybe-promise.js';
 import { presentSession, presentUser } from '../../users/presenter.js';
 import { SignupBodySchema, UpdateMeBodySchema } from '../../users/profile-schema.js';
-import type { Services } from '../context.js';
+import type { LiveConnections, Services } from '../context.js';
 import { clientInfo, requireUser } from '../credentials.js';
-import { AuthenticationResultSchema, SessionSchema, UserSchema, errorResponses } from '../schemas.js';
+import { AuthenticationResultSchema, RevokedCountSchema, SessionSchema, UserSchema, errorResponses } from '../schemas.js';
 
 /** The signed-in user's own profile and sessions. */
-export function meRoutes(services: Services): FastifyPluginAsyncTypebox {
+export function meRoutes(services: Services, live: LiveConnections): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const tags = ['me'];
 
@@ -50,7 +50,23 @@ export function meRoutes(services: Services): FastifyPluginAsyncTypebox {
       handler: async (request) => {
         const context = await requireUser(services, request, request.tessera.app!);
         const sessions = await services.sessions.list(context.user);
-        return { items: sessions.map((session) => presentSession(session, context.session.id)) };
+        const connections = live.connectionsBySession(context.app.id, context.user.id);
+        return { items: sessions.map((session) => presentSession(session, connections, context.session.id)) };
+      },
+    });
+
+    fastify.delete('/me/sessions', {
+      schema: {
+        tags,
+        summary: 'End all of the signed-in user\'s sessions ("log out everywhere")',
+        description: 'Every session of the user ends, the calling one too, and their realtime sockets close with session_revoked (reason logout) on every node. With `?except=current` the calling session stays ("log out my other devices").',
+        querystring: Type.Object({ except: Type.Optional(Type.Literal('current', { description: 'Keep the session whose access token makes this call.' })) }, { additionalProperties: false }),
+        response: { 200: RevokedCountSchema, ...errorResponses(400, 401) },
+      },
+      handler: async (request) => {
+        const context = await requireUser(services, request, request.tessera.app!);
+        const keep = request.query.except === 'current' ? context.session.id : undefined;
+        return { revoked: (await services.sessions.revokeAll(context.user, 'logout', keep)).length };
       },
     });
 

@@ -18,10 +18,12 @@ export interface AppRecord {
   path: string;
   settings: AppSettings;
   createdAt: number;
+  /** The kill switch: sessions created before this moment are over for good; null until first used. */
+  sessionsRevokedBefore: number | null;
 }
 
 /** A new app's row, its settings not yet stored. */
-export type NewAppRow = Omit<AppTable, 'settings'> & { settings: AppSettings };
+export type NewAppRow = Omit<AppTable, 'settings' | 'sessions_revoked_before'> & { settings: AppSettings };
 
 /** Namespaces and the apps inside them. Settings are stored with their secrets sealed. */
 export class AppsRepository {
@@ -50,7 +52,7 @@ export class AppsRepository {
       .insertInto('apps')
       .values({ ...row, settings: this.sealer.seal(row.id, settings) })
       .execute();
-    return { id: row.id, namespaceId: row.namespace_id, namespace, name: row.name, path: `${namespace}/${row.name}`, settings, createdAt: row.created_at };
+    return { id: row.id, namespaceId: row.namespace_id, namespace, name: row.name, path: `${namespace}/${row.name}`, settings, createdAt: row.created_at, sessionsRevokedBefore: null };
   }
 
   async findApp(namespace: string, name: string): Promise<AppRecord | undefined> {
@@ -71,6 +73,21 @@ export class AppsRepository {
 
   async updateSettings(id: string, settings: AppSettings): Promise<void> {
     await this.db.updateTable('apps').set({ settings: this.sealer.seal(id, settings) }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Moves the app's session cut-off to `before`, never back: a later call with an earlier moment
+   * leaves the later one. Returns the cut-off in force.
+   */
+  async raiseSessionsRevokedBefore(id: string, before: number): Promise<number> {
+    await this.db
+      .updateTable('apps')
+      .set({ sessions_revoked_before: before })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('sessions_revoked_before', 'is', null), eb('sessions_revoked_before', '<', before)]))
+      .execute();
+    const row = await this.db.selectFrom('apps').select('sessions_revoked_before').where('id', '=', id).executeTakeFirstOrThrow();
+    return Number(row.sessions_revoked_before);
   }
 
   /**
@@ -99,6 +116,7 @@ export class AppsRepository {
       path: `${row.namespace}/${row.name}`,
       settings: this.sealer.open(row.id, row.settings),
       createdAt: row.created_at,
+      sessionsRevokedBefore: row.sessions_revoked_before === null ? null : Number(row.sessions_revoked_before),
     };
   }
 
@@ -106,7 +124,7 @@ export class AppsRepository {
     return this.db
       .selectFrom('apps')
       .innerJoin('namespaces', 'namespaces.id', 'apps.namespace_id')
-      .select(['apps.id', 'apps.namespace_id', 'apps.name', 'apps.settings', 'apps.created_at', 'namespaces.name as namespace']);
+      .select(['apps.id', 'apps.namespace_id', 'apps.name', 'apps.settings', 'apps.created_at', 'apps.sessions_revoked_before', 'namespaces.name as namespace']);
   }
 }
 

@@ -89,6 +89,21 @@ export class SessionsRepository {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * Revokes every live session of an app created before `before` (the kill switch); returns how
+   * many. Their reconnect tokens need no change: a revoked session resumes nothing.
+   */
+  async revokeStartedBefore(appId: string, before: number, reason: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where('app_id', '=', appId)
+      .where('created_at', '<', before)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async insertReconnectToken(row: NewReconnectTokenRow): Promise<void> {
     await this.db.insertInto('reconnect_tokens').values({ ...row, used_at: null, superseded_at: null }).execute();
   }

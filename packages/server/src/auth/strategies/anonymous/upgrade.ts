@@ -7,7 +7,7 @@ import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../../..
 import type { SignupBodySchema } from '../../../users/profile-schema.js';
 import { profileColumns } from '../../../users/user-service.js';
 import { presentLogin } from '../../authenticator.js';
-import { normalizePassword, type PasswordHasher } from '../../passwords/index.js';
+import { normalizePassword, passwordPolicyOf, type PasswordHasher } from '../../passwords/index.js';
 import type { AuthContext, ClientInfo, SessionService } from '../../sessions/session-service.js';
 
 export type UpgradeInput = Static<typeof SignupBodySchema>;
@@ -40,7 +40,7 @@ export class AnonymousUpgrade {
     const { password, ...profile } = input;
     // Hashed and signed before the transaction: hashing takes tens of milliseconds on a thread,
     // and signing may read the store. The session is a registered user's, which does not expire.
-    const passwordHash = await this.hasher.hash(normalizePassword(password));
+    const passwordHash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, profile)));
     const prepared = await this.sessions.prepareStart(app, { ...user, expiresAt: null }, UPGRADE_SESSION_STRATEGY, client);
     // The user's change, its new session and the end of its anonymous sessions commit together:
     // a failure leaves the anonymous user and its session usable and its login free, and no

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { TesseraError } from '../../../errors.js';
 import type { PasswordHasher } from '../../passwords/index.js';
-import { emailKey, usernameKey, type UserService } from '../../../users/user-service.js';
+import { throttleAccountOfLogin, type UserService } from '../../../users/user-service.js';
 import type { LoginThrottle } from '../../throttle/login-throttle.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { Email, Username } from '../../../users/profile-schema.js';
@@ -11,7 +11,7 @@ const LocalInput = Type.Object(
     strategy: Type.Literal('local'),
     email: Type.Optional(Email),
     username: Type.Optional(Username),
-    // Bounded generously: the policy (8..256 code points) applies when a password is set, not here.
+    // Bounded generously: the app's policy applies when a password is set, not here (stored passwords keep working).
     password: Type.String({ minLength: 1, maxLength: 1024 }),
   },
   { additionalProperties: false, description: 'Username or email, and password.' },
@@ -33,13 +33,16 @@ export class LocalStrategy implements Strategy<typeof LocalInput> {
       throw new TesseraError('invalid_request', { message: 'Give either email or username.' });
     }
     const login: { email: string } | { username: string } = input.email !== undefined ? { email: input.email } : { username: input.username ?? '' };
-    const subject = { account: 'email' in login ? `e:${emailKey(login.email)}` : `u:${usernameKey(login.username)}`, ip: client.ip };
+    const subject = { account: throttleAccountOfLogin(login), ip: client.ip };
     await this.throttle.assertAllowed(app, subject);
     const user = await this.users.findByLogin(app, login);
     // An unknown user costs the same hash as a known one, so timing does not reveal accounts.
     const password = input.password.normalize('NFKC');
     const { valid, needsRehash } = await this.hasher.verify(user?.passwordHash ?? null, password);
-    if (user === undefined || !valid) {
+    // A disabled user's right password answers as a wrong one, unless the app opts in to telling:
+    // otherwise a guesser learns the password, to try elsewhere. It counts as a failure too, so
+    // that the throttle's waits do not tell it apart either.
+    if (user === undefined || !valid || (user.disabledAt !== null && !app.settings.revealDisabledUsers)) {
       await this.throttle.recordFailure(app, subject);
       throw new TesseraError('invalid_credentials');
     }

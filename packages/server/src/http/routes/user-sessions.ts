@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { TesseraError } from '../../errors.js';
+import { presentSession } from '../../users/presenter.js';
+import type { LiveConnections, Services } from '../context.js';
+import { requireKey } from '../credentials.js';
+import { RevokedCountSchema, SessionSchema, errorResponses } from '../schemas.js';
+
+const UserParams = Type.Object({ namespace: Type.String(), app: Type.String(), userId: Type.String({ maxLength: 64 }) });
+const SessionParams = Type.Object({ ...UserParams.properties, sessionId: Type.String({ maxLength: 64 }) });
+
+/** A user's sessions as the app's backend sees them (secret key): list them, end one or all. */
+export function userSessionRoutes(services: Services, live: LiveConnections): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const tags = ['users'];
+
+    fastify.get('/users/:userId/sessions', {
+      schema: {
+        tags,
+        summary: 'A user\'s live sessions, with their open realtime connections (secret key)',
+        params: UserParams,
+        response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errorResponses(401, 403, 404) },
+      },
+      handler: async (request) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        const user = await services.users.get(app, request.params.userId);
+        const connections = live.connectionsBySession(app.id, user.id);
+        return { items: (await services.sessions.list(user)).map((session) => presentSession(session, connections)) };
+      },
+    });
+
+    fastify.delete('/users/:userId/sessions', {
+      schema: {
+        tags,
+        summary: 'End every session of a user (secret key)',
+        description: 'The user stays and may log in again; its realtime sockets close with session_revoked (reason revoked) on every node.',
+        params: UserParams,
+        response: { 200: RevokedCountSchema, ...errorResponses(401, 403, 404) },
+      },
+      handler: async (request) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        const user = await services.users.get(app, request.params.userId);
+        return { revoked: (await services.sessions.revokeAll(user, 'revoked')).length };
+      },
+    });
+
+    fastify.delete('/users/:userId/sessions/:sessionId', {
+      schema: { tags, summary: 'End one session of a user (secret key)', params: SessionParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+      handler: async (request, reply) => {
+        const app = request.tessera.app!;
+        await requireKey(services, request, app, 'secret');
+        const user = await services.users.get(app, request.params.userId);
+        if (!(await services.sessions.revoke(user, request.params.sessionId, 'revoked'))) throw new TesseraError('session_not_found');
+        return reply.status(204).send(null);
+      },
+    });
+  };
+}
