@@ -6,15 +6,13 @@ import { postgresUrl } from '../helpers/backends.js';
 import { clusterTestsEnabled, startCluster, type TestCluster } from '../helpers/cluster.js';
 import type { NodeProcess } from '../helpers/node-process.js';
 import { errorOfCloseCode, withTimeout } from '../helpers/realtime.js';
-import { makeApi, type Api, type ApiResponse } from '../helpers/server.js';
+import { expectUnavailable, waitUntilReady } from '../helpers/outage.js';
+import { makeApi, type Api } from '../helpers/server.js';
 import { endpointOf, TcpProxy } from '../helpers/tcp-proxy.js';
 import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 
 const APP = '/v1/apps/demo/chat';
 type ErrorBody = { error: { code: string } };
-
-/** How long a node may take to notice PostgreSQL is back (its pool opens a new connection on the next query). */
-const RECOVERY_TIMEOUT_MS = 15_000;
 
 // Issue 6: PostgreSQL unreachable → 503 with Retry-After, no token issued, no half-written rows,
 // recovery without restart. One real `tessera start` process whose PostgreSQL link runs through a
@@ -71,21 +69,6 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
   /** Sessions without any reconnect token: a login that wrote half of its rows. */
   const halfWritten = () => count('select count(*) as n from sessions s where not exists (select 1 from reconnect_tokens r where r.session_id = s.id)');
 
-  function expectUnavailable(response: ApiResponse<unknown>): void {
-    expect(response.status).toBe(503);
-    expect(response.body).toMatchObject({ error: { code: 'unavailable' } });
-    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(response.body).not.toHaveProperty('accessToken');
-  }
-
-  async function waitUntilReady(): Promise<void> {
-    const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
-    for (;;) {
-      if ((await api('GET', '/readyz')).status === 200) return;
-      if (Date.now() > deadline) throw new Error(`the node was not ready ${RECOVERY_TIMEOUT_MS} ms after PostgreSQL came back:\n${node.output().slice(-4000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
 
   /** A socket authenticated at the upgrade with `token`: how the server turns it away. */
   function realtimeRefusal(token: string): Promise<string | undefined> {
@@ -126,7 +109,7 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
       link.restore();
     }
 
-    await waitUntilReady();
+    await waitUntilReady(api, node);
     const after = await logIn(email);
     expect(after.status).toBe(201);
     expect((await api('GET', `${APP}/me`, { token: unseen.body.accessToken })).status).toBe(200);
@@ -146,7 +129,7 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
     link.restore();
     expectUnavailable(refused);
 
-    await waitUntilReady();
+    await waitUntilReady(api, node);
     expect(await sessionsOfUser()).toBe(0);
     expect(await halfWritten()).toBe(0);
     expect((await logIn(email)).status).toBe(201);
@@ -168,7 +151,7 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
       if (answer.status !== 201) expectUnavailable(answer);
     }
     expect(issued.length).toBeGreaterThan(0);
-    await waitUntilReady();
+    await waitUntilReady(api, node);
 
     expect(await halfWritten()).toBe(0);
     // Every session a client was told about exists, with the reconnect token it was given.

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUrl } from '../helpers/backends.js';
 import { clusterTestsEnabled, startCluster, type TestCluster } from '../helpers/cluster.js';
 import type { NodeProcess } from '../helpers/node-process.js';
+import { expectUnavailable, waitUntilReady } from '../helpers/outage.js';
 import { makeApi, type Api, type ApiResponse } from '../helpers/server.js';
 import { endpointOf, TcpProxy } from '../helpers/tcp-proxy.js';
 import { PASSWORD, uniqueEmail } from '../helpers/users.js';
@@ -13,7 +14,6 @@ const CONNECT_MS = 1000;
 const STATEMENT_MS = 1500;
 const READINESS_MS = 300;
 /** How long a node may take to notice PostgreSQL is back (its pool opens a new connection on the next query). */
-const RECOVERY_TIMEOUT_MS = 15_000;
 
 // Issue 12: a PostgreSQL link that silently drops packets (a network partition, not a refused
 // connection) must not hang requests or /readyz: they answer 503 unavailable within the configured
@@ -61,22 +61,6 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL silent 
     return { response, elapsedMs: performance.now() - started };
   }
 
-  function expectUnavailable(response: ApiResponse<unknown>): void {
-    expect(response.status).toBe(503);
-    expect(response.body).toMatchObject({ error: { code: 'unavailable' } });
-    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(response.body).not.toHaveProperty('accessToken');
-  }
-
-  async function waitUntilReady(): Promise<void> {
-    const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
-    for (;;) {
-      if ((await api('GET', '/readyz')).status === 200) return;
-      if (Date.now() > deadline) throw new Error(`the node was not ready ${RECOVERY_TIMEOUT_MS} ms after PostgreSQL came back:\n${node.output().slice(-4000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-
   it('answers 503 unavailable within the deadlines, /readyz within its own, and recovers without a restart once packets flow again', async () => {
     const email = uniqueEmail('partition');
     expect((await api('POST', `${APP}/users`, { key: key(), body: { email, password: PASSWORD } })).status).toBe(201);
@@ -108,7 +92,7 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL silent 
       link.resume();
     }
 
-    await waitUntilReady();
+    await waitUntilReady(api, node);
     expect((await logIn(email)).status).toBe(201);
     for (const token of unseen) expect((await api('GET', `${APP}/me`, { token })).status).toBe(200);
     expect(node.child.exitCode).toBeNull();
