@@ -11,6 +11,11 @@ const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 export interface TestServer {
   tessera: Tessera;
   clock: ManualClock;
+  /**
+   * Real elapsed time as the server sees it: the heartbeats of sockets (and of cluster nodes) run
+   * only when a test moves it, so that a busy machine never lets a deadline pass by itself.
+   */
+  realTime: ManualClock;
   url: string;
   /** Base URL of demo/chat. */
   appUrl: string;
@@ -61,7 +66,8 @@ export async function startTestServer(backend: Backend, overrides: Record<string
     },
   });
   const clock = new ManualClock(Date.now());
-  const tessera = await createTessera({ config, clock, scheduler: clock, logger: createLogger('silent') });
+  const realTime = new ManualClock(0);
+  const tessera = await createTessera({ config, clock, scheduler: clock, realTime, logger: createLogger('silent') });
   const firstRun = await bootstrapFirstRun(tessera.services);
   if (firstRun === undefined) throw new Error('expected a fresh database');
   const serve = async (running: Tessera): Promise<TestServer> => {
@@ -69,6 +75,7 @@ export async function startTestServer(backend: Backend, overrides: Record<string
     return {
       tessera: running,
       clock,
+      realTime,
       url,
       appUrl: `${url}/v1/apps/demo/chat`,
       publishableKey: firstRun.publishableKey,
@@ -79,7 +86,7 @@ export async function startTestServer(backend: Backend, overrides: Record<string
       api: makeApi(url),
       async restart() {
         await running.close();
-        return serve(await createTessera({ config, clock, scheduler: clock, logger: createLogger('silent') }));
+        return serve(await createTessera({ config, clock, scheduler: clock, realTime, logger: createLogger('silent') }));
       },
       async close() {
         await running.close();
