@@ -145,16 +145,30 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence across no
   });
 });
 
-describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence across nodes, at the heartbeat deadline (%s)', () => {
+// A redis-server of these tests' own, which they stop and start again.
+describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence across nodes, at the heartbeat deadline and while Redis is down (%s)', () => {
+  let redis: PrivateRedis;
   let cluster: TestCluster;
   let nodeA: NodeProcess;
   let nodeB: NodeProcess;
 
   beforeAll(async () => {
-    cluster = await startCluster({ nodes: 2, env: WITH_DEADLINE });
+    redis = await PrivateRedis.start();
+    cluster = await startCluster({ nodes: 2, redisUrl: redis.url, env: WITH_DEADLINE });
     [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
   });
-  afterAll(() => cluster?.close());
+  afterAll(async () => {
+    await cluster?.close();
+    await redis?.close();
+  });
+
+  /** Stops or restarts Redis, and waits until nodes A and B have noticed. */
+  async function setRedis(state: 'down' | 'up'): Promise<void> {
+    const nodes = [nodeA, nodeB];
+    const marks = nodes.map((node) => node.output().length);
+    await (state === 'down' ? redis.stop(true) : redis.restart());
+    await Promise.all(nodes.map((node, index) => node.waitForOutput(`cluster link to Redis is ${state}`, undefined, marks[index])));
+  }
 
   it('ends an anonymous user connected on two nodes only when its last connection in the cluster closes', async () => {
     await enableAnonymous(cluster, nodeA);
@@ -199,30 +213,6 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence across no
     await onE.waitClosed();
     await watcher.close();
   });
-});
-
-describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('presence while Redis is down (%s)', () => {
-  let redis: PrivateRedis;
-  let cluster: TestCluster;
-  let nodeA: NodeProcess;
-  let nodeB: NodeProcess;
-
-  beforeAll(async () => {
-    redis = await PrivateRedis.start();
-    cluster = await startCluster({ nodes: 2, redisUrl: redis.url, env: WITH_DEADLINE });
-    [nodeA, nodeB] = cluster.nodes as [NodeProcess, NodeProcess];
-  });
-  afterAll(async () => {
-    await cluster?.close();
-    await redis?.close();
-  });
-
-  /** Stops or restarts Redis, and waits until both nodes have noticed. */
-  async function setRedis(state: 'down' | 'up'): Promise<void> {
-    const marks = cluster.nodes.map((node) => node.output().length);
-    await (state === 'down' ? redis.stop(true) : redis.restart());
-    await Promise.all(cluster.nodes.map((node, index) => node.waitForOutput(`cluster link to Redis is ${state}`, undefined, marks[index])));
-  }
 
   it("shows each node its own users only once the others' heartbeat deadline has passed, and the whole cluster again when Redis is back", async () => {
     const onA = await logInOn(cluster, nodeA);
