@@ -34,7 +34,7 @@ import { buildHttpServer } from './http/server.js';
 import { ServingState } from './http/serving-state.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { runPeriodically, type PeriodicTask } from './lib/periodic.js';
-import { TimerScheduler, type Scheduler } from './lib/scheduler.js';
+import { realTime, TimerScheduler, type Scheduler, type Timeline } from './lib/scheduler.js';
 import { createLogger } from './logger.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createRepositories } from './store/repositories/index.js';
@@ -50,6 +50,8 @@ export interface TesseraOptions {
   clock?: Clock;
   /** Runs the realtime gateway's deadlines (token and session expiry); tests pass their ManualClock. */
   scheduler?: Scheduler;
+  /** Real elapsed time for heartbeats (of sockets, and of the nodes of a cluster); tests pass a ManualClock of its own. */
+  realTime?: Timeline;
   logger?: Logger;
 }
 
@@ -119,7 +121,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const state = new ServingState();
   const trustProxy = proxyTrust(config);
   const clock = options.clock ?? systemClock;
-  const realtime = new RealtimeGateway({ services, config: config.realtime, trustProxy, clock, scheduler: options.scheduler ?? new TimerScheduler(clock), logger });
+  const realtime = new RealtimeGateway({ services, config: config.realtime, trustProxy, clock, scheduler: options.scheduler ?? new TimerScheduler(clock), realTime: options.realTime ?? realTime(), logger });
   const http = await buildHttpServer(services, { logger, trustProxy, version: VERSION, state, liveConnections: realtime });
   realtime.attach(http.server);
   let maintenance: PeriodicTask | undefined;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Clock } from './clock.js';
 
 /** Cancels a scheduled task; harmless once it ran. */
@@ -33,4 +34,39 @@ export class TimerScheduler implements Scheduler {
     arm();
     return () => clearTimeout(timer);
   }
+}
+
+/**
+ * A time that is both read and scheduled on: a ManualClock, or `realTime()`. Liveness (heartbeats,
+ * peers gone silent) runs on real elapsed time, not on the business clock that tests jump by hours;
+ * it is injected all the same, so that a test moves it one beat at a time instead of racing it.
+ */
+export type Timeline = Clock & Scheduler;
+
+/** Real elapsed time: monotonic (a step of the system clock neither fires nor postpones anything), on unref'd timers. */
+export function realTime(): Timeline {
+  const clock: Clock = { now: () => performance.now() };
+  const scheduler = new TimerScheduler(clock);
+  return { now: () => clock.now(), at: (time, task) => scheduler.at(time, task) };
+}
+
+/**
+ * Runs `task` every `intervalMs` of `timeline`, each run measured from the one before: a run that
+ * came late (the process was busy) delays the next instead of bunching them up. A failing run
+ * does not end the schedule.
+ */
+export function every(timeline: Timeline, intervalMs: number, task: () => void): Cancel {
+  let stopped = false;
+  let cancel: Cancel;
+  const arm = () => (cancel = timeline.at(timeline.now() + intervalMs, run));
+  const run = () => {
+    if (stopped) return;
+    arm();
+    task();
+  };
+  arm();
+  return () => {
+    stopped = true;
+    cancel();
+  };
 }

@@ -10,7 +10,7 @@ import type { ProxyTrust } from '../config/proxy-trust.js';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { clientAddressOf } from '../lib/client-address.js';
-import type { Scheduler } from '../lib/scheduler.js';
+import { every, type Cancel, type Scheduler, type Timeline } from '../lib/scheduler.js';
 import type { AppRecord } from '../store/repositories/index.js';
 import { asTesseraError, revocationCause } from './closing.js';
 import { Connection, type ConnectionContext, type ConnectionMember } from './connection.js';
@@ -29,6 +29,8 @@ export interface GatewayOptions {
   trustProxy: ProxyTrust;
   clock: Clock;
   scheduler: Scheduler;
+  /** Real elapsed time, for the heartbeats of sockets and of the other nodes (see lib/scheduler.ts). */
+  realTime: Timeline;
   logger: Logger;
 }
 
@@ -68,7 +70,7 @@ export class RealtimeGateway {
   private readonly stopRevocations: () => void;
   private readonly stopCutoffs: () => void;
   private readonly stopLinkWatch: () => void;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private stopHeartbeat: Cancel | undefined;
   /** Runs while the cluster link is down: revocations made elsewhere cannot reach this node then. */
   private linkDownRecheck: NodeJS.Timeout | undefined;
   private rechecking: Promise<void> | undefined;
@@ -101,7 +103,7 @@ export class RealtimeGateway {
       localChange: (part) => this.presenceSync?.localChanged(part),
     });
     this.presenceSync = cluster.shared
-      ? new PresenceSync({ bus: cluster.bus, presence: this.presence, heartbeatMs: config.presenceHeartbeatMs, missedBeats: config.presenceMissedBeats, logger: options.logger, onViewComplete: () => this.endOfflineAnonymous() })
+      ? new PresenceSync({ bus: cluster.bus, presence: this.presence, heartbeatMs: config.presenceHeartbeatMs, missedBeats: config.presenceMissedBeats, time: options.realTime, logger: options.logger, onViewComplete: () => this.endOfflineAnonymous() })
       : undefined;
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
     this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
@@ -115,8 +117,7 @@ export class RealtimeGateway {
       socket.on('error', destroyOnError);
       void this.upgrade(request, socket, head);
     });
-    this.heartbeat = setInterval(() => this.beat(), this.options.config.heartbeatIntervalMs);
-    this.heartbeat.unref();
+    this.stopHeartbeat = every(this.options.realTime, this.options.config.heartbeatIntervalMs, () => this.beat());
   }
 
   /** Open connections on this node. */
@@ -287,7 +288,7 @@ export class RealtimeGateway {
     this.stopping = true;
     // The other nodes drop this node's users at once, instead of at its heartbeat deadline.
     if (this.presenceSync !== undefined) this.track(this.presenceSync.leave());
-    clearInterval(this.heartbeat);
+    this.stopHeartbeat?.();
     this.stopRevocations();
     this.stopCutoffs();
     this.stopLinkWatch();

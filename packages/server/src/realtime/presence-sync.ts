@@ -1,6 +1,6 @@
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ClusterBus } from '../cluster/index.js';
+import { every, realTime, type Cancel, type Timeline } from '../lib/scheduler.js';
 import type { Presence, SessionPart } from './presence.js';
 
 /** The bus channel of presence between nodes. */
@@ -32,8 +32,8 @@ export interface PresenceSyncOptions {
   /** A node not heard for this many heartbeats is dropped from the view. */
   missedBeats: number;
   logger: Logger;
-  /** Monotonic milliseconds; liveness is measured in real time, not business time. */
-  now?: () => number;
+  /** Beats and deadlines run on real elapsed time, not business time; tests pass a ManualClock and move it beat by beat. */
+  time?: Timeline;
   /** Called at the first beat at which the view is complete again after it was not. */
   onViewComplete?: () => void;
 }
@@ -57,21 +57,20 @@ export class PresenceSync {
   private completeAt = Number.POSITIVE_INFINITY;
   private wasComplete = false;
   private stopped = false;
-  private readonly timer: NodeJS.Timeout;
+  private readonly stopBeats: Cancel;
   private readonly unsubscribe: () => void;
   private readonly stopLinkWatch: () => void;
   private readonly ownPrefix: string;
-  private readonly now: () => number;
+  private readonly time: Timeline;
 
   constructor(private readonly options: PresenceSyncOptions) {
     const { bus } = options;
-    this.now = options.now ?? (() => performance.now());
+    this.time = options.time ?? realTime();
     // Every message starts with its sender: this node skips its own without parsing them.
     this.ownPrefix = `{"node":${JSON.stringify(bus.nodeId)},`;
     this.unsubscribe = bus.subscribe(PRESENCE_CHANNEL, (message) => this.receive(message));
     this.stopLinkWatch = bus.onLinkChange((up) => this.linkChanged(up));
-    this.timer = setInterval(() => this.tick(), options.heartbeatMs);
-    this.timer.unref();
+    this.stopBeats = every(this.time, options.heartbeatMs, () => this.tick());
     if (bus.connected) this.announce();
   }
 
@@ -81,7 +80,7 @@ export class PresenceSync {
 
   /** Whether the view holds every node's connections: the link is up and the nodes had time to answer since it came up. */
   get viewComplete(): boolean {
-    return this.options.bus.connected && this.now() >= this.completeAt;
+    return this.options.bus.connected && this.time.now() >= this.completeAt;
   }
 
   /** This node's part of a session changed (Presence's `localChange`); sent with the others of this turn of the event loop. */
@@ -105,7 +104,7 @@ export class PresenceSync {
 
   stop(): void {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.stopBeats();
     this.unsubscribe();
     this.stopLinkWatch();
     this.pending.clear();
@@ -120,13 +119,13 @@ export class PresenceSync {
   }
 
   private announce(): void {
-    this.completeAt = this.now() + this.timeoutMs;
+    this.completeAt = this.time.now() + this.timeoutMs;
     this.send({ type: 'ask', of: null });
     this.sendState();
   }
 
   private tick(): void {
-    const now = this.now();
+    const now = this.time.now();
     const complete = this.viewComplete;
     if (complete && !this.wasComplete) this.options.onViewComplete?.();
     this.wasComplete = complete;
@@ -213,7 +212,7 @@ export class PresenceSync {
   /** A node heard of for the first time missed this node's ask, or was dropped meanwhile: it is asked for its part. */
   private noteHeard(node: string, askIfNew: boolean): void {
     if (askIfNew && !this.heard.has(node)) this.send({ type: 'ask', of: node });
-    this.heard.set(node, this.now());
+    this.heard.set(node, this.time.now());
   }
 
   private forget(node: string): void {

@@ -6,7 +6,7 @@ import { MemoryBus } from '../../src/cluster/memory-bus.js';
 import { RedisBus } from '../../src/cluster/redis-bus.js';
 import { redisUrl } from '../helpers/backends.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
-import { withTimeout } from '../helpers/realtime.js';
+import { EVENT_TIMEOUT_MS, withTimeout } from '../helpers/realtime.js';
 
 const failOnHandlerError = (error: unknown) => {
   throw error;
@@ -47,7 +47,7 @@ function nextMessage(bus: ClusterBus, channel: string): Promise<string> {
         resolve(message);
       });
     }),
-    5000,
+    EVENT_TIMEOUT_MS,
     `a message on ${channel}`,
   );
 }

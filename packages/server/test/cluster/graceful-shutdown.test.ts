@@ -14,9 +14,16 @@ import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 // (server_shutdown, 4017), finishes requests in flight, and exits 0 — within a bound.
 
 const APP = '/v1/apps/demo/chat';
-/** The identity provider answers a `slow-…` token when the test releases it, or after this long at the latest. */
-const SLOW_ANSWER_MS = 20_000;
-const DRAIN_MS = 800;
+/**
+ * The identity provider answers a `slow-…` token when the test releases it, or after this long at
+ * the latest: later than any test lasts, so that only the release answers it in a test that passes.
+ */
+const SLOW_ANSWER_MS = 120_000;
+/**
+ * The drain: /readyz must be asked once while it lasts. Generous for one request on a busy machine,
+ * and short beside the webhook's 10 s limit (its largest), which the whole shutdown must fit in.
+ */
+const DRAIN_MS = 2000;
 
 /**
  * The app's identity-provider webhook: `slow-…` tokens are answered when `release(token)` is
@@ -141,7 +148,7 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
     expect(ready.body.error.code).toBe('server_shutdown');
 
     // Then the port closes and the socket is told to reconnect elsewhere, while the login still waits on its webhook.
-    expect(await socket.waitClosed(10_000)).toEqual({ code: 4017, reason: 'server_shutdown', error: 'server_shutdown' });
+    expect(await socket.waitClosed()).toEqual({ code: 4017, reason: 'server_shutdown', error: 'server_shutdown' });
     let slowAnswered = false;
     void slow.then(() => (slowAnswered = true));
     expect(await refusesConnections(node.url)).toBe(true);
@@ -162,7 +169,7 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
     const times = steps.map((step) => lines.find((line) => line.msg.startsWith(step))?.time);
     expect(times.every((time) => time !== undefined), output).toBe(true);
     expect([...times].sort((a, b) => a! - b!), output).toEqual(times);
-  }, 40_000);
+  });
 
   it('exits 1 once the shutdown timeout passes with a request still in flight', async () => {
     const timeoutMs = 1000;
@@ -175,12 +182,14 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
     const exit = await node.exited;
     const elapsed = performance.now() - signalled;
 
+    // Ended by the shutdown timeout, not by the webhook's own 10 s one: that would have let the
+    // shutdown finish (exit 0). Not before it either (timers count whole milliseconds). Issue 12: no
+    // upper bound on the time, which a busy machine stretches.
     expect(exit.code).toBe(1);
-    // Well before the webhook's own 10 s timeout would have ended the login.
-    expect(elapsed).toBeLessThan(timeoutMs + 6000);
     expect(node.output()).toContain('shutdown: not finished within the shutdown timeout');
+    expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 10);
     await stuck;
-  }, 40_000);
+  });
 
   it('exits at once on a second signal', async () => {
     const { node, api, publishableKey } = await startShutdownNode({ TESSERA_SHUTDOWN_TIMEOUT_MS: '60000' });
@@ -195,5 +204,5 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
     expect(exit.code).toBe(1);
     expect(node.output()).toContain('shutdown: second signal');
     await stuck;
-  }, 40_000);
+  });
 });

@@ -13,7 +13,7 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('a node killed with
 
   beforeAll(async () => {
     cluster = await startCluster({ nodes: 3 });
-  }, 60_000);
+  });
   afterAll(() => cluster?.close());
 
   async function logInOn(api: Api): Promise<{ user: User; login: AuthenticationResult }> {

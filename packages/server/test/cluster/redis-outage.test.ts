@@ -25,7 +25,7 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('Redis stopped and 
     redis = await PrivateRedis.start();
     cluster = await startCluster({ nodes: 2, redisUrl: redis.url, env: { TESSERA_REALTIME_LINK_DOWN_RECHECK_MS: String(RECHECK_MS) } });
     [a, b] = cluster.nodes.map((node) => makeApi(node.url)) as [Api, Api];
-  }, 60_000);
+  });
   afterAll(async () => {
     await cluster?.close();
     await redis?.close();
@@ -77,8 +77,8 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('Redis stopped and 
     const me = await a<ErrorBody>('GET', `${APP}/me`, { token: accessToken });
     expect(me.status).toBe(401);
     expect(me.body.error.code).toBe('session_revoked');
-    // Its socket closes within one re-check of the sessions it holds.
-    expect(await socketOnA.waitClosed(RECHECK_MS * 20)).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:logout' });
+    // Its socket closes at a re-check of the sessions it holds (every RECHECK_MS; the wait is generous for a busy machine).
+    expect(await socketOnA.waitClosed()).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:logout' });
 
     // Without the shared counters, password logins cannot be throttled: they are refused, and say when to retry.
     const refused = await logIn(b, email);

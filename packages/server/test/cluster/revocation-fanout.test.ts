@@ -15,7 +15,7 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('a login and a logo
   beforeAll(async () => {
     cluster = await startCluster({ nodes: 3 });
     apis = cluster.nodes.map((node) => makeApi(node.url));
-  }, 60_000);
+  });
   afterAll(() => cluster?.close());
 
   async function signUpAndLogInOn(api: Api): Promise<{ user: User; login: AuthenticationResult }> {

@@ -25,8 +25,8 @@ export interface NodeProcess {
   output(): string;
   /** Resolves with how the process ended. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves once the output contains `text` (pino lines, messages); rejects after `timeoutMs`. */
-  waitForOutput(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves once the output (from offset `since` on) contains `text` (pino lines, messages); rejects after `timeoutMs`. */
+  waitForOutput(text: string | RegExp, timeoutMs?: number, since?: number): Promise<void>;
   /** SIGTERM, waiting for the exit; SIGKILL if it takes longer than `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -81,9 +81,9 @@ export async function startNode(options: NodeOptions): Promise<NodeProcess> {
     for (const waiter of waiters) waiter();
   });
 
-  const waitForOutput = (text: string | RegExp, timeoutMs = 20_000) =>
+  const waitForOutput = (text: string | RegExp, timeoutMs = 30_000, since = 0) =>
     new Promise<void>((resolve, reject) => {
-      const matches = () => (typeof text === 'string' ? output.includes(text) : text.test(output));
+      const matches = () => (typeof text === 'string' ? output.includes(text, since) : text.test(output.slice(since)));
       const check = () => {
         if (matches()) finish(resolve);
         else if (hasExited) finish(() => reject(new Error(`the node exited before printing ${String(text)}:\n${output}`)));
@@ -98,7 +98,7 @@ export async function startNode(options: NodeOptions): Promise<NodeProcess> {
       check();
     });
 
-  await waitForOutput(/listening on (http:\/\/\S+)/, options.startTimeoutMs ?? 30_000);
+  await waitForOutput(/listening on (http:\/\/\S+)/, options.startTimeoutMs ?? 60_000);
   const url = /listening on (http:\/\/\S+)/.exec(output)![1]!;
   if (options.stdoutReader === 'stops reading') {
     child.stdout.off('data', append);

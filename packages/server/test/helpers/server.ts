@@ -12,6 +12,11 @@ export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 export interface TestServer {
   tessera: Tessera;
   clock: ManualClock;
+  /**
+   * Real elapsed time as the server sees it: the heartbeats of sockets (and of cluster nodes) run
+   * only when a test moves it, so that a busy machine never lets a deadline pass by itself.
+   */
+  realTime: ManualClock;
   url: string;
   /** Base URL of demo/chat. */
   appUrl: string;
@@ -67,8 +72,9 @@ export async function startTestServer(backend: Backend, overrides: Record<string
     },
   });
   const clock = new ManualClock(Date.now());
+  const realTime = new ManualClock(0);
   const logger = () => (logs === undefined ? createLogger('silent') : createLogger('debug', logs));
-  const tessera = await createTessera({ config, clock, scheduler: clock, logger: logger() });
+  const tessera = await createTessera({ config, clock, scheduler: clock, realTime, logger: logger() });
   const firstRun = await bootstrapFirstRun(tessera.services);
   if (firstRun === undefined) throw new Error('expected a fresh database');
   const serve = async (running: Tessera): Promise<TestServer> => {
@@ -76,6 +82,7 @@ export async function startTestServer(backend: Backend, overrides: Record<string
     return {
       tessera: running,
       clock,
+      realTime,
       url,
       appUrl: `${url}/v1/apps/demo/chat`,
       publishableKey: firstRun.publishableKey,
@@ -86,7 +93,7 @@ export async function startTestServer(backend: Backend, overrides: Record<string
       api: makeApi(url),
       async restart() {
         await running.close();
-        return serve(await createTessera({ config, clock, scheduler: clock, logger: logger() }));
+        return serve(await createTessera({ config, clock, scheduler: clock, realTime, logger: logger() }));
       },
       async close() {
         await running.close();

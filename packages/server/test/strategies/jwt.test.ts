@@ -327,10 +327,13 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
 
     it('gives up on a URL that does not answer within the timeout', async () => {
       const path = await jwksIssuer('silent', web.hold(), { timeout: 0.2 });
+      const token = await esToken(ecA.privateKey, 'a');
       const started = performance.now();
-      const response = await login({ token: await esToken(ecA.privateKey, 'a'), issuer: 'silent' });
+      const response = await login({ token, issuer: 'silent' });
+      // The silent URL never answers: the answer itself shows the fetch gave up, after the 0.2 s
+      // configured, not before. Issue 12: no upper bound on the time, which a busy machine stretches.
       expect(response.body).toMatchObject({ error: { code: 'idp_unreachable', details: { reason: 'timeout' } } });
-      expect(performance.now() - started).toBeLessThan(5000);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
       expect(web.count(path)).toBe(1);
     });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../src/lib/clock.js';
-import { TimerScheduler } from '../../src/lib/scheduler.js';
+import { every, realTime, TimerScheduler } from '../../src/lib/scheduler.js';
 
 describe('ManualClock as a scheduler', () => {
   it('runs due tasks in time order, reading each task its own time, and skips cancelled ones', () => {
@@ -49,5 +49,48 @@ describe('TimerScheduler', () => {
     const cancel = scheduler.at(Date.now() + 400 * 24 * 3_600_000, () => (ran = true));
     cancel();
     expect(ran).toBe(false);
+  });
+});
+
+describe('every (issue 12: heartbeats a test moves one at a time)', () => {
+  it('runs a task every interval of the timeline until cancelled, past a failing run', () => {
+    const time = new ManualClock(0);
+    const runs: number[] = [];
+    const cancel = every(time, 100, () => {
+      runs.push(time.now());
+      if (runs.length === 2) throw new Error('a failing run');
+    });
+    time.advance(99);
+    expect(runs).toEqual([]);
+    expect(() => time.advance(201)).toThrow('a failing run');
+    time.advance(100);
+    expect(runs).toEqual([100, 200, 300, 400]);
+    cancel();
+    time.advance(1000);
+    expect(runs).toHaveLength(4);
+  });
+
+  it('stops when cancelled from inside a run', () => {
+    const time = new ManualClock(0);
+    let runs = 0;
+    const cancel = every(time, 10, () => {
+      runs += 1;
+      if (runs === 3) cancel();
+    });
+    time.advance(1000);
+    expect(runs).toBe(3);
+  });
+
+  it('runs on real elapsed time by default', async () => {
+    const time = realTime();
+    const started = time.now();
+    await new Promise<void>((resolve) => {
+      const cancel = every(time, 5, () => {
+        cancel();
+        resolve();
+      });
+    });
+    // Never early; no upper bound, which a busy machine stretches.
+    expect(time.now() - started).toBeGreaterThanOrEqual(5);
   });
 });
