@@ -73,7 +73,7 @@ export function buildProgram(io: CliIo): Command {
         io.stderr(`${flags.kind} key ${created.id} created for ${target.path}; it is shown once.\n`);
       }),
     );
-  withStorageFlags(key.command('revoke').argument('<namespace/app>').argument('<keyId>').description('revoke a key by its id')).action(
+  withStorageFlags(key.command('revoke').argument('<namespace/app>').argument('<keyId>').description('revoke a key by its id (write -- before an id that begins with a dash)')).action(
     async (path: string, keyId: string, flags: StorageFlags) =>
       withServices(flags, io, async (services) => {
         await services.apps.revokeKey(await findApp(services, path), keyId);
