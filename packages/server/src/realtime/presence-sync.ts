@@ -56,6 +56,8 @@ export class PresenceSync {
   /** When the view may be trusted to hold every node's part (answers to the last ask had time to arrive). */
   private completeAt = Number.POSITIVE_INFINITY;
   private wasComplete = false;
+  /** When the last beat ran: a beat that runs late says this node itself stalled. */
+  private lastTickAt: number;
   private stopped = false;
   private readonly stopBeats: Cancel;
   private readonly unsubscribe: () => void;
@@ -66,6 +68,7 @@ export class PresenceSync {
   constructor(private readonly options: PresenceSyncOptions) {
     const { bus } = options;
     this.time = options.time ?? realTime();
+    this.lastTickAt = this.time.now();
     // Every message starts with its sender: this node skips its own without parsing them.
     this.ownPrefix = `{"node":${JSON.stringify(bus.nodeId)},`;
     this.unsubscribe = bus.subscribe(PRESENCE_CHANNEL, (message) => this.receive(message));
@@ -126,6 +129,7 @@ export class PresenceSync {
 
   private tick(): void {
     const now = this.time.now();
+    this.allowForOwnStall(now);
     const complete = this.viewComplete;
     if (complete && !this.wasComplete) this.options.onViewComplete?.();
     this.wasComplete = complete;
@@ -137,6 +141,21 @@ export class PresenceSync {
     if (!this.options.bus.connected) return;
     if (this.stateNeeded) this.sendState();
     else this.send({ type: 'beat' });
+  }
+
+  /**
+   * A beat that runs late means this node stalled (a long GC, a blocked event loop): the other
+   * nodes' beats of that time wait unread in its socket, and the timers run before they are read.
+   * Their silence is counted without the stall, so that a node waking up does not drop every
+   * other node (and their users) at once; a node that really stopped is dropped a stall later.
+   */
+  private allowForOwnStall(now: number): void {
+    const stalledMs = now - this.lastTickAt - this.options.heartbeatMs;
+    this.lastTickAt = now;
+    if (stalledMs <= 0) return;
+    for (const [node, at] of this.heard) this.heard.set(node, Math.min(now, at + stalledMs));
+    // Answers to an ask made before the stall were held back too.
+    if (this.completeAt > now - stalledMs) this.completeAt += stalledMs;
   }
 
   private flush(): void {
