@@ -78,4 +78,11 @@ export const AppParams = Type.Object({
   app: Type.String({ pattern: NAME_PATTERN }),
 });
 
-export const errorResponses = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorSchema]));
+/**
+ * The error answers of a route, for its OpenAPI entry. A route that checks a credential (401)
+ * can also answer 429: a caller past its limit of failed checks is refused (auth/limits/).
+ */
+export const errorResponses = (...statuses: number[]) => {
+  const all = statuses.includes(401) && !statuses.includes(429) ? [...statuses, 429] : statuses;
+  return Object.fromEntries(all.map((status) => [status, ErrorSchema]));
+};

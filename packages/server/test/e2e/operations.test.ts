@@ -28,6 +28,8 @@ describe.each(backends)('health, readiness and the OpenAPI document on $name', (
     const login = body.paths['/v1/apps/{namespace}/{app}/authentication']?.post;
     expect(login?.requestBody).toBeDefined();
     expect(Object.keys(login?.responses ?? {})).toEqual(expect.arrayContaining(['201', '401']));
+    // Every route that checks a credential may refuse a caller past its failed checks (issue 12).
+    expect(Object.keys(body.paths['/v1/apps/{namespace}/{app}/me']?.get?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '429']));
     for (const path of ['/v1/apps/{namespace}/{app}/users', '/v1/apps/{namespace}/{app}/me', '/v1/apps/{namespace}/{app}/me/sessions', '/v1/admin/namespaces', '/v1/apps/{namespace}/{app}/.well-known/jwks.json']) {
       expect(body.paths[path], path).toBeDefined();
     }
