@@ -33,7 +33,13 @@ export function deriveOpaqueToken(prefix: OpaqueTokenPrefix, key: Buffer, materi
 }
 
 function opaqueTokenOf(prefix: OpaqueTokenPrefix, bytes: Buffer): OpaqueToken {
-  const id = bytes.subarray(0, ID_BYTES).toString('base64url');
+  const idBytes = Buffer.from(bytes.subarray(0, ID_BYTES));
+  // An id is typed on command lines (`tessera key revoke acme/chat <id>`), where one that begins
+  // with a dash reads as an option: a first byte of 0xF8 or more (base64url '-' or '_') loses its
+  // top bit. The id only finds the row; the secret carries the entropy.
+  const first = idBytes[0] ?? 0;
+  if (first >= 0xf8) idBytes[0] = first & 0x7f;
+  const id = idBytes.toString('base64url');
   const secret = bytes.subarray(ID_BYTES, ID_BYTES + SECRET_BYTES).toString('base64url');
   return { token: `${prefix}_${id}.${secret}`, id, secretHash: hashSecret(secret) };
 }
