@@ -8,7 +8,16 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { project: ['packages/protocol/tsconfig.json', 'packages/server/tsconfig.test.json', 'packages/client/tsconfig.json', 'packages/client/tsconfig.test.json', 'tsconfig.tools.json'], tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        project: [
+          'packages/protocol/tsconfig.json',
+          'packages/server/tsconfig.test.json',
+          'packages/client/tsconfig.json',
+          'packages/client/tsconfig.test.json',
+          'tsconfig.tools.json',
+        ],
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -17,7 +26,17 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(fs|path|crypto|os|http|util|events|stream|child_process|url|net|worker_threads|timers)(/.*)?$', message: 'Use the node: prefix.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(fs|path|crypto|os|http|util|events|stream|child_process|url|net|worker_threads|timers)(/.*)?$',
+              message: 'Use the node: prefix.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -50,5 +50,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const bundle = await buildBrowserBundle();
   // `--json`: for the benchmark, which runs this script in a process of its own.
   if (process.argv.includes('--json')) console.log(JSON.stringify(bundle));
-  else console.log(`${bundle.minFile}: ${bundle.minBytes} bytes minified, ${bundle.gzipBytes} bytes gzipped (${(bundle.gzipBytes / 1024).toFixed(2)} KiB)`);
+  else
+    console.log(
+      `${bundle.minFile}: ${bundle.minBytes} bytes minified, ${bundle.gzipBytes} bytes gzipped (${(bundle.gzipBytes / 1024).toFixed(2)} KiB)`,
+    );
 }

@@ -1,4 +1,11 @@
-import type { AuthenticationBody, AuthenticationResult, Session, SignupBody, UpgradeBody, User } from '@tessera/protocol';
+import type {
+  AuthenticationBody,
+  AuthenticationResult,
+  Session,
+  SignupBody,
+  UpgradeBody,
+  User,
+} from '@tessera/protocol';
 import { systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
 import type { Unsubscribe } from './events.js';
@@ -55,7 +62,8 @@ export class TesseraClient {
   constructor(private readonly options: ClientOptions) {
     const match = /^([^/]+)\/([^/]+)$/.exec(options.app);
     if (match === null) throw new TypeError(`app must be "namespace/app", not ${JSON.stringify(options.app)}`);
-    if (!/^https?:\/\//.test(options.url)) throw new TypeError(`url must be an http(s) URL, not ${JSON.stringify(options.url)}`);
+    if (!/^https?:\/\//.test(options.url))
+      throw new TypeError(`url must be an http(s) URL, not ${JSON.stringify(options.url)}`);
     const base = `${options.url.replace(/\/+$/, '')}/v1/apps/${encodeURIComponent(match[1]!)}/${encodeURIComponent(match[2]!)}`;
     const clock = options.clock ?? systemClock;
     const fetch: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -70,14 +78,26 @@ export class TesseraClient {
       refreshAheadMs: options.refreshAheadMs ?? 60_000,
     });
     const realtimeUrl = `${base.replace(/^http/, 'ws')}/realtime?key=${encodeURIComponent(options.key)}`;
-    this.realtime = new RealtimeConnection(this.session, realtimeUrl, clock, { ...options.realtime, ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }) });
+    this.realtime = new RealtimeConnection(this.session, realtimeUrl, clock, {
+      ...options.realtime,
+      ...(options.WebSocket === undefined ? {} : { WebSocket: options.WebSocket }),
+    });
     this.sessions = {
-      list: () => this.session.authorized(async (token) => (await this.http.request<{ items: Session[] }>('GET', '/me/sessions', { token })).items),
+      list: () =>
+        this.session.authorized(
+          async (token) => (await this.http.request<{ items: Session[] }>('GET', '/me/sessions', { token })).items,
+        ),
       revoke: async (sessionId) => {
         if ((await this.session.current())?.session.id === sessionId) return this.logout();
-        await this.session.authorized((token) => this.http.request<null>('DELETE', `/me/sessions/${encodeURIComponent(sessionId)}`, { token }));
+        await this.session.authorized((token) =>
+          this.http.request<null>('DELETE', `/me/sessions/${encodeURIComponent(sessionId)}`, { token }),
+        );
       },
-      revokeOthers: () => this.session.authorized(async (token) => (await this.http.request<{ revoked: number }>('DELETE', '/me/sessions?except=current', { token })).revoked),
+      revokeOthers: () =>
+        this.session.authorized(
+          async (token) =>
+            (await this.http.request<{ revoked: number }>('DELETE', '/me/sessions?except=current', { token })).revoked,
+        ),
     };
   }
 
@@ -104,7 +124,9 @@ export class TesseraClient {
    * ```
    */
   connectAnonymously(displayName?: string): Promise<AuthenticationResult> {
-    return this.authenticate(displayName === undefined ? { strategy: 'anonymous' } : { strategy: 'anonymous', displayName });
+    return this.authenticate(
+      displayName === undefined ? { strategy: 'anonymous' } : { strategy: 'anonymous', displayName },
+    );
   }
 
   /**
@@ -130,7 +152,9 @@ export class TesseraClient {
    * ```
    */
   connectWithJwt(jwt: string, issuer?: string): Promise<AuthenticationResult> {
-    return this.authenticate(issuer === undefined ? { strategy: 'jwt', token: jwt } : { strategy: 'jwt', token: jwt, issuer });
+    return this.authenticate(
+      issuer === undefined ? { strategy: 'jwt', token: jwt } : { strategy: 'jwt', token: jwt, issuer },
+    );
   }
 
   /**
@@ -172,7 +196,11 @@ export class TesseraClient {
    */
   async authenticate(body: AuthenticationBody): Promise<AuthenticationResult> {
     let result: AuthenticationResult | undefined;
-    const login = async () => (result = await this.http.request<AuthenticationResult>('POST', '/authentication', { key: this.options.key, body }));
+    const login = async () =>
+      (result = await this.http.request<AuthenticationResult>('POST', '/authentication', {
+        key: this.options.key,
+        body,
+      }));
     // Resuming strategies supersede the session's tokens: other tabs must not spend them meanwhile.
     if (ROTATING.has(body.strategy)) await this.session.rotate(login);
     else await this.session.establish(await login());
@@ -313,7 +341,9 @@ export class TesseraClient {
    * ```
    */
   async updateProfile(fields: ProfileUpdate): Promise<User> {
-    const user = await this.session.authorized((token) => this.http.request<User>('PATCH', '/me', { token, body: fields }));
+    const user = await this.session.authorized((token) =>
+      this.http.request<User>('PATCH', '/me', { token, body: fields }),
+    );
     await this.session.updateUser(user);
     return user;
   }
@@ -328,7 +358,9 @@ export class TesseraClient {
    * ```
    */
   async changePassword(oldPassword: string, newPassword: string): Promise<void> {
-    const user = await this.session.authorized((token) => this.http.request<User>('PATCH', '/me', { token, body: { oldPassword, password: newPassword } }));
+    const user = await this.session.authorized((token) =>
+      this.http.request<User>('PATCH', '/me', { token, body: { oldPassword, password: newPassword } }),
+    );
     await this.session.updateUser(user);
   }
 
@@ -344,7 +376,11 @@ export class TesseraClient {
    */
   async upgradeAnonymous(body: UpgradeBody): Promise<AuthenticationResult> {
     let result: AuthenticationResult | undefined;
-    await this.session.authorized((token) => this.session.rotate(async () => (result = await this.http.request<AuthenticationResult>('POST', '/me/upgrade', { token, body }))));
+    await this.session.authorized((token) =>
+      this.session.rotate(
+        async () => (result = await this.http.request<AuthenticationResult>('POST', '/me/upgrade', { token, body })),
+      ),
+    );
     return result!;
   }
 

@@ -35,7 +35,10 @@ function claimsOf(token: string): { iat?: unknown; exp?: unknown } {
 }
 
 /** A login's or refresh's answer, received at `receivedAt` on the client's clock. */
-export function credentialsOf(result: Pick<AuthenticationResult, 'accessToken' | 'reconnectToken' | 'authentication' | 'session' | 'user'>, receivedAt: number): Credentials {
+export function credentialsOf(
+  result: Pick<AuthenticationResult, 'accessToken' | 'reconnectToken' | 'authentication' | 'session' | 'user'>,
+  receivedAt: number,
+): Credentials {
   const { iat, exp } = claimsOf(result.accessToken);
   // Server time minus client time, when the token says when it was made.
   const skew = typeof iat === 'number' ? iat * 1000 - receivedAt : 0;
@@ -43,11 +46,16 @@ export function credentialsOf(result: Pick<AuthenticationResult, 'accessToken' |
   return {
     accessToken: result.accessToken,
     accessTokenIssuedAt: receivedAt,
-    accessTokenExpiresAt: typeof exp === 'number' ? exp * 1000 - skew : local(result.authentication.accessTokenExpiresAt),
+    accessTokenExpiresAt:
+      typeof exp === 'number' ? exp * 1000 - skew : local(result.authentication.accessTokenExpiresAt),
     reconnectToken: result.reconnectToken,
     reconnectTokenExpiresAt: local(result.authentication.reconnectTokenExpiresAt),
     strategy: result.authentication.strategy,
-    session: { id: result.session.id, expiresAt: local(result.session.expiresAt), idleExpiresAt: local(result.session.idleExpiresAt) },
+    session: {
+      id: result.session.id,
+      expiresAt: local(result.session.expiresAt),
+      idleExpiresAt: local(result.session.idleExpiresAt),
+    },
     user: result.user,
   };
 }

@@ -130,7 +130,11 @@ function classOfStatus(status: number): ErrorClass {
 export function errorOfCode(code: string, init: TesseraErrorInit = {}): TesseraError {
   if (!isErrorCode(code)) {
     const status = init.status ?? 0;
-    return new (classOfStatus(status))('unknown_error', { ...init, status, details: { serverCode: code, details: init.details } });
+    return new (classOfStatus(status))('unknown_error', {
+      ...init,
+      status,
+      details: { serverCode: code, details: init.details },
+    });
   }
   return new (classOfStatus(init.status ?? ERROR_CODES[code].status))(code, init);
 }
@@ -153,7 +157,13 @@ export function codeOfCloseCode(closeCode: number): ErrorCode | undefined {
 }
 
 /** Codes after which the session can never be used again: only a new login continues. */
-const SESSION_ENDING: ReadonlySet<TesseraErrorCode> = new Set<TesseraErrorCode>(['session_expired', 'session_revoked', 'user_disabled', 'reconnect_token_reused', 'user_ended']);
+const SESSION_ENDING: ReadonlySet<TesseraErrorCode> = new Set<TesseraErrorCode>([
+  'session_expired',
+  'session_revoked',
+  'user_disabled',
+  'reconnect_token_reused',
+  'user_ended',
+]);
 
 /**
  * Whether an error means the session is over for good (expired, revoked, user disabled or

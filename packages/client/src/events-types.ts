@@ -59,7 +59,8 @@ export type SessionExpiredHandler = (context: SessionExpiredContext) => void | P
 /** Why a session-ending error ended the session. */
 export function reasonOf(error: TesseraError): SessionEndReason {
   const { code } = error;
-  if (code === 'session_revoked') return (error.details as { reason?: unknown } | undefined)?.reason === 'logout' ? 'logged_out' : 'revoked';
+  if (code === 'session_revoked')
+    return (error.details as { reason?: unknown } | undefined)?.reason === 'logout' ? 'logged_out' : 'revoked';
   if (code === 'reconnect_token_reused') return 'revoked';
   if (code === 'user_disabled') return 'disabled';
   if (code === 'user_ended') return 'user_ended';

@@ -84,7 +84,8 @@ export class FrameSocket {
     if (id !== undefined && pending !== undefined) {
       this.pending.delete(id);
       pending.cancel();
-      if (frame.type === 'error') pending.reject(errorOfCode(frame.code, { message: frame.message, details: frame.details }));
+      if (frame.type === 'error')
+        pending.reject(errorOfCode(frame.code, { message: frame.message, details: frame.details }));
       else pending.resolve(frame);
     }
     handlers.frame(frame);

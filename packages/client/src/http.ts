@@ -63,7 +63,8 @@ function parseAnswer<T>(response: Response, text: string): T {
     body = undefined;
   }
   if (response.ok && body !== undefined) return body as T;
-  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null | undefined)?.error;
+  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null | undefined)
+    ?.error;
   if (typeof error?.code !== 'string') {
     throw new ServerError('invalid_response', {
       status: response.status,

@@ -22,13 +22,36 @@ export {
   type TesseraErrorCode,
   type TesseraErrorInit,
 } from './errors.js';
-export type { ClientEvents, SessionEndedEvent, SessionEndReason, SessionExpiredContext, SessionExpiredHandler, SessionInfo } from './events-types.js';
+export type {
+  ClientEvents,
+  SessionEndedEvent,
+  SessionEndReason,
+  SessionExpiredContext,
+  SessionExpiredHandler,
+  SessionInfo,
+} from './events-types.js';
 export type { Unsubscribe } from './events.js';
 export { localStorageAdapter, memoryStorage, sessionStorageAdapter, type TokenStorage } from './storage.js';
 export { broadcastChannelLock, realmLock, webLocksLock, type BroadcastChannelLockOptions, type Lock } from './locks.js';
 export { systemClock, type Cancel, type Clock } from './clock.js';
 export type { FetchFunction } from './http.js';
 export type { RealtimeConnection } from './realtime.js';
-export type { OutgoingFrame, RealtimeEvents, RealtimeOptions, RealtimeState, WebSocketConstructor, WebSocketLike } from './realtime-types.js';
+export type {
+  OutgoingFrame,
+  RealtimeEvents,
+  RealtimeOptions,
+  RealtimeState,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './realtime-types.js';
 export type { RealtimeCloseEvent, RealtimeCloseReason } from './realtime-close.js';
-export type { AuthenticationBody, AuthenticationResult, ErrorCode, Session, SignupBody, UpgradeBody, User, UserKind } from '@tessera/protocol';
+export type {
+  AuthenticationBody,
+  AuthenticationResult,
+  ErrorCode,
+  Session,
+  SignupBody,
+  UpgradeBody,
+  User,
+  UserKind,
+} from '@tessera/protocol';

@@ -83,7 +83,12 @@ export function broadcastChannelLock(options: BroadcastChannelLockOptions = {}):
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function acquireOverChannel<T>(name: string, settleMs: number, staleMs: number, task: () => Promise<T>): Promise<T> {
+async function acquireOverChannel<T>(
+  name: string,
+  settleMs: number,
+  staleMs: number,
+  task: () => Promise<T>,
+): Promise<T> {
   const channel = new BroadcastChannel(`tessera-lock:${name}`);
   const mine: LockMessage = { t: 'req', id: Math.random().toString(36).slice(2), at: Date.now() };
   const ahead = (other: LockMessage): boolean => other.at < mine.at || (other.at === mine.at && other.id < mine.id);
@@ -99,7 +104,8 @@ async function acquireOverChannel<T>(name: string, settleMs: number, staleMs: nu
     // While holding we object to every asker; while asking, to the askers behind us. A holder,
     // or an asker ahead of us, blocks us.
     if (holding || !(data.h === true || ahead(data))) {
-      if (data.t === 'req') channel.postMessage({ t: 'held', id: mine.id, at: mine.at, h: holding } satisfies LockMessage);
+      if (data.t === 'req')
+        channel.postMessage({ t: 'held', id: mine.id, at: mine.at, h: holding } satisfies LockMessage);
     } else {
       blocked = true;
     }

@@ -4,7 +4,13 @@ import type { Credentials } from './credentials.js';
 import type { FetchFunction } from './http.js';
 import type { Lock } from './locks.js';
 import type { RealtimeOptions, WebSocketConstructor } from './realtime-types.js';
-import { defaultStorage, localStorageAdapter, memoryStorage, sessionStorageAdapter, type TokenStorage } from './storage.js';
+import {
+  defaultStorage,
+  localStorageAdapter,
+  memoryStorage,
+  sessionStorageAdapter,
+  type TokenStorage,
+} from './storage.js';
 
 export interface ClientOptions {
   /** The Tessera server's base URL, e.g. `https://auth.example.com`. */
@@ -48,8 +54,16 @@ export function resultOf(credentials: Credentials): AuthenticationResult {
   return {
     accessToken: credentials.accessToken,
     reconnectToken: credentials.reconnectToken,
-    authentication: { strategy: credentials.strategy, accessTokenExpiresAt: iso(credentials.accessTokenExpiresAt), reconnectTokenExpiresAt: iso(credentials.reconnectTokenExpiresAt) },
-    session: { id: credentials.session.id, expiresAt: iso(credentials.session.expiresAt), idleExpiresAt: iso(credentials.session.idleExpiresAt) },
+    authentication: {
+      strategy: credentials.strategy,
+      accessTokenExpiresAt: iso(credentials.accessTokenExpiresAt),
+      reconnectTokenExpiresAt: iso(credentials.reconnectTokenExpiresAt),
+    },
+    session: {
+      id: credentials.session.id,
+      expiresAt: iso(credentials.session.expiresAt),
+      idleExpiresAt: iso(credentials.session.idleExpiresAt),
+    },
     user: credentials.user,
   };
 }

@@ -41,13 +41,21 @@ export interface RealtimeCloseEvent {
 }
 
 /** The close code's meaning: its registry code, detail, and whether a reconnect may follow. */
-export function describeClose(closeCode: number, reasonText: string): { code?: ErrorCode; detail?: string; reconnect: boolean; reason: RealtimeCloseReason } {
+export function describeClose(
+  closeCode: number,
+  reasonText: string,
+): { code?: ErrorCode; detail?: string; reconnect: boolean; reason: RealtimeCloseReason } {
   const code = codeOfCloseCode(closeCode);
   const separator = reasonText.indexOf(':');
   const detail = separator > 0 && reasonText.slice(0, separator) === code ? reasonText.slice(separator + 1) : undefined;
   const base = { ...(code === undefined ? {} : { code }), ...(detail === undefined ? {} : { detail }) };
   // Standard close codes (1001 going away, 1006 dropped, 1011, 1012 restart…) are network events.
-  if (code === undefined) return { ...base, reconnect: closeCode < 4000 || closeCodeAllowsReconnect(closeCode), reason: closeCode < 4000 ? 'network' : 'rejected' };
+  if (code === undefined)
+    return {
+      ...base,
+      reconnect: closeCode < 4000 || closeCodeAllowsReconnect(closeCode),
+      reason: closeCode < 4000 ? 'network' : 'rejected',
+    };
   const reconnect = closeCodeAllowsReconnect(closeCode);
   return { ...base, reconnect, reason: reasonOfCloseCode(code, detail, reconnect) };
 }

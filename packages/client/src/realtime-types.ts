@@ -1,4 +1,12 @@
-import type { ClientFrame, PresenceJoinFrame, PresenceLeaveFrame, PresenceStateFrame, ServerFrame, SessionExpiringFrame, User } from '@tessera/protocol';
+import type {
+  ClientFrame,
+  PresenceJoinFrame,
+  PresenceLeaveFrame,
+  PresenceStateFrame,
+  ServerFrame,
+  SessionExpiringFrame,
+  User,
+} from '@tessera/protocol';
 import type { SessionInfo } from './events-types.js';
 import type { RealtimeCloseEvent } from './realtime-close.js';
 

@@ -1,4 +1,11 @@
-import { ERROR_CODES, isErrorCode, type AuthenticatedFrame, type PresenceStateFrame, type ServerFrame, type SessionExpiringFrame } from '@tessera/protocol';
+import {
+  ERROR_CODES,
+  isErrorCode,
+  type AuthenticatedFrame,
+  type PresenceStateFrame,
+  type ServerFrame,
+  type SessionExpiringFrame,
+} from '@tessera/protocol';
 import type { Cancel, Clock } from './clock.js';
 import type { Credentials } from './credentials.js';
 import { AuthenticationError, errorOfCode, NetworkError, ServerError, TesseraError } from './errors.js';
@@ -6,13 +13,21 @@ import { Emitter, type Unsubscribe } from './events.js';
 import { reasonOf, type SessionEndedEvent } from './events-types.js';
 import { FrameSocket } from './frame-socket.js';
 import { backoffDelay, describeClose, type RealtimeCloseEvent } from './realtime-close.js';
-import type { OutgoingFrame, RealtimeEvents, RealtimeOptions, RealtimeState, WebSocketConstructor } from './realtime-types.js';
+import type {
+  OutgoingFrame,
+  RealtimeEvents,
+  RealtimeOptions,
+  RealtimeState,
+  WebSocketConstructor,
+} from './realtime-types.js';
 import { sessionInfo, unusable, type SessionManager } from './session.js';
 
 /** The global scope's events, in a browser or a worker (Node.js has none). */
 function globalEvents(): Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | undefined {
   const scope = globalThis as Partial<EventTarget>;
-  return typeof scope.addEventListener === 'function' && typeof scope.removeEventListener === 'function' ? (scope as EventTarget) : undefined;
+  return typeof scope.addEventListener === 'function' && typeof scope.removeEventListener === 'function'
+    ? (scope as EventTarget)
+    : undefined;
 }
 
 /**
@@ -52,7 +67,10 @@ export class RealtimeConnection {
     private readonly options: RealtimeOptions,
   ) {
     this.WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    this.stopListening = [session.events.on('credentials', (next) => this.credentialsChanged(next)), session.events.on('sessionEnded', (event) => this.sessionEnded(event))];
+    this.stopListening = [
+      session.events.on('credentials', (next) => this.credentialsChanged(next)),
+      session.events.on('sessionEnded', (event) => this.sessionEnded(event)),
+    ];
     globalEvents()?.addEventListener('online', this.online);
   }
 
@@ -94,7 +112,12 @@ export class RealtimeConnection {
    * ```
    */
   connect(): Promise<void> {
-    if (this.WebSocket === undefined) return Promise.reject(new TypeError('No WebSocket here: pass one, e.g. createClient({ WebSocket }) with the ws package in Node.js 20'));
+    if (this.WebSocket === undefined)
+      return Promise.reject(
+        new TypeError(
+          'No WebSocket here: pass one, e.g. createClient({ WebSocket }) with the ws package in Node.js 20',
+        ),
+      );
     if (this.current === 'open') return Promise.resolve();
     const opened = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.wanted) {
@@ -116,7 +139,10 @@ export class RealtimeConnection {
    */
   close(): void {
     this.forget(this.socket);
-    this.stop({ reason: 'closed', closeCode: 1000, willReconnect: false }, new NetworkError('network_error', { message: 'The realtime connection was closed by the app.' }));
+    this.stop(
+      { reason: 'closed', closeCode: 1000, willReconnect: false },
+      new NetworkError('network_error', { message: 'The realtime connection was closed by the app.' }),
+    );
   }
 
   /**
@@ -130,7 +156,9 @@ export class RealtimeConnection {
    */
   request<T extends ServerFrame = ServerFrame>(frame: OutgoingFrame): Promise<T> {
     const socket = this.current === 'open' ? this.socket : undefined;
-    return socket === undefined ? Promise.reject(new NetworkError('network_error', { message: 'The realtime connection is not open.' })) : socket.request<T>(frame);
+    return socket === undefined
+      ? Promise.reject(new NetworkError('network_error', { message: 'The realtime connection is not open.' }))
+      : socket.request<T>(frame);
   }
 
   /**
@@ -211,11 +239,17 @@ export class RealtimeConnection {
     }
     this.dialing = false;
     if (!this.wanted || this.socket !== undefined) return;
-    const socket: FrameSocket = new FrameSocket(this.WebSocket, this.url, this.clock, this.options.answerTimeoutMs ?? 10_000, {
-      open: () => void this.authenticate(socket),
-      frame: (frame) => this.receive(socket, frame),
-      close: (closeCode, reason) => void this.closed(socket, closeCode, reason),
-    });
+    const socket: FrameSocket = new FrameSocket(
+      this.WebSocket,
+      this.url,
+      this.clock,
+      this.options.answerTimeoutMs ?? 10_000,
+      {
+        open: () => void this.authenticate(socket),
+        frame: (frame) => this.receive(socket, frame),
+        close: (closeCode, reason) => void this.closed(socket, closeCode, reason),
+      },
+    );
     this.socket = socket;
   }
 
@@ -224,9 +258,22 @@ export class RealtimeConnection {
     if (!this.wanted || this.current === 'suspended') return;
     const code = error instanceof TesseraError ? error.code : undefined;
     // No session (never logged in, or it just ended and said so): wait for a login.
-    if (code === 'missing_credentials' || unusable(error)) return this.suspend({ reason: unusable(error) ? reasonOf(error) : 'expired', closeCode: 1000, willReconnect: false }, error);
-    if (error instanceof TesseraError && error.retryable) return this.retryLater({ reason: code === 'rate_limited' ? 'rate_limited' : 'network', closeCode: 1006 });
-    this.stop({ reason: 'rejected', closeCode: 1000, willReconnect: false, ...(error instanceof TesseraError && isErrorCode(error.code) ? { code: error.code } : {}) }, error);
+    if (code === 'missing_credentials' || unusable(error))
+      return this.suspend(
+        { reason: unusable(error) ? reasonOf(error) : 'expired', closeCode: 1000, willReconnect: false },
+        error,
+      );
+    if (error instanceof TesseraError && error.retryable)
+      return this.retryLater({ reason: code === 'rate_limited' ? 'rate_limited' : 'network', closeCode: 1006 });
+    this.stop(
+      {
+        reason: 'rejected',
+        closeCode: 1000,
+        willReconnect: false,
+        ...(error instanceof TesseraError && isErrorCode(error.code) ? { code: error.code } : {}),
+      },
+      error,
+    );
   }
 
   /** In band, under the lock: the authenticate frame rotates the session's tokens, as a login does. */
@@ -236,13 +283,27 @@ export class RealtimeConnection {
     try {
       credentials = await this.session.rotate(async (stored) => {
         if (stored === null) throw new AuthenticationError('missing_credentials', { message: 'Logged out meanwhile.' });
-        const frame = await socket.request<AuthenticatedFrame>({ type: 'authenticate', strategy: 'access-token', accessToken: stored.accessToken });
+        const frame = await socket.request<AuthenticatedFrame>({
+          type: 'authenticate',
+          strategy: 'access-token',
+          accessToken: stored.accessToken,
+        });
         const { accessToken, reconnectToken, authentication, session, user } = frame;
-        if (accessToken === undefined || reconnectToken === undefined || authentication.reconnectTokenExpiresAt === undefined) {
+        if (
+          accessToken === undefined ||
+          reconnectToken === undefined ||
+          authentication.reconnectTokenExpiresAt === undefined
+        ) {
           throw new ServerError('invalid_response', { message: 'The authenticated frame carries no tokens.' });
         }
         connectionId = frame.connectionId;
-        return { accessToken, reconnectToken, session, user, authentication: { ...authentication, reconnectTokenExpiresAt: authentication.reconnectTokenExpiresAt } };
+        return {
+          accessToken,
+          reconnectToken,
+          session,
+          user,
+          authentication: { ...authentication, reconnectTokenExpiresAt: authentication.reconnectTokenExpiresAt },
+        };
       });
     } catch (error) {
       // A close decides by its own code; a refusal that left the socket open is decided here.
@@ -255,7 +316,8 @@ export class RealtimeConnection {
     this.refreshedForRefusal = false;
     this.setState('open');
     this.schedulePing(socket);
-    if (this.presence !== undefined) socket.request({ type: 'presence.subscribe', ...this.presence }).catch(() => undefined);
+    if (this.presence !== undefined)
+      socket.request({ type: 'presence.subscribe', ...this.presence }).catch(() => undefined);
     this.emitter.emit('open', { connectionId, user: credentials.user, session: sessionInfo(credentials) });
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
     // Tokens may have moved on while the frame was answered.
@@ -265,7 +327,8 @@ export class RealtimeConnection {
   private receive(socket: FrameSocket, frame: ServerFrame): void {
     if (socket !== this.socket) return;
     if (frame.type === 'session.expiring') this.expiring(socket, frame);
-    else if (frame.type === 'presence.state' || frame.type === 'presence.join' || frame.type === 'presence.leave') this.emitter.emit('presence', frame);
+    else if (frame.type === 'presence.state' || frame.type === 'presence.join' || frame.type === 'presence.leave')
+      this.emitter.emit('presence', frame);
     this.emitter.emit('frame', frame);
   }
 
@@ -293,7 +356,14 @@ export class RealtimeConnection {
       for (;;) {
         const next = this.session.held;
         const bound = this.bound;
-        if (socket !== this.socket || this.current !== 'open' || next === null || bound === undefined || next.accessToken === bound.accessToken) return;
+        if (
+          socket !== this.socket ||
+          this.current !== 'open' ||
+          next === null ||
+          bound === undefined ||
+          next.accessToken === bound.accessToken
+        )
+          return;
         if (next.user.id !== bound.user.id) return this.abandon(socket, undefined);
         await socket.request({ type: 'refresh', accessToken: next.accessToken });
         if (socket === this.socket) this.bound = next;
@@ -310,7 +380,16 @@ export class RealtimeConnection {
     if (!this.wanted || this.current === 'suspended') return;
     this.forget(this.socket);
     const code = event.error !== undefined && isErrorCode(event.error.code) ? { code: event.error.code } : {};
-    this.suspend({ reason: event.reason, closeCode: 1000, willReconnect: false, ...code, ...(event.detail === undefined ? {} : { detail: event.detail }) }, event.error);
+    this.suspend(
+      {
+        reason: event.reason,
+        closeCode: 1000,
+        willReconnect: false,
+        ...code,
+        ...(event.detail === undefined ? {} : { detail: event.detail }),
+      },
+      event.error,
+    );
   }
 
   /** Drops a socket the client gave up on, deciding as for a close with the error's close code. */
@@ -328,16 +407,25 @@ export class RealtimeConnection {
     this.bound = undefined;
     if (!this.wanted) return;
     const close = describeClose(closeCode, reasonText);
-    const event = { reason: close.reason, closeCode, ...(close.code === undefined ? {} : { code: close.code }), ...(close.detail === undefined ? {} : { detail: close.detail }) };
+    const event = {
+      reason: close.reason,
+      closeCode,
+      ...(close.code === undefined ? {} : { code: close.code }),
+      ...(close.detail === undefined ? {} : { detail: close.detail }),
+    };
     if ((close.code === 'token_expired' || close.code === 'invalid_token') && !this.refreshedForRefusal) {
       this.refusedToken = bound?.accessToken;
       this.refreshedForRefusal = close.code === 'invalid_token';
       return this.retryLater({ ...event, reason: 'token_expired' });
     }
     if (close.reconnect) return this.retryLater(event);
-    const error = close.code === undefined ? undefined : errorOfCode(close.code, close.detail === undefined ? {} : { details: { reason: close.detail } });
+    const error =
+      close.code === undefined
+        ? undefined
+        : errorOfCode(close.code, close.detail === undefined ? {} : { details: { reason: close.detail } });
     if (close.code === 'missing_credentials') return this.suspend({ ...event, willReconnect: false }, error);
-    if (error === undefined || !unusable(error) || bound === undefined) return this.stop({ ...event, willReconnect: false }, error);
+    if (error === undefined || !unusable(error) || bound === undefined)
+      return this.stop({ ...event, willReconnect: false }, error);
     // An upgrade (or a login) may have moved the session on while its old one was revoked.
     await this.session.settled();
     const held = this.session.held;
@@ -348,8 +436,17 @@ export class RealtimeConnection {
   }
 
   private retryLater(event: Omit<RealtimeCloseEvent, 'willReconnect'>): void {
-    const { maxAttempts = Number.POSITIVE_INFINITY, initialDelayMs = 500, maxDelayMs = 30_000, random = Math.random } = this.options;
-    if (this.attempt >= maxAttempts) return this.stop({ ...event, willReconnect: false }, new NetworkError('network_error', { message: 'Gave up reconnecting.' }));
+    const {
+      maxAttempts = Number.POSITIVE_INFINITY,
+      initialDelayMs = 500,
+      maxDelayMs = 30_000,
+      random = Math.random,
+    } = this.options;
+    if (this.attempt >= maxAttempts)
+      return this.stop(
+        { ...event, willReconnect: false },
+        new NetworkError('network_error', { message: 'Gave up reconnecting.' }),
+      );
     const delayMs = backoffDelay(this.attempt, initialDelayMs, maxDelayMs, random);
     this.attempt += 1;
     this.setState('reconnecting');
@@ -371,7 +468,10 @@ export class RealtimeConnection {
     this.releaseFresh = undefined;
     this.setState('closed');
     if (wasWanted) this.emitter.emit('close', event);
-    for (const waiter of this.waiters.splice(0)) waiter.reject(error ?? new NetworkError('network_error', { message: `The realtime connection closed (${event.closeCode}).` }));
+    for (const waiter of this.waiters.splice(0))
+      waiter.reject(
+        error ?? new NetworkError('network_error', { message: `The realtime connection closed (${event.closeCode}).` }),
+      );
   }
 
   private schedulePing(socket: FrameSocket): void {

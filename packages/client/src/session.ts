@@ -3,7 +3,13 @@ import type { Cancel, Clock } from './clock.js';
 import { credentialsOf, parse, serialize, type Credentials } from './credentials.js';
 import { AuthenticationError, endsSession, TesseraError } from './errors.js';
 import { Emitter } from './events.js';
-import { reasonOf, type ClientEvents, type SessionEndReason, type SessionExpiredHandler, type SessionInfo } from './events-types.js';
+import {
+  reasonOf,
+  type ClientEvents,
+  type SessionEndReason,
+  type SessionExpiredHandler,
+  type SessionInfo,
+} from './events-types.js';
 import type { HttpTransport } from './http.js';
 import type { Lock } from './locks.js';
 import type { TokenStorage } from './storage.js';
@@ -36,7 +42,12 @@ function endsWithSession(credentials: Credentials): boolean {
 
 export function sessionInfo(credentials: Credentials): SessionInfo {
   const iso = (time: number) => new Date(time).toISOString();
-  return { id: credentials.session.id, strategy: credentials.strategy, expiresAt: iso(credentials.session.expiresAt), idleExpiresAt: iso(credentials.session.idleExpiresAt) };
+  return {
+    id: credentials.session.id,
+    strategy: credentials.strategy,
+    expiresAt: iso(credentials.session.expiresAt),
+    idleExpiresAt: iso(credentials.session.idleExpiresAt),
+  };
 }
 
 /**
@@ -68,7 +79,8 @@ export class SessionManager {
     if (options.storage.subscribe !== undefined && typeof BroadcastChannel !== 'undefined') {
       this.sync = new TabSync(options.storageKey, (fromTokenId, next) => {
         // Another tab rotated the tokens this client holds: take the new ones at once.
-        if (this.credentials !== null && reconnectTokenId(this.credentials.reconnectToken) === fromTokenId) this.set(next);
+        if (this.credentials !== null && reconnectTokenId(this.credentials.reconnectToken) === fromTokenId)
+          this.set(next);
       });
     }
   }
@@ -117,7 +129,9 @@ export class SessionManager {
   async rotate(call: (stored: Credentials | null) => Promise<AuthenticationResult>): Promise<Credentials> {
     const credentials = await this.options.lock.run(this.lockName, async () => {
       const stored = await this.read();
-      return this.announced(stored?.reconnectToken, async () => credentialsOf(await call(stored), this.options.clock.now()));
+      return this.announced(stored?.reconnectToken, async () =>
+        credentialsOf(await call(stored), this.options.clock.now()),
+      );
     });
     this.set(credentials);
     return credentials;
@@ -139,7 +153,10 @@ export class SessionManager {
   /** Fresh credentials: the held ones, refreshed first when they expire soon. Throws when there are none. */
   async fresh(): Promise<Credentials> {
     const credentials = await this.current();
-    if (credentials === null) throw new AuthenticationError('missing_credentials', { message: 'Not logged in: call connect() or another login first.' });
+    if (credentials === null)
+      throw new AuthenticationError('missing_credentials', {
+        message: 'Not logged in: call connect() or another login first.',
+      });
     return this.expiresSoon(credentials) ? this.refresh(credentials) : credentials;
   }
 
@@ -150,7 +167,8 @@ export class SessionManager {
    */
   refresh(stale: Credentials, force = false): Promise<Credentials> {
     const held = this.credentials;
-    if (!force && held !== null && held.accessToken !== stale.accessToken && !this.expiresSoon(held)) return Promise.resolve(held);
+    if (!force && held !== null && held.accessToken !== stale.accessToken && !this.expiresSoon(held))
+      return Promise.resolve(held);
     this.refreshing ??= this.refreshUnderLock(stale).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
@@ -164,7 +182,10 @@ export class SessionManager {
     this.active = true;
     for (let recovered = false; ; recovered = true) {
       const held = await this.current();
-      if (held === null) throw new AuthenticationError('missing_credentials', { message: 'Not logged in: call connect() or another login first.' });
+      if (held === null)
+        throw new AuthenticationError('missing_credentials', {
+          message: 'Not logged in: call connect() or another login first.',
+        });
       let used = held;
       try {
         if (this.expiresSoon(used)) used = await this.refresh(used);
@@ -173,7 +194,8 @@ export class SessionManager {
         } catch (error) {
           // An expired access token, or one the server no longer accepts (its signing key or
           // issuer changed), is replaced once with the reconnect token.
-          if (!(error instanceof TesseraError && (error.code === 'token_expired' || error.code === 'invalid_token'))) throw error;
+          if (!(error instanceof TesseraError && (error.code === 'token_expired' || error.code === 'invalid_token')))
+            throw error;
           used = await this.refresh(used);
           return await call(used.accessToken);
         }
@@ -198,7 +220,12 @@ export class SessionManager {
     if (this.credentials?.session.id !== ended.session.id) return;
     this.set(null);
     const why = detail ?? ((error?.details as { reason?: unknown } | undefined)?.reason as string | undefined);
-    this.events.emit('sessionEnded', { reason, sessionId: ended.session.id, ...(error === undefined ? {} : { error }), ...(typeof why === 'string' ? { detail: why } : {}) });
+    this.events.emit('sessionEnded', {
+      reason,
+      sessionId: ended.session.id,
+      ...(error === undefined ? {} : { error }),
+      ...(typeof why === 'string' ? { detail: why } : {}),
+    });
   }
 
   /**
@@ -217,9 +244,18 @@ export class SessionManager {
         decided = true;
       };
       try {
-        const outcome = handler({ reason: reasonOf(error), error, retry: () => decide(true), fail: () => decide(false) });
+        const outcome = handler({
+          reason: reasonOf(error),
+          error,
+          retry: () => decide(true),
+          fail: () => decide(false),
+        });
         // An async handler that ends without retry() has given up.
-        if (outcome instanceof Promise) outcome.then(() => decide(false), () => decide(false));
+        if (outcome instanceof Promise)
+          outcome.then(
+            () => decide(false),
+            () => decide(false),
+          );
       } catch {
         decide(false);
       }
@@ -284,13 +320,20 @@ export class SessionManager {
       // Logged out in another tab: there is nothing left to refresh.
       if (stored === null) return new AuthenticationError('session_revoked', { details: { reason: 'logout' } });
       // The storage may not show yet what another tab just rotated this token into.
-      if (stored.reconnectToken === stale.reconnectToken) stored = (await this.sync?.successorOf(stored.reconnectToken)) ?? stored;
+      if (stored.reconnectToken === stale.reconnectToken)
+        stored = (await this.sync?.successorOf(stored.reconnectToken)) ?? stored;
       // Another tab or client refreshed (or logged in) meanwhile: take its tokens, spend nothing.
       if (stored.reconnectToken !== stale.reconnectToken && !this.expiresSoon(stored)) return stored;
       const token = stored.reconnectToken;
       try {
         return await this.announced(token, async () =>
-          credentialsOf(await http.request<AuthenticationResult>('POST', '/authentication', { key, body: { strategy: 'reconnect', token } }), clock.now()),
+          credentialsOf(
+            await http.request<AuthenticationResult>('POST', '/authentication', {
+              key,
+              body: { strategy: 'reconnect', token },
+            }),
+            clock.now(),
+          ),
         );
       } catch (error) {
         if (unusable(error)) return error;
@@ -330,9 +373,14 @@ export class SessionManager {
     const session = sessionInfo(next);
     if (previous?.session.id !== next.session.id) this.events.emit('authenticated', { user: next.user, session });
     else if (previous.accessToken !== next.accessToken) {
-      this.events.emit('refreshed', { accessToken: next.accessToken, accessTokenExpiresAt: new Date(next.accessTokenExpiresAt).toISOString(), session });
+      this.events.emit('refreshed', {
+        accessToken: next.accessToken,
+        accessTokenExpiresAt: new Date(next.accessTokenExpiresAt).toISOString(),
+        session,
+      });
     }
-    if (previous !== null && previous.user.id === next.user.id && previous.user.updatedAt !== next.user.updatedAt) this.events.emit('userUpdated', next.user);
+    if (previous !== null && previous.user.id === next.user.id && previous.user.updatedAt !== next.user.updatedAt)
+      this.events.emit('userUpdated', next.user);
   }
 
   /** Refreshes ahead of expiry, if the tokens are in use (a call since the last refresh, or a realtime connection). */

@@ -77,7 +77,8 @@ function adapter(storage: Storage, shared: boolean): TokenStorage {
  */
 export function localStorageAdapter(): TokenStorage {
   const storage = webStorage('localStorage');
-  if (storage === undefined) throw new TypeError('localStorage is not available here; use memoryStorage() or a TokenStorage of your own');
+  if (storage === undefined)
+    throw new TypeError('localStorage is not available here; use memoryStorage() or a TokenStorage of your own');
   return adapter(storage, true);
 }
 
@@ -94,7 +95,8 @@ export function localStorageAdapter(): TokenStorage {
  */
 export function sessionStorageAdapter(): TokenStorage {
   const storage = webStorage('sessionStorage');
-  if (storage === undefined) throw new TypeError('sessionStorage is not available here; use memoryStorage() or a TokenStorage of your own');
+  if (storage === undefined)
+    throw new TypeError('sessionStorage is not available here; use memoryStorage() or a TokenStorage of your own');
   return adapter(storage, false);
 }
 

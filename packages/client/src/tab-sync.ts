@@ -39,7 +39,10 @@ export class TabSync {
   /** This tab's rotation from `token` ended: with `next`, or failed. */
   rotated(token: string | undefined, next: Credentials | undefined): void {
     if (token === undefined) return;
-    const message: SyncMessage = next === undefined ? { t: 'failed', from: idOf(token) } : { t: 'rotated', from: idOf(token), next: serialize(next) };
+    const message: SyncMessage =
+      next === undefined
+        ? { t: 'failed', from: idOf(token) }
+        : { t: 'rotated', from: idOf(token), next: serialize(next) };
     this.channel.postMessage(message);
   }
 

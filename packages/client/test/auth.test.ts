@@ -3,8 +3,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../server/test/helpers/backends.js';
 import { handMade } from '../../server/test/helpers/jwt.js';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
-import { AuthenticationError, ConflictError, createClient, type SessionEndedEvent, InvalidRequestError, NetworkError, PermissionError, TesseraError } from '../src/index.js';
-import { createApp, demoApp, makeClient, nextEvent, PASSWORD, patchSettings, signUpAndConnect, uniqueEmail } from './helpers.js';
+import {
+  AuthenticationError,
+  ConflictError,
+  createClient,
+  type SessionEndedEvent,
+  InvalidRequestError,
+  NetworkError,
+  PermissionError,
+  TesseraError,
+} from '../src/index.js';
+import {
+  createApp,
+  demoApp,
+  makeClient,
+  nextEvent,
+  PASSWORD,
+  patchSettings,
+  signUpAndConnect,
+  uniqueEmail,
+} from './helpers.js';
 
 const JWT_SECRET = 'a shared secret of at least thirty-two bytes';
 
@@ -17,7 +35,17 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
         anonymous: { enabled: true },
         guest: { enabled: true },
         'auth-token': { enabled: true },
-        jwt: { enabled: true, issuers: [{ id: 'backend', audience: 'demo-chat', secrets: [{ alg: 'HS256', secret: JWT_SECRET }], autoProvision: true }] },
+        jwt: {
+          enabled: true,
+          issuers: [
+            {
+              id: 'backend',
+              audience: 'demo-chat',
+              secrets: [{ alg: 'HS256', secret: JWT_SECRET }],
+              autoProvision: true,
+            },
+          ],
+        },
       },
     });
   });
@@ -34,12 +62,21 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
     expect(await client.getLoggedInUser()).toBeNull();
 
     const login = await client.connect(email, PASSWORD);
-    expect(login).toMatchObject({ accessToken: expect.any(String), reconnectToken: expect.stringMatching(/^rt_/), authentication: { strategy: 'local' }, user: { id: created.id } });
+    expect(login).toMatchObject({
+      accessToken: expect.any(String),
+      reconnectToken: expect.stringMatching(/^rt_/),
+      authentication: { strategy: 'local' },
+      user: { id: created.id },
+    });
     expect(await client.getLoggedInUser()).toMatchObject({ id: created.id, email });
     expect(await client.fetchUser()).toMatchObject({ id: created.id });
     expect(await client.getAccessToken()).toBe(login.accessToken);
 
-    const updated = await client.updateProfile({ fullName: 'Ada King', tags: ['math'], customData: { title: 'Countess' } });
+    const updated = await client.updateProfile({
+      fullName: 'Ada King',
+      tags: ['math'],
+      customData: { title: 'Countess' },
+    });
     expect(updated).toMatchObject({ fullName: 'Ada King', tags: ['math'], customData: { title: 'Countess' } });
     expect(await client.getLoggedInUser()).toMatchObject({ fullName: 'Ada King' });
 
@@ -69,10 +106,19 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
     const otherLogin = await other.connect(email, PASSWORD);
     await client.changePassword(PASSWORD, 'another horse battery staple');
     expect(await client.fetchUser()).toMatchObject({ email });
-    expect((await me(otherLogin.accessToken)).body).toMatchObject({ error: { code: 'session_revoked', details: { reason: 'password_changed' } } });
-    await expect(client.changePassword('not the password', 'a third horse battery staple')).rejects.toBeInstanceOf(PermissionError);
-    await expect(client.changePassword('another horse battery staple', 'password')).rejects.toMatchObject({ code: 'weak_password', status: 400 });
-    await expect(makeClient(server).connect(email, 'another horse battery staple')).resolves.toMatchObject({ user: { email } });
+    expect((await me(otherLogin.accessToken)).body).toMatchObject({
+      error: { code: 'session_revoked', details: { reason: 'password_changed' } },
+    });
+    await expect(client.changePassword('not the password', 'a third horse battery staple')).rejects.toBeInstanceOf(
+      PermissionError,
+    );
+    await expect(client.changePassword('another horse battery staple', 'password')).rejects.toMatchObject({
+      code: 'weak_password',
+      status: 400,
+    });
+    await expect(makeClient(server).connect(email, 'another horse battery staple')).resolves.toMatchObject({
+      user: { email },
+    });
   });
 
   it('lists the sessions with the current one marked, revokes another, and revoking its own is a logout', async () => {
@@ -88,7 +134,10 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
     await client.sessions.revoke(phoneLogin.session.id);
     expect((await me(phoneLogin.accessToken)).body).toMatchObject({ error: { code: 'session_revoked' } });
     expect(await client.sessions.list()).toHaveLength(1);
-    await expect(client.sessions.revoke('no-such-session')).rejects.toMatchObject({ code: 'session_not_found', status: 404 });
+    await expect(client.sessions.revoke('no-such-session')).rejects.toMatchObject({
+      code: 'session_not_found',
+      status: 404,
+    });
 
     await client.sessions.revoke(current!.id);
     expect(await client.getLoggedInUser()).toBeNull();
@@ -106,7 +155,10 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
     await laptop.logoutEverywhere();
     expect(await laptop.getLoggedInUser()).toBeNull();
     expect(await laptop.getAccessToken()).toBeNull();
-    for (const token of [laptopLogin.accessToken, phoneLogin.accessToken]) expect((await me(token)).body).toMatchObject({ error: { code: 'session_revoked', details: { reason: 'logout' } } });
+    for (const token of [laptopLogin.accessToken, phoneLogin.accessToken])
+      expect((await me(token)).body).toMatchObject({
+        error: { code: 'session_revoked', details: { reason: 'logout' } },
+      });
     expect(await phoneEnded).toMatchObject({ sessionId: phoneLogin.session.id, detail: 'logout' });
     expect(await phone.getLoggedInUser()).toBeNull();
     // Nothing left to end: a second call does nothing.
@@ -135,10 +187,14 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
     expect(upgraded.user).toMatchObject({ id: anonymous.user.id, kind: 'registered', email });
     expect(upgraded.session.id).not.toBe(anonymous.session.id);
     expect(await client.getLoggedInUser()).toMatchObject({ kind: 'registered', email });
-    expect((await me(anonymous.accessToken)).body).toMatchObject({ error: { code: 'session_revoked', details: { reason: 'user_upgraded' } } });
+    expect((await me(anonymous.accessToken)).body).toMatchObject({
+      error: { code: 'session_revoked', details: { reason: 'user_upgraded' } },
+    });
     expect(await client.fetchUser()).toMatchObject({ id: anonymous.user.id });
     // Upgrading a registered user is refused, with the registry's code.
-    await expect(client.upgradeAnonymous({ email: uniqueEmail(), password: PASSWORD })).rejects.toMatchObject({ code: 'not_anonymous' });
+    await expect(client.upgradeAnonymous({ email: uniqueEmail(), password: PASSWORD })).rejects.toMatchObject({
+      code: 'not_anonymous',
+    });
   });
 
   it('connects without a display name, and as a named guest', async () => {
@@ -149,21 +205,39 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
 
   it('connects with an auth token made by the backend with the secret key', async () => {
     const owner = await makeClient(server).signup({ email: uniqueEmail('cometchat'), password: PASSWORD });
-    const made = await server.api<{ token: string }>('POST', `/v1/apps/demo/chat/users/${owner.id}/auth-tokens`, { key: server.secretKey, body: { label: 'test' } });
+    const made = await server.api<{ token: string }>('POST', `/v1/apps/demo/chat/users/${owner.id}/auth-tokens`, {
+      key: server.secretKey,
+      body: { label: 'test' },
+    });
     expect(made.status).toBe(201);
     const client = makeClient(server);
     expect((await client.connectWithAuthToken(made.body.token)).user.id).toBe(owner.id);
-    await expect(makeClient(server).connectWithAuthToken('at_nothing.nothing')).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(makeClient(server).connectWithAuthToken('at_nothing.nothing')).rejects.toBeInstanceOf(
+      AuthenticationError,
+    );
   });
 
   it('connects with a JWT from a trusted issuer, naming the issuer or not', async () => {
     const now = Math.floor(server.clock.now() / 1000);
-    const token = (sub: string) => handMade({ alg: 'HS256', typ: 'JWT' }, { sub, aud: 'demo-chat', iat: now, exp: now + 300, name: 'Tom External' }, JWT_SECRET);
+    const token = (sub: string) =>
+      handMade(
+        { alg: 'HS256', typ: 'JWT' },
+        { sub, aud: 'demo-chat', iat: now, exp: now + 300, name: 'Tom External' },
+        JWT_SECRET,
+      );
     const client = makeClient(server);
     const first = await client.connectWithJwt(token('tom'), 'backend');
     expect(first.user).toMatchObject({ kind: 'external', fullName: 'Tom External' });
     expect((await makeClient(server).connectWithJwt(token('tom'))).user.id).toBe(first.user.id);
-    await expect(makeClient(server).connectWithJwt(handMade({ alg: 'HS256' }, { sub: 'x', aud: 'demo-chat', exp: now + 300 }, 'another secret of thirty-two bytes or more'))).rejects.toMatchObject({
+    await expect(
+      makeClient(server).connectWithJwt(
+        handMade(
+          { alg: 'HS256' },
+          { sub: 'x', aud: 'demo-chat', exp: now + 300 },
+          'another secret of thirty-two bytes or more',
+        ),
+      ),
+    ).rejects.toMatchObject({
       code: 'invalid_token',
     });
   });
@@ -184,14 +258,23 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
     const error = await client.connect(uniqueEmail('nobody'), PASSWORD).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error).toBeInstanceOf(TesseraError);
-    expect(error).toMatchObject({ code: 'invalid_credentials', status: 401, retryable: false, name: 'AuthenticationError' });
+    expect(error).toMatchObject({
+      code: 'invalid_credentials',
+      status: 401,
+      retryable: false,
+      name: 'AuthenticationError',
+    });
     expect(await client.getLoggedInUser()).toBeNull();
 
     const email = uniqueEmail('twice');
     await client.signup({ email, password: PASSWORD });
     await expect(client.signup({ email, password: PASSWORD })).rejects.toBeInstanceOf(ConflictError);
-    await expect(client.signup({ email: uniqueEmail(), password: 'password' })).rejects.toMatchObject({ code: 'weak_password' });
-    const invalid = await client.signup({ email: 'not an email', password: PASSWORD }).catch((caught: unknown) => caught);
+    await expect(client.signup({ email: uniqueEmail(), password: 'password' })).rejects.toMatchObject({
+      code: 'weak_password',
+    });
+    const invalid = await client
+      .signup({ email: 'not an email', password: PASSWORD })
+      .catch((caught: unknown) => caught);
     expect(invalid).toBeInstanceOf(InvalidRequestError);
     expect((invalid as TesseraError).details).toBeDefined();
 
@@ -206,11 +289,19 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
     const wrongKey = makeClient(server, { key: 'pk_wrong.key' });
     await expect(wrongKey.connect(uniqueEmail(), PASSWORD)).rejects.toMatchObject({ code: 'invalid_api_key' });
     const noApp = createClient({ url: server.url, app: 'no/such-app', key: server.publishableKey });
-    await expect(noApp.connect(uniqueEmail(), PASSWORD)).rejects.toMatchObject({ code: 'app_not_found', name: 'NotFoundError' });
+    await expect(noApp.connect(uniqueEmail(), PASSWORD)).rejects.toMatchObject({
+      code: 'app_not_found',
+      name: 'NotFoundError',
+    });
   });
 
   it('turns an unreachable server into a retryable NetworkError', async () => {
-    const client = createClient({ url: 'http://127.0.0.1:9', app: 'demo/chat', key: server.publishableKey, storage: 'memory' });
+    const client = createClient({
+      url: 'http://127.0.0.1:9',
+      app: 'demo/chat',
+      key: server.publishableKey,
+      storage: 'memory',
+    });
     const error = await client.connect(uniqueEmail(), PASSWORD).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(NetworkError);
     expect(error).toMatchObject({ code: 'network_error', status: 0, retryable: true });
@@ -218,8 +309,14 @@ describe.each(backends)('every call of the client against Tessera on $name', (ba
 
   it('refuses options it cannot use', () => {
     expect(() => createClient({ url: server.url, app: 'chat', key: server.publishableKey })).toThrow(TypeError);
-    expect(() => createClient({ url: 'ftp://example.com', app: 'demo/chat', key: server.publishableKey })).toThrow(TypeError);
-    expect(() => createClient({ url: server.url, app: 'demo/chat', key: server.publishableKey, storage: 'local' })).toThrow(/localStorage is not available/);
-    expect(() => createClient({ url: server.url, app: 'demo/chat', key: server.publishableKey, storage: 'session' })).toThrow(/sessionStorage is not available/);
+    expect(() => createClient({ url: 'ftp://example.com', app: 'demo/chat', key: server.publishableKey })).toThrow(
+      TypeError,
+    );
+    expect(() =>
+      createClient({ url: server.url, app: 'demo/chat', key: server.publishableKey, storage: 'local' }),
+    ).toThrow(/localStorage is not available/);
+    expect(() =>
+      createClient({ url: server.url, app: 'demo/chat', key: server.publishableKey, storage: 'session' }),
+    ).toThrow(/sessionStorage is not available/);
   });
 });

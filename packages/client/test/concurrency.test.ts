@@ -13,7 +13,8 @@ describe.each(backends)('one refresh at a time on $name', (backend) => {
   });
   afterAll(() => server.close());
 
-  const live = async (accessToken: string) => (await server.api('GET', '/v1/apps/demo/chat/me', { token: accessToken })).status;
+  const live = async (accessToken: string) =>
+    (await server.api('GET', '/v1/apps/demo/chat/me', { token: accessToken })).status;
 
   it('ten concurrent calls after expiry share one refresh: one reconnect token spent', async () => {
     const recorder = recordingFetch();

@@ -35,13 +35,29 @@ describe('typed errors', () => {
     expect(error).toBeInstanceOf(expectedClass(definition.status));
     expect(error).toBeInstanceOf(TesseraError);
     expect(error).toBeInstanceOf(Error);
-    expect(error).toMatchObject({ code, status: definition.status, retryable: definition.retryable, message: definition.message });
+    expect(error).toMatchObject({
+      code,
+      status: definition.status,
+      retryable: definition.retryable,
+      message: definition.message,
+    });
     expect(codeOfCloseCode(definition.closeCode)).toBe(code);
   });
 
   it('keeps the server message, details and Retry-After', () => {
-    const error = errorOfCode('rate_limited', { status: 429, message: 'slow down', details: { limit: 5 }, retryAfter: 7 });
-    expect(error).toMatchObject({ code: 'rate_limited', message: 'slow down', details: { limit: 5 }, retryAfter: 7, name: 'RateLimitError' });
+    const error = errorOfCode('rate_limited', {
+      status: 429,
+      message: 'slow down',
+      details: { limit: 5 },
+      retryAfter: 7,
+    });
+    expect(error).toMatchObject({
+      code: 'rate_limited',
+      message: 'slow down',
+      details: { limit: 5 },
+      retryAfter: 7,
+      name: 'RateLimitError',
+    });
   });
 
   it('turns a code this SDK does not know into unknown_error, keeping the server code', () => {
@@ -51,12 +67,25 @@ describe('typed errors', () => {
   });
 
   it('has client codes for failures without an answer', () => {
-    expect(new NetworkError('network_error', { retryable: true })).toMatchObject({ code: 'network_error', status: 0, retryable: true, name: 'NetworkError' });
+    expect(new NetworkError('network_error', { retryable: true })).toMatchObject({
+      code: 'network_error',
+      status: 0,
+      retryable: true,
+      name: 'NetworkError',
+    });
   });
 
   it('says which errors end a session for good', () => {
-    for (const code of ['session_expired', 'session_revoked', 'user_disabled', 'reconnect_token_reused', 'user_ended'] as const) expect(endsSession(errorOfCode(code))).toBe(true);
-    for (const code of ['token_expired', 'invalid_credentials', 'rate_limited', 'forbidden'] as const) expect(endsSession(errorOfCode(code))).toBe(false);
+    for (const code of [
+      'session_expired',
+      'session_revoked',
+      'user_disabled',
+      'reconnect_token_reused',
+      'user_ended',
+    ] as const)
+      expect(endsSession(errorOfCode(code))).toBe(true);
+    for (const code of ['token_expired', 'invalid_credentials', 'rate_limited', 'forbidden'] as const)
+      expect(endsSession(errorOfCode(code))).toBe(false);
     expect(endsSession(new Error('session_expired'))).toBe(false);
   });
 });
@@ -70,9 +99,14 @@ describe('realtime close codes', () => {
   });
 
   it('names the reasons an app acts on', () => {
-    const reason = (code: ErrorCode, detail?: string) => describeClose(ERROR_CODES[code].closeCode, detail === undefined ? code : `${code}:${detail}`);
+    const reason = (code: ErrorCode, detail?: string) =>
+      describeClose(ERROR_CODES[code].closeCode, detail === undefined ? code : `${code}:${detail}`);
     expect(reason('session_expired')).toMatchObject({ reason: 'expired', reconnect: false });
-    expect(reason('session_revoked', 'password_changed')).toMatchObject({ reason: 'revoked', detail: 'password_changed', reconnect: false });
+    expect(reason('session_revoked', 'password_changed')).toMatchObject({
+      reason: 'revoked',
+      detail: 'password_changed',
+      reconnect: false,
+    });
     expect(reason('session_revoked', 'logout')).toMatchObject({ reason: 'logged_out', detail: 'logout' });
     expect(reason('reconnect_token_reused')).toMatchObject({ reason: 'revoked' });
     expect(reason('user_disabled')).toMatchObject({ reason: 'disabled', reconnect: false });
@@ -97,7 +131,9 @@ describe('realtime close codes', () => {
   });
 
   it('backs off with full jitter: random × min(max, initial × 2^attempt)', () => {
-    expect([0, 1, 2, 3, 4, 5].map((attempt) => backoffDelay(attempt, 500, 30_000, () => 1))).toEqual([500, 1000, 2000, 4000, 8000, 16_000]);
+    expect([0, 1, 2, 3, 4, 5].map((attempt) => backoffDelay(attempt, 500, 30_000, () => 1))).toEqual([
+      500, 1000, 2000, 4000, 8000, 16_000,
+    ]);
     expect(backoffDelay(10, 500, 30_000, () => 1)).toBe(30_000);
     expect(backoffDelay(3, 500, 30_000, () => 0.5)).toBe(2000);
     expect(backoffDelay(3, 500, 30_000, () => 0)).toBe(0);

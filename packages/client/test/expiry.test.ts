@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../server/test/helpers/backends.js';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
 import type { Clock, SessionEndedEvent, SessionExpiredContext } from '../src/index.js';
-import { createApp, makeClient, memoryStorage, nextEvent, PASSWORD, recordingFetch, signUpAndConnect, uniqueEmail } from './helpers.js';
+import {
+  createApp,
+  makeClient,
+  memoryStorage,
+  nextEvent,
+  PASSWORD,
+  recordingFetch,
+  signUpAndConnect,
+  uniqueEmail,
+} from './helpers.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -59,7 +68,10 @@ describe.each(backends)('expiry and the session-expired handler on $name', (back
     expect(recorder.spent()).toBe(0);
     const calls = recorder.calls.length;
     await client.fetchUser();
-    expect(recorder.calls.slice(calls).map((call) => call.strategy ?? call.path)).toEqual(['reconnect', '/v1/apps/demo/chat/me']);
+    expect(recorder.calls.slice(calls).map((call) => call.strategy ?? call.path)).toEqual([
+      'reconnect',
+      '/v1/apps/demo/chat/me',
+    ]);
   });
 
   it('refreshes and retries once when the server says token_expired (a client whose clock stood still)', async () => {
@@ -72,12 +84,19 @@ describe.each(backends)('expiry and the session-expired handler on $name', (back
     server.clock.advance(16 * MINUTE);
     const calls = recorder.calls.length;
     await client.fetchUser();
-    expect(recorder.calls.slice(calls).map((call) => call.strategy ?? call.path)).toEqual(['/v1/apps/demo/chat/me', 'reconnect', '/v1/apps/demo/chat/me']);
+    expect(recorder.calls.slice(calls).map((call) => call.strategy ?? call.path)).toEqual([
+      '/v1/apps/demo/chat/me',
+      'reconnect',
+      '/v1/apps/demo/chat/me',
+    ]);
   });
 
   it('measures the server clock from the token, so a client whose clock is ahead still refreshes on time', async () => {
     const recorder = recordingFetch();
-    const ahead: Clock = { now: () => server.clock.now() + 3 * HOUR, at: (time, task) => server.clock.at(time - 3 * HOUR, task) };
+    const ahead: Clock = {
+      now: () => server.clock.now() + 3 * HOUR,
+      at: (time, task) => server.clock.at(time - 3 * HOUR, task),
+    };
     const client = makeClient(server, { fetch: recorder.fetch, clock: ahead });
     await signUpAndConnect(client);
     // Its clock says 3 hours later than the server's: the token still looks fresh to it.
@@ -98,7 +117,11 @@ describe.each(backends)('expiry and the session-expired handler on $name', (back
     const ended = nextEvent<SessionEndedEvent>((listener) => client.on('sessionEnded', listener));
     // Beyond the session's idle timeout (2 h): the reconnect token cannot save it.
     server.clock.advance(3 * HOUR);
-    const users: User[] = await Promise.all([client.fetchUser(), client.fetchUser(), client.sessions.list().then(() => client.fetchUser())]);
+    const users: User[] = await Promise.all([
+      client.fetchUser(),
+      client.fetchUser(),
+      client.sessions.list().then(() => client.fetchUser()),
+    ]);
     expect(users.map((user) => user.email)).toEqual([email, email, email]);
     expect(contexts).toHaveLength(1);
     expect(contexts[0]).toMatchObject({ reason: 'expired', error: { code: 'session_expired' } });
@@ -150,7 +173,14 @@ describe.each(backends)('expiry and the session-expired handler on $name', (back
 
     await client.connect(email, PASSWORD);
     const user = await client.fetchUser();
-    expect((await server.api('PATCH', `/v1/apps/demo/chat/users/${user.id}`, { key: server.secretKey, body: { disabled: true } })).status).toBe(200);
+    expect(
+      (
+        await server.api('PATCH', `/v1/apps/demo/chat/users/${user.id}`, {
+          key: server.secretKey,
+          body: { disabled: true },
+        })
+      ).status,
+    ).toBe(200);
     await expect(client.updateProfile({ fullName: 'Nobody' })).rejects.toMatchObject({ code: 'user_disabled' });
     expect(reasons).toEqual(['revoked', 'disabled']);
   });
@@ -161,8 +191,13 @@ describe.each(backends)('expiry and the session-expired handler on $name', (back
     await signUpAndConnect(client);
     const user = await client.fetchUser();
     const ended = nextEvent<SessionEndedEvent>((listener) => client.on('sessionEnded', listener));
-    expect((await server.api('DELETE', `/v1/apps/demo/chat/users/${user.id}`, { key: server.secretKey })).status).toBe(204);
-    await expect(client.fetchUser()).rejects.toMatchObject({ code: 'session_revoked', details: { reason: 'user_deleted' } });
+    expect((await server.api('DELETE', `/v1/apps/demo/chat/users/${user.id}`, { key: server.secretKey })).status).toBe(
+      204,
+    );
+    await expect(client.fetchUser()).rejects.toMatchObject({
+      code: 'session_revoked',
+      details: { reason: 'user_deleted' },
+    });
     expect(await ended).toMatchObject({ reason: 'revoked', detail: 'user_deleted' });
     expect(recorder.spent()).toBe(0);
   });

@@ -2,7 +2,14 @@ import WebSocket from 'ws';
 import { createApp, demoApp, type TestApp } from '../../server/test/helpers/apps.js';
 import type { TestServer } from '../../server/test/helpers/server.js';
 import { PASSWORD, uniqueEmail } from '../../server/test/helpers/users.js';
-import { createClient, memoryStorage, type ClientOptions, type FetchFunction, type TesseraClient, type TokenStorage } from '../src/index.js';
+import {
+  createClient,
+  memoryStorage,
+  type ClientOptions,
+  type FetchFunction,
+  type TesseraClient,
+  type TokenStorage,
+} from '../src/index.js';
 
 export { createApp, demoApp, PASSWORD, uniqueEmail, type TestApp };
 
@@ -26,7 +33,11 @@ export function recordingFetch(): { fetch: FetchFunction; calls: Call[]; spent: 
   const fetch: FetchFunction = (input, init) => {
     const body = typeof init.body === 'string' ? (JSON.parse(init.body) as { strategy?: unknown }) : undefined;
     const strategy = typeof body?.strategy === 'string' ? body.strategy : undefined;
-    calls.push({ method: init.method ?? 'GET', path: new URL(input).pathname, ...(strategy === undefined ? {} : { strategy }) });
+    calls.push({
+      method: init.method ?? 'GET',
+      path: new URL(input).pathname,
+      ...(strategy === undefined ? {} : { strategy }),
+    });
     return globalThis.fetch(input, init);
   };
   return { fetch, calls, spent: () => calls.filter((call) => call.strategy === 'reconnect').length };
@@ -63,13 +74,25 @@ export async function signUpAndConnect(client: TesseraClient, fields: Record<str
 }
 
 /** Changes an app's settings with the admin API. */
-export async function patchSettings(server: TestServer, app: TestApp, settings: Record<string, unknown>): Promise<void> {
-  const response = await server.api('PATCH', `/v1/admin/apps/${app.namespace}/${app.name}`, { token: server.adminToken, body: { settings } });
-  if (response.status !== 200) throw new Error(`settings patch failed: ${response.status} ${JSON.stringify(response.body)}`);
+export async function patchSettings(
+  server: TestServer,
+  app: TestApp,
+  settings: Record<string, unknown>,
+): Promise<void> {
+  const response = await server.api('PATCH', `/v1/admin/apps/${app.namespace}/${app.name}`, {
+    token: server.adminToken,
+    body: { settings },
+  });
+  if (response.status !== 200)
+    throw new Error(`settings patch failed: ${response.status} ${JSON.stringify(response.body)}`);
 }
 
 /** Resolves with the first event `subscribe` delivers that matches, within the timeout. */
-export function nextEvent<T>(subscribe: (listener: (event: T) => void) => () => void, match: (event: T) => boolean = () => true, what = 'an event'): Promise<T> {
+export function nextEvent<T>(
+  subscribe: (listener: (event: T) => void) => () => void,
+  match: (event: T) => boolean = () => true,
+  what = 'an event',
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       stop();

@@ -8,16 +8,22 @@ describe('locks', () => {
     const lock = realmLock();
     const order: string[] = [];
     let inside = 0;
-    const task = (name: string, fail = false) => async () => {
-      inside += 1;
-      expect(inside).toBe(1);
-      await Promise.resolve();
-      order.push(name);
-      inside -= 1;
-      if (fail) throw new Error(name);
-      return name;
-    };
-    const results = await Promise.allSettled([lock.run('a', task('1')), lock.run('a', task('2', true)), lock.run('a', task('3'))]);
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        inside += 1;
+        expect(inside).toBe(1);
+        await Promise.resolve();
+        order.push(name);
+        inside -= 1;
+        if (fail) throw new Error(name);
+        return name;
+      };
+    const results = await Promise.allSettled([
+      lock.run('a', task('1')),
+      lock.run('a', task('2', true)),
+      lock.run('a', task('3')),
+    ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(order).toEqual(['1', '2', '3']);
   });
@@ -32,7 +38,8 @@ describe('locks', () => {
   });
 
   it('webLocksLock is absent where navigator.locks is (Node.js 20)', () => {
-    if ((globalThis as { navigator?: { locks?: unknown } }).navigator?.locks === undefined) expect(webLocksLock()).toBeUndefined();
+    if ((globalThis as { navigator?: { locks?: unknown } }).navigator?.locks === undefined)
+      expect(webLocksLock()).toBeUndefined();
   });
 
   it('broadcastChannelLock excludes across threads (separate realms, as tabs are)', async () => {

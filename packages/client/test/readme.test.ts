@@ -23,7 +23,9 @@ async function readmeExample(url: string, key: string): Promise<Example> {
     .replaceAll("'pk_…'", JSON.stringify(key));
   expect(source).not.toMatch(/^import /m);
   const { code } = await transform(source, { loader: 'ts', format: 'esm' });
-  const AsyncFunction = (Object.getPrototypeOf(async () => undefined) as { constructor: new (...parameters: string[]) => Example }).constructor;
+  const AsyncFunction = (
+    Object.getPrototypeOf(async () => undefined) as { constructor: new (...parameters: string[]) => Example }
+  ).constructor;
   return new AsyncFunction('sdk', 'ws', 'console', code);
 }
 
@@ -38,6 +40,11 @@ describe('the README of @tessera/client', () => {
     const lines: string[] = [];
     const example = await readmeExample(server.url, server.publishableKey);
     await example(client, WebSocket, { log: (line) => lines.push(line) });
-    expect(lines).toEqual(['Hello, Grace Hopper', '1 user online', 'refused: invalid_credentials', 'realtime closed: logged_out']);
+    expect(lines).toEqual([
+      'Hello, Grace Hopper',
+      '1 user online',
+      'refused: invalid_credentials',
+      'realtime closed: logged_out',
+    ]);
   });
 });

@@ -4,15 +4,37 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, type Backend } from '../../server/test/helpers/backends.js';
 import { startTestServer, type TestServer } from '../../server/test/helpers/server.js';
-import { systemClock, type Clock, type RealtimeCloseEvent, type SessionEndedEvent, type TesseraClient } from '../src/index.js';
-import { createApp, makeClient, nextEvent, PASSWORD, patchSettings, demoApp, recordingFetch, signUpAndConnect, uniqueEmail } from './helpers.js';
+import {
+  systemClock,
+  type Clock,
+  type RealtimeCloseEvent,
+  type SessionEndedEvent,
+  type TesseraClient,
+} from '../src/index.js';
+import {
+  createApp,
+  makeClient,
+  nextEvent,
+  PASSWORD,
+  patchSettings,
+  demoApp,
+  recordingFetch,
+  signUpAndConnect,
+  uniqueEmail,
+} from './helpers.js';
 
 const MINUTE = 60_000;
 
 type PresenceFrame = PresenceStateFrame | PresenceJoinFrame | PresenceLeaveFrame;
 
-const closeOf = (client: TesseraClient, match: (event: RealtimeCloseEvent) => boolean = () => true) => nextEvent<RealtimeCloseEvent>((listener) => client.realtime.on('close', listener), match, 'a realtime close');
-const openOf = (client: TesseraClient) => nextEvent<{ connectionId: string; session: { id: string }; user: { id: string } }>((listener) => client.realtime.on('open', listener), () => true, 'a realtime open');
+const closeOf = (client: TesseraClient, match: (event: RealtimeCloseEvent) => boolean = () => true) =>
+  nextEvent<RealtimeCloseEvent>((listener) => client.realtime.on('close', listener), match, 'a realtime close');
+const openOf = (client: TesseraClient) =>
+  nextEvent<{ connectionId: string; session: { id: string }; user: { id: string } }>(
+    (listener) => client.realtime.on('open', listener),
+    () => true,
+    'a realtime open',
+  );
 
 async function freePort(): Promise<number> {
   const probe = createServer();
@@ -44,7 +66,11 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     await client.realtime.connect();
     expect(client.realtime.state).toBe('open');
     const open = await opened;
-    expect(open).toMatchObject({ session: { id: before.session.id }, user: { id: before.user.id }, connectionId: expect.any(String) });
+    expect(open).toMatchObject({
+      session: { id: before.session.id },
+      user: { id: before.user.id },
+      connectionId: expect.any(String),
+    });
     const after = await client.reAuthenticate();
     expect(after.session.id).toBe(before.session.id);
     expect(after.reconnectToken).not.toBe(before.reconnectToken);
@@ -54,7 +80,10 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     expect(presence.users).toEqual([expect.objectContaining({ userId: before.user.id, connections: 1 })]);
     // A refused frame rejects its request with the registry's code; the connection stays.
     const tooMany = Array.from({ length: 101 }, (_, index) => `user-${index}`);
-    await expect(client.realtime.queryPresence(tooMany)).rejects.toMatchObject({ code: 'invalid_request', name: 'InvalidRequestError' });
+    await expect(client.realtime.queryPresence(tooMany)).rejects.toMatchObject({
+      code: 'invalid_request',
+      name: 'InvalidRequestError',
+    });
     expect(client.realtime.state).toBe('open');
     client.realtime.close();
     expect(client.realtime.state).toBe('closed');
@@ -68,7 +97,11 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     const { authentication } = await client.reAuthenticate();
     const closes: RealtimeCloseEvent[] = [];
     client.realtime.on('close', (event) => closes.push(event));
-    const refreshedInBand = nextEvent<ServerFrame>((listener) => client.realtime.on('frame', listener), (frame) => frame.type === 'refreshed', 'a refreshed frame');
+    const refreshedInBand = nextEvent<ServerFrame>(
+      (listener) => client.realtime.on('frame', listener),
+      (frame) => frame.type === 'refreshed',
+      'a refreshed frame',
+    );
     server.clock.advance(Date.parse(authentication.accessTokenExpiresAt) - 59_000 - server.clock.now());
     await refreshedInBand;
     expect(recorder.spent()).toBe(1);
@@ -81,7 +114,10 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
   it('after a token_expired close (a device clock that stood still) refreshes, then reconnects in the same session', async () => {
     const start = server.clock.now();
     // Time stands still for this client: only deadlines already due run (the reconnect after 0 ms).
-    const stopped: Clock = { now: () => start, at: (time, task) => (time <= start ? (setImmediate(task), () => undefined) : () => undefined) };
+    const stopped: Clock = {
+      now: () => start,
+      at: (time, task) => (time <= start ? (setImmediate(task), () => undefined) : () => undefined),
+    };
     const recorder = recordingFetch();
     const client = track(makeClient(server, { clock: stopped, fetch: recorder.fetch }));
     await signUpAndConnect(client);
@@ -105,7 +141,13 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     const laptop = track(makeClient(server));
     await laptop.connect(email, PASSWORD);
     await laptop.sessions.revoke(sessionId);
-    expect(await closed).toEqual({ reason: 'revoked', closeCode: 4115, code: 'session_revoked', detail: 'revoked', willReconnect: false });
+    expect(await closed).toEqual({
+      reason: 'revoked',
+      closeCode: 4115,
+      code: 'session_revoked',
+      detail: 'revoked',
+      willReconnect: false,
+    });
     expect(await ended).toMatchObject({ reason: 'revoked', sessionId, detail: 'revoked' });
     expect(client.realtime.state).toBe('suspended');
     expect(await client.getLoggedInUser()).toBeNull();
@@ -130,7 +172,10 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     await client.realtime.connect();
     const user = await client.fetchUser();
     const closed = closeOf(client);
-    await server.api('PATCH', `/v1/apps/demo/chat/users/${user.id}`, { key: server.secretKey, body: { disabled: true } });
+    await server.api('PATCH', `/v1/apps/demo/chat/users/${user.id}`, {
+      key: server.secretKey,
+      body: { disabled: true },
+    });
     expect(await closed).toMatchObject({ reason: 'disabled', closeCode: 4116, willReconnect: false });
   });
 
@@ -213,7 +258,12 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     await laptop.connect(email, PASSWORD);
     const closed = closeOf(laptop);
     await expect(laptop.realtime.connect()).rejects.toMatchObject({ code: 'too_many_connections' });
-    expect(await closed).toMatchObject({ reason: 'rejected', code: 'too_many_connections', closeCode: 4160, willReconnect: false });
+    expect(await closed).toMatchObject({
+      reason: 'rejected',
+      code: 'too_many_connections',
+      closeCode: 4160,
+      willReconnect: false,
+    });
     expect(laptop.realtime.state).toBe('closed');
     // The refused connection spent nothing: the laptop's session still works.
     expect(await laptop.fetchUser()).toMatchObject({ email });
@@ -228,10 +278,18 @@ describe.each(backends)('the realtime connection on $name', (backend: Backend) =
     const visitor = track(makeClient(server));
     await signUpAndConnect(visitor);
     const visitorId = (await visitor.getLoggedInUser())!.id;
-    const joined = nextEvent<PresenceFrame>((listener) => watcher.realtime.on('presence', listener), (frame) => frame.type === 'presence.join' && frame.entry.userId === visitorId, 'a join');
+    const joined = nextEvent<PresenceFrame>(
+      (listener) => watcher.realtime.on('presence', listener),
+      (frame) => frame.type === 'presence.join' && frame.entry.userId === visitorId,
+      'a join',
+    );
     await visitor.realtime.connect();
     await joined;
-    const left = nextEvent<PresenceFrame>((listener) => watcher.realtime.on('presence', listener), (frame) => frame.type === 'presence.leave' && frame.userId === visitorId, 'a leave');
+    const left = nextEvent<PresenceFrame>(
+      (listener) => watcher.realtime.on('presence', listener),
+      (frame) => frame.type === 'presence.leave' && frame.userId === visitorId,
+      'a leave',
+    );
     visitor.realtime.close();
     await left;
   });
@@ -255,7 +313,10 @@ describe.each(backends)('reconnecting on $name', (backend: Backend) => {
   it('reconnects in the same session after a server restart (close 4017 server_shutdown)', async () => {
     const port = await freePort();
     let server = await startTestServer(backend, { port });
-    const client = makeClient(server, { clock: systemClock, realtime: { initialDelayMs: 20, maxDelayMs: 200, pingIntervalMs: 0 } });
+    const client = makeClient(server, {
+      clock: systemClock,
+      realtime: { initialDelayMs: 20, maxDelayMs: 200, pingIntervalMs: 0 },
+    });
     try {
       await signUpAndConnect(client);
       await client.realtime.connect();
@@ -263,7 +324,12 @@ describe.each(backends)('reconnecting on $name', (backend: Backend) => {
       const restarted = closeOf(client);
       const reopened = openOf(client);
       server = await server.restart();
-      expect(await restarted).toMatchObject({ reason: 'server_restart', code: 'server_shutdown', closeCode: 4017, willReconnect: true });
+      expect(await restarted).toMatchObject({
+        reason: 'server_restart',
+        code: 'server_shutdown',
+        closeCode: 4017,
+        willReconnect: true,
+      });
       expect((await reopened).session.id).toBe(sessionId);
     } finally {
       client.dispose();
@@ -273,7 +339,9 @@ describe.each(backends)('reconnecting on $name', (backend: Backend) => {
 
   it('waits random × min(max, initial × 2^attempt) between attempts, and gives up after maxAttempts', async () => {
     const server = await startTestServer(backend);
-    const client = makeClient(server, { realtime: { random: () => 1, initialDelayMs: 100, maxDelayMs: 1000, maxAttempts: 6 } });
+    const client = makeClient(server, {
+      realtime: { random: () => 1, initialDelayMs: 100, maxDelayMs: 1000, maxAttempts: 6 },
+    });
     await signUpAndConnect(client);
     await client.realtime.connect();
     const delays: number[] = [];

@@ -111,7 +111,9 @@ describe.each(backends)('resuming from storage on $name', (backend) => {
     expect(await client.getLoggedInUser()).toBeNull();
     await storage.setItem('tessera:demo/chat', JSON.stringify({ v: 99, accessToken: 'x' }));
     expect(await makeClient(server, { storage }).getLoggedInUser()).toBeNull();
-    await expect(makeClient(server, { storage }).reAuthenticate()).rejects.toMatchObject({ code: 'missing_credentials' });
+    await expect(makeClient(server, { storage }).reAuthenticate()).rejects.toMatchObject({
+      code: 'missing_credentials',
+    });
   });
 
   it('keeps one session per storage key: two apps, or two keys, do not mix', async () => {

@@ -59,7 +59,8 @@ export interface PingFrame {
   id?: FrameId;
 }
 
-export type ClientFrame = AuthenticateFrame | RefreshFrame | PresenceSubscribeFrame | PresenceUnsubscribeFrame | PresenceQueryFrame | PingFrame;
+export type ClientFrame =
+  AuthenticateFrame | RefreshFrame | PresenceSubscribeFrame | PresenceUnsubscribeFrame | PresenceQueryFrame | PingFrame;
 export type ClientFrameType = ClientFrame['type'];
 
 // ---------------------------------------------------------------------------------------------
@@ -181,12 +182,25 @@ export type ServerFrameType = ServerFrame['type'];
 /** A JSON Schema, as plain data. */
 export type JsonSchema = { readonly [keyword: string]: unknown };
 
-const frameId = { type: ['string', 'integer'], minLength: 1, maxLength: 64, minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER, description: 'Echoed in the answer.' } as const;
+const frameId = {
+  type: ['string', 'integer'],
+  minLength: 1,
+  maxLength: 64,
+  minimum: -Number.MAX_SAFE_INTEGER,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'Echoed in the answer.',
+} as const;
 const isoTime = { type: 'string', format: 'date-time' } as const;
 const token = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
-const userIds = (maxItems: number) => ({ type: 'array', maxItems, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } }) as const;
+const userIds = (maxItems: number) =>
+  ({ type: 'array', maxItems, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } }) as const;
 
-function frame(type: string, properties: Record<string, JsonSchema>, required: string[] = [], description?: string): JsonSchema {
+function frame(
+  type: string,
+  properties: Record<string, JsonSchema>,
+  required: string[] = [],
+  description?: string,
+): JsonSchema {
   return {
     type: 'object',
     ...(description === undefined ? {} : { description }),
@@ -204,7 +218,11 @@ export const CLIENT_FRAME_SCHEMAS = {
   authenticate: {
     type: 'object',
     description: 'A login body of any enabled strategy, with `type`.',
-    properties: { type: { const: 'authenticate' }, id: frameId, strategy: { type: 'string', minLength: 1, maxLength: 64 } },
+    properties: {
+      type: { const: 'authenticate' },
+      id: frameId,
+      strategy: { type: 'string', minLength: 1, maxLength: 64 },
+    },
     required: ['type', 'strategy'],
     additionalProperties: true,
   },
@@ -250,7 +268,12 @@ const presenceEntrySchema: JsonSchema = {
     connections: { type: 'integer', minimum: 1 },
     sessions: {
       type: 'array',
-      items: { type: 'object', required: ['sessionId', 'connections'], properties: { sessionId: { type: 'string' }, connections: { type: 'integer', minimum: 1 } }, additionalProperties: false },
+      items: {
+        type: 'object',
+        required: ['sessionId', 'connections'],
+        properties: { sessionId: { type: 'string' }, connections: { type: 'integer', minimum: 1 } },
+        additionalProperties: false,
+      },
     },
   },
   additionalProperties: false,
@@ -259,18 +282,50 @@ const credentials = { accessToken: { type: 'string' }, reconnectToken: { type: '
 
 /** Schemas of the server's frames, by type. */
 export const SERVER_FRAME_SCHEMAS = {
-  authenticated: frame('authenticated', { id: frameId, connectionId: { type: 'string' }, user: userSchema, session: sessionSchema, authentication: authenticationSchema, ...credentials }, [
-    'connectionId',
-    'user',
-    'session',
-    'authentication',
+  authenticated: frame(
+    'authenticated',
+    {
+      id: frameId,
+      connectionId: { type: 'string' },
+      user: userSchema,
+      session: sessionSchema,
+      authentication: authenticationSchema,
+      ...credentials,
+    },
+    ['connectionId', 'user', 'session', 'authentication'],
+  ),
+  refreshed: frame(
+    'refreshed',
+    { id: frameId, user: userSchema, session: sessionSchema, authentication: authenticationSchema, ...credentials },
+    ['user', 'session', 'authentication'],
+  ),
+  'session.expiring': frame(
+    'session.expiring',
+    { reason: { enum: ['access_token', 'idle', 'session'] }, expiresAt: isoTime },
+    ['reason', 'expiresAt'],
+  ),
+  'presence.state': frame(
+    'presence.state',
+    { id: frameId, users: { type: 'array', items: presenceEntrySchema }, truncated: { type: 'boolean' } },
+    ['users', 'truncated'],
+  ),
+  'presence.join': frame('presence.join', { sessionId: { type: 'string' }, entry: presenceEntrySchema }, [
+    'sessionId',
+    'entry',
   ]),
-  refreshed: frame('refreshed', { id: frameId, user: userSchema, session: sessionSchema, authentication: authenticationSchema, ...credentials }, ['user', 'session', 'authentication']),
-  'session.expiring': frame('session.expiring', { reason: { enum: ['access_token', 'idle', 'session'] }, expiresAt: isoTime }, ['reason', 'expiresAt']),
-  'presence.state': frame('presence.state', { id: frameId, users: { type: 'array', items: presenceEntrySchema }, truncated: { type: 'boolean' } }, ['users', 'truncated']),
-  'presence.join': frame('presence.join', { sessionId: { type: 'string' }, entry: presenceEntrySchema }, ['sessionId', 'entry']),
-  'presence.leave': frame('presence.leave', { userId: { type: 'string' }, sessionId: { type: 'string' }, entry: { anyOf: [presenceEntrySchema, { type: 'null' }] } }, ['userId', 'sessionId', 'entry']),
-  error: frame('error', { id: frameId, code: { type: 'string' }, message: { type: 'string' }, details: {} }, ['code', 'message']),
+  'presence.leave': frame(
+    'presence.leave',
+    {
+      userId: { type: 'string' },
+      sessionId: { type: 'string' },
+      entry: { anyOf: [presenceEntrySchema, { type: 'null' }] },
+    },
+    ['userId', 'sessionId', 'entry'],
+  ),
+  error: frame('error', { id: frameId, code: { type: 'string' }, message: { type: 'string' }, details: {} }, [
+    'code',
+    'message',
+  ]),
   pong: frame('pong', { id: frameId, serverTime: isoTime }, ['serverTime']),
 } as const satisfies Record<ServerFrameType, JsonSchema>;
 

@@ -133,7 +133,17 @@ export interface JwtLoginBody {
   issuer?: string;
 }
 
-export type AuthenticationBody = LocalLoginBody | ReconnectLoginBody | AccessTokenLoginBody | AuthTokenLoginBody | CustomLoginBody | OidcLoginBody | AnonymousLoginBody | GuestLoginBody | KeyLoginBody | JwtLoginBody;
+export type AuthenticationBody =
+  | LocalLoginBody
+  | ReconnectLoginBody
+  | AccessTokenLoginBody
+  | AuthTokenLoginBody
+  | CustomLoginBody
+  | OidcLoginBody
+  | AnonymousLoginBody
+  | GuestLoginBody
+  | KeyLoginBody
+  | JwtLoginBody;
 
 /** `POST …/users/{userId}/auth-tokens` (secret key). Give `expiresIn` or `expiresAt`, or neither for no expiry. */
 export interface CreateAuthTokenBody {

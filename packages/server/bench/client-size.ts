@@ -14,8 +14,16 @@ export type RecordFigure = (name: string, value: number, baseline: number, targe
 
 export async function runClientSizeBench({ record }: { record: RecordFigure }): Promise<void> {
   const script = fileURLToPath(new URL('../../client/scripts/build-browser.ts', import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, '--json'], { encoding: 'utf8' });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, '--json'], {
+    encoding: 'utf8',
+  });
   const bundle = JSON.parse(stdout) as { minFile: string; minBytes: number; gzipBytes: number };
   console.log(`  ${bundle.minFile}: ${bundle.minBytes} bytes minified, ${bundle.gzipBytes} bytes minified + gzip`);
-  record('(g) client browser bundle, minified + gzip (KiB) ÷ its budget', bundle.gzipBytes / 1024, CLIENT_BUNDLE_BUDGET_KIB, `≤ 1 (${CLIENT_BUNDLE_BUDGET_KIB} KiB)`, 'KiB');
+  record(
+    '(g) client browser bundle, minified + gzip (KiB) ÷ its budget',
+    bundle.gzipBytes / 1024,
+    CLIENT_BUNDLE_BUDGET_KIB,
+    `≤ 1 (${CLIENT_BUNDLE_BUDGET_KIB} KiB)`,
+    'KiB',
+  );
 }

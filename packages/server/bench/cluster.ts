@@ -29,7 +29,14 @@ import { load, loadInChildProcess, type LoadOptions } from './load.js';
 import { startBareFastify } from './processes.js';
 import { handshake, percentile } from './realtime.js';
 
-export type RecordFigure = (name: string, value: number, baseline: number, target: string, unit: string, ratio?: number) => void;
+export type RecordFigure = (
+  name: string,
+  value: number,
+  baseline: number,
+  target: string,
+  unit: string,
+  ratio?: number,
+) => void;
 
 export interface ClusterBenchOptions {
   seconds: number;
@@ -83,7 +90,8 @@ async function startBenchCluster(): Promise<BenchCluster> {
     nodes.push(await startNode(options));
     nodes.push(...(await Promise.all(Array.from({ length: NODES - 1 }, () => startNode(options)))));
     const publishableKey = nodes[0]!.firstRun?.publishableKey;
-    if (publishableKey === undefined) throw new Error(`the first node did not create demo/chat:\n${nodes[0]!.output()}`);
+    if (publishableKey === undefined)
+      throw new Error(`the first node did not create demo/chat:\n${nodes[0]!.output()}`);
     return { nodes, publishableKey, close: stopAll };
   } catch (error) {
     await stopAll();
@@ -91,7 +99,11 @@ async function startBenchCluster(): Promise<BenchCluster> {
   }
 }
 
-async function call(url: string, init: { method: string; headers: Record<string, string>; body?: string }, expected: number): Promise<unknown> {
+async function call(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  expected: number,
+): Promise<unknown> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const text = await response.text();
   if (response.status !== expected) throw new Error(`${init.method} ${url} answered ${response.status}: ${text}`);
@@ -103,8 +115,16 @@ async function newSession(cluster: BenchCluster, index: number): Promise<string>
   const json = { 'content-type': 'application/json', 'x-tessera-key': cluster.publishableKey };
   const email = `bench-${index}-${randomBytes(4).toString('hex')}@example.com`;
   const on = (offset: number) => `${cluster.nodes[(index + offset) % NODES]!.url}${APP}`;
-  await call(`${on(0)}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password: PASSWORD }) }, 201);
-  const login = (await call(`${on(1)}/authentication`, { method: 'POST', headers: json, body: JSON.stringify({ strategy: 'local', email, password: PASSWORD }) }, 201)) as { accessToken: string };
+  await call(
+    `${on(0)}/users`,
+    { method: 'POST', headers: json, body: JSON.stringify({ email, password: PASSWORD }) },
+    201,
+  );
+  const login = (await call(
+    `${on(1)}/authentication`,
+    { method: 'POST', headers: json, body: JSON.stringify({ strategy: 'local', email, password: PASSWORD }) },
+    201,
+  )) as { accessToken: string };
   return login.accessToken;
 }
 
@@ -130,13 +150,19 @@ function closeTime(ws: WebSocket): Promise<number | undefined> {
 }
 
 /** (h): per run, a socket on A and one on C, the logout on B; one sample per socket. */
-async function logoutFanOut(cluster: BenchCluster, tokens: string[], deadline: number): Promise<{ samples: number[]; lost: number }> {
+async function logoutFanOut(
+  cluster: BenchCluster,
+  tokens: string[],
+  deadline: number,
+): Promise<{ samples: number[]; lost: number }> {
   const [a, b, c] = cluster.nodes.map((node) => node.url) as [string, string, string];
   const samples: number[] = [];
   let lost = 0;
   for (const [run, token] of tokens.entries()) {
     if (performance.now() > deadline) break;
-    const sockets = await Promise.all([a, c].map((url) => handshake(`${url.replace(/^http/, 'ws')}${APP}/realtime`, token)));
+    const sockets = await Promise.all(
+      [a, c].map((url) => handshake(`${url.replace(/^http/, 'ws')}${APP}/realtime`, token)),
+    );
     const closes = sockets.map(closeTime);
     const started = performance.now();
     await call(`${b}${APP}/authentication`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }, 200);
@@ -193,12 +219,22 @@ async function revocationWindow(cluster: BenchCluster, tokens: string[], deadlin
 }
 
 /** (m) under a GET /me load on every node, each from a process of its own, for as long as the probes may take. */
-async function measureRevocationWindow(cluster: BenchCluster, runs: number, seconds: number, record: RecordFigure): Promise<void> {
+async function measureRevocationWindow(
+  cluster: BenchCluster,
+  runs: number,
+  seconds: number,
+  record: RecordFigure,
+): Promise<void> {
   const tokens = await newSessions(cluster, runs + LOGOUT_WARMUP_RUNS + 1);
   const loadToken = tokens.pop()!;
   const loadSeconds = Math.max(20, seconds * 3);
   const loads = cluster.nodes.map((node) =>
-    loadInChildProcess({ url: `${node.url}${APP}/me`, headers: { authorization: `Bearer ${loadToken}` }, connections: WINDOW_LOAD_CONNECTIONS, durationSeconds: loadSeconds }),
+    loadInChildProcess({
+      url: `${node.url}${APP}/me`,
+      headers: { authorization: `Bearer ${loadToken}` },
+      connections: WINDOW_LOAD_CONNECTIONS,
+      durationSeconds: loadSeconds,
+    }),
   );
   // The probes start once the loads run, and stop before they end.
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -206,13 +242,28 @@ async function measureRevocationWindow(cluster: BenchCluster, runs: number, seco
   const background = await Promise.all(loads);
   const total = probed.windows.length + probed.unbounded;
   const refused = background.reduce((sum, result) => sum + result.non2xx + result.errors, 0);
-  console.log(`  background GET /me: ${background.map((result) => `${result.requestsPerSecond.toFixed(0)} req/s`).join(', ')} on nodes A, B, C; ${refused} non-2xx or failed`);
-  console.log(`  logout answered on A → GET /me on B refused, over ${total} runs: ${summary(probed.windows)}; first probe still 200 in ${probed.staleFirstProbes}; still 200 after ${WINDOW_CAP_MS} ms in ${probed.unbounded}`);
-  record(`(m) revocation window: logout answered on node A → node B refuses the token, p99 (ms, ${total} runs under load; first probe still 200 in ${probed.staleFirstProbes})`, percentile(probed.windows, 99), 0, 'p99 well under 1000 ms', 'ms', probed.staleFirstProbes / Math.max(1, total));
+  console.log(
+    `  background GET /me: ${background.map((result) => `${result.requestsPerSecond.toFixed(0)} req/s`).join(', ')} on nodes A, B, C; ${refused} non-2xx or failed`,
+  );
+  console.log(
+    `  logout answered on A → GET /me on B refused, over ${total} runs: ${summary(probed.windows)}; first probe still 200 in ${probed.staleFirstProbes}; still 200 after ${WINDOW_CAP_MS} ms in ${probed.unbounded}`,
+  );
+  record(
+    `(m) revocation window: logout answered on node A → node B refuses the token, p99 (ms, ${total} runs under load; first probe still 200 in ${probed.staleFirstProbes})`,
+    percentile(probed.windows, 99),
+    0,
+    'p99 well under 1000 ms',
+    'ms',
+    probed.staleFirstProbes / Math.max(1, total),
+  );
 }
 
 /** `npm run bench -- revocation-window`: (m) alone, on a cluster of its own. */
-export async function runRevocationWindowBench({ seconds, logoutRuns, record }: Pick<ClusterBenchOptions, 'seconds' | 'logoutRuns' | 'record'>): Promise<void> {
+export async function runRevocationWindowBench({
+  seconds,
+  logoutRuns,
+  record,
+}: Pick<ClusterBenchOptions, 'seconds' | 'logoutRuns' | 'record'>): Promise<void> {
   const cluster = await startBenchCluster();
   try {
     await measureRevocationWindow(cluster, logoutRuns, seconds, record);
@@ -240,7 +291,10 @@ async function rawRedisDelivery(runs: number, deadline: number): Promise<number[
         };
       });
       const started = performance.now();
-      await publisher.publish(channel, JSON.stringify({ type: 'revoked', sessionIds: [randomBytes(8).toString('hex')] }));
+      await publisher.publish(
+        channel,
+        JSON.stringify({ type: 'revoked', sessionIds: [randomBytes(8).toString('hex')] }),
+      );
       const at = await arrived;
       if (at !== undefined && run >= LOGOUT_WARMUP_RUNS) samples.push(at - started);
     }
@@ -261,8 +315,15 @@ function split(total: number, parts: number): number[] {
 }
 
 /** Requests per second of the same load on each of `urls` at once, `connections` in all. */
-async function spread(urls: string[], connections: number, options: Omit<LoadOptions, 'url' | 'connections'>, what: string): Promise<number> {
-  const results = await Promise.all(split(connections, urls.length).map((share, index) => load({ ...options, url: urls[index]!, connections: share })));
+async function spread(
+  urls: string[],
+  connections: number,
+  options: Omit<LoadOptions, 'url' | 'connections'>,
+  what: string,
+): Promise<number> {
+  const results = await Promise.all(
+    split(connections, urls.length).map((share, index) => load({ ...options, url: urls[index]!, connections: share })),
+  );
   const failed = results.reduce((sum, result) => sum + result.non2xx + result.errors, 0);
   if (failed > 0) console.log(`  ${what}: ${failed} non-2xx or failed`);
   return results.reduce((sum, result) => sum + result.requestsPerSecond, 0);
@@ -280,7 +341,12 @@ interface ThreeWay {
 const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 /** Baseline, one node and three nodes measured in turn, `rounds` times; medians of values and of ratios. */
-async function threeWay(rounds: number, baseline: () => Promise<number>, one: () => Promise<number>, three: () => Promise<number>): Promise<ThreeWay> {
+async function threeWay(
+  rounds: number,
+  baseline: () => Promise<number>,
+  one: () => Promise<number>,
+  three: () => Promise<number>,
+): Promise<ThreeWay> {
   const taken: [number, number, number][] = [];
   for (let round = 0; round < rounds; round += 1) taken.push([await baseline(), await one(), await three()]);
   return {
@@ -293,7 +359,13 @@ async function threeWay(rounds: number, baseline: () => Promise<number>, one: ()
   };
 }
 
-export async function runClusterBench({ seconds, rounds, logoutRuns, rawArgon2PerSecond, record }: ClusterBenchOptions): Promise<void> {
+export async function runClusterBench({
+  seconds,
+  rounds,
+  logoutRuns,
+  rawArgon2PerSecond,
+  record,
+}: ClusterBenchOptions): Promise<void> {
   const cluster = await startBenchCluster();
   const bare = await startBareFastify();
   try {
@@ -305,7 +377,9 @@ export async function runClusterBench({ seconds, rounds, logoutRuns, rawArgon2Pe
     const tokens = await newSessions(cluster, logoutRuns + LOGOUT_WARMUP_RUNS);
     const fanOut = await logoutFanOut(cluster, tokens, deadline);
     console.log(`  raw Redis PUBLISH → message over ${raw.length} runs: ${summary(raw)}`);
-    console.log(`  logout on B → close on A and C over ${fanOut.samples.length} sockets (${fanOut.samples.length / 2} runs): ${summary(fanOut.samples)}; ${fanOut.lost} not closed within ${CLOSE_WAIT_MS} ms`);
+    console.log(
+      `  logout on B → close on A and C over ${fanOut.samples.length} sockets (${fanOut.samples.length / 2} runs): ${summary(fanOut.samples)}; ${fanOut.lost} not closed within ${CLOSE_WAIT_MS} ms`,
+    );
     record(
       `(h) logout on node B → socket close on nodes A and C, p99 ÷ raw Redis PUBLISH→message p99 (ms, ${fanOut.samples.length} sockets)`,
       percentile(fanOut.samples, 99),
@@ -322,32 +396,91 @@ export async function runClusterBench({ seconds, rounds, logoutRuns, rawArgon2Pe
     const bearer = { authorization: `Bearer ${token!}` };
     // Every node's code is compiled hot before anything is timed: the three-node loads would
     // otherwise pay for two cold nodes that the one-node loads never meet.
-    await spread(urls.map((url) => `${url}/me`), 48, { headers: bearer, durationSeconds: WARMUP_SECONDS }, 'GET /me warm-up');
+    await spread(
+      urls.map((url) => `${url}/me`),
+      48,
+      { headers: bearer, durationSeconds: WARMUP_SECONDS },
+      'GET /me warm-up',
+    );
     const me = await threeWay(
       rounds,
       async () => (await load({ url: `${bare.url}/me`, connections: 50, durationSeconds: seconds })).requestsPerSecond,
       () => spread([`${urls[0]!}/me`], 50, { headers: bearer, durationSeconds: seconds }, 'GET /me on 1 node'),
-      () => spread(urls.map((url) => `${url}/me`), 50, { headers: bearer, durationSeconds: seconds }, 'GET /me on 3 nodes'),
+      () =>
+        spread(
+          urls.map((url) => `${url}/me`),
+          50,
+          { headers: bearer, durationSeconds: seconds },
+          'GET /me on 3 nodes',
+        ),
     );
     console.log(`  GET /me: 3 nodes ÷ 1 node = ${me.scaling.toFixed(3)}`);
-    record('(i) authenticated GET /me req/s, load on 1 of 3 nodes ÷ bare Fastify', me.one, me.baseline, 'report', 'req/s', me.oneRatio);
-    record('(j) authenticated GET /me req/s, load spread over 3 nodes ÷ bare Fastify', me.three, me.baseline, 'report', 'req/s', me.threeRatio);
+    record(
+      '(i) authenticated GET /me req/s, load on 1 of 3 nodes ÷ bare Fastify',
+      me.one,
+      me.baseline,
+      'report',
+      'req/s',
+      me.oneRatio,
+    );
+    record(
+      '(j) authenticated GET /me req/s, load spread over 3 nodes ÷ bare Fastify',
+      me.three,
+      me.baseline,
+      'report',
+      'req/s',
+      me.threeRatio,
+    );
 
     // (k), (l) password logins, one user, on one node and spread over three
     const json = { 'content-type': 'application/json', 'x-tessera-key': cluster.publishableKey };
     const email = `bench-logins-${randomBytes(4).toString('hex')}@example.com`;
-    await call(`${urls[0]!}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password: PASSWORD }) }, 201);
-    const loginLoad = { method: 'POST' as const, headers: json, body: JSON.stringify({ strategy: 'local', email, password: PASSWORD }), durationSeconds: seconds };
-    await spread(urls.map((url) => `${url}/authentication`), cores * 4, { ...loginLoad, durationSeconds: WARMUP_SECONDS }, 'login warm-up');
+    await call(
+      `${urls[0]!}/users`,
+      { method: 'POST', headers: json, body: JSON.stringify({ email, password: PASSWORD }) },
+      201,
+    );
+    const loginLoad = {
+      method: 'POST' as const,
+      headers: json,
+      body: JSON.stringify({ strategy: 'local', email, password: PASSWORD }),
+      durationSeconds: seconds,
+    };
+    await spread(
+      urls.map((url) => `${url}/authentication`),
+      cores * 4,
+      { ...loginLoad, durationSeconds: WARMUP_SECONDS },
+      'login warm-up',
+    );
     const logins = await threeWay(
       rounds,
       rawArgon2PerSecond,
       () => spread([`${urls[0]!}/authentication`], cores * 4, loginLoad, 'logins on 1 node'),
-      () => spread(urls.map((url) => `${url}/authentication`), cores * 4, loginLoad, 'logins on 3 nodes'),
+      () =>
+        spread(
+          urls.map((url) => `${url}/authentication`),
+          cores * 4,
+          loginLoad,
+          'logins on 3 nodes',
+        ),
     );
     console.log(`  logins: 3 nodes ÷ 1 node = ${logins.scaling.toFixed(3)}`);
-    record('(k) password logins/s, load on 1 of 3 nodes ÷ raw argon2id verifications/s', logins.one, logins.baseline, 'report', 'per s', logins.oneRatio);
-    record('(l) password logins/s, load spread over 3 nodes ÷ raw argon2id verifications/s', logins.three, logins.baseline, 'report', 'per s', logins.threeRatio);
+    record(
+      '(k) password logins/s, load on 1 of 3 nodes ÷ raw argon2id verifications/s',
+      logins.one,
+      logins.baseline,
+      'report',
+      'per s',
+      logins.oneRatio,
+    );
+    record(
+      '(l) password logins/s, load spread over 3 nodes ÷ raw argon2id verifications/s',
+      logins.three,
+      logins.baseline,
+      'report',
+      'per s',
+      logins.threeRatio,
+    );
   } finally {
     await Promise.all([cluster.close(), bare.stop()]);
   }

@@ -9,7 +9,10 @@ export interface BenchMemory {
   external: number;
 }
 
-export type BenchReply = { type: 'ready'; url: string } | { type: 'sessions'; tokens: string[] } | { type: 'memory'; memory: BenchMemory; connections: number };
+export type BenchReply =
+  | { type: 'ready'; url: string }
+  | { type: 'sessions'; tokens: string[] }
+  | { type: 'memory'; memory: BenchMemory; connections: number };
 
 /** A server script forked with an IPC channel; requests are answered in order. */
 export class BenchProcess {
@@ -48,7 +51,11 @@ export class BenchProcess {
   }
 }
 
-function next<T extends BenchReply['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<BenchReply, { type: T }>> {
+function next<T extends BenchReply['type']>(
+  child: ChildProcess,
+  type: T,
+  timeoutMs: number,
+): Promise<Extract<BenchReply, { type: T }>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${type} answer from the bench server`)), timeoutMs);
     const onMessage = (message: BenchReply) => {

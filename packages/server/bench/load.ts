@@ -48,9 +48,14 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 export function loadInChildProcess(options: LoadOptions): Promise<LoadResult> {
   const script = new URL('./load-child.ts', import.meta.url).pathname;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', script, JSON.stringify(options)], { timeout: (options.durationSeconds + 30) * 1000 }, (error, stdout) => {
-      if (error !== null) reject(new Error(`the load process failed: ${error.message}`));
-      else resolve(JSON.parse(stdout) as LoadResult);
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', script, JSON.stringify(options)],
+      { timeout: (options.durationSeconds + 30) * 1000 },
+      (error, stdout) => {
+        if (error !== null) reject(new Error(`the load process failed: ${error.message}`));
+        else resolve(JSON.parse(stdout) as LoadResult);
+      },
+    );
   });
 }

@@ -23,25 +23,51 @@ const MIB = 1024 * 1024;
 
 /** A valid but made-up namespace or app name: the server looks it up (names that could not be are refused sooner). */
 const madeUpName = () => `x${randomBytes(8).toString('hex')}`;
-const madeUpKey = (prefix: 'pk' | 'sk') => `${prefix}_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+const madeUpKey = (prefix: 'pk' | 'sk') =>
+  `${prefix}_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
 
 /** One made-up thing per request, in turn an app path, a publishable key, an app path, a secret key. */
 function madeUpRequest(request: autocannon.Request, sent: { count: number }): autocannon.Request {
   sent.count += 1;
-  if (sent.count % 2 === 0) return { ...request, method: 'GET', headers: {}, path: `/v1/apps/${madeUpName()}/${madeUpName()}/.well-known/jwks.json` };
-  return { ...request, method: 'GET', headers: { 'x-tessera-key': madeUpKey(sent.count % 4 === 1 ? 'pk' : 'sk') }, path: '/v1/apps/demo/chat/users' };
+  if (sent.count % 2 === 0)
+    return {
+      ...request,
+      method: 'GET',
+      headers: {},
+      path: `/v1/apps/${madeUpName()}/${madeUpName()}/.well-known/jwks.json`,
+    };
+  return {
+    ...request,
+    method: 'GET',
+    headers: { 'x-tessera-key': madeUpKey(sent.count % 4 === 1 ? 'pk' : 'sk') },
+    path: '/v1/apps/demo/chat/users',
+  };
 }
 
 /** Sends `amount` requests from 32 connections, or fewer if `seconds` pass first. */
-function send(url: string, amount: number, seconds: number): Promise<{ sent: number; statuses: Record<string, number>; errors: number }> {
+function send(
+  url: string,
+  amount: number,
+  seconds: number,
+): Promise<{ sent: number; statuses: Record<string, number>; errors: number }> {
   const sent = { count: 0 };
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url, connections: 32, amount, requests: [{ setupRequest: (request: autocannon.Request) => madeUpRequest(request, sent) }] },
+      {
+        url,
+        connections: 32,
+        amount,
+        requests: [{ setupRequest: (request: autocannon.Request) => madeUpRequest(request, sent) }],
+      },
       (error, result) => {
         clearTimeout(deadline);
         if (error !== null && error !== undefined) reject(error instanceof Error ? error : new Error(String(error)));
-        else resolve({ sent: result.requests.sent, statuses: statusCounts(result), errors: result.errors + result.timeouts });
+        else
+          resolve({
+            sent: result.requests.sent,
+            statuses: statusCounts(result),
+            errors: result.errors + result.timeouts,
+          });
       },
     );
     const deadline = setTimeout(() => instance.stop(), seconds * 1000);
@@ -57,19 +83,30 @@ const mib = (bytes: number) => (bytes / MIB).toFixed(1);
 export async function runMemoryBench({ requests, stepSeconds, record }: Options): Promise<void> {
   const server = await BenchProcess.start('./realtime-server.mjs');
   try {
-    const readings: { requests: number; memory: BenchMemory }[] = [{ requests: 0, memory: (await server.memory()).memory }];
+    const readings: { requests: number; memory: BenchMemory }[] = [
+      { requests: 0, memory: (await server.memory()).memory },
+    ];
     let total = 0;
     for (let step = 1; step <= STEPS; step += 1) {
       const result = await send(server.url, Math.floor(requests / STEPS), stepSeconds);
       total += result.sent;
-      console.log(`  step ${step}: ${result.sent} sent; ${result.statuses['4xx']} answered 4xx (expected: 404 app_not_found, 401 invalid_api_key), ${result.statuses['5xx']} 5xx, ${result.errors} errors`);
+      console.log(
+        `  step ${step}: ${result.sent} sent; ${result.statuses['4xx']} answered 4xx (expected: 404 app_not_found, 401 invalid_api_key), ${result.statuses['5xx']} 5xx, ${result.errors} errors`,
+      );
       readings.push({ requests: total, memory: (await server.memory()).memory });
     }
     console.log('  requests to made-up app paths and keys → heap used / RSS after GC (MiB):');
-    for (const { requests: count, memory } of readings) console.log(`    ${String(count).padStart(7)}: heap ${mib(memory.heapUsed)}, rss ${mib(memory.rss)}`);
+    for (const { requests: count, memory } of readings)
+      console.log(`    ${String(count).padStart(7)}: heap ${mib(memory.heapUsed)}, rss ${mib(memory.rss)}`);
     const afterFirstStep = readings[1]!.memory.heapUsed;
     const last = readings[readings.length - 1]!;
-    record(`(n) heap used after ${last.requests} requests to made-up paths and keys ÷ after ${readings[1]!.requests} (MiB)`, last.memory.heapUsed / MIB, afterFirstStep / MIB, '≤ 1.1', 'MiB');
+    record(
+      `(n) heap used after ${last.requests} requests to made-up paths and keys ÷ after ${readings[1]!.requests} (MiB)`,
+      last.memory.heapUsed / MIB,
+      afterFirstStep / MIB,
+      '≤ 1.1',
+      'MiB',
+    );
   } finally {
     await server.stop();
   }

@@ -12,12 +12,23 @@ export interface RunningServer {
 const serverRoot = new URL('../', import.meta.url).pathname;
 
 /** Starts the built `tessera start` on a free port of 127.0.0.1, in a fresh data folder. */
-export async function startTessera(env: Record<string, string> = {}): Promise<RunningServer & { publishableKey: string; secretKey: string }> {
+export async function startTessera(
+  env: Record<string, string> = {},
+): Promise<RunningServer & { publishableKey: string; secretKey: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
-  const child = spawn(process.execPath, [join(serverRoot, 'dist/bin/tessera.js'), 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
-    env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', TESSERA_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(serverRoot, 'dist/bin/tessera.js'), 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir],
+    {
+      env: {
+        ...process.env,
+        TESSERA_LOG_LEVEL: 'warn',
+        TESSERA_MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   // "listening on" is the last line of a start, after the first start's credentials.
   const output = await waitFor(child, /listening on (http:\/\/\S+)/);
   const url = /listening on (http:\/\/\S+)/.exec(output)![1]!;
@@ -35,7 +46,9 @@ export async function startTessera(env: Record<string, string> = {}): Promise<Ru
 
 /** Starts the bare Fastify baseline. */
 export async function startBareFastify(): Promise<RunningServer> {
-  const child = spawn(process.execPath, [join(serverRoot, 'bench/bare-fastify.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(serverRoot, 'bench/bare-fastify.mjs')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const output = await waitFor(child, /listening on (http:\/\/\S+)/);
   return { url: /listening on (http:\/\/\S+)/.exec(output)![1]!, output, stop: () => stop(child) };
 }

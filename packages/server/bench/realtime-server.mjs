@@ -50,7 +50,8 @@ function memory() {
 process.on('message', (message) => {
   void (async () => {
     if (message.type === 'sessions') process.send({ type: 'sessions', tokens: await newSessions(message.count) });
-    else if (message.type === 'memory') process.send({ type: 'memory', memory: memory(), connections: tessera.realtime.connections });
+    else if (message.type === 'memory')
+      process.send({ type: 'memory', memory: memory(), connections: tessera.realtime.connections });
   })();
 });
 

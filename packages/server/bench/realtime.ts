@@ -31,7 +31,10 @@ const LOGOUT_WARMUP_RUNS = 5;
 /** Opens one socket and resolves once its first frame arrives (or rejects on close or error). */
 export function handshake(url: string, token?: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, [REALTIME_SUBPROTOCOL], { perMessageDeflate: false, ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
+    const ws = new WebSocket(url, [REALTIME_SUBPROTOCOL], {
+      perMessageDeflate: false,
+      ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
+    });
     ws.once('message', () => resolve(ws));
     ws.once('error', reject);
     ws.once('close', (code) => reject(new Error(`closed with ${code} before its first frame`)));
@@ -39,7 +42,11 @@ export function handshake(url: string, token?: string): Promise<WebSocket> {
 }
 
 /** Handshakes per second with `HANDSHAKE_CONCURRENCY` in flight for `seconds`; each socket is dropped once answered. */
-async function handshakesPerSecond(url: string, seconds: number, tokens?: string[]): Promise<{ rate: number; failures: number }> {
+async function handshakesPerSecond(
+  url: string,
+  seconds: number,
+  tokens?: string[],
+): Promise<{ rate: number; failures: number }> {
   const deadline = performance.now() + seconds * 1000;
   let done = 0;
   let failures = 0;
@@ -80,25 +87,36 @@ function closeAll(sockets: WebSocket[]): void {
 
 /** Bytes per connection between two measurements. */
 function perConnection(before: BenchMemory, after: BenchMemory, count: number): { rss: number; heap: number } {
-  return { rss: (after.rss - before.rss) / count, heap: (after.heapUsed + after.external - before.heapUsed - before.external) / count };
+  return {
+    rss: (after.rss - before.rss) / count,
+    heap: (after.heapUsed + after.external - before.heapUsed - before.external) / count,
+  };
 }
 
 /** Until the server reports no open connection (closes reach it asynchronously). */
 async function drained(server: BenchProcess): Promise<void> {
-  for (let attempt = 0; attempt < 100 && (await server.memory()).connections > 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let attempt = 0; attempt < 100 && (await server.memory()).connections > 0; attempt += 1)
+    await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /**
  * Memory per idle connection: a warm-up round first (so that code, pools and heap spaces the
  * first connections create are not counted), then `count` connections between two measurements.
  */
-async function idleMemory(server: BenchProcess, url: string, count: number, tokens?: string[], warmupTokens?: string[]): Promise<{ rss: number; heap: number; opened: number }> {
+async function idleMemory(
+  server: BenchProcess,
+  url: string,
+  count: number,
+  tokens?: string[],
+  warmupTokens?: string[],
+): Promise<{ rss: number; heap: number; opened: number }> {
   closeAll(await openIdle(url, Math.min(count, 1000), warmupTokens));
   await drained(server);
   const before = await server.memory();
   const sockets = await openIdle(url, count, tokens);
   const after = await server.memory();
-  if (after.connections < count) throw new Error(`only ${after.connections} of ${count} connections open on the server`);
+  if (after.connections < count)
+    throw new Error(`only ${after.connections} of ${count} connections open on the server`);
   closeAll(sockets);
   return { ...perConnection(before.memory, after.memory, count), opened: sockets.length };
 }
@@ -110,7 +128,10 @@ async function logoutToClose(baseUrl: string, tokens: string[]): Promise<number[
     const ws = await handshake(`${baseUrl.replace(/^http/, 'ws')}${WS_PATH}`, token);
     const closed = new Promise<number>((resolve) => ws.once('close', () => resolve(performance.now())));
     const started = performance.now();
-    const response = await fetch(`${baseUrl}/v1/apps/demo/chat/authentication`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${baseUrl}/v1/apps/demo/chat/authentication`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (response.status !== 200) throw new Error(`logout answered ${response.status}`);
     samples.push((await closed) - started);
   }
@@ -124,7 +145,12 @@ export function percentile(samples: number[], p: number): number {
 
 const KiB = 1024;
 
-export async function runRealtimeBench({ seconds, connections, logoutRuns, record }: RealtimeBenchOptions): Promise<void> {
+export async function runRealtimeBench({
+  seconds,
+  connections,
+  logoutRuns,
+  record,
+}: RealtimeBenchOptions): Promise<void> {
   const tessera = await BenchProcess.start('./realtime-server.mjs');
   const raw = await BenchProcess.start('./raw-ws-server.mjs');
   try {
@@ -135,20 +161,45 @@ export async function runRealtimeBench({ seconds, connections, logoutRuns, recor
     // (d) handshakes
     const rawRate = await handshakesPerSecond(rawWs, seconds);
     const authRate = await handshakesPerSecond(tesseraWs, seconds, handshakeTokens);
-    if (authRate.failures + rawRate.failures > 0) console.log(`  handshake failures: Tessera ${authRate.failures}, raw ws ${rawRate.failures}`);
-    record('(d) authenticated handshakes/s ÷ raw ws handshakes/s (target ≥ 5,000/s absolute)', authRate.rate, rawRate.rate, '≥ 5000/s', 'per s');
+    if (authRate.failures + rawRate.failures > 0)
+      console.log(`  handshake failures: Tessera ${authRate.failures}, raw ws ${rawRate.failures}`);
+    record(
+      '(d) authenticated handshakes/s ÷ raw ws handshakes/s (target ≥ 5,000/s absolute)',
+      authRate.rate,
+      rawRate.rate,
+      '≥ 5000/s',
+      'per s',
+    );
 
     // (e) memory per idle connection
     const idleTokens = await tessera.sessions(connections);
     const rawMemory = await idleMemory(raw, rawWs, connections);
     const tesseraMemory = await idleMemory(tessera, tesseraWs, connections, idleTokens, handshakeTokens);
-    console.log(`  ${connections} idle connections: Tessera ${(tesseraMemory.rss / KiB).toFixed(2)} KiB RSS, ${(tesseraMemory.heap / KiB).toFixed(2)} KiB heap+external each; raw ws ${(rawMemory.rss / KiB).toFixed(2)} KiB RSS, ${(rawMemory.heap / KiB).toFixed(2)} KiB heap+external each`);
-    record(`(e) RSS per idle authenticated connection at ${connections} ÷ raw ws (KiB)`, tesseraMemory.rss / KiB, rawMemory.rss / KiB, '≤ 10 KiB', 'KiB');
+    console.log(
+      `  ${connections} idle connections: Tessera ${(tesseraMemory.rss / KiB).toFixed(2)} KiB RSS, ${(tesseraMemory.heap / KiB).toFixed(2)} KiB heap+external each; raw ws ${(rawMemory.rss / KiB).toFixed(2)} KiB RSS, ${(rawMemory.heap / KiB).toFixed(2)} KiB heap+external each`,
+    );
+    record(
+      `(e) RSS per idle authenticated connection at ${connections} ÷ raw ws (KiB)`,
+      tesseraMemory.rss / KiB,
+      rawMemory.rss / KiB,
+      '≤ 10 KiB',
+      'KiB',
+    );
 
     // (f) logout → close
-    const samples = (await logoutToClose(tessera.url, await tessera.sessions(logoutRuns + LOGOUT_WARMUP_RUNS))).slice(LOGOUT_WARMUP_RUNS);
-    console.log(`  logout → close over ${samples.length} runs: p50 ${percentile(samples, 50).toFixed(2)} ms, p99 ${percentile(samples, 99).toFixed(2)} ms, max ${Math.max(...samples).toFixed(2)} ms`);
-    record(`(f) REST logout → client close event, p99 ÷ p50 (ms, ${samples.length} runs)`, percentile(samples, 99), percentile(samples, 50), 'p99 ≤ 50 ms', 'ms');
+    const samples = (await logoutToClose(tessera.url, await tessera.sessions(logoutRuns + LOGOUT_WARMUP_RUNS))).slice(
+      LOGOUT_WARMUP_RUNS,
+    );
+    console.log(
+      `  logout → close over ${samples.length} runs: p50 ${percentile(samples, 50).toFixed(2)} ms, p99 ${percentile(samples, 99).toFixed(2)} ms, max ${Math.max(...samples).toFixed(2)} ms`,
+    );
+    record(
+      `(f) REST logout → client close event, p99 ÷ p50 (ms, ${samples.length} runs)`,
+      percentile(samples, 99),
+      percentile(samples, 50),
+      'p99 ≤ 50 ms',
+      'ms',
+    );
   } finally {
     await Promise.all([tessera.stop(), raw.stop()]);
   }

@@ -45,10 +45,19 @@ interface Figure {
 }
 const figures: Figure[] = [];
 
-function record(name: string, value: number, baseline: number, target: string, unit: string, ratio = value / baseline): void {
+function record(
+  name: string,
+  value: number,
+  baseline: number,
+  target: string,
+  unit: string,
+  ratio = value / baseline,
+): void {
   const figure = { name, value, baseline, ratio, target, unit };
   figures.push(figure);
-  console.log(`${name}: ${value.toFixed(1)} vs baseline ${baseline.toFixed(1)} ${unit} → ratio ${figure.ratio.toFixed(3)} (target ${target})`);
+  console.log(
+    `${name}: ${value.toFixed(1)} vs baseline ${baseline.toFixed(1)} ${unit} → ratio ${figure.ratio.toFixed(3)} (target ${target})`,
+  );
 }
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -60,11 +69,20 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * median of the rounds' ratios: on a shared machine whose speed drifts from minute to minute,
  * a ratio of two measurements taken side by side is far steadier than one of two taken apart.
  */
-async function interleaved(baseline: () => Promise<number>, subject: () => Promise<number>): Promise<{ value: number; baseline: number; ratio: number }> {
+async function interleaved(
+  baseline: () => Promise<number>,
+  subject: () => Promise<number>,
+): Promise<{ value: number; baseline: number; ratio: number }> {
   const pairs: [number, number][] = [];
   for (let round = 0; round < rounds; round += 1) pairs.push([await baseline(), await subject()]);
-  console.log(`  rounds (baseline → subject): ${pairs.map(([base, value]) => `${base.toFixed(1)} → ${value.toFixed(1)}`).join(', ')}`);
-  return { baseline: median(pairs.map(([base]) => base)), value: median(pairs.map(([, value]) => value)), ratio: median(pairs.map(([base, value]) => value / base)) };
+  console.log(
+    `  rounds (baseline → subject): ${pairs.map(([base, value]) => `${base.toFixed(1)} → ${value.toFixed(1)}`).join(', ')}`,
+  );
+  return {
+    baseline: median(pairs.map(([base]) => base)),
+    value: median(pairs.map(([, value]) => value)),
+    ratio: median(pairs.map(([base, value]) => value / base)),
+  };
 }
 
 /** Raw argon2id verifications per second with `cores` in flight, as many as the server runs. */
@@ -89,24 +107,48 @@ type Part = (typeof PARTS)[number];
 function selectedParts(): Part[] {
   const asked = process.argv.slice(2);
   const unknown = asked.filter((part) => !(PARTS as readonly string[]).includes(part));
-  if (unknown.length > 0) throw new Error(`unknown bench part(s) ${unknown.join(', ')}; choose from ${PARTS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown bench part(s) ${unknown.join(', ')}; choose from ${PARTS.join(', ')}`);
   return asked.length === 0 ? [...PARTS] : (asked as Part[]);
 }
 
 async function main(): Promise<void> {
   const parts = selectedParts();
-  console.log(`Tessera benchmark — ${new Date().toISOString()} — ${cores} cores, Node ${process.version}, ${seconds} s per load — ${parts.join(', ')}`);
+  console.log(
+    `Tessera benchmark — ${new Date().toISOString()} — ${cores} cores, Node ${process.version}, ${seconds} s per load — ${parts.join(', ')}`,
+  );
   if (parts.includes('rest')) await runRestBench();
   if (parts.includes('realtime')) {
-    await runRealtimeBench({ seconds, connections: Number(process.env.BENCH_REALTIME_CONNECTIONS ?? 10_000), logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
+    await runRealtimeBench({
+      seconds,
+      connections: Number(process.env.BENCH_REALTIME_CONNECTIONS ?? 10_000),
+      logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200),
+      record,
+    });
   }
   if (parts.includes('client-size')) await runClientSizeBench({ record });
-  if (parts.includes('cluster')) await runClusterBench({ seconds, rounds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), rawArgon2PerSecond, record });
+  if (parts.includes('cluster'))
+    await runClusterBench({
+      seconds,
+      rounds,
+      logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200),
+      rawArgon2PerSecond,
+      record,
+    });
   // (m) is part of the cluster bench; asked for alone, it runs on a cluster of its own.
-  if (parts.includes('revocation-window') && !parts.includes('cluster')) await runRevocationWindowBench({ seconds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
-  if (parts.includes('memory')) await runMemoryBench({ requests: Number(process.env.BENCH_MEMORY_REQUESTS ?? 200_000), stepSeconds: Number(process.env.BENCH_MEMORY_STEP_SECONDS ?? 120), record });
+  if (parts.includes('revocation-window') && !parts.includes('cluster'))
+    await runRevocationWindowBench({ seconds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
+  if (parts.includes('memory'))
+    await runMemoryBench({
+      requests: Number(process.env.BENCH_MEMORY_REQUESTS ?? 200_000),
+      stepSeconds: Number(process.env.BENCH_MEMORY_STEP_SECONDS ?? 120),
+      record,
+    });
   console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
-  for (const figure of figures) console.log(`| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`);
+  for (const figure of figures)
+    console.log(
+      `| ${figure.name} | ${figure.value.toFixed(1)} | ${figure.baseline.toFixed(1)} | ${figure.ratio.toFixed(3)} | ${figure.target} |`,
+    );
 }
 
 async function runRestBench(): Promise<void> {
@@ -115,16 +157,30 @@ async function runRestBench(): Promise<void> {
   try {
     const app = `${tessera.url}/v1/apps/demo/chat`;
     const json = { 'content-type': 'application/json', 'x-tessera-key': tessera.publishableKey };
-    const signup = await fetch(`${app}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }) });
+    const signup = await fetch(`${app}/users`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }),
+    });
     if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${await signup.text()}`);
     const loginBody = JSON.stringify({ strategy: 'local', email: 'bench@example.com', password: PASSWORD });
-    const loggedIn = (await (await fetch(`${app}/authentication`, { method: 'POST', headers: json, body: loginBody })).json()) as { accessToken: string };
+    const loggedIn = (await (
+      await fetch(`${app}/authentication`, { method: 'POST', headers: json, body: loginBody })
+    ).json()) as { accessToken: string };
     const bearer = { authorization: `Bearer ${loggedIn.accessToken}` };
 
     // (a) logins vs raw argon2id
     const a = await interleaved(rawArgon2PerSecond, async () => {
-      const logins = await load({ url: `${app}/authentication`, method: 'POST', headers: json, body: loginBody, connections: cores * 4, durationSeconds: seconds });
-      if (logins.non2xx > 0 || logins.errors > 0) console.log(`  logins: ${logins.non2xx} non-2xx, ${logins.errors} errors`);
+      const logins = await load({
+        url: `${app}/authentication`,
+        method: 'POST',
+        headers: json,
+        body: loginBody,
+        connections: cores * 4,
+        durationSeconds: seconds,
+      });
+      if (logins.non2xx > 0 || logins.errors > 0)
+        console.log(`  logins: ${logins.non2xx} non-2xx, ${logins.errors} errors`);
       return logins.requestsPerSecond;
     });
     record('(a) password logins/s ÷ raw argon2id verifications/s', a.value, a.baseline, '≥ 0.9', 'per s', a.ratio);
@@ -143,18 +199,46 @@ async function runRestBench(): Promise<void> {
     // (c) GET /me p99 during a login storm vs idle, at the same fixed request rate
     const rate = 200;
     const c = await interleaved(
-      async () => (await load({ url: `${app}/me`, headers: bearer, connections: 10, durationSeconds: seconds, overallRate: rate })).p99Ms,
+      async () =>
+        (
+          await load({
+            url: `${app}/me`,
+            headers: bearer,
+            connections: 10,
+            durationSeconds: seconds,
+            overallRate: rate,
+          })
+        ).p99Ms,
       async () => {
         // The storm runs in a process of its own, a second longer than the measurement, which starts
         // once the storm's process is up: the measured window lies inside the storm.
-        const storming = loadInChildProcess({ url: `${app}/authentication`, method: 'POST', headers: json, body: loginBody, connections: 64, durationSeconds: seconds + 1 });
+        const storming = loadInChildProcess({
+          url: `${app}/authentication`,
+          method: 'POST',
+          headers: json,
+          body: loginBody,
+          connections: 64,
+          durationSeconds: seconds + 1,
+        });
         await new Promise((resolve) => setTimeout(resolve, 500));
-        const [storm, busy] = await Promise.all([storming, load({ url: `${app}/me`, headers: bearer, connections: 10, durationSeconds: seconds, overallRate: rate })]);
-        console.log(`  login storm: ${storm.requestsPerSecond.toFixed(1)} logins/s, ${storm.non2xx} answered 503 overloaded or other non-2xx; GET /me p50 ${busy.p50Ms} ms`);
+        const [storm, busy] = await Promise.all([
+          storming,
+          load({ url: `${app}/me`, headers: bearer, connections: 10, durationSeconds: seconds, overallRate: rate }),
+        ]);
+        console.log(
+          `  login storm: ${storm.requestsPerSecond.toFixed(1)} logins/s, ${storm.non2xx} answered 503 overloaded or other non-2xx; GET /me p50 ${busy.p50Ms} ms`,
+        );
         return busy.p99Ms;
       },
     );
-    record(`(c) GET /me p99 during a login storm ÷ idle p99 (ms, ${rate} req/s)`, c.value, c.baseline, '≤ 3', 'ms', c.ratio);
+    record(
+      `(c) GET /me p99 during a login storm ÷ idle p99 (ms, ${rate} req/s)`,
+      c.value,
+      c.baseline,
+      '≤ 3',
+      'ms',
+      c.ratio,
+    );
   } finally {
     await Promise.all([tessera.stop(), bare.stop()]);
   }

@@ -3,7 +3,8 @@ import { describeConfiguration } from '../src/config/index.js';
 
 export function renderErrorsDoc(): string {
   const rows = Object.entries(ERROR_CODES).map(
-    ([code, definition]) => `| \`${code}\` | ${definition.status} | ${definition.closeCode} | ${definition.retryable ? 'yes' : 'no'} | ${definition.message} |`,
+    ([code, definition]) =>
+      `| \`${code}\` | ${definition.status} | ${definition.closeCode} | ${definition.retryable ? 'yes' : 'no'} | ${definition.message} |`,
   );
   return `# Error codes
 

@@ -16,5 +16,8 @@ export const REDACTED_PATHS = [
 
 /** Logs go to standard output unless told otherwise, through a writer that never blocks the server (see standardOutput). */
 export function createLogger(level: string, destination: pino.DestinationStream = standardOutput()): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'tessera' } }, destination);
+  return pino(
+    { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'tessera' } },
+    destination,
+  );
 }

@@ -79,19 +79,28 @@ export const MAINTENANCE_INTERVAL_MS = 60_000;
 /** During shutdown, how often connections whose last request has been answered are closed. */
 const IDLE_SWEEP_MS = 50;
 
-export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /**
  * Opens the database, applies pending migrations and wires every service, without HTTP.
  * The CLI uses this; `createTessera` builds the server on top of it.
  */
-export async function openServices({ config, clock = systemClock, logger = createLogger(config.logLevel) }: TesseraOptions, issuerBase?: () => string): Promise<Services> {
+export async function openServices(
+  { config, clock = systemClock, logger = createLogger(config.logLevel) }: TesseraOptions,
+  issuerBase?: () => string,
+): Promise<Services> {
   const masterKey = loadMasterKey(config, logger);
   const store = openStore({
     url: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
-    deadlines: { connectMs: config.databaseConnectTimeoutMs, statementMs: config.databaseStatementTimeoutMs, pingMs: config.readinessTimeoutMs },
+    deadlines: {
+      connectMs: config.databaseConnectTimeoutMs,
+      statementMs: config.databaseStatementTimeoutMs,
+      pingMs: config.readinessTimeoutMs,
+    },
   });
   try {
     await migrateToLatest(store);
@@ -103,7 +112,11 @@ export async function openServices({ config, clock = systemClock, logger = creat
   const services = wireServices(store, masterKey, config, clock, issuerBase ?? defaultIssuer, logger);
   try {
     const sealed = await services.apps.sealPlaintextSecrets();
-    if (sealed > 0) logger.info({ apps: sealed }, 'encrypted the secrets that app settings written by an older version held in clear');
+    if (sealed > 0)
+      logger.info(
+        { apps: sealed },
+        'encrypted the secrets that app settings written by an older version held in clear',
+      );
   } catch (error) {
     await closeServices(services);
     throw error;
@@ -116,13 +129,30 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   let publicUrl = config.publicUrl?.replace(/\/$/, '');
-  const services = await openServices({ ...options, logger }, () => publicUrl ?? `http://${config.host}:${config.port}`);
+  const services = await openServices(
+    { ...options, logger },
+    () => publicUrl ?? `http://${config.host}:${config.port}`,
+  );
   const { store } = services;
   const state = new ServingState();
   const trustProxy = proxyTrust(config);
   const clock = options.clock ?? systemClock;
-  const realtime = new RealtimeGateway({ services, config: config.realtime, trustProxy, clock, scheduler: options.scheduler ?? new TimerScheduler(clock), realTime: options.realTime ?? realTime(), logger });
-  const http = await buildHttpServer(services, { logger, trustProxy, version: VERSION, state, liveConnections: realtime });
+  const realtime = new RealtimeGateway({
+    services,
+    config: config.realtime,
+    trustProxy,
+    clock,
+    scheduler: options.scheduler ?? new TimerScheduler(clock),
+    realTime: options.realTime ?? realTime(),
+    logger,
+  });
+  const http = await buildHttpServer(services, {
+    logger,
+    trustProxy,
+    version: VERSION,
+    state,
+    liveConnections: realtime,
+  });
   realtime.attach(http.server);
   let maintenance: PeriodicTask | undefined;
   let closing: Promise<void> | undefined;
@@ -131,11 +161,17 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     state.advance('draining');
     await maintenance?.stop();
     if (config.shutdownDrainMs > 0 && http.server.listening) {
-      logger.info({ drainMs: config.shutdownDrainMs }, 'shutdown: draining; /readyz answers 503 while requests are still served');
+      logger.info(
+        { drainMs: config.shutdownDrainMs },
+        'shutdown: draining; /readyz answers 503 while requests are still served',
+      );
       await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
     }
     state.advance('closing');
-    logger.info({ realtimeConnections: realtime.connections }, 'shutdown: closing the port; realtime sockets close with server_shutdown; requests in flight finish');
+    logger.info(
+      { realtimeConnections: realtime.connections },
+      'shutdown: closing the port; realtime sockets close with server_shutdown; requests in flight finish',
+    );
     // The gateway refuses upgrades and sends every socket its close frame before the port closes.
     const sockets = realtime.close().then(() => logger.info('shutdown: realtime sockets closed'));
     // Node closes idle keep-alive connections once, when the port closes; a connection whose
@@ -156,7 +192,11 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     logger,
     async listen() {
       await http.listen({ host: config.host, port: config.port });
-      maintenance ??= runPeriodically(() => services.maintenance.run(), MAINTENANCE_INTERVAL_MS, (error) => logger.error({ err: error }, 'user maintenance failed'));
+      maintenance ??= runPeriodically(
+        () => services.maintenance.run(),
+        MAINTENANCE_INTERVAL_MS,
+        (error) => logger.error({ err: error }, 'user maintenance failed'),
+      );
       const address = http.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       publicUrl ??= `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -177,10 +217,21 @@ export async function closeServices(services: Services): Promise<void> {
   await services.store.close();
 }
 
-function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Config>, clock: Clock, issuerBase: () => string, logger: Logger): Services {
+function wireServices(
+  store: Store,
+  masterKey: MasterKey,
+  config: Readonly<Config>,
+  clock: Clock,
+  issuerBase: () => string,
+  logger: Logger,
+): Services {
   const repositories = createRepositories(store.db, new SettingsSealer(masterKey));
   const passwords = new PasswordHasher({
-    argon2: { memoryCost: config.passwords.memoryCost, timeCost: config.passwords.timeCost, parallelism: config.passwords.parallelism },
+    argon2: {
+      memoryCost: config.passwords.memoryCost,
+      timeCost: config.passwords.timeCost,
+      parallelism: config.passwords.parallelism,
+    },
     concurrency: config.passwords.concurrency ?? 1,
     maxQueue: config.passwords.maxQueue,
   });
@@ -190,11 +241,24 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const cluster = openCluster(config, clock, logger);
   const reconnectTokens = new ReconnectTokens(masterKey.deriveKey(SUCCESSOR_KEY_PURPOSE));
   const sessionCache = new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions);
-  const sessions = new SessionService(repositories, accessTokens, reconnectTokens, sessionCache, clock, cluster.bus, logger);
+  const sessions = new SessionService(
+    repositories,
+    accessTokens,
+    reconnectTokens,
+    sessionCache,
+    clock,
+    cluster.bus,
+    logger,
+  );
   const throttle = new LoginThrottle(cluster.ephemeral);
   const limits = new AbuseLimiter(cluster.ephemeral, clock, logger);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);
-  const appCache = { ttlMs: config.sessionCacheTtlMs, apps: caches.apps, apiKeys: caches.apiKeys, misses: caches.misses };
+  const appCache = {
+    ttlMs: config.sessionCacheTtlMs,
+    apps: caches.apps,
+    apiKeys: caches.apiKeys,
+    misses: caches.misses,
+  };
   const apps = new AppService(repositories, signingKeys, clock, appCache, cluster.bus, logger);
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
   sessions.onRevoked(anonymousUsers.sessionsEnded);
@@ -216,12 +280,31 @@ function wireServices(store: Store, masterKey: MasterKey, config: Readonly<Confi
   const authenticator = new Authenticator(strategies, sessions, limits);
   const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, clock);
   const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
-  return { store, cluster, apps, users, sessions, signingKeys, authenticator, strategies, passwords, anonymousUsers, anonymousUpgrade, maintenance, authTokens, limits, killSwitch };
+  return {
+    store,
+    cluster,
+    apps,
+    users,
+    sessions,
+    signingKeys,
+    authenticator,
+    strategies,
+    passwords,
+    anonymousUsers,
+    anonymousUpgrade,
+    maintenance,
+    authTokens,
+    limits,
+    killSwitch,
+  };
 }
 
 function loadMasterKey(config: Readonly<Config>, logger: Logger): MasterKey {
   if (config.masterKey !== undefined) return MasterKey.fromBase64(config.masterKey);
-  if (config.mode === 'production') throw new ConfigError('masterKey (TESSERA_MASTER_KEY): required in production — 32 random bytes in base64 (openssl rand -base64 32)');
+  if (config.mode === 'production')
+    throw new ConfigError(
+      'masterKey (TESSERA_MASTER_KEY): required in production — 32 random bytes in base64 (openssl rand -base64 32)',
+    );
   const { masterKey, created } = MasterKey.fromDataDir(config.dataDir);
   logger.warn(
     { dataDir: config.dataDir, created },

@@ -19,10 +19,14 @@ const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
 /** Runs the real `tessera` binary (from source) and returns its exit code and output. */
 async function tesseraBinary(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', 'packages/server/src/bin/tessera.ts', ...args], {
-      cwd: repositoryRoot,
-      env: { ...process.env, ...env },
-    });
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', 'packages/server/src/bin/tessera.ts', ...args],
+      {
+        cwd: repositoryRoot,
+        env: { ...process.env, ...env },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -32,10 +36,29 @@ async function tesseraBinary(args: string[], env: Record<string, string> = {}) {
 
 describe('tessera --help', () => {
   it('prints help for every command', async () => {
-    for (const command of [['start'], ['migrate'], ['app', 'create'], ['key', 'create'], ['key', 'revoke'], ['key', 'list'], ['keys', 'rotate'], ['user', 'create'], ['sessions', 'revoke-before'], ['admin-token', 'create']]) {
+    for (const command of [
+      ['start'],
+      ['migrate'],
+      ['app', 'create'],
+      ['key', 'create'],
+      ['key', 'revoke'],
+      ['key', 'list'],
+      ['keys', 'rotate'],
+      ['user', 'create'],
+      ['sessions', 'revoke-before'],
+      ['admin-token', 'create'],
+    ]) {
       const out: string[] = [];
-      const program = buildProgram({ env: {}, stdout: (text) => out.push(text), stderr: (text) => out.push(text), readStdin: () => Promise.resolve('') });
-      await expect(program.parseAsync(['node', 'tessera', ...command, '--help']), command.join(' ')).rejects.toMatchObject({ code: 'commander.helpDisplayed', exitCode: 0 });
+      const program = buildProgram({
+        env: {},
+        stdout: (text) => out.push(text),
+        stderr: (text) => out.push(text),
+        readStdin: () => Promise.resolve(''),
+      });
+      await expect(
+        program.parseAsync(['node', 'tessera', ...command, '--help']),
+        command.join(' '),
+      ).rejects.toMatchObject({ code: 'commander.helpDisplayed', exitCode: 0 });
       expect(out.join(''), command.join(' ')).toMatch(new RegExp(`^Usage: tessera ${command.join(' ')} `));
     }
   });
@@ -56,8 +79,17 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
     const checkout = mkdtempSync(join(tmpdir(), 'tessera-checkout-'));
     try {
       const built = /(^|\/)(dist|node_modules|test|bench)$|\.tsbuildinfo$/;
-      for (const entry of ['package.json', 'tsconfig.base.json', 'packages/protocol', 'packages/server', 'packages/client']) {
-        cpSync(join(repositoryRoot, entry), join(checkout, entry), { recursive: true, filter: (source) => !built.test(source) });
+      for (const entry of [
+        'package.json',
+        'tsconfig.base.json',
+        'packages/protocol',
+        'packages/server',
+        'packages/client',
+      ]) {
+        cpSync(join(repositoryRoot, entry), join(checkout, entry), {
+          recursive: true,
+          filter: (source) => !built.test(source),
+        });
       }
       symlinkSync(join(repositoryRoot, 'node_modules'), join(checkout, 'node_modules'));
       const { stdout } = await execFileAsync('npm', ['run', '--silent', 'tessera', '--', '--help'], { cwd: checkout });
@@ -70,13 +102,21 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
   it('stops on bad configuration with one clear line and a non-zero exit', async () => {
     const badPort = await tesseraBinary(['start'], { TESSERA_PORT: 'eighty' });
     expect(badPort.code).toBe(1);
-    expect(badPort.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tessera: port \(from TESSERA_PORT\): must be integer/)]);
+    expect(badPort.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^tessera: port \(from TESSERA_PORT\): must be integer/),
+    ]);
     const badUrl = await tesseraBinary(['migrate', '--database-url', 'mysql://nope']);
     expect(badUrl.code).toBe(1);
-    expect(badUrl.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tessera: databaseUrl: must match pattern/)]);
+    expect(badUrl.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^tessera: databaseUrl: must match pattern/),
+    ]);
     const badProxies = await tesseraBinary(['migrate'], { TESSERA_TRUSTED_PROXIES: '10.0.0.0/8, proxy.internal' });
     expect(badProxies.code).toBe(1);
-    expect(badProxies.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tessera: trustedProxies \(from TESSERA_TRUSTED_PROXIES\): .*proxy\.internal.*; list addresses or ranges/)]);
+    expect(badProxies.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^tessera: trustedProxies \(from TESSERA_TRUSTED_PROXIES\): .*proxy\.internal.*; list addresses or ranges/,
+      ),
+    ]);
     const noMasterKey = await tesseraBinary(['migrate'], { TESSERA_MODE: 'production', TESSERA_MASTER_KEY: '' });
     expect(noMasterKey.code).toBe(1);
     expect(noMasterKey.stderr).toMatch(/^tessera: masterKey \(TESSERA_MASTER_KEY\): required in production/);
@@ -92,7 +132,12 @@ describe.each(backends)('tessera commands on $name', (backend) => {
   beforeEach(async () => {
     const provisioned = await backend.provision();
     dispose = provisioned.dispose;
-    env = { TESSERA_DATA_DIR: provisioned.dataDir, TESSERA_MASTER_KEY: MASTER_KEY, TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_TIME_COST: '1' };
+    env = {
+      TESSERA_DATA_DIR: provisioned.dataDir,
+      TESSERA_MASTER_KEY: MASTER_KEY,
+      TESSERA_ARGON2_MEMORY_KIB: '1024',
+      TESSERA_ARGON2_TIME_COST: '1',
+    };
     if (provisioned.databaseUrl !== undefined) env.TESSERA_DATABASE_URL = provisioned.databaseUrl;
     out = [];
     err = [];
@@ -100,7 +145,12 @@ describe.each(backends)('tessera commands on $name', (backend) => {
   afterEach(() => dispose());
 
   const tessera = async (args: string[], stdin = '') => {
-    const program = buildProgram({ env, stdout: (text) => out.push(text), stderr: (text) => err.push(text), readStdin: () => Promise.resolve(stdin) });
+    const program = buildProgram({
+      env,
+      stdout: (text) => out.push(text),
+      stderr: (text) => err.push(text),
+      readStdin: () => Promise.resolve(stdin),
+    });
     await program.parseAsync(['node', 'tessera', ...args]);
     return out.join('');
   };
@@ -128,7 +178,12 @@ describe.each(backends)('tessera commands on $name', (backend) => {
     expect(await tessera(['keys', 'rotate', 'acme/chat'])).toMatch(/^new signing key \S+/);
 
     out = [];
-    const userId = (await tessera(['user', 'create', 'acme/chat', '--email', 'ops@example.com', '--full-name', 'Ops'], 'a long enough password\n')).trim();
+    const userId = (
+      await tessera(
+        ['user', 'create', 'acme/chat', '--email', 'ops@example.com', '--full-name', 'Ops'],
+        'a long enough password\n',
+      )
+    ).trim();
     const services = await openServices({ config: loadConfig({ env }), logger: createLogger('silent') });
     try {
       const app = await services.apps.getApp('acme', 'chat');
@@ -143,7 +198,9 @@ describe.each(backends)('tessera commands on $name', (backend) => {
 
   it('refuses a weak password read from stdin with its code', async () => {
     await tessera(['app', 'create', 'acme/chat']);
-    await expect(tessera(['user', 'create', 'acme/chat', '--email', 'weak@example.com'], 'short\n')).rejects.toMatchObject({ code: 'weak_password' });
+    await expect(
+      tessera(['user', 'create', 'acme/chat', '--email', 'weak@example.com'], 'short\n'),
+    ).rejects.toMatchObject({ code: 'weak_password' });
   });
 
   it('kill switch: ends the sessions of the app started before now, keeps the moment, and refuses a future or unreadable one (issue 12)', async () => {
@@ -152,17 +209,29 @@ describe.each(backends)('tessera commands on $name', (backend) => {
     const services = await openServices({ config: loadConfig({ env }), logger: createLogger('silent') });
     try {
       const app = await services.apps.getApp('acme', 'chat');
-      const login = await services.authenticator.login(app, { strategy: 'local', email: 'breach@example.com', password: 'a long enough password' }, { userAgent: null, ip: null });
+      const login = await services.authenticator.login(
+        app,
+        { strategy: 'local', email: 'breach@example.com', password: 'a long enough password' },
+        { userAgent: null, ip: null },
+      );
       out = [];
-      expect(await tessera(['sessions', 'revoke-before', 'acme/chat'])).toMatch(/^1 sessions ended; sessions of acme\/chat started before \S+ are refused from now on\n$/);
+      expect(await tessera(['sessions', 'revoke-before', 'acme/chat'])).toMatch(
+        /^1 sessions ended; sessions of acme\/chat started before \S+ are refused from now on\n$/,
+      );
       // Without Redis nobody else hears of it at once: the CLI says so.
       expect(err.join('')).toContain('without Redis');
       const reread = await services.apps.listApps('acme');
       expect(reread[0]?.sessionsRevokedBefore).toEqual(expect.any(Number));
-      await expect(services.sessions.current(reread[0]!, login.session.id)).rejects.toMatchObject({ code: 'session_revoked' });
+      await expect(services.sessions.current(reread[0]!, login.session.id)).rejects.toMatchObject({
+        code: 'session_revoked',
+      });
 
-      await expect(tessera(['sessions', 'revoke-before', 'acme/chat', '--before', new Date(Date.now() + 3_600_000).toISOString()])).rejects.toMatchObject({ code: 'invalid_request' });
-      await expect(tessera(['sessions', 'revoke-before', 'acme/chat', '--before', 'last tuesday'])).rejects.toThrow('--before: "last tuesday" is not an ISO 8601 date-time');
+      await expect(
+        tessera(['sessions', 'revoke-before', 'acme/chat', '--before', new Date(Date.now() + 3_600_000).toISOString()]),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(tessera(['sessions', 'revoke-before', 'acme/chat', '--before', 'last tuesday'])).rejects.toThrow(
+        '--before: "last tuesday" is not an ISO 8601 date-time',
+      );
     } finally {
       await closeServices(services);
     }
@@ -177,7 +246,11 @@ describe.each(backends)('tessera commands on $name', (backend) => {
 describe('tessera start with a mistyped variable', () => {
   it('warns of a TESSERA_* variable that names no setting, by name, and starts', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
-    const node = await startNode({ databaseUrl: `sqlite://${join(dataDir, 'tessera.db')}`, dataDir, env: { TESSERA_REDIS_UR: 'redis://127.0.0.1:6379' } });
+    const node = await startNode({
+      databaseUrl: `sqlite://${join(dataDir, 'tessera.db')}`,
+      dataDir,
+      env: { TESSERA_REDIS_UR: 'redis://127.0.0.1:6379' },
+    });
     try {
       await node.waitForOutput('TESSERA_REDIS_UR is not a Tessera setting and is ignored');
       expect(node.output()).not.toContain('TESSERA_MASTER_KEY is not');
@@ -199,7 +272,12 @@ describe('the first start', { timeout: 90_000 }, () => {
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const listNamespaces = async (env: Record<string, string>) => {
-    const services = await openServices({ config: loadConfig({ env: { TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: databaseUrl, TESSERA_MASTER_KEY: MASTER_KEY, ...env } }), logger: createLogger('silent') });
+    const services = await openServices({
+      config: loadConfig({
+        env: { TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: databaseUrl, TESSERA_MASTER_KEY: MASTER_KEY, ...env },
+      }),
+      logger: createLogger('silent'),
+    });
     try {
       return (await services.apps.listNamespaces()).map((namespace) => namespace.name);
     } finally {
@@ -221,9 +299,15 @@ describe('the first start', { timeout: 90_000 }, () => {
 
     const node = await startNode({ databaseUrl, dataDir });
     try {
-      expect(node.firstRun).toMatchObject({ publishableKey: expect.stringMatching(/^pk_/), secretKey: expect.stringMatching(/^sk_/), adminToken: expect.stringMatching(/^adm_/) });
+      expect(node.firstRun).toMatchObject({
+        publishableKey: expect.stringMatching(/^pk_/),
+        secretKey: expect.stringMatching(/^sk_/),
+        adminToken: expect.stringMatching(/^adm_/),
+      });
       expect(node.output()).toContain('npm run tessera -- key create demo/chat --kind publishable');
-      const me = await fetch(`${node.url}/v1/apps/demo/chat/me`, { headers: { 'x-tessera-key': node.firstRun!.publishableKey } });
+      const me = await fetch(`${node.url}/v1/apps/demo/chat/me`, {
+        headers: { 'x-tessera-key': node.firstRun!.publishableKey },
+      });
       expect(me.status).toBe(401);
     } finally {
       await node.stop();
@@ -236,7 +320,9 @@ describe('the first start', { timeout: 90_000 }, () => {
     try {
       expect(node.firstRun).toBeUndefined();
       expect(node.output()).not.toMatch(/\b(pk|sk|adm)_[\w-]+\.|admin token \(admin API\)/);
-      expect(node.output()).toContain('no app yet: production mode creates none. Create one with `tessera app create <namespace/app>`');
+      expect(node.output()).toContain(
+        'no app yet: production mode creates none. Create one with `tessera app create <namespace/app>`',
+      );
       expect((await fetch(`${node.url}/v1/apps/demo/chat/.well-known/jwks.json`)).status).toBe(404);
     } finally {
       await node.stop();
@@ -245,7 +331,17 @@ describe('the first start', { timeout: 90_000 }, () => {
 
     const out: string[] = [];
     const cli = (args: string[]) =>
-      buildProgram({ env: { TESSERA_MODE: 'production', TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: databaseUrl, TESSERA_MASTER_KEY: MASTER_KEY }, stdout: (text) => out.push(text), stderr: () => {}, readStdin: () => Promise.resolve('') }).parseAsync(['node', 'tessera', ...args]);
+      buildProgram({
+        env: {
+          TESSERA_MODE: 'production',
+          TESSERA_DATA_DIR: dataDir,
+          TESSERA_DATABASE_URL: databaseUrl,
+          TESSERA_MASTER_KEY: MASTER_KEY,
+        },
+        stdout: (text) => out.push(text),
+        stderr: () => {},
+        readStdin: () => Promise.resolve(''),
+      }).parseAsync(['node', 'tessera', ...args]);
     await cli(['apps', 'create', 'acme/chat']);
     expect(out.join('')).toMatch(/publishable key: pk_\S+\nsecret key: +sk_\S+/);
     out.length = 0;

@@ -14,7 +14,12 @@ async function pingPostgres(url: string): Promise<void> {
 }
 
 async function pingRedis(url: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    retryStrategy: () => null,
+  });
   try {
     await redis.connect();
     expect(await redis.ping()).toBe('PONG');
@@ -29,6 +34,8 @@ describe('the test environment', () => {
   it('reaches every configured service, and runs storage tests on each configured database', async () => {
     if (postgresUrl !== undefined) await pingPostgres(postgresUrl);
     if (redisUrl !== undefined) await pingRedis(redisUrl);
-    expect(backends.map((backend) => backend.name)).toEqual(postgresUrl === undefined ? ['sqlite'] : ['sqlite', 'postgres']);
+    expect(backends.map((backend) => backend.name)).toEqual(
+      postgresUrl === undefined ? ['sqlite'] : ['sqlite', 'postgres'],
+    );
   });
 });

@@ -29,7 +29,10 @@ interface PageGlobals {
   client: Tessera.TesseraClient;
   log: LogEntry[];
   ready?: boolean;
-  setup(key: string, options?: Partial<Tessera.ClientOptions> & { lockSettleMs?: number }): 'web-locks' | 'broadcast-channel';
+  setup(
+    key: string,
+    options?: Partial<Tessera.ClientOptions> & { lockSettleMs?: number },
+  ): 'web-locks' | 'broadcast-channel';
   expiredCalls?: string[];
 }
 declare const window: PageGlobals;
@@ -63,7 +66,16 @@ describe.each(backends.slice(0, 1))('the client in headless Chromium, against Te
     context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -76,14 +88,22 @@ describe.each(backends.slice(0, 1))('the client in headless Chromium, against Te
   /** A new tab on the page; `withoutWebLocks` hides navigator.locks, as older browsers lack it. */
   async function openTab(withoutWebLocks = false): Promise<Page> {
     const page = await context.newPage();
-    if (withoutWebLocks) await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
+    if (withoutWebLocks)
+      await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
     await page.goto(pages.url);
     await page.waitForFunction(() => window.ready === true, undefined, WAIT);
     return page;
   }
 
   const setup = (page: Page, storageKey?: string, lockSettleMs?: number) =>
-    page.evaluate(([key, storageKey, lockSettleMs]) => window.setup(key, { ...(storageKey === undefined ? {} : { storageKey }), ...(lockSettleMs === undefined ? {} : { lockSettleMs }) }), [server.publishableKey, storageKey, lockSettleMs] as const);
+    page.evaluate(
+      ([key, storageKey, lockSettleMs]) =>
+        window.setup(key, {
+          ...(storageKey === undefined ? {} : { storageKey }),
+          ...(lockSettleMs === undefined ? {} : { lockSettleMs }),
+        }),
+      [server.publishableKey, storageKey, lockSettleMs] as const,
+    );
   const log = (page: Page) => page.evaluate(() => window.log);
 
   async function signUpAndConnect(page: Page): Promise<{ email: string; userId: string; sessionId: string }> {
@@ -157,21 +177,28 @@ describe.each(backends.slice(0, 1))('the client in headless Chromium, against Te
       server.clock.advance(20 * MINUTE);
       const before = pages.calls.length;
       // The first refresh waits at the proxy until both tabs were refused: both need one at once.
-      const refused = (calls: { path: string; status?: number }[]) => calls.filter((call) => call.path.endsWith('/me') && call.status === 401).length;
+      const refused = (calls: { path: string; status?: number }[]) =>
+        calls.filter((call) => call.path.endsWith('/me') && call.status === 401).length;
       pages.holdRefreshesUntil((calls) => refused(calls.slice(before)) === 2);
-      const [a, b] = await Promise.all([tabA, tabB].map((tab) => tab.evaluate(async () => (await window.client.fetchUser()).id)));
+      const [a, b] = await Promise.all(
+        [tabA, tabB].map((tab) => tab.evaluate(async () => (await window.client.fetchUser()).id)),
+      );
       expect([a, b]).toEqual([userId, userId]);
       const calls = pages.calls.slice(before);
       // Both tabs were refused (token_expired) and both needed a refresh; one reconnect token was spent.
       expect(refused(calls)).toBe(2);
-      expect(calls.filter((call) => call.strategy === 'reconnect'), JSON.stringify(calls)).toHaveLength(1);
+      expect(
+        calls.filter((call) => call.strategy === 'reconnect'),
+        JSON.stringify(calls),
+      ).toHaveLength(1);
 
       const tokens = await Promise.all([tabA, tabB].map((tab) => tab.evaluate(() => window.client.getAccessToken())));
       expect(tokens[0]).toBe(tokens[1]);
       const me = await server.api<{ id: string }>('GET', '/v1/apps/demo/chat/me', { token: tokens[0]! });
       expect(me.status).toBe(200);
       expect(await tabB.evaluate(async () => (await window.client.reAuthenticate()).session.id)).toBe(sessionId);
-      for (const tab of [tabA, tabB]) expect((await log(tab)).filter((entry) => entry.type === 'sessionEnded')).toEqual([]);
+      for (const tab of [tabA, tabB])
+        expect((await log(tab)).filter((entry) => entry.type === 'sessionEnded')).toEqual([]);
       await Promise.all([tabA.close(), tabB.close()]);
     });
   }
@@ -182,7 +209,10 @@ describe.each(backends.slice(0, 1))('the client in headless Chromium, against Te
     const other = await createApp(server, { allowedOrigins: ['http://127.0.0.1:1'] });
     const email = uniqueEmail('cross-origin');
     for (const app of [allowed, other]) {
-      const signup = await server.api('POST', `${app.path}/users`, { key: app.secretKey, body: { email, password: PASSWORD } });
+      const signup = await server.api('POST', `${app.path}/users`, {
+        key: app.secretKey,
+        body: { email, password: PASSWORD },
+      });
       expect(signup.status).toBe(201);
     }
     const page = await openTab();
@@ -221,12 +251,24 @@ describe.each(backends.slice(0, 1))('the client in headless Chromium, against Te
     await page.evaluate(() => window.client.realtime.connect());
     expect(await page.evaluate(() => window.client.realtime.state)).toBe('open');
 
-    const other = await server.api<{ accessToken: string }>('POST', '/v1/apps/demo/chat/authentication', { key: server.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
-    const revoked = await server.api('DELETE', `/v1/apps/demo/chat/me/sessions/${sessionId}`, { token: other.body.accessToken });
+    const other = await server.api<{ accessToken: string }>('POST', '/v1/apps/demo/chat/authentication', {
+      key: server.publishableKey,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
+    const revoked = await server.api('DELETE', `/v1/apps/demo/chat/me/sessions/${sessionId}`, {
+      token: other.body.accessToken,
+    });
     expect(revoked.status).toBe(204);
     await page.waitForFunction(() => window.log.some((entry) => entry.type === 'sessionEnded'), undefined, WAIT);
     const entries = await log(page);
-    expect(entries.find((entry) => entry.type === 'close')).toEqual({ type: 'close', reason: 'revoked', closeCode: 4115, code: 'session_revoked', detail: 'revoked', willReconnect: false });
+    expect(entries.find((entry) => entry.type === 'close')).toEqual({
+      type: 'close',
+      reason: 'revoked',
+      closeCode: 4115,
+      code: 'session_revoked',
+      detail: 'revoked',
+      willReconnect: false,
+    });
     expect(entries).toContainEqual({ type: 'sessionEnded', reason: 'revoked', detail: 'revoked' });
     expect(await page.evaluate(() => window.client.realtime.state)).toBe('suspended');
     expect(await page.evaluate(async () => window.client.getLoggedInUser())).toBeNull();

@@ -59,11 +59,14 @@ export async function startPageServer(tesseraUrl: string, bundleFile: string): P
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://page').pathname;
     if (path === '/') return send(response, 'text/html; charset=utf-8', PAGE);
-    if (path === '/tessera-client.js') return send(response, 'text/javascript; charset=utf-8', readFileSync(bundleFile));
+    if (path === '/tessera-client.js')
+      return send(response, 'text/javascript; charset=utf-8', readFileSync(bundleFile));
     if (path.startsWith('/v1/')) return void proxy(request, response, target, calls, held, recheck);
     send(response, 'text/plain', 'not found', 404);
   });
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => tunnel(request, socket, head, target));
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    tunnel(request, socket, head, target),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -94,7 +97,10 @@ async function proxy(
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks);
-  const call: ProxiedCall = { method: request.method ?? 'GET', path: new URL(request.url ?? '/', 'http://page').pathname };
+  const call: ProxiedCall = {
+    method: request.method ?? 'GET',
+    path: new URL(request.url ?? '/', 'http://page').pathname,
+  };
   try {
     const strategy = (JSON.parse(body.toString('utf8')) as { strategy?: unknown }).strategy;
     if (typeof strategy === 'string') call.strategy = strategy;
@@ -103,12 +109,21 @@ async function proxy(
   }
   calls.push(call);
   await held(call);
-  const upstream = httpRequest({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers: { ...request.headers, host: target.host } }, (answer) => {
-    call.status = answer.statusCode;
-    response.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(response);
-    answered();
-  });
+  const upstream = httpRequest(
+    {
+      host: target.hostname,
+      port: target.port,
+      method: request.method,
+      path: request.url,
+      headers: { ...request.headers, host: target.host },
+    },
+    (answer) => {
+      call.status = answer.statusCode;
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+      answered();
+    },
+  );
   upstream.on('error', () => send(response, 'text/plain', 'bad gateway', 502));
   upstream.end(body);
 }
@@ -117,7 +132,8 @@ async function proxy(
 function tunnel(request: IncomingMessage, socket: Duplex, head: Buffer, target: URL): void {
   const upstream = connectTcp(Number(target.port), target.hostname, () => {
     const lines = [`${request.method} ${request.url} HTTP/1.1`];
-    for (let index = 0; index < request.rawHeaders.length; index += 2) lines.push(`${request.rawHeaders[index]}: ${request.rawHeaders[index + 1]}`);
+    for (let index = 0; index < request.rawHeaders.length; index += 2)
+      lines.push(`${request.rawHeaders[index]}: ${request.rawHeaders[index + 1]}`);
     upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);
     upstream.pipe(socket);

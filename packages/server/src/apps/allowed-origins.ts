@@ -28,7 +28,9 @@ export function originAllowed(allowedOrigins: readonly string[], origin: string)
 
 /** The refusal of a browser call from an origin the app does not allow; `origin` is the header, if any. */
 export function originNotAllowed(origin: string | undefined): TesseraError {
-  return new TesseraError('origin_not_allowed', { details: { origin: origin === undefined ? null : origin.slice(0, 256) } });
+  return new TesseraError('origin_not_allowed', {
+    details: { origin: origin === undefined ? null : origin.slice(0, 256) },
+  });
 }
 
 function allowedOriginsProblem(origins: readonly string[]): string | undefined {
@@ -49,8 +51,10 @@ function originProblem(entry: string): string | undefined {
   } catch {
     return 'is not an origin: write scheme://host[:port], e.g. https://app.example.com';
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'is not an origin: the scheme must be https or http';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return 'is not an origin: the scheme must be https or http';
   // URL's origin is the form browsers send: lowercase, no default port, no path, no credentials.
-  if (url.origin !== entry) return `is not an origin as browsers send it: write ${url.origin} (no path, no default port, lowercase host)`;
+  if (url.origin !== entry)
+    return `is not an origin as browsers send it: write ${url.origin} (no path, no default port, lowercase host)`;
   return undefined;
 }

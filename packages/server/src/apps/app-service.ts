@@ -7,10 +7,25 @@ import { uuidv7 } from '../lib/ids.js';
 import type { MaybePromise } from '../lib/maybe-promise.js';
 import { createOpaqueToken, parseOpaqueToken, secretMatches } from '../lib/opaque-token.js';
 import { isUniqueViolation } from '../store/errors.js';
-import type { AdminTokenRecord, ApiKeyKind, ApiKeyRecord, AppRecord, NamespaceRecord, Repositories } from '../store/repositories/index.js';
+import type {
+  AdminTokenRecord,
+  ApiKeyKind,
+  ApiKeyRecord,
+  AppRecord,
+  NamespaceRecord,
+  Repositories,
+} from '../store/repositories/index.js';
 import type { SigningKeyService } from '../auth/keys/signing-keys.js';
 import { maskedSecretPointer } from './secret-settings.js';
-import { AppSettingsError, AppSettingsSchema, assertWritableSettings, mergeSettings, parseAppSettings, type AppSettings, type AppSettingsPatch } from './settings.js';
+import {
+  AppSettingsError,
+  AppSettingsSchema,
+  assertWritableSettings,
+  mergeSettings,
+  parseAppSettings,
+  type AppSettings,
+  type AppSettingsPatch,
+} from './settings.js';
 
 /** Names of namespaces and apps: they appear in URLs and in token audiences. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
@@ -61,7 +76,12 @@ export class AppService {
     private readonly bus: ClusterBus,
     private readonly logger: Logger,
   ) {
-    const misses = { clock, ttlMs: limits.ttlMs, maxMisses: limits.misses, missTtlMs: Math.min(MISS_TTL_MS, limits.ttlMs) };
+    const misses = {
+      clock,
+      ttlMs: limits.ttlMs,
+      maxMisses: limits.misses,
+      missTtlMs: Math.min(MISS_TTL_MS, limits.ttlMs),
+    };
     this.apps = new BoundedCache({ ...misses, maxEntries: limits.apps });
     this.keys = new BoundedCache({ ...misses, maxEntries: limits.apiKeys });
     bus.subscribe(APPS_CHANNEL, (raw) => {
@@ -79,7 +99,11 @@ export class AppService {
   async createNamespace(name: string): Promise<NamespaceRecord> {
     assertName(name, 'namespace');
     try {
-      return await this.repositories.apps.insertNamespace({ id: uuidv7(this.clock.now()), name, created_at: this.clock.now() });
+      return await this.repositories.apps.insertNamespace({
+        id: uuidv7(this.clock.now()),
+        name,
+        created_at: this.clock.now(),
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw new TesseraError('namespace_exists');
       throw error;
@@ -174,13 +198,19 @@ export class AppService {
   }
 
   async revokeKey(app: AppRecord, keyId: string): Promise<void> {
-    if (!(await this.repositories.apiKeys.revoke(app.id, keyId, this.clock.now()))) throw new TesseraError('key_not_found');
+    if (!(await this.repositories.apiKeys.revoke(app.id, keyId, this.clock.now())))
+      throw new TesseraError('key_not_found');
     this.keys.delete(keyId);
     void this.tell({ node: this.bus.nodeId, key: keyId });
   }
 
   /** Keeps what the store said (`undefined`: a miss), unless this node may be missing the bus's news. */
-  private remember<T extends object>(cache: BoundedCache<string, T>, key: string, value: T | undefined, since: number): void {
+  private remember<T extends object>(
+    cache: BoundedCache<string, T>,
+    key: string,
+    value: T | undefined,
+    since: number,
+  ): void {
     if (!this.bus.connected) return;
     if (value === undefined) cache.setMiss(key, { since });
     else cache.set(key, value, { since });
@@ -193,16 +223,25 @@ export class AppService {
 
   /** The change is in the database already; a node that misses this message reads it within its cache TTL. */
   private tell(message: AppsMessage): Promise<void> {
-    return this.bus.publish(APPS_CHANNEL, JSON.stringify(message)).catch((error: unknown) => this.logger.warn({ err: error }, 'could not tell the other nodes of an app change'));
+    return this.bus
+      .publish(APPS_CHANNEL, JSON.stringify(message))
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not tell the other nodes of an app change'));
   }
 
   /** The key a request presents, checked against the app it addresses. */
   async authenticateKey(app: AppRecord, token: string): Promise<ApiKeyRecord> {
     const parsed = parseOpaqueToken(token);
-    if (parsed === null || (parsed.prefix !== 'pk' && parsed.prefix !== 'sk')) throw new TesseraError('invalid_api_key');
+    if (parsed === null || (parsed.prefix !== 'pk' && parsed.prefix !== 'sk'))
+      throw new TesseraError('invalid_api_key');
     const key = await this.findKey(parsed.id);
     const kindMatches = key?.kind === (parsed.prefix === 'pk' ? 'publishable' : 'secret');
-    if (key === undefined || !kindMatches || key.appId !== app.id || key.revokedAt !== null || !secretMatches(parsed.secret, key.secretHash)) {
+    if (
+      key === undefined ||
+      !kindMatches ||
+      key.appId !== app.id ||
+      key.revokedAt !== null ||
+      !secretMatches(parsed.secret, key.secretHash)
+    ) {
       throw new TesseraError('invalid_api_key');
     }
     return key;
@@ -222,14 +261,24 @@ export class AppService {
 
   async createAdminToken(label: string | null): Promise<string> {
     const credential = createOpaqueToken('adm');
-    await this.repositories.apiKeys.insertAdminToken({ id: credential.id, label, secret_hash: credential.secretHash, created_at: this.clock.now() });
+    await this.repositories.apiKeys.insertAdminToken({
+      id: credential.id,
+      label,
+      secret_hash: credential.secretHash,
+      created_at: this.clock.now(),
+    });
     return credential.token;
   }
 
   async authenticateAdmin(token: string): Promise<AdminTokenRecord> {
     const parsed = parseOpaqueToken(token);
     const record = parsed?.prefix === 'adm' ? await this.repositories.apiKeys.findAdminToken(parsed.id) : undefined;
-    if (parsed === null || record === undefined || record.revokedAt !== null || !secretMatches(parsed.secret, record.secretHash)) {
+    if (
+      parsed === null ||
+      record === undefined ||
+      record.revokedAt !== null ||
+      !secretMatches(parsed.secret, record.secretHash)
+    ) {
       throw new TesseraError('invalid_admin_token');
     }
     return record;
@@ -258,7 +307,10 @@ function assertNoMaskedSecret(settings: unknown): void {
   const pointer = maskedSecretPointer(AppSettingsSchema, settings);
   if (pointer === undefined) return;
   const message = `${pointer.slice(1).replaceAll('/', '.')}: is the mask the admin API shows instead of the secret; send the secret itself`;
-  throw new TesseraError('invalid_request', { message, details: [{ path: `/settings${pointer}`, message: 'masked secret' }] });
+  throw new TesseraError('invalid_request', {
+    message,
+    details: [{ path: `/settings${pointer}`, message: 'masked secret' }],
+  });
 }
 
 function validSettings(input: unknown): AppSettings {
@@ -267,7 +319,11 @@ function validSettings(input: unknown): AppSettings {
     assertWritableSettings(settings);
     return settings;
   } catch (error) {
-    if (error instanceof AppSettingsError) throw new TesseraError('invalid_request', { message: error.message, details: [{ path: '/settings', message: error.message }] });
+    if (error instanceof AppSettingsError)
+      throw new TesseraError('invalid_request', {
+        message: error.message,
+        details: [{ path: '/settings', message: error.message }],
+      });
     throw error;
   }
 }

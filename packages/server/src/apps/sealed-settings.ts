@@ -19,13 +19,21 @@ export class SettingsSealer {
 
   /** The JSON to store for an app's settings. */
   seal(appId: string, settings: AppSettings): string {
-    return JSON.stringify(mapSecrets(AppSettingsSchema, settings, (secret, pointer) => (typeof secret === 'string' ? this.sealOne(appId, pointer, secret) : secret)));
+    return JSON.stringify(
+      mapSecrets(AppSettingsSchema, settings, (secret, pointer) =>
+        typeof secret === 'string' ? this.sealOne(appId, pointer, secret) : secret,
+      ),
+    );
   }
 
   /** An app's settings from the stored JSON: secrets decrypted, defaults filled. */
   open(appId: string, stored: string): AppSettings {
     const document: unknown = JSON.parse(stored);
-    return parseAppSettings(mapSecrets(AppSettingsSchema, document, (secret, pointer) => (isSealed(secret) ? this.decrypt(appId, pointer, secret) : secret)));
+    return parseAppSettings(
+      mapSecrets(AppSettingsSchema, document, (secret, pointer) =>
+        isSealed(secret) ? this.decrypt(appId, pointer, secret) : secret,
+      ),
+    );
   }
 
   /** Whether the stored JSON holds a secret in clear (written before secrets were encrypted). */
@@ -39,7 +47,11 @@ export class SettingsSealer {
    */
   sealStored(appId: string, stored: string): string {
     const document: unknown = JSON.parse(stored);
-    return JSON.stringify(mapSecrets(AppSettingsSchema, document, (secret, pointer) => (typeof secret === 'string' ? this.sealOne(appId, pointer, secret) : secret)));
+    return JSON.stringify(
+      mapSecrets(AppSettingsSchema, document, (secret, pointer) =>
+        typeof secret === 'string' ? this.sealOne(appId, pointer, secret) : secret,
+      ),
+    );
   }
 
   private sealOne(appId: string, pointer: string, secret: string): SealedSecret {
@@ -51,7 +63,9 @@ export class SettingsSealer {
       return this.masterKey.decrypt(sealed, associatedData(appId, pointer)).toString('utf8');
     } catch {
       // Said plainly: the usual cause is a master key that is not the one the secret was stored with.
-      throw new Error(`the settings of app ${appId} hold a secret (${pointer}) that does not decrypt with this master key; was TESSERA_MASTER_KEY changed?`);
+      throw new Error(
+        `the settings of app ${appId} hold a secret (${pointer}) that does not decrypt with this master key; was TESSERA_MASTER_KEY changed?`,
+      );
     }
   }
 }
@@ -59,5 +73,10 @@ export class SettingsSealer {
 const associatedData = (appId: string, pointer: string): string => `app-settings:${appId}:${pointer}`;
 
 function isSealed(value: unknown): value is SealedSecret {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { sealed?: unknown }).sealed === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { sealed?: unknown }).sealed === 'string'
+  );
 }

@@ -54,17 +54,23 @@ function secretPaths(schema: TSchema): readonly SecretPath[] {
 function collect(schema: unknown, path: Step[], found: Map<string, SecretPath>, depth: number): void {
   if (typeof schema !== 'object' || schema === null || depth > MAX_DEPTH) return;
   const node = schema as Record<string, unknown>;
-  if (node[SECRET_ANNOTATION] === true) found.set(path.map((step) => (typeof step === 'string' ? JSON.stringify(step) : step.description)).join('/'), [...path]);
+  if (node[SECRET_ANNOTATION] === true)
+    found.set(path.map((step) => (typeof step === 'string' ? JSON.stringify(step) : step.description)).join('/'), [
+      ...path,
+    ]);
   for (const variants of [node.anyOf, node.oneOf, node.allOf]) {
     if (Array.isArray(variants)) for (const variant of variants) collect(variant, path, found, depth + 1);
   }
   if (typeof node.properties === 'object' && node.properties !== null) {
-    for (const [name, property] of Object.entries(node.properties)) collect(property, [...path, name], found, depth + 1);
+    for (const [name, property] of Object.entries(node.properties))
+      collect(property, [...path, name], found, depth + 1);
   }
   if (typeof node.items === 'object') collect(node.items, [...path, ITEM], found, depth + 1);
-  if (typeof node.additionalProperties === 'object') collect(node.additionalProperties, [...path, ANY_KEY], found, depth + 1);
+  if (typeof node.additionalProperties === 'object')
+    collect(node.additionalProperties, [...path, ANY_KEY], found, depth + 1);
   if (typeof node.patternProperties === 'object' && node.patternProperties !== null) {
-    for (const property of Object.values(node.patternProperties)) collect(property, [...path, ANY_KEY], found, depth + 1);
+    for (const property of Object.values(node.patternProperties))
+      collect(property, [...path, ANY_KEY], found, depth + 1);
   }
 }
 
@@ -75,16 +81,18 @@ function collect(schema: unknown, path: Step[], found: Map<string, SecretPath>, 
  */
 export function mapSecrets<T>(schema: TSchema, value: T, replace: (secret: unknown, pointer: string) => unknown): T {
   const copy = structuredClone(value);
-  for (const path of secretPaths(schema)) visit(copy, path, '', (container, key, pointer) => {
-    container[key] = replace(container[key], pointer);
-  });
+  for (const path of secretPaths(schema))
+    visit(copy, path, '', (container, key, pointer) => {
+      container[key] = replace(container[key], pointer);
+    });
   return copy;
 }
 
 /** Every secret the schema marks that is present in `value`, with its JSON pointer. */
 export function listSecrets(schema: TSchema, value: unknown): { pointer: string; secret: unknown }[] {
   const secrets: { pointer: string; secret: unknown }[] = [];
-  for (const path of secretPaths(schema)) visit(value, path, '', (container, key, pointer) => secrets.push({ pointer, secret: container[key] }));
+  for (const path of secretPaths(schema))
+    visit(value, path, '', (container, key, pointer) => secrets.push({ pointer, secret: container[key] }));
   return secrets;
 }
 
@@ -98,7 +106,8 @@ export function maskSecrets<T>(schema: TSchema, value: T): T {
  * read back and sent again must not replace a secret with its mask.
  */
 export function maskedSecretPointer(schema: TSchema, value: unknown): string | undefined {
-  return listSecrets(schema, value).find(({ secret }) => typeof secret === 'string' && secret.startsWith(SECRET_MASK))?.pointer;
+  return listSecrets(schema, value).find(({ secret }) => typeof secret === 'string' && secret.startsWith(SECRET_MASK))
+    ?.pointer;
 }
 
 type Container = Record<string, unknown> | unknown[];

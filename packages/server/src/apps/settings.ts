@@ -18,12 +18,38 @@ const DAY = 24 * HOUR;
  */
 export const AppSettingsSchema = Type.Object(
   {
-    publicSignup: Type.Boolean({ default: true, description: 'Whether a publishable key may sign users up. The secret key always may.' }),
-    signingAlgorithm: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256')], { default: 'EdDSA', description: 'Algorithm of new signing keys.' }),
-    accessTokenTtl: Type.Integer({ default: 15 * MINUTE, minimum: 30, maximum: DAY, description: 'Lifetime of an access token.' }),
-    sessionIdleTimeout: Type.Integer({ default: 2 * HOUR, minimum: MINUTE, maximum: 90 * DAY, description: 'A session with no activity for this long ends.' }),
-    sessionLifetime: Type.Integer({ default: 30 * DAY, minimum: 5 * MINUTE, maximum: 400 * DAY, description: 'A session ends this long after login, active or not.' }),
-    reconnectTokenTtl: Type.Integer({ default: DAY, minimum: MINUTE, maximum: 90 * DAY, description: 'Lifetime of a reconnect token.' }),
+    publicSignup: Type.Boolean({
+      default: true,
+      description: 'Whether a publishable key may sign users up. The secret key always may.',
+    }),
+    signingAlgorithm: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256')], {
+      default: 'EdDSA',
+      description: 'Algorithm of new signing keys.',
+    }),
+    accessTokenTtl: Type.Integer({
+      default: 15 * MINUTE,
+      minimum: 30,
+      maximum: DAY,
+      description: 'Lifetime of an access token.',
+    }),
+    sessionIdleTimeout: Type.Integer({
+      default: 2 * HOUR,
+      minimum: MINUTE,
+      maximum: 90 * DAY,
+      description: 'A session with no activity for this long ends.',
+    }),
+    sessionLifetime: Type.Integer({
+      default: 30 * DAY,
+      minimum: 5 * MINUTE,
+      maximum: 400 * DAY,
+      description: 'A session ends this long after login, active or not.',
+    }),
+    reconnectTokenTtl: Type.Integer({
+      default: DAY,
+      minimum: MINUTE,
+      maximum: 90 * DAY,
+      description: 'Lifetime of a reconnect token.',
+    }),
     reconnectGracePeriod: Type.Integer({
       default: 30,
       minimum: 0,
@@ -33,7 +59,8 @@ export const AppSettingsSchema = Type.Object(
     }),
     autoProvisionUsers: Type.Boolean({
       default: false,
-      description: 'Whether a login by an external identity (trusted JWT, OpenID, identity provider) that matches no user creates one. Off by default, as ConnectyCube recommends; a trusted issuer or provider may say otherwise for itself.',
+      description:
+        'Whether a login by an external identity (trusted JWT, OpenID, identity provider) that matches no user creates one. Off by default, as ConnectyCube recommends; a trusted issuer or provider may say otherwise for itself.',
     }),
     revealDisabledUsers: Type.Boolean({
       default: false,
@@ -92,7 +119,9 @@ export function parseAppSettings(input: unknown): AppSettings {
   const value = Value.Default(AppSettingsSchema, Value.Clone(input ?? {}));
   const [error] = Value.Errors(AppSettingsSchema, value);
   if (error !== undefined) {
-    throw new AppSettingsError(`${error.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'settings'}: ${error.message}`);
+    throw new AppSettingsError(
+      `${error.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'settings'}: ${error.message}`,
+    );
   }
   return value as AppSettings;
 }

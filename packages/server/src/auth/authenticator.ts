@@ -34,11 +34,17 @@ export class Authenticator {
     const caller = { app, ip: client.ip };
     // A refused guesser is turned away before it can spend anything else.
     if (limits.guesses === true) this.limiter.assertNotGuessing(caller, 'address-and-app');
-    if (limits.attempts !== undefined) await this.limiter.consume(app, limits.attempts, client.ip, limits.tokenIdOf?.(input));
+    if (limits.attempts !== undefined)
+      await this.limiter.consume(app, limits.attempts, client.ip, limits.tokenIdOf?.(input));
     return limits.guesses === true ? this.limiter.checked(caller, 'address-and-app', authenticate) : authenticate();
   }
 
-  private async startSession(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<AuthenticationResult> {
+  private async startSession(
+    app: AppRecord,
+    user: UserRecord,
+    strategy: string,
+    client: ClientInfo,
+  ): Promise<AuthenticationResult> {
     this.sessions.assertUserActive(user);
     const credentials = await this.sessions.start(app, user, strategy, client);
     return presentLogin(strategy, user, credentials);

@@ -16,7 +16,11 @@ export function withStorageFlags(command: Command): Command {
 }
 
 /** The configuration from the environment, with the command's flags on top. */
-export function configFrom(flags: StorageFlags & { port?: string; host?: string }, env: NodeJS.ProcessEnv, defaults: { logLevel?: string } = {}): Readonly<Config> {
+export function configFrom(
+  flags: StorageFlags & { port?: string; host?: string },
+  env: NodeJS.ProcessEnv,
+  defaults: { logLevel?: string } = {},
+): Readonly<Config> {
   return loadConfig({
     env: { ...(defaults.logLevel === undefined ? {} : { TESSERA_LOG_LEVEL: defaults.logLevel }), ...env },
     overrides: {

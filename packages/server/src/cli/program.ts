@@ -24,12 +24,20 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
 
-  withStorageFlags(program.command('start').description('run the server (in development, the first start creates demo/chat and prints its keys)'))
+  withStorageFlags(
+    program
+      .command('start')
+      .description('run the server (in development, the first start creates demo/chat and prints its keys)'),
+  )
     .addOption(new Option('-p, --port <port>', 'TCP port').env('TESSERA_PORT'))
     .addOption(new Option('-H, --host <host>', 'address to listen on').env('TESSERA_HOST'))
     .action(async (flags: StorageFlags & { port?: string; host?: string }) => {
       const tessera = await createTessera({ config: configFrom(flags, io.env) });
-      for (const name of unknownEnvironmentVariables(io.env)) tessera.logger.warn({ variable: name }, `${name} is not a Tessera setting and is ignored (docs/configuration.md lists them)`);
+      for (const name of unknownEnvironmentVariables(io.env))
+        tessera.logger.warn(
+          { variable: name },
+          `${name} is not a Tessera setting and is ignored (docs/configuration.md lists them)`,
+        );
       const url = await tessera.listen();
       try {
         // The credentials come first: "listening on" is the last line of a start, which scripts wait for.
@@ -39,31 +47,48 @@ export function buildProgram(io: CliIo): Command {
         throw error;
       }
       const bound = boundUrl(tessera);
-      io.stdout(`Tessera ${VERSION} listening on ${bound} (${bound === url ? '' : `public URL ${url}; `}${tessera.services.store.location})\n`);
-      io.onStarted?.({ close: () => tessera.close(), logger: tessera.logger, shutdownTimeoutMs: tessera.config.shutdownTimeoutMs });
+      io.stdout(
+        `Tessera ${VERSION} listening on ${bound} (${bound === url ? '' : `public URL ${url}; `}${tessera.services.store.location})\n`,
+      );
+      io.onStarted?.({
+        close: () => tessera.close(),
+        logger: tessera.logger,
+        shutdownTimeoutMs: tessera.config.shutdownTimeoutMs,
+      });
     });
 
-  withStorageFlags(program.command('migrate').description('apply pending database migrations')).action(async (flags: StorageFlags) => {
-    await withServices(flags, io, () => Promise.resolve());
-    io.stdout('database is up to date\n');
-  });
+  withStorageFlags(program.command('migrate').description('apply pending database migrations')).action(
+    async (flags: StorageFlags) => {
+      await withServices(flags, io, () => Promise.resolve());
+      io.stdout('database is up to date\n');
+    },
+  );
 
   const app = program.command('app').alias('apps').description('manage apps');
-  withStorageFlags(app.command('create').argument('<namespace/app>').description('create an app (and its namespace if new) with a publishable and a secret key'))
-    .action(async (path: string, flags: StorageFlags) =>
-      withServices(flags, io, async (services) => {
-        const { namespace, app: name } = parseAppPath(path);
-        if (!(await services.apps.listNamespaces()).some((existing) => existing.name === namespace)) await services.apps.createNamespace(namespace);
-        const created = await services.apps.createApp(namespace, name);
-        const publishable = await services.apps.createKey(created, 'publishable', 'created by tessera app create');
-        const secret = await services.apps.createKey(created, 'secret', 'created by tessera app create');
-        io.stdout(`app ${created.path} created\npublishable key: ${publishable.token}\nsecret key:      ${secret.token}\n(the keys are shown once; only their hashes are stored)\n`);
-      }),
-    );
+  withStorageFlags(
+    app
+      .command('create')
+      .argument('<namespace/app>')
+      .description('create an app (and its namespace if new) with a publishable and a secret key'),
+  ).action(async (path: string, flags: StorageFlags) =>
+    withServices(flags, io, async (services) => {
+      const { namespace, app: name } = parseAppPath(path);
+      if (!(await services.apps.listNamespaces()).some((existing) => existing.name === namespace))
+        await services.apps.createNamespace(namespace);
+      const created = await services.apps.createApp(namespace, name);
+      const publishable = await services.apps.createKey(created, 'publishable', 'created by tessera app create');
+      const secret = await services.apps.createKey(created, 'secret', 'created by tessera app create');
+      io.stdout(
+        `app ${created.path} created\npublishable key: ${publishable.token}\nsecret key:      ${secret.token}\n(the keys are shown once; only their hashes are stored)\n`,
+      );
+    }),
+  );
 
   const key = program.command('key').description('manage API keys');
   withStorageFlags(key.command('create').argument('<namespace/app>').description('create a publishable or secret key'))
-    .addOption(new Option('--kind <kind>', 'publishable or secret').choices(['publishable', 'secret']).makeOptionMandatory())
+    .addOption(
+      new Option('--kind <kind>', 'publishable or secret').choices(['publishable', 'secret']).makeOptionMandatory(),
+    )
     .option('--label <label>', 'a note to recognise the key by')
     .action(async (path: string, flags: StorageFlags & { kind: 'publishable' | 'secret'; label?: string }) =>
       withServices(flags, io, async (services) => {
@@ -73,31 +98,48 @@ export function buildProgram(io: CliIo): Command {
         io.stderr(`${flags.kind} key ${created.id} created for ${target.path}; it is shown once.\n`);
       }),
     );
-  withStorageFlags(key.command('revoke').argument('<namespace/app>').argument('<keyId>').description('revoke a key by its id (write -- before an id that begins with a dash)')).action(
-    async (path: string, keyId: string, flags: StorageFlags) =>
-      withServices(flags, io, async (services) => {
-        await services.apps.revokeKey(await findApp(services, path), keyId);
-        io.stdout(`key ${keyId} revoked\n`);
-      }),
-  );
-  withStorageFlags(key.command('list').argument('<namespace/app>').description('list the keys of an app')).action(async (path: string, flags: StorageFlags) =>
+  withStorageFlags(
+    key
+      .command('revoke')
+      .argument('<namespace/app>')
+      .argument('<keyId>')
+      .description('revoke a key by its id (write -- before an id that begins with a dash)'),
+  ).action(async (path: string, keyId: string, flags: StorageFlags) =>
     withServices(flags, io, async (services) => {
-      for (const listed of await services.apps.listKeys(await findApp(services, path))) {
-        io.stdout(`${listed.id}\t${listed.kind}\t${listed.revokedAt === null ? 'active' : 'revoked'}\t${listed.label ?? ''}\n`);
-      }
+      await services.apps.revokeKey(await findApp(services, path), keyId);
+      io.stdout(`key ${keyId} revoked\n`);
     }),
+  );
+  withStorageFlags(key.command('list').argument('<namespace/app>').description('list the keys of an app')).action(
+    async (path: string, flags: StorageFlags) =>
+      withServices(flags, io, async (services) => {
+        for (const listed of await services.apps.listKeys(await findApp(services, path))) {
+          io.stdout(
+            `${listed.id}\t${listed.kind}\t${listed.revokedAt === null ? 'active' : 'revoked'}\t${listed.label ?? ''}\n`,
+          );
+        }
+      }),
   );
 
   const keys = program.command('keys').description('manage signing keys');
-  withStorageFlags(keys.command('rotate').argument('<namespace/app>').description('make a new current signing key; the old one verifies until its tokens expire')).action(
-    async (path: string, flags: StorageFlags) =>
-      withServices(flags, io, async (services) => {
-        io.stdout(`new signing key ${await services.signingKeys.rotate(await findApp(services, path))}\n`);
-      }),
+  withStorageFlags(
+    keys
+      .command('rotate')
+      .argument('<namespace/app>')
+      .description('make a new current signing key; the old one verifies until its tokens expire'),
+  ).action(async (path: string, flags: StorageFlags) =>
+    withServices(flags, io, async (services) => {
+      io.stdout(`new signing key ${await services.signingKeys.rotate(await findApp(services, path))}\n`);
+    }),
   );
 
   const user = program.command('user').description('manage users');
-  withStorageFlags(user.command('create').argument('<namespace/app>').description('create a user; the password is read from standard input'))
+  withStorageFlags(
+    user
+      .command('create')
+      .argument('<namespace/app>')
+      .description('create a user; the password is read from standard input'),
+  )
     .option('--username <username>')
     .option('--email <email>')
     .option('--full-name <name>')
@@ -106,7 +148,12 @@ export function buildProgram(io: CliIo): Command {
       await withServices(flags, io, async (services) => {
         const created = await services.users.signup(
           await findApp(services, path),
-          { password, ...(flags.username === undefined ? {} : { username: flags.username }), ...(flags.email === undefined ? {} : { email: flags.email }), ...(flags.fullName === undefined ? {} : { fullName: flags.fullName }) },
+          {
+            password,
+            ...(flags.username === undefined ? {} : { username: flags.username }),
+            ...(flags.email === undefined ? {} : { email: flags.email }),
+            ...(flags.fullName === undefined ? {} : { fullName: flags.fullName }),
+          },
           { viaSecretKey: true },
         );
         io.stdout(`${created.id}\n`);
@@ -118,25 +165,35 @@ export function buildProgram(io: CliIo): Command {
     sessions
       .command('revoke-before')
       .argument('<namespace/app>')
-      .description('kill switch after a breach: end every session of the app started before a moment (default now), for good, on every node'),
+      .description(
+        'kill switch after a breach: end every session of the app started before a moment (default now), for good, on every node',
+      ),
   )
     .option('--before <date-time>', 'an ISO 8601 date-time, not in the future (default: now)')
     .action(async (path: string, flags: StorageFlags & { before?: string }) =>
       withServices(flags, io, async (services) => {
         const before = flags.before === undefined ? undefined : Date.parse(flags.before);
-        if (before !== undefined && Number.isNaN(before)) throw new CliError(`--before: ${JSON.stringify(flags.before)} is not an ISO 8601 date-time`);
+        if (before !== undefined && Number.isNaN(before))
+          throw new CliError(`--before: ${JSON.stringify(flags.before)} is not an ISO 8601 date-time`);
         const result = await services.killSwitch.revokeBefore(await findApp(services, path), before);
-        io.stdout(`${result.revoked} sessions ended; sessions of ${path} started before ${new Date(result.before).toISOString()} are refused from now on\n`);
-        if (!services.cluster.shared) io.stderr('without Redis the running server hears of this within its cache lifetime (TESSERA_SESSION_CACHE_TTL_MS), and its open sockets at their next session check; the admin API acts at once\n');
+        io.stdout(
+          `${result.revoked} sessions ended; sessions of ${path} started before ${new Date(result.before).toISOString()} are refused from now on\n`,
+        );
+        if (!services.cluster.shared)
+          io.stderr(
+            'without Redis the running server hears of this within its cache lifetime (TESSERA_SESSION_CACHE_TTL_MS), and its open sockets at their next session check; the admin API acts at once\n',
+          );
       }),
     );
 
   const admin = program.command('admin-token').description('manage admin tokens');
-  withStorageFlags(admin.command('create').description('create an admin token for the admin API')).option('--label <label>').action(async (flags: StorageFlags & { label?: string }) =>
-    withServices(flags, io, async (services) => {
-      io.stdout(`${await services.apps.createAdminToken(flags.label ?? null)}\n`);
-    }),
-  );
+  withStorageFlags(admin.command('create').description('create an admin token for the admin API'))
+    .option('--label <label>')
+    .action(async (flags: StorageFlags & { label?: string }) =>
+      withServices(flags, io, async (services) => {
+        io.stdout(`${await services.apps.createAdminToken(flags.label ?? null)}\n`);
+      }),
+    );
 
   return program;
 }

@@ -19,7 +19,11 @@ const FLUSH_WAIT_MS = 1000;
  * `shutdownTimeoutMs` the process exits 1, and a second signal exits 1 at once (an operator who
  * presses Ctrl-C twice means it).
  */
-export function stopOnSignals(server: StoppableServer, exit: (code: number) => void, source: SignalSource = process): void {
+export function stopOnSignals(
+  server: StoppableServer,
+  exit: (code: number) => void,
+  source: SignalSource = process,
+): void {
   const { logger, shutdownTimeoutMs } = server;
   // pino writes asynchronously: without a flush, the last lines could reach the output out of
   // order, or not at all. A stdout that does not drain must not hold the exit, though.

@@ -36,10 +36,17 @@ export function newNodeId(): string {
 
 export function openCluster(config: Readonly<Config>, clock: Clock, logger: Logger): Cluster {
   const nodeId = newNodeId();
-  const onHandlerError = (error: unknown, channel: string) => logger.error({ err: error, channel }, 'cluster message handler failed');
+  const onHandlerError = (error: unknown, channel: string) =>
+    logger.error({ err: error, channel }, 'cluster message handler failed');
   if (config.redisUrl === undefined) {
     const ephemeral = new MemoryEphemeralStore(clock);
-    return { nodeId, ephemeral, bus: new MemoryBus(nodeId, onHandlerError), shared: false, close: () => ephemeral.close() };
+    return {
+      nodeId,
+      ephemeral,
+      bus: new MemoryBus(nodeId, onHandlerError),
+      shared: false,
+      close: () => ephemeral.close(),
+    };
   }
   // While Redis is away a command fails after one reconnection attempt instead of waiting; the client reconnects by itself.
   const commands = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 5000 });
@@ -55,7 +62,12 @@ export function openCluster(config: Readonly<Config>, clock: Clock, logger: Logg
   }
   const ephemeral = new RedisEphemeralStore(commands, config.redisKeyPrefix);
   const bus = new RedisBus(nodeId, commands, subscriber, config.redisKeyPrefix, onHandlerError);
-  bus.onLinkChange((up) => logger[up ? 'info' : 'warn']({ node: nodeId }, up ? 'cluster link to Redis is up' : 'cluster link to Redis is down'));
+  bus.onLinkChange((up) =>
+    logger[up ? 'info' : 'warn'](
+      { node: nodeId },
+      up ? 'cluster link to Redis is up' : 'cluster link to Redis is down',
+    ),
+  );
   return {
     nodeId,
     ephemeral,

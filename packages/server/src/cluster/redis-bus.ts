@@ -24,7 +24,8 @@ export class RedisBus implements ClusterBus {
   ) {
     this.handlers = new ChannelHandlers(onHandlerError);
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel.startsWith(this.channelPrefix)) this.handlers.deliver(channel.slice(this.channelPrefix.length), message);
+      if (channel.startsWith(this.channelPrefix))
+        this.handlers.deliver(channel.slice(this.channelPrefix.length), message);
     });
     subscriber.on('ready', () => void this.resubscribe());
     subscriber.on('close', () => this.setLink(false));

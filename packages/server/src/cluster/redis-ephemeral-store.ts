@@ -37,7 +37,9 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   async incrWithTtl(key: string, ttlMs: number): Promise<number> {
-    return Number(await (this.redis as WithScripts).tesseraIncrWithTtl(this.prefix + key, Math.max(1, Math.ceil(ttlMs))));
+    return Number(
+      await (this.redis as WithScripts).tesseraIncrWithTtl(this.prefix + key, Math.max(1, Math.ceil(ttlMs))),
+    );
   }
 
   async ttl(key: string): Promise<number | undefined> {

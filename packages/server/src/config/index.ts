@@ -1,2 +1,8 @@
 export { ConfigSchema, type Config } from './schema.js';
-export { loadConfig, describeConfiguration, unknownEnvironmentVariables, ConfigError, type LoadConfigOptions } from './load.js';
+export {
+  loadConfig,
+  describeConfiguration,
+  unknownEnvironmentVariables,
+  ConfigError,
+  type LoadConfigOptions,
+} from './load.js';

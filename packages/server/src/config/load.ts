@@ -29,7 +29,9 @@ export function loadConfig({ env = {}, overrides = {} }: LoadConfigOptions = {})
     parseTrustedProxies(config.trustedProxies);
   } catch (problem) {
     const fromEnv = env.TESSERA_TRUSTED_PROXIES === undefined ? '' : ' (from TESSERA_TRUSTED_PROXIES)';
-    throw new ConfigError(`trustedProxies${fromEnv}: ${(problem as Error).message}; list addresses or ranges such as 10.0.0.0/8, 192.168.1.7, loopback`);
+    throw new ConfigError(
+      `trustedProxies${fromEnv}: ${(problem as Error).message}; list addresses or ranges such as 10.0.0.0/8, 192.168.1.7, loopback`,
+    );
   }
   config.passwords.concurrency ??= availableParallelism();
   return deepFreeze(config);
@@ -44,11 +46,15 @@ const TEST_VARIABLE_PREFIX = 'TESSERA_TEST_';
  */
 export function unknownEnvironmentVariables(env: NodeJS.ProcessEnv): string[] {
   const known = new Set(environmentNames(ConfigSchema));
-  return Object.keys(env).filter((name) => name.startsWith('TESSERA_') && !name.startsWith(TEST_VARIABLE_PREFIX) && !known.has(name));
+  return Object.keys(env).filter(
+    (name) => name.startsWith('TESSERA_') && !name.startsWith(TEST_VARIABLE_PREFIX) && !known.has(name),
+  );
 }
 
 function environmentNames(schema: TSchema): string[] {
-  return Object.values(objectProperties(schema)).flatMap((property) => (Type.IsObject(property) ? environmentNames(property) : [envName(property)].filter((name) => name !== undefined)));
+  return Object.values(objectProperties(schema)).flatMap((property) =>
+    Type.IsObject(property) ? environmentNames(property) : [envName(property)].filter((name) => name !== undefined),
+  );
 }
 
 function readEnvironment(schema: TSchema, env: NodeJS.ProcessEnv): ConfigInput {

@@ -17,7 +17,10 @@ export function proxyTrust(config: { trustProxy: boolean; trustedProxies?: strin
 
 /** `10.0.0.0/8, 192.168.1.7, loopback` → its entries; throws on one that is not an address, a range or a named range. */
 export function parseTrustedProxies(value: string | undefined): string[] {
-  const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   if (entries.length > 0) proxyaddr.compile(entries);
   return entries;
 }

@@ -51,7 +51,8 @@ export function preflightRoutes(): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     fastify.options('/*', { schema: { hide: true } }, (request, reply) => {
       const origin = request.headers.origin;
-      if (origin === undefined || !originAllowed(request.tessera.app!.settings.allowedOrigins, origin)) throw originNotAllowed(origin);
+      if (origin === undefined || !originAllowed(request.tessera.app!.settings.allowedOrigins, origin))
+        throw originNotAllowed(origin);
       void reply.header('access-control-allow-methods', ALLOWED_METHODS);
       void reply.header('access-control-allow-headers', ALLOWED_HEADERS);
       void reply.header('access-control-max-age', PREFLIGHT_MAX_AGE_SECONDS);

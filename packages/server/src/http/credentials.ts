@@ -22,7 +22,11 @@ export function bearer(request: FastifyRequest): string | undefined {
   // Checked without a regular expression: this runs on every authenticated request. A token
   // with anything else in it (a space, a second token) is refused by whatever checks it next.
   const token = header.slice(BEARER.length);
-  if (header.slice(0, BEARER.length).toLowerCase() !== BEARER || token.length === 0 || token.length > MAX_BEARER_TOKEN) {
+  if (
+    header.slice(0, BEARER.length).toLowerCase() !== BEARER ||
+    token.length === 0 ||
+    token.length > MAX_BEARER_TOKEN
+  ) {
     throw new TesseraError('invalid_token', { message: 'The Authorization header must be "Bearer <token>".' });
   }
   return token;
@@ -36,13 +40,23 @@ function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /** The app's API key the request presents. `secret` demands a secret key. */
-export async function requireKey(services: Services, request: FastifyRequest, app: AppRecord, kind: 'any' | 'secret'): Promise<ApiKeyRecord> {
+export async function requireKey(
+  services: Services,
+  request: FastifyRequest,
+  app: AppRecord,
+  kind: 'any' | 'secret',
+): Promise<ApiKeyRecord> {
   const token = presentedKey(request);
   if (token === undefined) {
-    throw new TesseraError('missing_credentials', { message: `Send the app's ${kind === 'secret' ? 'secret' : 'publishable'} key in the X-Tessera-Key header.` });
+    throw new TesseraError('missing_credentials', {
+      message: `Send the app's ${kind === 'secret' ? 'secret' : 'publishable'} key in the X-Tessera-Key header.`,
+    });
   }
-  const key = await services.limits.checked(callerOf(request, app), 'address', () => services.apps.authenticateKey(app, token));
-  if (kind === 'secret' && key.kind !== 'secret') throw new TesseraError('forbidden', { message: 'This call needs the secret key.' });
+  const key = await services.limits.checked(callerOf(request, app), 'address', () =>
+    services.apps.authenticateKey(app, token),
+  );
+  if (kind === 'secret' && key.kind !== 'secret')
+    throw new TesseraError('forbidden', { message: 'This call needs the secret key.' });
   request.tessera.key = key;
   return key;
 }
@@ -50,9 +64,14 @@ export async function requireKey(services: Services, request: FastifyRequest, ap
 /** The signed-in user behind the request's access token; synchronously when this node's caches answer. */
 export function requireUser(services: Services, request: FastifyRequest, app: AppRecord): MaybePromise<AuthContext> {
   const token = bearer(request);
-  if (token === undefined || /^(pk|sk|adm|at|rt)_/.test(token)) throw new TesseraError('missing_credentials', { message: 'Send an access token: Authorization: Bearer <accessToken>.' });
+  if (token === undefined || /^(pk|sk|adm|at|rt)_/.test(token))
+    throw new TesseraError('missing_credentials', {
+      message: 'Send an access token: Authorization: Bearer <accessToken>.',
+    });
   // A forged token counts as a guess by the caller's address; a valid one costs no round trip.
-  const authenticated = services.limits.checked(callerOf(request, app), 'address', () => services.sessions.authenticate(app, token));
+  const authenticated = services.limits.checked(callerOf(request, app), 'address', () =>
+    services.sessions.authenticate(app, token),
+  );
   return andThen(authenticated, (context) => (request.tessera.user = context));
 }
 

@@ -4,10 +4,13 @@ import { unavailableError } from '../store/errors.js';
 
 /** Fastify's own errors, in the words of Tessera's registry. */
 const FASTIFY_ERRORS: Record<string, () => TesseraError> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: () => new TesseraError('payload_too_large', { message: 'The request body is larger than 64 KiB.' }),
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new TesseraError('payload_too_large', { message: 'The request body is larger than 64 KiB.' }),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new TesseraError('unsupported_media_type'),
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new TesseraError('invalid_request', { message: 'The Content-Length header does not match the body.' }),
-  FST_ERR_CTP_EMPTY_JSON_BODY: () => new TesseraError('invalid_json', { message: 'The request body is empty but its type is JSON.' }),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new TesseraError('invalid_request', { message: 'The Content-Length header does not match the body.' }),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new TesseraError('invalid_json', { message: 'The request body is empty but its type is JSON.' }),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new TesseraError('invalid_json'),
 };
 
@@ -22,7 +25,9 @@ export function toTesseraError(error: unknown): TesseraError {
       details: fastifyError.validation.map((problem) => ({
         path: `${fastifyError.validationContext ?? 'body'}${problem.instancePath || ''}`,
         message: problem.message ?? 'is not valid',
-        ...(problem.keyword === 'additionalProperties' ? { field: (problem.params as { additionalProperty?: string }).additionalProperty } : {}),
+        ...(problem.keyword === 'additionalProperties'
+          ? { field: (problem.params as { additionalProperty?: string }).additionalProperty }
+          : {}),
       })),
     });
   }
@@ -40,8 +45,10 @@ export function toTesseraError(error: unknown): TesseraError {
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const tesseraError = toTesseraError(error);
   if (tesseraError.code === 'internal_error') request.log.error({ err: error }, 'request failed');
-  else if (tesseraError.code === 'unavailable') request.log.warn({ err: tesseraError.cause ?? error }, 'request refused: a backing service is unavailable');
+  else if (tesseraError.code === 'unavailable')
+    request.log.warn({ err: tesseraError.cause ?? error }, 'request refused: a backing service is unavailable');
   else request.log.info({ code: tesseraError.code, status: tesseraError.status }, 'request refused');
-  if (tesseraError.retryAfterSeconds !== undefined) void reply.header('retry-after', String(tesseraError.retryAfterSeconds));
+  if (tesseraError.retryAfterSeconds !== undefined)
+    void reply.header('retry-after', String(tesseraError.retryAfterSeconds));
   return reply.status(tesseraError.status).type('application/json').send(tesseraError.toBody());
 }

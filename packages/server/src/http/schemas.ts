@@ -19,59 +19,71 @@ export function oneOfStrings<const Values extends readonly string[]>(values: Val
 
 const NullableString = nullable(Type.String());
 
-export const UserSchema = Type.Object(
-  {
-    id: Type.String(),
-    kind: oneOfStrings(['registered', 'anonymous', 'guest', 'external']),
-    username: NullableString,
-    email: NullableString,
-    fullName: NullableString,
-    phone: NullableString,
-    website: NullableString,
-    avatarUrl: NullableString,
-    tags: Type.Array(Type.String()),
-    customData: nullable(Type.Object({}, { additionalProperties: true })),
-    disabled: Type.Boolean(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-    lastLoginAt: nullable(Timestamp),
-  },
-);
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  kind: oneOfStrings(['registered', 'anonymous', 'guest', 'external']),
+  username: NullableString,
+  email: NullableString,
+  fullName: NullableString,
+  phone: NullableString,
+  website: NullableString,
+  avatarUrl: NullableString,
+  tags: Type.Array(Type.String()),
+  customData: nullable(Type.Object({}, { additionalProperties: true })),
+  disabled: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  lastLoginAt: nullable(Timestamp),
+});
 
-export const SessionSchema = Type.Object(
-  {
-    id: Type.String(),
-    strategy: Type.String(),
-    createdAt: Timestamp,
-    lastSeenAt: Timestamp,
-    idleExpiresAt: Timestamp,
-    expiresAt: Timestamp,
-    userAgent: NullableString,
-    ip: NullableString,
-    current: Type.Optional(Type.Boolean()),
-    connections: Type.Integer({ minimum: 0, description: 'Open realtime connections of the session across the cluster, as the answering node\'s presence view has them.' }),
-  },
-);
+export const SessionSchema = Type.Object({
+  id: Type.String(),
+  strategy: Type.String(),
+  createdAt: Timestamp,
+  lastSeenAt: Timestamp,
+  idleExpiresAt: Timestamp,
+  expiresAt: Timestamp,
+  userAgent: NullableString,
+  ip: NullableString,
+  current: Type.Optional(Type.Boolean()),
+  connections: Type.Integer({
+    minimum: 0,
+    description:
+      "Open realtime connections of the session across the cluster, as the answering node's presence view has them.",
+  }),
+});
 
 /** The answer of the calls that end several sessions at once. */
-export const RevokedCountSchema = Type.Object({ revoked: Type.Integer({ minimum: 0, description: 'How many live sessions this call ended.' }) });
+export const RevokedCountSchema = Type.Object({
+  revoked: Type.Integer({ minimum: 0, description: 'How many live sessions this call ended.' }),
+});
 
 export const AuthenticationResultSchema = Type.Object({
   accessToken: Type.String(),
   reconnectToken: Type.String(),
-  authentication: Type.Object({ strategy: Type.String(), accessTokenExpiresAt: Timestamp, reconnectTokenExpiresAt: Timestamp }),
+  authentication: Type.Object({
+    strategy: Type.String(),
+    accessTokenExpiresAt: Timestamp,
+    reconnectTokenExpiresAt: Timestamp,
+  }),
   session: Type.Object({ id: Type.String(), expiresAt: Timestamp, idleExpiresAt: Timestamp }),
   user: UserSchema,
 });
 
 export const ErrorSchema = Type.Object(
   {
-    error: Type.Object({ code: Type.String(), message: Type.String(), status: Type.Integer(), details: Type.Optional(Type.Unknown()) }),
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      status: Type.Integer(),
+      details: Type.Optional(Type.Unknown()),
+    }),
   },
   { description: 'Every error has this shape; `code` is stable (see docs/errors.md).' },
 );
 
-export const pageOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), nextCursor: NullableString });
+export const pageOf = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: NullableString });
 
 export const AppParams = Type.Object({
   namespace: Type.String({ pattern: NAME_PATTERN }),

@@ -50,7 +50,8 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
     genReqId: (request) => requestIdOf(request.headers),
     // One line per request is written by the onResponse hook below, with the route and timing.
     logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: (logger, bindings, childOptions) => new LazyRequestLogger(logger as Logger, bindings, childOptions),
+    childLoggerFactory: (logger, bindings, childOptions) =>
+      new LazyRequestLogger(logger as Logger, bindings, childOptions),
     // A request arriving on a kept-alive connection while the server closes is refused by the
     // onRequest hook below, with the registry's server_shutdown body rather than Fastify's own.
     return503OnClosing: false,
@@ -71,7 +72,16 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   if (options.logger.isLevelEnabled('info')) {
     fastify.addHook('onResponse', (request, reply, done) => {
       // Through the root logger: a per-request child for this one line would cost more than the line.
-      options.logger.info({ reqId: request.id, method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      options.logger.info(
+        {
+          reqId: request.id,
+          method: request.method,
+          url: request.routeOptions.url ?? request.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request',
+      );
       done();
     });
   }
@@ -79,7 +89,11 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   await fastify.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Tessera', version: options.version, description: 'Authentication, users and sessions for real-time apps.' },
+      info: {
+        title: 'Tessera',
+        version: options.version,
+        description: 'Authentication, users and sessions for real-time apps.',
+      },
       components: {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: KEY_HEADER, description: 'pk_… or sk_… of the app' },

@@ -175,6 +175,7 @@ export class BoundedCache<K, V extends object> {
 }
 
 function boundOf(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 0) throw new RangeError(`BoundedCache: ${name} must be a whole number ≥ 0, not ${value}`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new RangeError(`BoundedCache: ${name} must be a whole number ≥ 0, not ${value}`);
   return value;
 }

@@ -55,7 +55,8 @@ export class ManualClock implements Clock, Scheduler {
 
   private nextDue(until: number): ManualTask | undefined {
     let earliest: ManualTask | undefined;
-    for (const entry of this.tasks) if (entry.time <= until && (earliest === undefined || entry.time < earliest.time)) earliest = entry;
+    for (const entry of this.tasks)
+      if (entry.time <= until && (earliest === undefined || entry.time < earliest.time)) earliest = entry;
     return earliest;
   }
 }
@@ -73,4 +74,5 @@ export const toIso = (milliseconds: number): string => {
   }
   return iso;
 };
-export const toIsoOrNull = (milliseconds: number | null): string | null => (milliseconds === null ? null : toIso(milliseconds));
+export const toIsoOrNull = (milliseconds: number | null): string | null =>
+  milliseconds === null ? null : toIso(milliseconds);

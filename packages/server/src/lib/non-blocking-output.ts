@@ -54,7 +54,13 @@ export class NonBlockingOutput {
 
   private reportDropped(): void {
     if (this.dropped === 0 || this.closed) return;
-    const line = { level: 40, time: Date.now(), service: 'tessera', droppedLines: this.dropped, msg: 'log lines were dropped: standard output was not read' };
+    const line = {
+      level: 40,
+      time: Date.now(),
+      service: 'tessera',
+      droppedLines: this.dropped,
+      msg: 'log lines were dropped: standard output was not read',
+    };
     this.dropped = 0;
     this.stream.write(`${JSON.stringify(line)}\n`);
   }

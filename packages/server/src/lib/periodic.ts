@@ -8,7 +8,11 @@ export interface PeriodicTask {
  * for the following tick). The timer is unref'd: it never keeps the process alive by itself.
  * A failing run is reported to `onError` and the schedule goes on.
  */
-export function runPeriodically(task: () => Promise<unknown>, intervalMs: number, onError: (error: unknown) => void): PeriodicTask {
+export function runPeriodically(
+  task: () => Promise<unknown>,
+  intervalMs: number,
+  onError: (error: unknown) => void,
+): PeriodicTask {
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running !== undefined) return;

@@ -16,7 +16,10 @@ const MAX_REASON_BYTES = 123;
 /** The close code and reason of a cause: the registry's close code, and `code` or `code:detail`. */
 export function closeFrameOf(cause: CloseCause): { closeCode: number; reason: string } {
   const reason = cause.detail === undefined ? cause.code : `${cause.code}:${cause.detail}`;
-  return { closeCode: ERROR_CODES[cause.code].closeCode, reason: Buffer.byteLength(reason) <= MAX_REASON_BYTES ? reason : cause.code };
+  return {
+    closeCode: ERROR_CODES[cause.code].closeCode,
+    reason: Buffer.byteLength(reason) <= MAX_REASON_BYTES ? reason : cause.code,
+  };
 }
 
 /**

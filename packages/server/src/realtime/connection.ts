@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { AuthenticateFrame, ClientFrame, ErrorCode, FrameId, PresenceQueryFrame, PresenceSubscribeFrame, PresenceUnsubscribeFrame, RefreshFrame, ServerFrame } from '@tessera/protocol';
+import type {
+  AuthenticateFrame,
+  ClientFrame,
+  ErrorCode,
+  FrameId,
+  PresenceQueryFrame,
+  PresenceSubscribeFrame,
+  PresenceUnsubscribeFrame,
+  RefreshFrame,
+  ServerFrame,
+} from '@tessera/protocol';
 import type { Logger } from 'pino';
 import WebSocket, { type RawData } from 'ws';
 import { TOUCH_INTERVAL_MS } from '../auth/sessions/session-service.js';
@@ -11,7 +21,16 @@ import type { AppRecord, UserRecord } from '../store/repositories/index.js';
 import { asTesseraError, causeOf, closeFrameOf, type CloseCause } from './closing.js';
 import { ExpiryTimeline, type SessionTimes } from './expiry.js';
 import { errorFrame, parseClientFrame, withId } from './frames.js';
-import { bindPresentedToken, discardNewSession, loginByFrame, refreshBinding, resumedUserOf, type Binding, type BindResult, type GatewayServices } from './handshake.js';
+import {
+  bindPresentedToken,
+  discardNewSession,
+  loginByFrame,
+  refreshBinding,
+  resumedUserOf,
+  type Binding,
+  type BindResult,
+  type GatewayServices,
+} from './handshake.js';
 import { exceedsUserConnections, FrameRateLimiter, isSlowConsumer, MAX_PRESENCE_ENTRIES } from './limits.js';
 import type { PendingSlot } from './pending-per-address.js';
 import type { Presence, PresenceMember, PresenceSubscriber } from './presence.js';
@@ -78,17 +97,25 @@ export class Connection implements PresenceSubscriber {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.release());
-    ws.on('error', (error) => context.logger.debug({ err: error, connection: this.id, reqId: this.target.requestId }, 'realtime socket error'));
+    ws.on('error', (error) =>
+      context.logger.debug({ err: error, connection: this.id, reqId: this.target.requestId }, 'realtime socket error'),
+    );
   }
 
   /** Starts the authentication deadline, or authenticates at once with the upgrade's token. */
   start(): void {
     this.context.registry.add(this);
     const token = this.target.accessToken;
-    if (token !== undefined) return void this.authenticate(undefined, async () => ({ binding: await bindPresentedToken(this.context.services, this.app, token, this.target.client) }));
-    this.cancelAuthTimeout = this.context.scheduler.at(this.context.clock.now() + this.context.config.authTimeoutMs, () => {
-      if (this.state === 'awaiting') this.close({ code: 'authentication_timeout' });
-    });
+    if (token !== undefined)
+      return void this.authenticate(undefined, async () => ({
+        binding: await bindPresentedToken(this.context.services, this.app, token, this.target.client),
+      }));
+    this.cancelAuthTimeout = this.context.scheduler.at(
+      this.context.clock.now() + this.context.config.authTimeoutMs,
+      () => {
+        if (this.state === 'awaiting') this.close({ code: 'authentication_timeout' });
+      },
+    );
   }
 
   /** Whether the connection is bound to a session of `appId` created before `before` (the app's kill switch). */
@@ -100,14 +127,19 @@ export class Connection implements PresenceSubscriber {
   close(cause: CloseCause): void {
     if (this.isClosed()) return;
     const { closeCode, reason } = closeFrameOf(cause);
-    this.context.logger.debug({ connection: this.id, reqId: this.target.requestId, code: cause.code, detail: cause.detail }, 'realtime connection closed by the server');
+    this.context.logger.debug(
+      { connection: this.id, reqId: this.target.requestId, code: cause.code, detail: cause.detail },
+      'realtime connection closed by the server',
+    );
     this.release();
     this.ws.close(closeCode, reason);
   }
 
   /** Closes for shutdown; resolves once the socket is closed. */
   shutdown(): Promise<void> {
-    const closed = new Promise<void>((resolve) => (this.ws.readyState === WebSocket.CLOSED ? resolve() : this.ws.once('close', () => resolve())));
+    const closed = new Promise<void>((resolve) =>
+      this.ws.readyState === WebSocket.CLOSED ? resolve() : this.ws.once('close', () => resolve()),
+    );
     this.close({ code: 'server_shutdown' });
     return closed;
   }
@@ -159,16 +191,26 @@ export class Connection implements PresenceSubscriber {
 
   private dispatch(frame: ClientFrame): void {
     if (this.state === 'open') this.noteActivity();
-    if (frame.type === 'ping') return this.send(withId({ type: 'pong', serverTime: toIso(this.context.clock.now()) }, frame.id));
+    if (frame.type === 'ping')
+      return this.send(withId({ type: 'pong', serverTime: toIso(this.context.clock.now()) }, frame.id));
     if (this.state === 'awaiting') {
       if (frame.type === 'authenticate') void this.authenticate(frame.id, () => this.login(frame));
       else this.refuse(frame.id, 'missing_credentials', 'Authenticate first: send an authenticate frame.');
       return;
     }
-    if (this.state === 'authenticating') return this.refuse(frame.id, 'invalid_request', 'Authentication is in progress; wait for the authenticated frame.');
+    if (this.state === 'authenticating')
+      return this.refuse(
+        frame.id,
+        'invalid_request',
+        'Authentication is in progress; wait for the authenticated frame.',
+      );
     switch (frame.type) {
       case 'authenticate':
-        return this.refuse(frame.id, 'invalid_request', 'Already authenticated; send refresh to renew the credentials.');
+        return this.refuse(
+          frame.id,
+          'invalid_request',
+          'Already authenticated; send refresh to renew the credentials.',
+        );
       case 'refresh':
         return void this.refresh(frame);
       case 'presence.subscribe':
@@ -182,7 +224,8 @@ export class Connection implements PresenceSubscriber {
     const { services, presence } = this.context;
     // Refuse a connection over the user's limit before a reconnect token is rotated away.
     const resumed = await resumedUserOf(services, frame, { app: this.app, ip: this.target.client.ip });
-    if (resumed !== undefined && exceedsUserConnections(this.app, presence.connectionsOf(this.app.id, resumed))) throw new TesseraError('too_many_connections');
+    if (resumed !== undefined && exceedsUserConnections(this.app, presence.connectionsOf(this.app.id, resumed)))
+      throw new TesseraError('too_many_connections');
     return loginByFrame(services, this.app, frame, this.target.apiKey, this.target.client);
   }
 
@@ -247,7 +290,12 @@ export class Connection implements PresenceSubscriber {
    */
   private noteActivity(): void {
     const binding = this.binding;
-    if (binding === undefined || this.touching || this.context.clock.now() - binding.session.lastSeenAt < TOUCH_INTERVAL_MS) return;
+    if (
+      binding === undefined ||
+      this.touching ||
+      this.context.clock.now() - binding.session.lastSeenAt < TOUCH_INTERVAL_MS
+    )
+      return;
     this.touching = true;
     void this.tracked(this.touch(binding)).finally(() => (this.touching = false));
   }
@@ -285,7 +333,8 @@ export class Connection implements PresenceSubscriber {
 
   private presenceRequest(frame: PresenceSubscribeFrame | PresenceUnsubscribeFrame | PresenceQueryFrame): void {
     const { presence } = this.context;
-    if (!this.app.settings.realtime.presence) return this.refuse(frame.id, 'forbidden', 'Presence is turned off for this app.');
+    if (!this.app.settings.realtime.presence)
+      return this.refuse(frame.id, 'forbidden', 'Presence is turned off for this app.');
     if (frame.type === 'presence.unsubscribe') {
       presence.unsubscribe(this.app.id, this);
       this.subscribed = false;
@@ -311,14 +360,22 @@ export class Connection implements PresenceSubscriber {
 
   private answerError(error: unknown, id: FrameId | undefined): void {
     const answer = asTesseraError(error);
-    if (answer.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id, reqId: this.target.requestId }, 'realtime frame failed');
+    if (answer.code === 'internal_error')
+      this.context.logger.error(
+        { err: error, connection: this.id, reqId: this.target.requestId },
+        'realtime frame failed',
+      );
     this.send(errorFrame(answer, id));
   }
 
   /** An error that ends the connection: its code is the close code. */
   private fail(error: unknown): void {
     const cause = causeOf(error);
-    if (cause.code === 'internal_error') this.context.logger.error({ err: error, connection: this.id, reqId: this.target.requestId }, 'realtime connection failed');
+    if (cause.code === 'internal_error')
+      this.context.logger.error(
+        { err: error, connection: this.id, reqId: this.target.requestId },
+        'realtime connection failed',
+      );
     this.close(cause);
   }
 
@@ -354,5 +411,12 @@ export class Connection implements PresenceSubscriber {
 }
 
 function memberOf(app: AppRecord, user: UserRecord, sessionId: string): ConnectionMember {
-  return { app, appId: app.id, userId: user.id, sessionId, kind: user.kind, displayName: user.fullName ?? user.username ?? null };
+  return {
+    app,
+    appId: app.id,
+    userId: user.id,
+    sessionId,
+    kind: user.kind,
+    displayName: user.fullName ?? user.username ?? null,
+  };
 }

@@ -39,7 +39,12 @@ type Step = 'session-end' | 'access-end' | 'session-notice' | 'access-notice';
  */
 export class ExpiryTimeline {
   private access: Deadline = { endsAt: Number.POSITIVE_INFINITY, noticeAt: Number.POSITIVE_INFINITY, noticed: false };
-  private session: Deadline & { reason: ExpiryReason } = { endsAt: Number.POSITIVE_INFINITY, noticeAt: Number.POSITIVE_INFINITY, noticed: false, reason: 'session' };
+  private session: Deadline & { reason: ExpiryReason } = {
+    endsAt: Number.POSITIVE_INFINITY,
+    noticeAt: Number.POSITIVE_INFINITY,
+    noticed: false,
+    reason: 'session',
+  };
   /** The session's absolute end, which caps every access token (to the second). */
   private sessionExpiresAt = Number.POSITIVE_INFINITY;
   private cancel: Cancel | undefined;
@@ -73,7 +78,8 @@ export class ExpiryTimeline {
     const reason: ExpiryReason = times.idleExpiresAt < times.expiresAt ? 'idle' : 'session';
     this.sessionVersion += 1;
     this.sessionExpiresAt = times.expiresAt;
-    if (endsAt !== this.session.endsAt) this.session = { endsAt, noticeAt: this.noticeTime(endsAt), noticed: false, reason };
+    if (endsAt !== this.session.endsAt)
+      this.session = { endsAt, noticeAt: this.noticeTime(endsAt), noticed: false, reason };
   }
 
   stop(): void {

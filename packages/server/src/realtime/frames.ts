@@ -1,11 +1,25 @@
-import { CLIENT_FRAME_SCHEMAS, type ClientFrame, type ClientFrameType, type FrameId, type ServerFrame } from '@tessera/protocol';
+import {
+  CLIENT_FRAME_SCHEMAS,
+  type ClientFrame,
+  type ClientFrameType,
+  type FrameId,
+  type ServerFrame,
+} from '@tessera/protocol';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { RawData } from 'ws';
 import { TesseraError } from '../errors.js';
 
 // The same rules as REST bodies: JSON types are not coerced and unknown fields are an error.
-const ajv = new Ajv({ removeAdditional: false, useDefaults: false, allErrors: false, coerceTypes: false, strict: false });
-const validators = new Map<string, ValidateFunction>(Object.entries(CLIENT_FRAME_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]));
+const ajv = new Ajv({
+  removeAdditional: false,
+  useDefaults: false,
+  allErrors: false,
+  coerceTypes: false,
+  strict: false,
+});
+const validators = new Map<string, ValidateFunction>(
+  Object.entries(CLIENT_FRAME_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+);
 
 export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; error: TesseraError; id?: FrameId };
 
@@ -15,7 +29,8 @@ export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; error:
  * `id` when one could be read.
  */
 export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame {
-  if (isBinary) return { ok: false, error: new TesseraError('invalid_request', { message: 'Frames are JSON text, not binary.' }) };
+  if (isBinary)
+    return { ok: false, error: new TesseraError('invalid_request', { message: 'Frames are JSON text, not binary.' }) };
   let value: unknown;
   try {
     value = JSON.parse(textOf(data));
@@ -23,22 +38,37 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame 
     return { ok: false, error: new TesseraError('invalid_json', { message: 'The frame is not valid JSON.' }) };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: new TesseraError('invalid_request', { message: 'A frame is a JSON object with a type.' }) };
+    return {
+      ok: false,
+      error: new TesseraError('invalid_request', { message: 'A frame is a JSON object with a type.' }),
+    };
   }
   const id = frameIdOf(value);
   const type = (value as { type?: unknown }).type;
   const validate = typeof type === 'string' ? validators.get(type) : undefined;
   if (validate === undefined) {
-    return { ok: false, id, error: new TesseraError('invalid_request', { message: 'Unknown frame type.', details: [{ path: '/type', message: `must be one of ${[...validators.keys()].join(', ')}` }] }) };
+    return {
+      ok: false,
+      id,
+      error: new TesseraError('invalid_request', {
+        message: 'Unknown frame type.',
+        details: [{ path: '/type', message: `must be one of ${[...validators.keys()].join(', ')}` }],
+      }),
+    };
   }
   if (!validate(value)) {
-    const details = (validate.errors ?? []).slice(0, 10).map((problem) => ({ path: problem.instancePath || '/', message: problem.message ?? 'is not valid' }));
+    const details = (validate.errors ?? [])
+      .slice(0, 10)
+      .map((problem) => ({ path: problem.instancePath || '/', message: problem.message ?? 'is not valid' }));
     return { ok: false, id, error: new TesseraError('invalid_request', { details }) };
   }
   return { ok: true, frame: value as ClientFrame };
 }
 
-export function isFrameType<T extends ClientFrameType>(frame: ClientFrame, type: T): frame is Extract<ClientFrame, { type: T }> {
+export function isFrameType<T extends ClientFrameType>(
+  frame: ClientFrame,
+  type: T,
+): frame is Extract<ClientFrame, { type: T }> {
   return frame.type === type;
 }
 
@@ -48,7 +78,15 @@ export function withId<T extends ServerFrame>(frame: T, id: FrameId | undefined)
 }
 
 export function errorFrame(error: TesseraError, id: FrameId | undefined): ServerFrame {
-  return withId({ type: 'error', code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) }, id);
+  return withId(
+    {
+      type: 'error',
+      code: error.code,
+      message: error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+    id,
+  );
 }
 
 function textOf(data: RawData): string {

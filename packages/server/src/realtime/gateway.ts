@@ -103,7 +103,15 @@ export class RealtimeGateway {
       localChange: (part) => this.presenceSync?.localChanged(part),
     });
     this.presenceSync = cluster.shared
-      ? new PresenceSync({ bus: cluster.bus, presence: this.presence, heartbeatMs: config.presenceHeartbeatMs, missedBeats: config.presenceMissedBeats, time: options.realTime, logger: options.logger, onViewComplete: () => this.endOfflineAnonymous() })
+      ? new PresenceSync({
+          bus: cluster.bus,
+          presence: this.presence,
+          heartbeatMs: config.presenceHeartbeatMs,
+          missedBeats: config.presenceMissedBeats,
+          time: options.realTime,
+          logger: options.logger,
+          onViewComplete: () => this.endOfflineAnonymous(),
+        })
       : undefined;
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
     this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
@@ -155,7 +163,8 @@ export class RealtimeGateway {
     try {
       const target = parseUpgrade(request, this.clientAddress, requestId);
       if (this.stopping) throw new TesseraError('server_shutdown');
-      if (this.registry.size + this.upgrading >= this.options.config.maxConnections) throw new TesseraError('overloaded', { retryAfterSeconds: 5 });
+      if (this.registry.size + this.upgrading >= this.options.config.maxConnections)
+        throw new TesseraError('overloaded', { retryAfterSeconds: 5 });
       slot = this.claimPendingSlot(target.client.ip);
       // ws refuses a malformed handshake by itself, without calling back: the slot comes back when the socket ends.
       socket.once('close', slot.release);
@@ -163,9 +172,14 @@ export class RealtimeGateway {
     } catch (error) {
       slot?.release();
       const refusal = asTesseraError(error);
-      if (refusal.code === 'internal_error') this.options.logger.error({ reqId: requestId, err: error }, 'realtime upgrade failed');
+      if (refusal.code === 'internal_error')
+        this.options.logger.error({ reqId: requestId, err: error }, 'realtime upgrade failed');
       // As REST logs its refusals: an operator finds the client's request by the id it sent.
-      else this.options.logger.info({ reqId: requestId, code: refusal.code, status: refusal.status }, 'realtime upgrade refused');
+      else
+        this.options.logger.info(
+          { reqId: requestId, code: refusal.code, status: refusal.status },
+          'realtime upgrade refused',
+        );
       refuseUpgrade(socket, refusal, requestId);
     }
   }
@@ -182,7 +196,13 @@ export class RealtimeGateway {
     });
   }
 
-  private async handshake(request: IncomingMessage, socket: Duplex, head: Buffer, target: UpgradeTarget, slot: PendingSlot): Promise<void> {
+  private async handshake(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: UpgradeTarget,
+    slot: PendingSlot,
+  ): Promise<void> {
     this.upgrading += 1;
     let app: AppRecord;
     try {
@@ -209,7 +229,8 @@ export class RealtimeGateway {
   /** A revocation closes its sessions' sockets now, with the code a REST call would answer. */
   private revoked(event: RevocationEvent): void {
     const cause = revocationCause(event.reason);
-    for (const sessionId of event.sessionIds) for (const connection of this.registry.inSession(sessionId)) connection.close(cause);
+    for (const sessionId of event.sessionIds)
+      for (const connection of this.registry.inSession(sessionId)) connection.close(cause);
   }
 
   /** The app's kill switch: a scan of this node's connections, which is rare enough to afford. */
@@ -239,9 +260,12 @@ export class RealtimeGateway {
     if (this.rechecking !== undefined) return;
     const connections = this.registry.all();
     const next = async (): Promise<void> => {
-      for (let connection = connections.pop(); connection !== undefined; connection = connections.pop()) await connection.recheck();
+      for (let connection = connections.pop(); connection !== undefined; connection = connections.pop())
+        await connection.recheck();
     };
-    this.rechecking = Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, next)).then(() => (this.rechecking = undefined));
+    this.rechecking = Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, next)).then(
+      () => (this.rechecking = undefined),
+    );
     this.track(this.rechecking);
   }
 
@@ -253,7 +277,8 @@ export class RealtimeGateway {
    */
   private userOffline(member: ConnectionMember): void {
     if (this.stopping || member.kind !== 'anonymous') return;
-    if (this.presenceSync?.viewComplete === false) this.offlineWhileIncomplete.set(`${member.app.id}/${member.userId}`, member);
+    if (this.presenceSync?.viewComplete === false)
+      this.offlineWhileIncomplete.set(`${member.app.id}/${member.userId}`, member);
     else this.track(this.endAnonymous(member.app, member.userId));
   }
 
@@ -261,7 +286,9 @@ export class RealtimeGateway {
   private endOfflineAnonymous(): void {
     const members = [...this.offlineWhileIncomplete.values()];
     this.offlineWhileIncomplete.clear();
-    for (const member of members) if (!this.stopping && !this.presence.isOnline(member.app.id, member.userId)) this.track(this.endAnonymous(member.app, member.userId));
+    for (const member of members)
+      if (!this.stopping && !this.presence.isOnline(member.app.id, member.userId))
+        this.track(this.endAnonymous(member.app, member.userId));
   }
 
   private async endAnonymous(app: AppRecord, userId: string): Promise<void> {
@@ -275,7 +302,9 @@ export class RealtimeGateway {
   }
 
   private track(task: Promise<void>): void {
-    const tracked = task.catch((error: unknown) => this.options.logger.error({ err: error }, 'realtime background task failed'));
+    const tracked = task.catch((error: unknown) =>
+      this.options.logger.error({ err: error }, 'realtime background task failed'),
+    );
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));
   }

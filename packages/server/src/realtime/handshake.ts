@@ -7,7 +7,10 @@ import type { Services } from '../http/context.js';
 import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories/index.js';
 
 /** What the gateway needs of the server's services. */
-export type GatewayServices = Pick<Services, 'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster' | 'limits' | 'killSwitch'>;
+export type GatewayServices = Pick<
+  Services,
+  'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster' | 'limits' | 'killSwitch'
+>;
 
 /** Who an authenticated connection is: its user, its session and the access token that holds it. */
 export interface Binding {
@@ -29,23 +32,49 @@ export interface BindResult {
 const RESUMING_STRATEGIES = new Set(['reconnect', 'access-token']);
 
 /** Binds a connection to a still-valid access token: the checks of every authenticated REST call. */
-export async function bindAccessToken(sessions: SessionService, app: AppRecord, accessToken: string, strategy = 'access-token'): Promise<Binding> {
+export async function bindAccessToken(
+  sessions: SessionService,
+  app: AppRecord,
+  accessToken: string,
+  strategy = 'access-token',
+): Promise<Binding> {
   const context = await sessions.authenticate(app, accessToken);
-  return { user: context.user, session: context.session, accessToken, accessExpiresAt: context.claims.exp * 1000, strategy };
+  return {
+    user: context.user,
+    session: context.session,
+    accessToken,
+    accessExpiresAt: context.claims.exp * 1000,
+    strategy,
+  };
 }
 
 /** `bindAccessToken` for a token the client presents (at the upgrade, in a refresh): a forged one counts as a guess, as on REST. */
-export async function bindPresentedToken(services: GatewayServices, app: AppRecord, accessToken: string, client: ClientInfo): Promise<Binding> {
-  return services.limits.checked({ app, ip: client.ip }, 'address', () => bindAccessToken(services.sessions, app, accessToken));
+export async function bindPresentedToken(
+  services: GatewayServices,
+  app: AppRecord,
+  accessToken: string,
+  client: ClientInfo,
+): Promise<Binding> {
+  return services.limits.checked({ app, ip: client.ip }, 'address', () =>
+    bindAccessToken(services.sessions, app, accessToken),
+  );
 }
 
 /**
  * An `authenticate` frame: the app's key as for `POST …/authentication`, then the very same
  * login pipeline (any enabled strategy), then the session the new access token holds.
  */
-export async function loginByFrame(services: GatewayServices, app: AppRecord, frame: AuthenticateFrame, apiKey: string | undefined, client: ClientInfo): Promise<BindResult> {
+export async function loginByFrame(
+  services: GatewayServices,
+  app: AppRecord,
+  frame: AuthenticateFrame,
+  apiKey: string | undefined,
+  client: ClientInfo,
+): Promise<BindResult> {
   if (apiKey === undefined) {
-    throw new TesseraError('missing_credentials', { message: "Send the app's publishable key at the upgrade: the X-Tessera-Key header or ?key=pk_…" });
+    throw new TesseraError('missing_credentials', {
+      message: "Send the app's publishable key at the upgrade: the X-Tessera-Key header or ?key=pk_…",
+    });
   }
   await services.limits.checked({ app, ip: client.ip }, 'address', () => services.apps.authenticateKey(app, apiKey));
   const issued = await services.authenticator.login(app, loginBodyOf(frame), client);
@@ -58,14 +87,19 @@ export async function loginByFrame(services: GatewayServices, app: AppRecord, fr
  * anything: so that a connection over the user's limit is refused before its reconnect token
  * is rotated away. Undefined when unknown (a login that starts a new session).
  */
-export async function resumedUserOf(services: GatewayServices, frame: AuthenticateFrame, caller: Caller): Promise<string | undefined> {
+export async function resumedUserOf(
+  services: GatewayServices,
+  frame: AuthenticateFrame,
+  caller: Caller,
+): Promise<string | undefined> {
   const body = frame as { strategy: string; token?: unknown; accessToken?: unknown };
   if (body.strategy === 'reconnect' && typeof body.token === 'string') {
     // A refused guesser is turned away before its token is even looked up.
     services.limits.assertNotGuessing(caller, 'address-and-app');
     return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
   }
-  if ((body.strategy === 'access-token' || body.strategy === 'jwt') && typeof body.accessToken === 'string') return unverifiedClaims(body.accessToken)?.sub;
+  if ((body.strategy === 'access-token' || body.strategy === 'jwt') && typeof body.accessToken === 'string')
+    return unverifiedClaims(body.accessToken)?.sub;
   return undefined;
 }
 
@@ -80,13 +114,24 @@ export async function discardNewSession(sessions: SessionService, result: BindRe
  * spent through the login pipeline (and rotated); an access token is checked as on REST. A
  * token of another user or app is refused with identity_mismatch before anything is spent.
  */
-export async function refreshBinding(services: GatewayServices, app: AppRecord, current: Binding, frame: RefreshFrame, client: ClientInfo): Promise<BindResult> {
+export async function refreshBinding(
+  services: GatewayServices,
+  app: AppRecord,
+  current: Binding,
+  frame: RefreshFrame,
+  client: ClientInfo,
+): Promise<BindResult> {
   if ('reconnectToken' in frame) {
     // A refused guesser is turned away before its token is even looked up.
     services.limits.assertNotGuessing({ app, ip: client.ip }, 'address-and-app');
     const owner = await services.sessions.reconnectTokenOwner(frame.reconnectToken);
-    if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id)) throw mismatch(owner.appId !== app.id);
-    const issued = await services.authenticator.login(app, { strategy: 'reconnect', token: frame.reconnectToken }, client);
+    if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id))
+      throw mismatch(owner.appId !== app.id);
+    const issued = await services.authenticator.login(
+      app,
+      { strategy: 'reconnect', token: frame.reconnectToken },
+      client,
+    );
     const binding = await bindAccessToken(services.sessions, app, issued.accessToken, 'reconnect');
     if (binding.user.id !== current.user.id) throw mismatch(false);
     return { binding, issued };

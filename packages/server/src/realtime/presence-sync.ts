@@ -136,7 +136,10 @@ export class PresenceSync {
     for (const [node, at] of this.heard) {
       if (now - at <= this.timeoutMs) continue;
       this.forget(node);
-      this.options.logger.info({ node, silentMs: Math.round(now - at) }, 'presence: a node was not heard from; its users left');
+      this.options.logger.info(
+        { node, silentMs: Math.round(now - at) },
+        'presence: a node was not heard from; its users left',
+      );
     }
     if (!this.options.bus.connected) return;
     if (this.stateNeeded) this.sendState();
@@ -164,7 +167,8 @@ export class PresenceSync {
     this.pending = new Map();
     // While the link is down the changes would be lost anyway; the whole part goes out when it is back.
     if (this.stopped || parts.length === 0 || !this.options.bus.connected) return;
-    for (let start = 0; start < parts.length; start += STATE_CHUNK) this.send({ type: 'set', parts: parts.slice(start, start + STATE_CHUNK) });
+    for (let start = 0; start < parts.length; start += STATE_CHUNK)
+      this.send({ type: 'set', parts: parts.slice(start, start + STATE_CHUNK) });
   }
 
   private sendState(): void {
@@ -172,7 +176,12 @@ export class PresenceSync {
     const parts = [...this.options.presence.partsOf(this.options.bus.nodeId)];
     // Sent in one go: the broker keeps one publisher's messages in order, so no change of this node comes between the chunks.
     for (let start = 0; start === 0 || start < parts.length; start += STATE_CHUNK) {
-      this.send({ type: 'state', parts: parts.slice(start, start + STATE_CHUNK), first: start === 0, last: start + STATE_CHUNK >= parts.length });
+      this.send({
+        type: 'state',
+        parts: parts.slice(start, start + STATE_CHUNK),
+        first: start === 0,
+        last: start + STATE_CHUNK >= parts.length,
+      });
     }
   }
 
@@ -220,7 +229,8 @@ export class PresenceSync {
     const seen = this.replacing.get(node);
     this.replacing.delete(node);
     // What the node held before and no longer does (changes lost while a link was down) leaves.
-    if (seen !== undefined) this.options.presence.dropNode(node, (appId, userId, sessionId) => seen.has(keyOf(appId, userId, sessionId)));
+    if (seen !== undefined)
+      this.options.presence.dropNode(node, (appId, userId, sessionId) => seen.has(keyOf(appId, userId, sessionId)));
   }
 
   private apply(node: string, part: SessionPart): void {

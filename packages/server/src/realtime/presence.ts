@@ -1,4 +1,10 @@
-import type { PresenceEntry, PresenceJoinFrame, PresenceLeaveFrame, PresenceSession, UserKind } from '@tessera/protocol';
+import type {
+  PresenceEntry,
+  PresenceJoinFrame,
+  PresenceLeaveFrame,
+  PresenceSession,
+  UserKind,
+} from '@tessera/protocol';
 
 /** One authenticated connection as presence counts it. */
 export interface PresenceMember {
@@ -87,7 +93,8 @@ export class Presence<M extends PresenceMember = PresenceMember> {
   /** The user's connections on this node (the per-user limit is per node). */
   connectionsOf(appId: string, userId: string): number {
     let connections = 0;
-    for (const part of this.apps.get(appId)?.users.get(userId)?.parts ?? []) if (part.node === this.nodeId) connections += part.connections;
+    for (const part of this.apps.get(appId)?.users.get(userId)?.parts ?? [])
+      if (part.node === this.nodeId) connections += part.connections;
     return connections;
   }
 
@@ -108,7 +115,8 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     const app = connections > 0 ? this.appOf(appId) : this.apps.get(appId);
     let user = app?.users.get(userId);
     if (app === undefined || (user === undefined && connections <= 0)) return false;
-    if (user === undefined) app.users.set(userId, (user = { kind: part.kind, displayName: part.displayName, parts: [] }));
+    if (user === undefined)
+      app.users.set(userId, (user = { kind: part.kind, displayName: part.displayName, parts: [] }));
     const before = sessionConnections(user, sessionId);
     const index = user.parts.findIndex((candidate) => candidate.node === node && candidate.sessionId === sessionId);
     const previous = index < 0 ? 0 : user.parts[index]!.connections;
@@ -120,7 +128,15 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     } else if (index >= 0) {
       user.parts.splice(index, 1);
     }
-    return this.sessionChanged(app, appId, userId, user, sessionId, before, before - previous + Math.max(0, connections));
+    return this.sessionChanged(
+      app,
+      appId,
+      userId,
+      user,
+      sessionId,
+      before,
+      before - previous + Math.max(0, connections),
+    );
   }
 
   /**
@@ -132,7 +148,15 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     for (const [appId, app] of this.apps) {
       for (const [userId, user] of app.users) {
         for (const part of user.parts) {
-          if (part.node === node && keep?.(appId, userId, part.sessionId) !== true) dropped.push({ appId, userId, sessionId: part.sessionId, kind: user.kind, displayName: user.displayName, connections: 0 });
+          if (part.node === node && keep?.(appId, userId, part.sessionId) !== true)
+            dropped.push({
+              appId,
+              userId,
+              sessionId: part.sessionId,
+              kind: user.kind,
+              displayName: user.displayName,
+              connections: 0,
+            });
         }
       }
     }
@@ -145,7 +169,15 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     for (const [appId, app] of this.apps) {
       for (const [userId, user] of app.users) {
         for (const part of user.parts) {
-          if (part.node === node) yield { appId, userId, sessionId: part.sessionId, kind: user.kind, displayName: user.displayName, connections: part.connections };
+          if (part.node === node)
+            yield {
+              appId,
+              userId,
+              sessionId: part.sessionId,
+              kind: user.kind,
+              displayName: user.displayName,
+              connections: part.connections,
+            };
         }
       }
     }
@@ -163,7 +195,11 @@ export class Presence<M extends PresenceMember = PresenceMember> {
   }
 
   /** The online users of an app (only `userIds` when given), at most `limit` of them. */
-  snapshot(appId: string, userIds: readonly string[] | undefined, limit: number): { users: PresenceEntry[]; truncated: boolean } {
+  snapshot(
+    appId: string,
+    userIds: readonly string[] | undefined,
+    limit: number,
+  ): { users: PresenceEntry[]; truncated: boolean } {
     const online = this.apps.get(appId)?.users ?? new Map<string, OnlineUser>();
     const users: PresenceEntry[] = [];
     const ids = userIds ?? online.keys();
@@ -183,15 +219,34 @@ export class Presence<M extends PresenceMember = PresenceMember> {
 
   /** Returns whether the user went offline in the cluster. */
   private changeLocal(member: M, delta: 1 | -1): boolean {
-    const current = this.apps.get(member.appId)?.users.get(member.userId)?.parts.find((part) => part.node === this.nodeId && part.sessionId === member.sessionId)?.connections ?? 0;
+    const current =
+      this.apps
+        .get(member.appId)
+        ?.users.get(member.userId)
+        ?.parts.find((part) => part.node === this.nodeId && part.sessionId === member.sessionId)?.connections ?? 0;
     if (current + delta < 0) return false;
-    const part: SessionPart = { appId: member.appId, userId: member.userId, sessionId: member.sessionId, kind: member.kind, displayName: member.displayName, connections: current + delta };
+    const part: SessionPart = {
+      appId: member.appId,
+      userId: member.userId,
+      sessionId: member.sessionId,
+      kind: member.kind,
+      displayName: member.displayName,
+      connections: current + delta,
+    };
     const offline = this.set(this.nodeId, part);
     this.events.localChange(part);
     return offline;
   }
 
-  private sessionChanged(app: AppPresence, appId: string, userId: string, user: OnlineUser, sessionId: string, before: number, after: number): boolean {
+  private sessionChanged(
+    app: AppPresence,
+    appId: string,
+    userId: string,
+    user: OnlineUser,
+    sessionId: string,
+    before: number,
+    after: number,
+  ): boolean {
     if (before === 0 && after > 0) {
       this.publish(app, userId, { type: 'presence.join', sessionId, entry: entryOf(userId, user) });
       return false;
@@ -199,7 +254,12 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     if (before === 0 || after > 0) return false;
     const offline = user.parts.length === 0;
     if (offline) app.users.delete(userId);
-    this.publish(app, userId, { type: 'presence.leave', userId, sessionId, entry: offline ? null : entryOf(userId, user) });
+    this.publish(app, userId, {
+      type: 'presence.leave',
+      userId,
+      sessionId,
+      entry: offline ? null : entryOf(userId, user),
+    });
     if (offline) this.dropIfEmpty(appId, app);
     return offline;
   }
@@ -208,7 +268,8 @@ export class Presence<M extends PresenceMember = PresenceMember> {
     if (this.silenced || app.subscribers.size === 0) return;
     // Serialised once, however many subscribers receive it.
     const json = JSON.stringify(frame);
-    for (const [subscriber, follows] of app.subscribers) if (follows === null || follows.has(userId)) subscriber.deliver(json);
+    for (const [subscriber, follows] of app.subscribers)
+      if (follows === null || follows.has(userId)) subscriber.deliver(json);
   }
 
   private appOf(appId: string): AppPresence {

@@ -5,7 +5,11 @@ import { presentUser } from '../users/presenter.js';
 import type { BindResult } from './handshake.js';
 
 /** The answer to a successful authentication; the new tokens when the frame logged in. */
-export function authenticatedFrame(connectionId: string, result: BindResult, id: FrameId | undefined): AuthenticatedFrame {
+export function authenticatedFrame(
+  connectionId: string,
+  result: BindResult,
+  id: FrameId | undefined,
+): AuthenticatedFrame {
   return { type: 'authenticated', ...(id === undefined ? {} : { id }), connectionId, ...bindingFields(result) };
 }
 
@@ -15,10 +19,20 @@ export function refreshedFrame(result: BindResult, id: FrameId | undefined): Ref
 }
 
 function bindingFields({ binding, issued }: BindResult): Omit<RefreshedFrame, 'type' | 'id'> {
-  const authentication: RealtimeAuthentication = { strategy: binding.strategy, accessTokenExpiresAt: toIso(binding.accessExpiresAt) };
-  if (issued === undefined) return { user: presentUser(binding.user), session: sessionSummary(binding.session), authentication };
+  const authentication: RealtimeAuthentication = {
+    strategy: binding.strategy,
+    accessTokenExpiresAt: toIso(binding.accessExpiresAt),
+  };
+  if (issued === undefined)
+    return { user: presentUser(binding.user), session: sessionSummary(binding.session), authentication };
   authentication.reconnectTokenExpiresAt = issued.authentication.reconnectTokenExpiresAt;
-  return { user: presentUser(binding.user), session: sessionSummary(binding.session), authentication, accessToken: issued.accessToken, reconnectToken: issued.reconnectToken };
+  return {
+    user: presentUser(binding.user),
+    session: sessionSummary(binding.session),
+    authentication,
+    accessToken: issued.accessToken,
+    reconnectToken: issued.reconnectToken,
+  };
 }
 
 function sessionSummary(session: SessionRecord): Pick<Session, 'id' | 'expiresAt' | 'idleExpiresAt'> {

@@ -7,11 +7,19 @@ export const RealtimeSettings = Type.Object(
       default: 20,
       minimum: 1,
       maximum: 1000,
-      description: 'Open realtime connections one user may have on a node, across its sessions; one more closes with too_many_connections.',
+      description:
+        'Open realtime connections one user may have on a node, across its sessions; one more closes with too_many_connections.',
     }),
-    presence: Type.Boolean({ default: true, description: 'Whether connected users may see who else is online (presence.query and presence.subscribe).' }),
+    presence: Type.Boolean({
+      default: true,
+      description: 'Whether connected users may see who else is online (presence.query and presence.subscribe).',
+    }),
   },
-  { additionalProperties: false, default: {}, description: 'The WebSocket gateway at /v1/apps/{namespace}/{app}/realtime.' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'The WebSocket gateway at /v1/apps/{namespace}/{app}/realtime.',
+  },
 );
 
 export type RealtimeSettings = Static<typeof RealtimeSettings>;

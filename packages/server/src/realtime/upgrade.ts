@@ -28,15 +28,25 @@ const API_KEY = /^(pk|sk)_/;
  * `Authorization: Bearer <accessToken | pk_… | sk_…>`, `X-Tessera-Key`, `?key=` (browsers
  * cannot set headers), or the subprotocol `bearer.<accessToken>` next to `tessera.v1`.
  */
-export function parseUpgrade(request: IncomingMessage, clientAddress: (request: IncomingMessage) => string | null, requestId: string): UpgradeTarget {
+export function parseUpgrade(
+  request: IncomingMessage,
+  clientAddress: (request: IncomingMessage) => string | null,
+  requestId: string,
+): UpgradeTarget {
   const url = new URL(request.url ?? '/', 'http://upgrade');
   const match = REALTIME_PATH.exec(url.pathname);
   if (match === null) throw new TesseraError('route_not_found');
-  const target: UpgradeTarget = { namespace: decodeSegment(match[1]!), app: decodeSegment(match[2]!), client: clientOf(request, clientAddress), requestId };
+  const target: UpgradeTarget = {
+    namespace: decodeSegment(match[1]!),
+    app: decodeSegment(match[2]!),
+    client: clientOf(request, clientAddress),
+    requestId,
+  };
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const bearer = BEARER.exec(authorization)?.[1];
-    if (bearer === undefined) throw new TesseraError('invalid_token', { message: 'The Authorization header must be "Bearer <token>".' });
+    if (bearer === undefined)
+      throw new TesseraError('invalid_token', { message: 'The Authorization header must be "Bearer <token>".' });
     if (API_KEY.test(bearer)) target.apiKey = bearer;
     else target.accessToken = bearer;
   }
@@ -44,7 +54,8 @@ export function parseUpgrade(request: IncomingMessage, clientAddress: (request: 
   const key = typeof keyHeader === 'string' ? keyHeader : url.searchParams.get('key');
   if (key !== null && key !== '') target.apiKey = key;
   const fromProtocol = subprotocols(request).find((protocol) => protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX));
-  if (fromProtocol !== undefined && target.accessToken === undefined) target.accessToken = fromProtocol.slice(BEARER_SUBPROTOCOL_PREFIX.length);
+  if (fromProtocol !== undefined && target.accessToken === undefined)
+    target.accessToken = fromProtocol.slice(BEARER_SUBPROTOCOL_PREFIX.length);
   return target;
 }
 
@@ -56,7 +67,12 @@ export function parseUpgrade(request: IncomingMessage, clientAddress: (request: 
  */
 export function assertOriginAllowed(request: IncomingMessage, app: AppRecord): void {
   const origin = request.headers.origin;
-  if (origin === undefined || originAllowed(app.settings.allowedOrigins, origin) || sameHost(origin, request.headers.host)) return;
+  if (
+    origin === undefined ||
+    originAllowed(app.settings.allowedOrigins, origin) ||
+    sameHost(origin, request.headers.host)
+  )
+    return;
   throw originNotAllowed(origin);
 }
 
@@ -106,6 +122,14 @@ function clientOf(request: IncomingMessage, clientAddress: (request: IncomingMes
 }
 
 function statusText(status: number): string {
-  const texts: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+  const texts: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    503: 'Service Unavailable',
+  };
   return texts[status] ?? 'Error';
 }

@@ -127,7 +127,9 @@ function openPostgres(url: string, poolSize: number, deadlines: DatabaseDeadline
     ...(schema === null ? {} : { schema }),
     ping: sharedCheck(() => selectOne(db), deadlines.pingMs),
     unbounded: async (work) => {
-      const unboundedPool = listenForLostConnections(new pg.Pool({ ...connection, max: 1, connectionTimeoutMillis: deadlines.connectMs }));
+      const unboundedPool = listenForLostConnections(
+        new pg.Pool({ ...connection, max: 1, connectionTimeoutMillis: deadlines.connectMs }),
+      );
       const unboundedDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: unboundedPool }) });
       try {
         return await work(unboundedDb);
@@ -167,7 +169,9 @@ function sharedCheck(check: () => Promise<void>, timeoutMs: number): () => Promi
 }
 
 const parseInt8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
-  oid === POSTGRES_INT8 ? (value: string) => Number(value) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
+  oid === POSTGRES_INT8
+    ? (value: string) => Number(value)
+    : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
 
 function quoteIdentifier(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid PostgreSQL schema name: ${name}`);
@@ -189,6 +193,7 @@ async function migrate(db: Kysely<Database>, schema: string | undefined): Promis
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
   const { error, results = [] } = await migrator.migrateToLatest();
-  if (error !== undefined) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
+  if (error !== undefined)
+    throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

@@ -1,5 +1,3 @@
-
-
 /**
  * Tables as Kysely sees them. Timestamps are milliseconds since the epoch in BIGINT columns;
  * JSON is stored as TEXT; flags are nullable timestamps (`revoked_at`, `disabled_at`) so the
@@ -127,7 +125,6 @@ export interface ReconnectTokenTable {
   /** When a newer token of the session replaced it unused. */
   superseded_at: number | null;
 }
-
 
 /** An identity proven elsewhere, linked to a user: (provider, subject) names one user of the app. */
 export interface UserIdentityTable {

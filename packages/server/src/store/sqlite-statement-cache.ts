@@ -13,7 +13,11 @@ const MAX_STATEMENTS = 512;
  * and Tessera never streams results (an iterating statement could not be reused meanwhile).
  */
 export function withStatementCache(connection: SQLite.Database, maxStatements = MAX_STATEMENTS): SqliteDatabase {
-  const statements = new BoundedCache<string, SQLite.Statement>({ clock: systemClock, maxEntries: maxStatements, ttlMs: Number.POSITIVE_INFINITY });
+  const statements = new BoundedCache<string, SQLite.Statement>({
+    clock: systemClock,
+    maxEntries: maxStatements,
+    ttlMs: Number.POSITIVE_INFINITY,
+  });
   return {
     close: () => void connection.close(),
     prepare(sql: string): SqliteStatement {

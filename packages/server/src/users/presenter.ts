@@ -23,7 +23,11 @@ export function presentUser(user: UserRecord): User {
 }
 
 /** `connections`: the session's live realtime connections (see LiveConnections). */
-export function presentSession(session: SessionRecord, connections: ReadonlyMap<string, number>, currentSessionId?: string): Session {
+export function presentSession(
+  session: SessionRecord,
+  connections: ReadonlyMap<string, number>,
+  currentSessionId?: string,
+): Session {
   return {
     id: session.id,
     strategy: session.strategy,

@@ -15,7 +15,12 @@ export const Email = Type.String({
   description: 'Unique per app, case-insensitively.',
 });
 
-export const NewPassword = Type.String({ minLength: 1, maxLength: 1024, description: 'At least the app\'s passwordPolicy.minLength (default 15) and at most 256 characters; common passwords and the user\'s own email, username and the app\'s name are refused.' });
+export const NewPassword = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description:
+    "At least the app's passwordPolicy.minLength (default 15) and at most 256 characters; common passwords and the user's own email, username and the app's name are refused.",
+});
 
 const HttpUrl = Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$' });
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -29,7 +34,11 @@ export const ProfileProperties = {
   website: Type.Optional(Nullable(HttpUrl)),
   avatarUrl: Type.Optional(Nullable(HttpUrl)),
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50, uniqueItems: true })),
-  customData: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Any JSON object up to 16 KiB.' })),
+  customData: Type.Optional(
+    Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
+      description: 'Any JSON object up to 16 KiB.',
+    }),
+  ),
 };
 
 export const SignupBodySchema = Type.Object(
@@ -44,7 +53,12 @@ export const CreateUserBodySchema = Type.Object(
     email: Type.Optional(Email),
     password: Type.Optional(NewPassword),
     passwordHash: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 512, description: 'Instead of password, with the secret key only: an argon2id or bcrypt hash imported from another system.' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 512,
+        description:
+          'Instead of password, with the secret key only: an argon2id or bcrypt hash imported from another system.',
+      }),
     ),
     ...ProfileProperties,
   },

@@ -3,13 +3,24 @@ import type { Static } from 'typebox';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
-import { isImportableHash, normalizePassword, passwordPolicyOf, type PasswordHasher, type PasswordOwner } from '../auth/passwords/index.js';
+import {
+  isImportableHash,
+  normalizePassword,
+  passwordPolicyOf,
+  type PasswordHasher,
+  type PasswordOwner,
+} from '../auth/passwords/index.js';
 import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
 import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
 import { presentUser } from './presenter.js';
-import { CUSTOM_DATA_MAX_BYTES, type AdminUpdateUserBodySchema, type CreateUserBodySchema, type UpdateMeBodySchema } from './profile-schema.js';
+import {
+  CUSTOM_DATA_MAX_BYTES,
+  type AdminUpdateUserBodySchema,
+  type CreateUserBodySchema,
+  type UpdateMeBodySchema,
+} from './profile-schema.js';
 
 type SignupInput = Static<typeof CreateUserBodySchema>;
 type UpdateMeInput = Static<typeof UpdateMeBodySchema>;
@@ -34,7 +45,8 @@ export const usernameKey = (username: string): string => username.normalize('NFK
 export const emailKey = (email: string): string => email.trim().toLowerCase();
 
 /** The login throttle's account for a login by email or username (see LocalStrategy). */
-export const throttleAccountOfLogin = (login: { email: string } | { username: string }): string => ('email' in login ? `e:${emailKey(login.email)}` : `u:${usernameKey(login.username)}`);
+export const throttleAccountOfLogin = (login: { email: string } | { username: string }): string =>
+  'email' in login ? `e:${emailKey(login.email)}` : `u:${usernameKey(login.username)}`;
 /** The login throttle's account for a password check of a signed-in user (the password change). */
 const throttleAccountOfId = (userId: string): string => `id:${userId}`;
 
@@ -60,7 +72,10 @@ export class UserService {
   async signup(app: AppRecord, input: SignupInput, { viaSecretKey }: { viaSecretKey: boolean }): Promise<UserRecord> {
     if (!viaSecretKey && !app.settings.publicSignup) throw new TesseraError('signup_disabled');
     if (input.username === undefined && input.email === undefined) {
-      throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
+      throw new TesseraError('invalid_request', {
+        message: 'Give a username, an email, or both.',
+        details: [{ path: '/username', message: 'username or email is required' }],
+      });
     }
     const { password, passwordHash: importedHash, ...profile } = input;
     const passwordHash = await this.initialPasswordHash(app, { password, importedHash, owner: profile }, viaSecretKey);
@@ -72,7 +87,11 @@ export class UserService {
    * (anonymous, guest, external identities). Profile fields are validated by the caller's schema.
    */
   /** `repositories` are a transaction's when the new user must be written together with more rows. */
-  async create(app: AppRecord, { kind, profile, passwordHash = null, expiresAt = null }: NewUser, repositories: Repositories = this.repositories): Promise<UserRecord> {
+  async create(
+    app: AppRecord,
+    { kind, profile, passwordHash = null, expiresAt = null }: NewUser,
+    repositories: Repositories = this.repositories,
+  ): Promise<UserRecord> {
     const now = this.clock.now();
     return this.writeUnique(() =>
       repositories.users.insert({
@@ -105,15 +124,30 @@ export class UserService {
    * A new user's password, or the hash of one imported from another system (secret key only):
    * argon2id as is, bcrypt until the user's next login moves it to argon2id.
    */
-  private async initialPasswordHash(app: AppRecord, { password, importedHash, owner }: { password: string | undefined; importedHash: string | undefined; owner: PasswordOwner }, viaSecretKey: boolean): Promise<string> {
+  private async initialPasswordHash(
+    app: AppRecord,
+    {
+      password,
+      importedHash,
+      owner,
+    }: { password: string | undefined; importedHash: string | undefined; owner: PasswordOwner },
+    viaSecretKey: boolean,
+  ): Promise<string> {
     if ((password === undefined) === (importedHash === undefined)) {
-      throw new TesseraError('invalid_request', { message: 'Give either password or passwordHash.', details: [{ path: '/password', message: 'exactly one of password and passwordHash is required' }] });
+      throw new TesseraError('invalid_request', {
+        message: 'Give either password or passwordHash.',
+        details: [{ path: '/password', message: 'exactly one of password and passwordHash is required' }],
+      });
     }
     // An imported hash is taken as it is: the policy applies when a password is set, and its owner set it elsewhere.
     if (importedHash === undefined) return this.hasher.hash(normalizePassword(password!, passwordPolicyOf(app, owner)));
-    if (!viaSecretKey) throw new TesseraError('forbidden', { message: 'Only the secret key may import a password hash.' });
+    if (!viaSecretKey)
+      throw new TesseraError('forbidden', { message: 'Only the secret key may import a password hash.' });
     if (!isImportableHash(importedHash)) {
-      throw new TesseraError('invalid_request', { message: 'passwordHash must be an argon2id or bcrypt ($2a$, $2b$, $2y$) hash.', details: [{ path: '/passwordHash', message: 'unsupported hash format' }] });
+      throw new TesseraError('invalid_request', {
+        message: 'passwordHash must be an argon2id or bcrypt ($2a$, $2b$, $2y$) hash.',
+        details: [{ path: '/passwordHash', message: 'unsupported hash format' }],
+      });
     }
     return importedHash;
   }
@@ -131,7 +165,11 @@ export class UserService {
   }
 
   async list(app: AppRecord, { prefix, cursor, limit }: ListUsersInput): Promise<Page<User>> {
-    const rows = await this.repositories.users.list(app.id, { prefix: prefix?.normalize('NFKC').toLowerCase(), after: cursor, limit: limit + 1 });
+    const rows = await this.repositories.users.list(app.id, {
+      prefix: prefix?.normalize('NFKC').toLowerCase(),
+      after: cursor,
+      limit: limit + 1,
+    });
     const items = rows.slice(0, limit);
     return { items: items.map(presentUser), nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
   }
@@ -142,7 +180,11 @@ export class UserService {
     const { password, oldPassword, ...profile } = input;
     const patch: UserRowPatch = profileColumns(profile);
     if (password !== undefined) {
-      if (oldPassword === undefined) throw new TesseraError('invalid_request', { message: 'Give oldPassword to change the password.', details: [{ path: '/oldPassword', message: 'required with password' }] });
+      if (oldPassword === undefined)
+        throw new TesseraError('invalid_request', {
+          message: 'Give oldPassword to change the password.',
+          details: [{ path: '/oldPassword', message: 'required with password' }],
+        });
       // A stolen access token must not become a way to guess the password: same throttle as login.
       const subject = { account: throttleAccountOfId(user.id), ip: null };
       await this.throttle.assertAllowed(app, subject);
@@ -152,9 +194,14 @@ export class UserService {
         throw new TesseraError('wrong_password');
       }
       await this.throttle.recordSuccess(app, subject);
-      patch.password_hash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, ownerAfter(user, profile))));
+      patch.password_hash = await this.hasher.hash(
+        normalizePassword(password, passwordPolicyOf(app, ownerAfter(user, profile))),
+      );
     } else if (oldPassword !== undefined) {
-      throw new TesseraError('invalid_request', { message: 'oldPassword goes with password.', details: [{ path: '/oldPassword', message: 'only with password' }] });
+      throw new TesseraError('invalid_request', {
+        message: 'oldPassword goes with password.',
+        details: [{ path: '/oldPassword', message: 'only with password' }],
+      });
     }
     const updated = await this.update(app, user.id, patch);
     if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed', session.id);
@@ -166,14 +213,18 @@ export class UserService {
     const { password, disabled, ...profile } = input;
     const existing = await this.get(app, id);
     const patch: UserRowPatch = profileColumns(profile);
-    if (password !== undefined) patch.password_hash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, ownerAfter(existing, profile))));
+    if (password !== undefined)
+      patch.password_hash = await this.hasher.hash(
+        normalizePassword(password, passwordPolicyOf(app, ownerAfter(existing, profile))),
+      );
     if (disabled !== undefined) patch.disabled_at = disabled ? (existing.disabledAt ?? this.clock.now()) : null;
     const updated = await this.update(app, id, patch);
     if (disabled === true) await this.sessions.revokeAll(updated, 'user_disabled');
     else if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed');
     // A reset is how a locked-out user gets back in: the new password works at once. The logins
     // the user had before this change are lifted too, in case the update changed them.
-    if (password !== undefined) await this.throttle.lift(app, [...new Set([...throttleAccountsOf(existing), ...throttleAccountsOf(updated)])]);
+    if (password !== undefined)
+      await this.throttle.lift(app, [...new Set([...throttleAccountsOf(existing), ...throttleAccountsOf(updated)])]);
     return updated;
   }
 
@@ -196,12 +247,17 @@ export class UserService {
   }
 
   async storePasswordHash(app: AppRecord, user: UserRecord, passwordHash: string): Promise<void> {
-    await this.repositories.users.update(app.id, user.id, { password_hash: passwordHash, updated_at: this.clock.now() });
+    await this.repositories.users.update(app.id, user.id, {
+      password_hash: passwordHash,
+      updated_at: this.clock.now(),
+    });
     user.passwordHash = passwordHash;
   }
 
   private async update(app: AppRecord, id: string, patch: UserRowPatch): Promise<UserRecord> {
-    const updated = await this.writeUnique(() => this.repositories.users.update(app.id, id, { ...patch, updated_at: this.clock.now() }));
+    const updated = await this.writeUnique(() =>
+      this.repositories.users.update(app.id, id, { ...patch, updated_at: this.clock.now() }),
+    );
     if (updated === undefined) throw new TesseraError('user_not_found');
     await this.sessions.userChanged(id);
     return updated;
@@ -246,7 +302,10 @@ function serializeCustomData(customData: Record<string, unknown> | null): string
   if (customData === null) return null;
   const json = JSON.stringify(customData);
   if (Buffer.byteLength(json) > CUSTOM_DATA_MAX_BYTES) {
-    throw new TesseraError('invalid_request', { message: 'customData is larger than 16 KiB.', details: [{ path: '/customData', message: `must be at most ${CUSTOM_DATA_MAX_BYTES} bytes as JSON` }] });
+    throw new TesseraError('invalid_request', {
+      message: 'customData is larger than 16 KiB.',
+      details: [{ path: '/customData', message: `must be at most ${CUSTOM_DATA_MAX_BYTES} bytes as JSON` }],
+    });
   }
   return json;
 }

@@ -42,12 +42,36 @@ const asOutcome = (result: Holder | Outcome): Outcome => (typeof result === 'str
 const CASES: Case[] = [
   // Login
   { name: 'a password login', expected: 'ok', run: async (c) => (await c.holder()).probe('ok') },
-  { name: 'a wrong password', expected: 'invalid_credentials', run: async (c) => asOutcome(await c.login({ strategy: 'local', email: c.email, password: 'wrong horse' })) },
-  { name: 'an unknown email', expected: 'invalid_credentials', run: async (c) => asOutcome(await c.login({ strategy: 'local', email: uniqueEmail('nobody'), password: PASSWORD })) },
-  { name: 'a login without the app key', expected: 'missing_credentials', run: async (c) => asOutcome(await c.login({ strategy: 'local', email: c.email, password: PASSWORD }, null)) },
-  { name: 'a body missing a field', expected: 'invalid_request', run: async (c) => asOutcome(await c.login({ strategy: 'local', email: c.email })) },
-  { name: 'an unknown strategy', expected: 'unknown_strategy', run: async (c) => asOutcome(await c.login({ strategy: 'telepathy' })) },
-  { name: 'a strategy the app has not enabled', expected: 'strategy_disabled', run: async (c) => asOutcome(await c.login({ strategy: 'anonymous' })) },
+  {
+    name: 'a wrong password',
+    expected: 'invalid_credentials',
+    run: async (c) => asOutcome(await c.login({ strategy: 'local', email: c.email, password: 'wrong horse' })),
+  },
+  {
+    name: 'an unknown email',
+    expected: 'invalid_credentials',
+    run: async (c) => asOutcome(await c.login({ strategy: 'local', email: uniqueEmail('nobody'), password: PASSWORD })),
+  },
+  {
+    name: 'a login without the app key',
+    expected: 'missing_credentials',
+    run: async (c) => asOutcome(await c.login({ strategy: 'local', email: c.email, password: PASSWORD }, null)),
+  },
+  {
+    name: 'a body missing a field',
+    expected: 'invalid_request',
+    run: async (c) => asOutcome(await c.login({ strategy: 'local', email: c.email })),
+  },
+  {
+    name: 'an unknown strategy',
+    expected: 'unknown_strategy',
+    run: async (c) => asOutcome(await c.login({ strategy: 'telepathy' })),
+  },
+  {
+    name: 'a strategy the app has not enabled',
+    expected: 'strategy_disabled',
+    run: async (c) => asOutcome(await c.login({ strategy: 'anonymous' })),
+  },
   {
     name: 'an enabled anonymous login',
     settings: { strategies: { anonymous: { enabled: true } } },
@@ -62,7 +86,10 @@ const CASES: Case[] = [
     name: 'a disabled user logging in with the right password',
     expected: 'invalid_credentials',
     run: async (c) => {
-      await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, { key: c.app.secretKey, body: { disabled: true } });
+      await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, {
+        key: c.app.secretKey,
+        body: { disabled: true },
+      });
       return asOutcome(await c.login({ strategy: 'local', email: c.email, password: PASSWORD }));
     },
   },
@@ -71,7 +98,10 @@ const CASES: Case[] = [
     settings: { revealDisabledUsers: true },
     expected: 'user_disabled',
     run: async (c) => {
-      await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, { key: c.app.secretKey, body: { disabled: true } });
+      await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, {
+        key: c.app.secretKey,
+        body: { disabled: true },
+      });
       return asOutcome(await c.login({ strategy: 'local', email: c.email, password: PASSWORD }));
     },
   },
@@ -108,7 +138,11 @@ const CASES: Case[] = [
       return holder.refresh(spent);
     },
   },
-  { name: 'a refresh with a token that is not one', expected: 'invalid_token', run: async (c) => (await c.holder()).refresh('rt_AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA') },
+  {
+    name: 'a refresh with a token that is not one',
+    expected: 'invalid_token',
+    run: async (c) => (await c.holder()).refresh('rt_AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+  },
 
   // Expiry
   {
@@ -170,7 +204,10 @@ const CASES: Case[] = [
     run: async (c) => {
       const holder = await c.holder();
       const other = await c.otherSession();
-      await c.server.api('PATCH', `${c.app.path}/me`, { token: other.accessToken, body: { oldPassword: PASSWORD, password: 'a brand new passphrase' } });
+      await c.server.api('PATCH', `${c.app.path}/me`, {
+        token: other.accessToken,
+        body: { oldPassword: PASSWORD, password: 'a brand new passphrase' },
+      });
       return holder.probe('session_revoked');
     },
   },
@@ -179,7 +216,10 @@ const CASES: Case[] = [
     expected: 'user_disabled',
     run: async (c) => {
       const holder = await c.holder();
-      await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, { key: c.app.secretKey, body: { disabled: true } });
+      await c.server.api('PATCH', `${c.app.path}/users/${c.userId}`, {
+        key: c.app.secretKey,
+        body: { disabled: true },
+      });
       return holder.probe('user_disabled');
     },
   },
@@ -221,7 +261,10 @@ describe.each(backends)('authentication behaves the same over REST and the socke
   async function contextFor(transport: Transport, settings: Record<string, unknown> | undefined): Promise<Context> {
     const app = await createApp(server, settings);
     const email = uniqueEmail('behaviour');
-    const signup = await server.api<{ id: string }>('POST', `${app.path}/users`, { key: app.publishableKey, body: { email, password: PASSWORD } });
+    const signup = await server.api<{ id: string }>('POST', `${app.path}/users`, {
+      key: app.publishableKey,
+      body: { email, password: PASSWORD },
+    });
     const login = async (body: Record<string, unknown>, key?: string | null) => {
       const result = await transport.login(server, app, body, key);
       if (typeof result !== 'string') holders.push(result);
@@ -240,7 +283,10 @@ describe.each(backends)('authentication behaves the same over REST and the socke
         return result;
       },
       async otherSession() {
-        const response = await server.api<{ accessToken: string }>('POST', `${app.path}/authentication`, { key: app.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+        const response = await server.api<{ accessToken: string }>('POST', `${app.path}/authentication`, {
+          key: app.publishableKey,
+          body: { strategy: 'local', email, password: PASSWORD },
+        });
         return response.body;
       },
       advance: (milliseconds) => server.clock.advance(milliseconds),

@@ -31,7 +31,12 @@ export interface Holder {
 export interface Transport {
   readonly name: 'rest' | 'socket';
   /** Logs in with `body`; `key` null sends no app key. */
-  login(server: TestServer, app: TestApp, body: Record<string, unknown>, key?: string | null): Promise<Holder | Outcome>;
+  login(
+    server: TestServer,
+    app: TestApp,
+    body: Record<string, unknown>,
+    key?: string | null,
+  ): Promise<Holder | Outcome>;
 }
 
 interface Credentials {
@@ -41,27 +46,51 @@ interface Credentials {
   reconnectToken: string;
 }
 
-const errorCode = (body: unknown): Outcome => (body as { error?: { code?: string } }).error?.code ?? 'unexpected answer';
+const errorCode = (body: unknown): Outcome =>
+  (body as { error?: { code?: string } }).error?.code ?? 'unexpected answer';
 
 export const rest: Transport = {
   name: 'rest',
   async login(server, app, body, key = app.publishableKey) {
-    const response = await server.api<AuthenticationResult>('POST', `${app.path}/authentication`, { body, ...(key === null ? {} : { key }) });
+    const response = await server.api<AuthenticationResult>('POST', `${app.path}/authentication`, {
+      body,
+      ...(key === null ? {} : { key }),
+    });
     if (response.status !== 201) return errorCode(response.body);
-    const current: Credentials = { userId: response.body.user.id, sessionId: response.body.session.id, accessToken: response.body.accessToken, reconnectToken: response.body.reconnectToken };
+    const current: Credentials = {
+      userId: response.body.user.id,
+      sessionId: response.body.session.id,
+      accessToken: response.body.accessToken,
+      reconnectToken: response.body.reconnectToken,
+    };
     return {
-      get userId() { return current.userId; },
-      get sessionId() { return current.sessionId; },
-      get accessToken() { return current.accessToken; },
-      get reconnectToken() { return current.reconnectToken; },
+      get userId() {
+        return current.userId;
+      },
+      get sessionId() {
+        return current.sessionId;
+      },
+      get accessToken() {
+        return current.accessToken;
+      },
+      get reconnectToken() {
+        return current.reconnectToken;
+      },
       async probe() {
         const me = await server.api('GET', `${app.path}/me`, { token: current.accessToken });
         return me.status === 200 ? 'ok' : errorCode(me.body);
       },
       async refresh(reconnectToken = current.reconnectToken) {
-        const next = await server.api<AuthenticationResult>('POST', `${app.path}/authentication`, { key: app.publishableKey, body: { strategy: 'reconnect', token: reconnectToken } });
+        const next = await server.api<AuthenticationResult>('POST', `${app.path}/authentication`, {
+          key: app.publishableKey,
+          body: { strategy: 'reconnect', token: reconnectToken },
+        });
         if (next.status !== 201) return errorCode(next.body);
-        Object.assign(current, { sessionId: next.body.session.id, accessToken: next.body.accessToken, reconnectToken: next.body.reconnectToken });
+        Object.assign(current, {
+          sessionId: next.body.session.id,
+          accessToken: next.body.accessToken,
+          reconnectToken: next.body.reconnectToken,
+        });
         return 'ok';
       },
       async dispose() {},
@@ -76,15 +105,31 @@ export const socket: Transport = {
     const answer = await firstOf(client, client.request<AuthenticatedFrame>({ type: 'authenticate', ...body }));
     if (typeof answer === 'string') return answer;
     if (answer.type !== 'authenticated') return (answer as { code?: string }).code ?? 'unexpected answer';
-    const current: Credentials = { userId: answer.user.id, sessionId: answer.session.id, accessToken: answer.accessToken!, reconnectToken: answer.reconnectToken! };
+    const current: Credentials = {
+      userId: answer.user.id,
+      sessionId: answer.session.id,
+      accessToken: answer.accessToken!,
+      reconnectToken: answer.reconnectToken!,
+    };
     return {
-      get userId() { return current.userId; },
-      get sessionId() { return current.sessionId; },
-      get accessToken() { return current.accessToken; },
-      get reconnectToken() { return current.reconnectToken; },
+      get userId() {
+        return current.userId;
+      },
+      get sessionId() {
+        return current.sessionId;
+      },
+      get accessToken() {
+        return current.accessToken;
+      },
+      get reconnectToken() {
+        return current.reconnectToken;
+      },
       async probe(expected) {
         if (expected !== 'ok') {
-          const closed = await Promise.race([client.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), EVENT_TIMEOUT_MS).unref())]);
+          const closed = await Promise.race([
+            client.closed,
+            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), EVENT_TIMEOUT_MS).unref()),
+          ]);
           return closed === undefined ? 'still open' : (closed.error ?? `close ${closed.code}`);
         }
         const pong = await firstOf(client, client.request({ type: 'ping' }));
@@ -94,7 +139,11 @@ export const socket: Transport = {
         const answer = await firstOf(client, client.request<RefreshedFrame>({ type: 'refresh', reconnectToken }));
         if (typeof answer === 'string') return answer;
         if (answer.type !== 'refreshed') return (answer as { code?: string }).code ?? 'unexpected answer';
-        Object.assign(current, { sessionId: answer.session.id, accessToken: answer.accessToken, reconnectToken: answer.reconnectToken });
+        Object.assign(current, {
+          sessionId: answer.session.id,
+          accessToken: answer.accessToken,
+          reconnectToken: answer.reconnectToken,
+        });
         return 'ok';
       },
       dispose: () => client.close(),

@@ -36,14 +36,27 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('abuse limits share
       failedCredentials: { perAddress: 2, window: WINDOW },
     };
     const settings = { rateLimits, strategies: { anonymous: { enabled: true } } };
-    expect((await nodes[0]!('PATCH', '/v1/admin/apps/demo/chat', { token: cluster.credentials.adminToken, body: { settings } })).status).toBe(200);
+    expect(
+      (
+        await nodes[0]!('PATCH', '/v1/admin/apps/demo/chat', {
+          token: cluster.credentials.adminToken,
+          body: { settings },
+        })
+      ).status,
+    ).toBe(200);
   }, 60_000);
   afterAll(() => cluster?.close());
 
   const from = (ip: string) => ({ 'x-forwarded-for': ip });
   const key = () => cluster.credentials.publishableKey;
-  const signup = (node: Api, ip: string) => node<Answer>('POST', `${APP}/users`, { key: key(), headers: from(ip), body: { email: uniqueEmail('cluster'), password: PASSWORD } });
-  const login = (node: Api, ip: string, body: Record<string, unknown>) => node<Answer & AuthenticationResult>('POST', `${APP}/authentication`, { key: key(), headers: from(ip), body });
+  const signup = (node: Api, ip: string) =>
+    node<Answer>('POST', `${APP}/users`, {
+      key: key(),
+      headers: from(ip),
+      body: { email: uniqueEmail('cluster'), password: PASSWORD },
+    });
+  const login = (node: Api, ip: string, body: Record<string, unknown>) =>
+    node<Answer & AuthenticationResult>('POST', `${APP}/authentication`, { key: key(), headers: from(ip), body });
 
   it('counts signups of one address on every node', async () => {
     expect((await signup(nodes[0]!, '10.20.0.1')).status).toBe(201);
@@ -83,16 +96,30 @@ describe.each(clusterTestsEnabled ? ['redis'] : [])('abuse limits while %s is do
   let server: TestServer;
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    server = await startTestServer(backends[0]!, { redisUrl: redis.url, redisKeyPrefix: `tessera-test:${randomBytes(6).toString('hex')}:` });
+    server = await startTestServer(backends[0]!, {
+      redisUrl: redis.url,
+      redisKeyPrefix: `tessera-test:${randomBytes(6).toString('hex')}:`,
+    });
     const settings = { rateLimits: { signup: { perAddress: 1, window: WINDOW } } };
-    expect((await server.api('PATCH', APP.replace('/v1/apps', '/v1/admin/apps'), { token: server.adminToken, body: { settings } })).status).toBe(200);
+    expect(
+      (
+        await server.api('PATCH', APP.replace('/v1/apps', '/v1/admin/apps'), {
+          token: server.adminToken,
+          body: { settings },
+        })
+      ).status,
+    ).toBe(200);
   }, 60_000);
   afterAll(async () => {
     await server?.close();
     await redis?.close();
   });
 
-  const signup = () => server.api<Answer>('POST', `${APP}/users`, { key: server.publishableKey, body: { email: uniqueEmail('outage'), password: PASSWORD } });
+  const signup = () =>
+    server.api<Answer>('POST', `${APP}/users`, {
+      key: server.publishableKey,
+      body: { email: uniqueEmail('outage'), password: PASSWORD },
+    });
 
   it('are not counted, and refuse nothing: they protect capacity, and refusing would disconnect every user', async () => {
     expect((await signup()).status).toBe(201);
@@ -100,6 +127,8 @@ describe.each(clusterTestsEnabled ? ['redis'] : [])('abuse limits while %s is do
     await redis.stop(true);
     expect((await signup()).status).toBe(201);
     // A forged token is still refused for what it is.
-    expect((await server.api<Answer>('GET', `${APP}/me`, { token: 'not.a.token' })).body.error?.code).toBe('invalid_token');
+    expect((await server.api<Answer>('GET', `${APP}/me`, { token: 'not.a.token' })).body.error?.code).toBe(
+      'invalid_token',
+    );
   });
 });

@@ -114,27 +114,30 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('RedisBus on %s', (url) 
 });
 
 // A redis-server of this test's own, so that stopping it does not touch the suite's shared one.
-describe.each(redisUrl === undefined ? [] : ['private redis-server'])('RedisBus when Redis stops and comes back (%s)', () => {
-  let redis: PrivateRedis;
-  afterAll(() => redis?.close());
+describe.each(redisUrl === undefined ? [] : ['private redis-server'])(
+  'RedisBus when Redis stops and comes back (%s)',
+  () => {
+    let redis: PrivateRedis;
+    afterAll(() => redis?.close());
 
-  it('reports the link down, refuses to publish, then resubscribes by itself and reports it up', async () => {
-    redis = await PrivateRedis.start();
-    const [a, b] = redisPair(redis.url);
-    opened.push(a, b);
-    b.subscribe('sessions', () => undefined);
-    await Promise.all([linkIs(a, true), linkIs(b, true)]);
+    it('reports the link down, refuses to publish, then resubscribes by itself and reports it up', async () => {
+      redis = await PrivateRedis.start();
+      const [a, b] = redisPair(redis.url);
+      opened.push(a, b);
+      b.subscribe('sessions', () => undefined);
+      await Promise.all([linkIs(a, true), linkIs(b, true)]);
 
-    const down = linkIs(b, false);
-    await redis.stop(true);
-    await down;
-    await expect(a.publish('sessions', 'into the void')).rejects.toThrow();
+      const down = linkIs(b, false);
+      await redis.stop(true);
+      await down;
+      await expect(a.publish('sessions', 'into the void')).rejects.toThrow();
 
-    await redis.restart();
-    await Promise.all([linkIs(a, true), linkIs(b, true)]);
-    // Up means subscribed again: a message published now arrives.
-    const arrives = nextMessage(b, 'sessions');
-    await a.publish('sessions', 'back');
-    expect(await arrives).toBe('back');
-  });
-});
+      await redis.restart();
+      await Promise.all([linkIs(a, true), linkIs(b, true)]);
+      // Up means subscribed again: a message published now arrives.
+      const arrives = nextMessage(b, 'sessions');
+      await a.publish('sessions', 'back');
+      expect(await arrives).toBe('back');
+    });
+  },
+);

@@ -18,7 +18,10 @@ const url = redisUrl;
 if (url !== undefined) {
   // Each run writes under a prefix of its own, so parallel runs share the server without colliding.
   const prefix = `tessera-test:${randomBytes(6).toString('hex')}:`;
-  adapters.push({ name: 'redis', open: () => new RedisEphemeralStore(new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 }), prefix) });
+  adapters.push({
+    name: 'redis',
+    open: () => new RedisEphemeralStore(new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 }), prefix),
+  });
 }
 
 // One conformance suite for every adapter: the cluster and a single node must behave alike.

@@ -114,7 +114,9 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
   afterAll(() => idp.close());
 
   /** A fresh node whose demo/chat accepts the `custom` strategy against the slow identity provider. */
-  async function startShutdownNode(env: Record<string, string>): Promise<{ node: NodeProcess; api: Api; publishableKey: string }> {
+  async function startShutdownNode(
+    env: Record<string, string>,
+  ): Promise<{ node: NodeProcess; api: Api; publishableKey: string }> {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-shutdown-'));
     dataDirs.push(dataDir);
     const node = await startNode({ databaseUrl: `sqlite://${join(dataDir, 'tessera.db')}`, dataDir, env });
@@ -122,19 +124,30 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
     const api = makeApi(node.url);
     const { publishableKey, adminToken } = node.firstRun!;
     const custom = { enabled: true, url: `${idp.url}/verify`, timeoutMs: 10_000, autoProvision: true };
-    const configured = await api('PATCH', `/v1/admin/apps/demo/chat`, { token: adminToken, body: { settings: { strategies: { custom } } } });
+    const configured = await api('PATCH', `/v1/admin/apps/demo/chat`, {
+      token: adminToken,
+      body: { settings: { strategies: { custom } } },
+    });
     expect(configured.status).toBe(200);
     return { node, api, publishableKey };
   }
 
   const customLogin = (api: Api, publishableKey: string, token: string) =>
-    api<AuthenticationResult>('POST', `${APP}/authentication`, { key: publishableKey, body: { strategy: 'custom', token } });
+    api<AuthenticationResult>('POST', `${APP}/authentication`, {
+      key: publishableKey,
+      body: { strategy: 'custom', token },
+    });
 
   it('drains, closes sockets with server_shutdown, answers the login in flight, and exits 0', async () => {
     const { node, api, publishableKey } = await startShutdownNode({ TESSERA_SHUTDOWN_DRAIN_MS: String(DRAIN_MS) });
     const email = uniqueEmail('shutdown');
-    expect((await api('POST', `${APP}/users`, { key: publishableKey, body: { email, password: PASSWORD } })).status).toBe(201);
-    const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, { key: publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+    expect(
+      (await api('POST', `${APP}/users`, { key: publishableKey, body: { email, password: PASSWORD } })).status,
+    ).toBe(201);
+    const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, {
+      key: publishableKey,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
     const socket = await connectWithToken(node, login.body.accessToken);
 
     const slow = customLogin(api, publishableKey, 'slow-1');
@@ -162,13 +175,29 @@ describe('graceful shutdown of a tessera process (SQLite)', () => {
 
     expect(await node.exited).toEqual({ code: 0, signal: null });
     const output = node.output();
-    const steps = ['shutdown: signal received', 'shutdown: draining', 'shutdown: closing the port', 'shutdown: port closed and requests in flight answered', 'shutdown: database and cluster connections closed', 'shutdown: complete'];
+    const steps = [
+      'shutdown: signal received',
+      'shutdown: draining',
+      'shutdown: closing the port',
+      'shutdown: port closed and requests in flight answered',
+      'shutdown: database and cluster connections closed',
+      'shutdown: complete',
+    ];
     // In the order they happened, by each JSON line's time: two writes in the same millisecond may
     // reach the pipe in either order, so positions in the output would make the test flaky.
-    const lines = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { time: number; msg: string });
+    const lines = output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { time: number; msg: string });
     const times = steps.map((step) => lines.find((line) => line.msg.startsWith(step))?.time);
-    expect(times.every((time) => time !== undefined), output).toBe(true);
-    expect([...times].sort((a, b) => a! - b!), output).toEqual(times);
+    expect(
+      times.every((time) => time !== undefined),
+      output,
+    ).toBe(true);
+    expect(
+      [...times].sort((a, b) => a! - b!),
+      output,
+    ).toEqual(times);
   });
 
   it('exits 1 once the shutdown timeout passes with a request still in flight', async () => {

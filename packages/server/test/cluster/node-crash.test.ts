@@ -20,7 +20,10 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('a node killed with
     const email = uniqueEmail('crash');
     const key = cluster.credentials.publishableKey;
     const signup = await api<User>('POST', `${APP}/users`, { key, body: { email, password: PASSWORD } });
-    const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, { key, body: { strategy: 'local', email, password: PASSWORD } });
+    const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, {
+      key,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
     expect([signup.status, login.status]).toEqual([201, 201]);
     return { user: signup.body, login: login.body };
   }
@@ -43,18 +46,32 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('a node killed with
 
     // The client reconnects through the balancer, which now reaches a surviving node, with its reconnect token.
     const again = await connect(cluster.balancer, { key: cluster.credentials.publishableKey });
-    const resumed = await again.request<AuthenticatedFrame>({ type: 'authenticate', strategy: 'reconnect', token: crashing.login.reconnectToken });
-    expect(resumed).toMatchObject({ type: 'authenticated', user: { id: crashing.user.id }, session: { id: crashing.login.session.id } });
+    const resumed = await again.request<AuthenticatedFrame>({
+      type: 'authenticate',
+      strategy: 'reconnect',
+      token: crashing.login.reconnectToken,
+    });
+    expect(resumed).toMatchObject({
+      type: 'authenticated',
+      user: { id: crashing.user.id },
+      session: { id: crashing.login.session.id },
+    });
     const resumedPort = [...cluster.balancer.openConnectionsByUpstream().keys()];
     expect(resumedPort).not.toContain(victimPort);
     // The new tokens work on every surviving node.
-    for (const node of survivors) expect((await makeApi(node.url)('GET', `${APP}/me`, { token: resumed.accessToken! })).status).toBe(200);
+    for (const node of survivors)
+      expect((await makeApi(node.url)('GET', `${APP}/me`, { token: resumed.accessToken! })).status).toBe(200);
 
     // The other nodes' clients never noticed.
     expect(bystanderSocket.isOpen).toBe(true);
-    expect((await makeApi(survivors[1]!.url)('GET', `${APP}/me`, { token: bystander.login.accessToken })).status).toBe(200);
+    expect((await makeApi(survivors[1]!.url)('GET', `${APP}/me`, { token: bystander.login.accessToken })).status).toBe(
+      200,
+    );
     // A logout on one survivor still closes a socket on the other: the bus works without the dead node.
-    expect((await makeApi(survivors[1]!.url)('DELETE', `${APP}/authentication`, { token: bystander.login.accessToken })).status).toBe(200);
+    expect(
+      (await makeApi(survivors[1]!.url)('DELETE', `${APP}/authentication`, { token: bystander.login.accessToken }))
+        .status,
+    ).toBe(200);
     expect(await bystanderSocket.waitClosed()).toMatchObject({ error: 'session_revoked' });
     await again.close();
   });

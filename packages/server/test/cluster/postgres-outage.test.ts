@@ -59,7 +59,11 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
     return email;
   }
 
-  const logIn = (email: string) => api<AuthenticationResult & ErrorBody>('POST', `${APP}/authentication`, { key: key(), body: { strategy: 'local', email, password: PASSWORD } });
+  const logIn = (email: string) =>
+    api<AuthenticationResult & ErrorBody>('POST', `${APP}/authentication`, {
+      key: key(),
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
 
   async function count(query: string): Promise<number> {
     const { rows } = await db.query<{ n: string }>(query);
@@ -67,12 +71,16 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
   }
 
   /** Sessions without any reconnect token: a login that wrote half of its rows. */
-  const halfWritten = () => count('select count(*) as n from sessions s where not exists (select 1 from reconnect_tokens r where r.session_id = s.id)');
-
+  const halfWritten = () =>
+    count(
+      'select count(*) as n from sessions s where not exists (select 1 from reconnect_tokens r where r.session_id = s.id)',
+    );
 
   /** A socket authenticated at the upgrade with `token`: how the server turns it away. */
   function realtimeRefusal(token: string): Promise<string | undefined> {
-    const ws = new WebSocket(`${node.url.replace(/^http/, 'ws')}${APP}/realtime`, [REALTIME_SUBPROTOCOL], { headers: { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(`${node.url.replace(/^http/, 'ws')}${APP}/realtime`, [REALTIME_SUBPROTOCOL], {
+      headers: { authorization: `Bearer ${token}` },
+    });
     ws.on('error', () => undefined);
     return withTimeout(
       new Promise((resolve) => {
@@ -80,7 +88,13 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
         ws.once('unexpected-response', (_request, response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          response.on('end', () => resolve(response.statusCode === 503 ? (JSON.parse(text) as ErrorBody).error.code : `status ${response.statusCode}`));
+          response.on('end', () =>
+            resolve(
+              response.statusCode === 503
+                ? (JSON.parse(text) as ErrorBody).error.code
+                : `status ${response.statusCode}`,
+            ),
+          );
         });
         ws.once('close', (code: number) => resolve(errorOfCloseCode(code)));
       }),
@@ -100,7 +114,9 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
     link.cut();
     try {
       expectUnavailable(await logIn(email));
-      expectUnavailable(await api('POST', `${APP}/users`, { key: key(), body: { email: uniqueEmail('outage'), password: PASSWORD } }));
+      expectUnavailable(
+        await api('POST', `${APP}/users`, { key: key(), body: { email: uniqueEmail('outage'), password: PASSWORD } }),
+      );
       expectUnavailable(await api('GET', `${APP}/me`, { token: unseen.body.accessToken }));
       expectUnavailable(await api('GET', '/readyz'));
       expect((await api('GET', '/healthz')).status).toBe(200);
@@ -121,7 +137,8 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
 
   it('leaves no session behind when the link is cut in the middle of a login, after the session row was sent', async () => {
     const email = await signUp();
-    const sessionsOfUser = () => count(`select count(*) as n from sessions s join users u on u.id = s.user_id where u.email = '${email}'`);
+    const sessionsOfUser = () =>
+      count(`select count(*) as n from sessions s join users u on u.id = s.user_id where u.email = '${email}'`);
     // The login's session insert reaches PostgreSQL; the link dies as its reconnect token is sent.
     const cut = link.cutWhenClientSends((chunk) => chunk.includes('insert into "reconnect_tokens"'));
     const refused = await logIn(email);
@@ -156,10 +173,16 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL unreach
     expect(await halfWritten()).toBe(0);
     // Every session a client was told about exists, with the reconnect token it was given.
     for (const { body } of issued) {
-      expect(await count(`select count(*) as n from reconnect_tokens where session_id = '${body.session.id}' and used_at is null`)).toBe(1);
+      expect(
+        await count(
+          `select count(*) as n from reconnect_tokens where session_id = '${body.session.id}' and used_at is null`,
+        ),
+      ).toBe(1);
     }
     // A commit whose answer the cut swallowed may leave a whole session no client holds; never more than one per login.
-    const burstSessions = await count(`select count(*) as n from sessions s join users u on u.id = s.user_id where u.email in (${emails.map((email) => `'${email}'`).join(', ')})`);
+    const burstSessions = await count(
+      `select count(*) as n from sessions s join users u on u.id = s.user_id where u.email in (${emails.map((email) => `'${email}'`).join(', ')})`,
+    );
     expect(burstSessions).toBeGreaterThanOrEqual(issued.length);
     expect(burstSessions).toBeLessThanOrEqual(attempts.length);
     expect((await logIn(emails[0]!)).status).toBe(201);

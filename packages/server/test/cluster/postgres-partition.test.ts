@@ -52,10 +52,16 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL silent 
   });
 
   const key = () => cluster.credentials.publishableKey;
-  const logIn = (email: string) => api<AuthenticationResult>('POST', `${APP}/authentication`, { key: key(), body: { strategy: 'local', email, password: PASSWORD } });
+  const logIn = (email: string) =>
+    api<AuthenticationResult>('POST', `${APP}/authentication`, {
+      key: key(),
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
 
   /** A call's answer and how long it took. */
-  async function timed<T>(call: () => Promise<ApiResponse<T>>): Promise<{ response: ApiResponse<T>; elapsedMs: number }> {
+  async function timed<T>(
+    call: () => Promise<ApiResponse<T>>,
+  ): Promise<{ response: ApiResponse<T>; elapsedMs: number }> {
     const started = performance.now();
     const response = await call();
     return { response, elapsedMs: performance.now() - started };
@@ -74,7 +80,9 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('PostgreSQL silent 
       for (const token of unseen) {
         const [login, signup, me, ready] = await Promise.all([
           timed(() => logIn(email)),
-          timed(() => api('POST', `${APP}/users`, { key: key(), body: { email: uniqueEmail('partition'), password: PASSWORD } })),
+          timed(() =>
+            api('POST', `${APP}/users`, { key: key(), body: { email: uniqueEmail('partition'), password: PASSWORD } }),
+          ),
           timed(() => api('GET', `${APP}/me`, { token })),
           timed(() => api('GET', '/readyz')),
         ]);

@@ -32,13 +32,20 @@ interface TestNode {
   close(): Promise<void>;
 }
 
-const member = (userId: string, sessionId: string): PresenceMember => ({ appId: APP, userId, sessionId, kind: 'registered', displayName: null });
+const member = (userId: string, sessionId: string): PresenceMember => ({
+  appId: APP,
+  userId,
+  sessionId,
+  kind: 'registered',
+  displayName: null,
+});
 
 /** Resolves once `check` holds, polled every 20 ms for at most WAIT_MS. */
 async function until(check: () => boolean, what: string): Promise<void> {
   await withTimeout(
     (async () => {
-      for (let attempt = 0; attempt < WAIT_MS / 20 && !check(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let attempt = 0; attempt < WAIT_MS / 20 && !check(); attempt += 1)
+        await new Promise((resolve) => setTimeout(resolve, 20));
     })(),
     WAIT_MS + 1000,
     what,
@@ -65,9 +72,24 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('presence sync over Redi
       throw error;
     });
     const frames: TestNode['frames'] = [];
-    const presence: Presence = new Presence(id, { userOffline: () => undefined, localChange: (part) => sync.localChanged(part) });
-    presence.subscribe(APP, { deliver: (json) => frames.push(JSON.parse(json) as PresenceJoinFrame | PresenceLeaveFrame) }, undefined);
-    const sync = new PresenceSync({ bus, presence, heartbeatMs: HEARTBEAT_MS, missedBeats: MISSED_BEATS, time, logger: createLogger('silent'), onViewComplete: () => (node.completions += 1) });
+    const presence: Presence = new Presence(id, {
+      userOffline: () => undefined,
+      localChange: (part) => sync.localChanged(part),
+    });
+    presence.subscribe(
+      APP,
+      { deliver: (json) => frames.push(JSON.parse(json) as PresenceJoinFrame | PresenceLeaveFrame) },
+      undefined,
+    );
+    const sync = new PresenceSync({
+      bus,
+      presence,
+      heartbeatMs: HEARTBEAT_MS,
+      missedBeats: MISSED_BEATS,
+      time,
+      logger: createLogger('silent'),
+      onViewComplete: () => (node.completions += 1),
+    });
     await until(() => bus.connected, 'the bus to connect');
     const node: TestNode = {
       id,
@@ -137,7 +159,12 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('presence sync over Redi
 
     await b.sync.leave();
     await until(() => online(a) === 0, 'node-b to leave');
-    expect(a.frames.filter((frame) => frame.type === 'presence.leave').map((frame) => frame.sessionId).sort()).toEqual(['sa', 'sb']);
+    expect(
+      a.frames
+        .filter((frame) => frame.type === 'presence.leave')
+        .map((frame) => frame.sessionId)
+        .sort(),
+    ).toEqual(['sa', 'sb']);
   });
 
   it('drops a silent node after its missed beats, and asks a node it hears of again for its whole part', async () => {
@@ -157,7 +184,12 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('presence sync over Redi
     a.presence.set('node-c', { ...member('stale', 'gone'), connections: 1 });
     const c = await startNode('node-c');
     c.presence.join(member('uc', 'sc'));
-    await until(() => a.presence.snapshot(APP, ['uc'], 1).users.length === 1 && a.presence.snapshot(APP, ['stale'], 1).users.length === 0, 'node-c to replace its part on node-a');
+    await until(
+      () =>
+        a.presence.snapshot(APP, ['uc'], 1).users.length === 1 &&
+        a.presence.snapshot(APP, ['stale'], 1).users.length === 0,
+      'node-c to replace its part on node-a',
+    );
     expect(a.sync.viewComplete).toBe(true);
   });
 });

@@ -23,7 +23,11 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('Redis stopped and 
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    cluster = await startCluster({ nodes: 2, redisUrl: redis.url, env: { TESSERA_REALTIME_LINK_DOWN_RECHECK_MS: String(RECHECK_MS) } });
+    cluster = await startCluster({
+      nodes: 2,
+      redisUrl: redis.url,
+      env: { TESSERA_REALTIME_LINK_DOWN_RECHECK_MS: String(RECHECK_MS) },
+    });
     [a, b] = cluster.nodes.map((node) => makeApi(node.url)) as [Api, Api];
   });
   afterAll(async () => {
@@ -33,13 +37,19 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('Redis stopped and 
 
   async function signUp(api: Api): Promise<{ user: User; email: string }> {
     const email = uniqueEmail('outage');
-    const response = await api<User>('POST', `${APP}/users`, { key: cluster.credentials.publishableKey, body: { email, password: PASSWORD } });
+    const response = await api<User>('POST', `${APP}/users`, {
+      key: cluster.credentials.publishableKey,
+      body: { email, password: PASSWORD },
+    });
     expect(response.status).toBe(201);
     return { user: response.body, email };
   }
 
   async function logIn(api: Api, email: string) {
-    return api<AuthenticationResult & ErrorBody>('POST', `${APP}/authentication`, { key: cluster.credentials.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+    return api<AuthenticationResult & ErrorBody>('POST', `${APP}/authentication`, {
+      key: cluster.credentials.publishableKey,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
   }
 
   /** Resolves once every node has logged that its link to Redis is `state`, from `since` on in its output. */
@@ -48,7 +58,8 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('Redis stopped and 
       cluster.nodes.map((node, index) =>
         withTimeout(
           (async () => {
-            while (!node.output().slice(since[index]).includes(`cluster link to Redis is ${state}`)) await new Promise((resolve) => setTimeout(resolve, 25));
+            while (!node.output().slice(since[index]).includes(`cluster link to Redis is ${state}`))
+              await new Promise((resolve) => setTimeout(resolve, 25));
           })(),
           15_000,
           `the link of node ${index} to be ${state}`,
@@ -98,6 +109,8 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('Redis stopped and 
     expect((await a('GET', `${APP}/me`, { token: again.body.accessToken })).status).toBe(200);
     expect((await b('DELETE', `${APP}/authentication`, { token: again.body.accessToken })).status).toBe(200);
     expect(await socket.waitClosed()).toMatchObject({ error: 'session_revoked' });
-    expect((await a<ErrorBody>('GET', `${APP}/me`, { token: again.body.accessToken })).body.error.code).toBe('session_revoked');
+    expect((await a<ErrorBody>('GET', `${APP}/me`, { token: again.body.accessToken })).body.error.code).toBe(
+      'session_revoked',
+    );
   });
 });

@@ -20,9 +20,15 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('a login and a logo
 
   async function signUpAndLogInOn(api: Api): Promise<{ user: User; login: AuthenticationResult }> {
     const email = uniqueEmail('cluster');
-    const signup = await api<User>('POST', `${APP}/users`, { key: cluster.credentials.publishableKey, body: { email, password: PASSWORD } });
+    const signup = await api<User>('POST', `${APP}/users`, {
+      key: cluster.credentials.publishableKey,
+      body: { email, password: PASSWORD },
+    });
     expect(signup.status).toBe(201);
-    const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, { key: cluster.credentials.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+    const login = await api<AuthenticationResult>('POST', `${APP}/authentication`, {
+      key: cluster.credentials.publishableKey,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
     expect(login.status).toBe(201);
     return { user: signup.body, login: login.body };
   }
@@ -46,7 +52,8 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('a login and a logo
 
     expect((await apis[1]!('DELETE', `${APP}/authentication`, { token: login.accessToken })).status).toBe(200);
 
-    for (const socket of [onA, onC]) expect(await socket.waitClosed()).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:logout' });
+    for (const socket of [onA, onC])
+      expect(await socket.waitClosed()).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:logout' });
     for (const api of apis) {
       const me = await api<{ error: { code: string } }>('GET', `${APP}/me`, { token: login.accessToken });
       expect(me.status).toBe(401);
@@ -59,7 +66,10 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('a login and a logo
     const onC = await connectWithToken(cluster.nodes[2]!, login.accessToken);
     expect((await apis[0]!('GET', `${APP}/me`, { token: login.accessToken })).status).toBe(200);
 
-    const disabled = await apis[1]!('PATCH', `${APP}/users/${user.id}`, { key: cluster.credentials.secretKey, body: { disabled: true } });
+    const disabled = await apis[1]!('PATCH', `${APP}/users/${user.id}`, {
+      key: cluster.credentials.secretKey,
+      body: { disabled: true },
+    });
     expect(disabled.status).toBe(200);
 
     expect(await onC.waitClosed()).toMatchObject({ error: 'user_disabled' });

@@ -30,7 +30,12 @@ describe.each(backends)('a revocation whose message is lost (issue 12) ($name)',
   beforeAll(async () => {
     // One issuer for both nodes, as behind a load balancer.
     nodeA = await startTestServer(backend, { publicUrl: 'http://tessera.test', sessionCacheTtlMs: CACHE_TTL_MS });
-    nodeB = await createTessera({ config: nodeA.tessera.config, clock: nodeA.clock, scheduler: nodeA.clock, logger: createLogger('silent') });
+    nodeB = await createTessera({
+      config: nodeA.tessera.config,
+      clock: nodeA.clock,
+      scheduler: nodeA.clock,
+      logger: createLogger('silent'),
+    });
     await nodeB.listen();
     apiA = makeApi(localUrl(nodeA.tessera));
     apiB = makeApi(localUrl(nodeB));
@@ -42,8 +47,13 @@ describe.each(backends)('a revocation whose message is lost (issue 12) ($name)',
 
   async function logInOnA(): Promise<string> {
     const email = uniqueEmail('window');
-    expect((await apiA('POST', `${APP}/users`, { key: nodeA.publishableKey, body: { email, password: PASSWORD } })).status).toBe(201);
-    const login = await apiA<AuthenticationResult>('POST', `${APP}/authentication`, { key: nodeA.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+    expect(
+      (await apiA('POST', `${APP}/users`, { key: nodeA.publishableKey, body: { email, password: PASSWORD } })).status,
+    ).toBe(201);
+    const login = await apiA<AuthenticationResult>('POST', `${APP}/authentication`, {
+      key: nodeA.publishableKey,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
     expect(login.status).toBe(201);
     return login.body.accessToken;
   }
@@ -68,11 +78,14 @@ describe.each(backends)('a revocation whose message is lost (issue 12) ($name)',
     expect(after.body).toMatchObject({ error: { code: 'session_revoked' } });
   });
 
-  it('bounds a disabled user\'s window the same way', async () => {
+  it("bounds a disabled user's window the same way", async () => {
     const token = await logInOnA();
     expect((await meOnB(token)).status).toBe(200);
     const me = await apiA<{ id: string }>('GET', `${APP}/me`, { token });
-    const disabled = await apiA('PATCH', `${APP}/users/${me.body.id}`, { key: nodeA.secretKey, body: { disabled: true } });
+    const disabled = await apiA('PATCH', `${APP}/users/${me.body.id}`, {
+      key: nodeA.secretKey,
+      body: { disabled: true },
+    });
     expect(disabled.status).toBe(200);
 
     nodeA.clock.advance(CACHE_TTL_MS - 1);

@@ -21,7 +21,14 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('state shared by th
     apis = cluster.nodes.map((node) => makeApi(node.url));
     // Waits long enough to outlast the test, so that what is locked stays locked while it looks.
     const settings = { loginThrottle: { accountMaxFailures: 4, ipMaxFailures: 6, baseDelay: 120 } };
-    expect((await apis[0]!('PATCH', '/v1/admin/apps/demo/chat', { token: cluster.credentials.adminToken, body: { settings } })).status).toBe(200);
+    expect(
+      (
+        await apis[0]!('PATCH', '/v1/admin/apps/demo/chat', {
+          token: cluster.credentials.adminToken,
+          body: { settings },
+        })
+      ).status,
+    ).toBe(200);
   });
   afterAll(() => cluster?.close());
 
@@ -35,13 +42,19 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('state shared by th
   }
 
   const attempt = (api: Api, email: string, password: string, ip: string) =>
-    api<Answer & Partial<AuthenticationResult>>('POST', `${APP}/authentication`, { key: key(), body: { strategy: 'local', email, password }, headers: { 'x-forwarded-for': ip } });
+    api<Answer & Partial<AuthenticationResult>>('POST', `${APP}/authentication`, {
+      key: key(),
+      body: { strategy: 'local', email, password },
+      headers: { 'x-forwarded-for': ip },
+    });
 
   it('counts wrong passwords for an account across nodes, and the lock survives a node restart', async () => {
     const { email } = await signUp(apis[0]!);
     // Four guesses, spread over the three nodes and four addresses.
     for (let guess = 0; guess < 4; guess += 1) {
-      expect((await attempt(apis[guess % 3]!, email, `guess ${guess}`, `10.1.0.${guess}`)).body.error?.code).toBe('invalid_credentials');
+      expect((await attempt(apis[guess % 3]!, email, `guess ${guess}`, `10.1.0.${guess}`)).body.error?.code).toBe(
+        'invalid_credentials',
+      );
     }
     for (const api of apis) {
       const locked = await attempt(api, email, PASSWORD, '10.1.1.1');
@@ -61,7 +74,9 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('state shared by th
     const victims = await Promise.all([0, 1, 2].map(() => signUp(apis[0]!)));
     // Six failures from one address, two per account (under the account limit), one node after another.
     for (let guess = 0; guess < 6; guess += 1) {
-      expect((await attempt(apis[guess % 3]!, victims[guess % 3]!.email, 'wrong', '10.2.0.1')).body.error?.code).toBe('invalid_credentials');
+      expect((await attempt(apis[guess % 3]!, victims[guess % 3]!.email, 'wrong', '10.2.0.1')).body.error?.code).toBe(
+        'invalid_credentials',
+      );
     }
     const blocked = await attempt(apis[2]!, victims[0]!.email, PASSWORD, '10.2.0.1');
     expect(blocked.status).toBe(429);
@@ -71,16 +86,28 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('state shared by th
 
   it('spends a reconnect token once, whichever nodes it is presented to at the same moment', async () => {
     // Without the grace period, a second use is theft, never a lost answer.
-    expect((await apis[0]!('PATCH', '/v1/admin/apps/demo/chat', { token: cluster.credentials.adminToken, body: { settings: { reconnectGracePeriod: 0 } } })).status).toBe(200);
+    expect(
+      (
+        await apis[0]!('PATCH', '/v1/admin/apps/demo/chat', {
+          token: cluster.credentials.adminToken,
+          body: { settings: { reconnectGracePeriod: 0 } },
+        })
+      ).status,
+    ).toBe(200);
     const { email } = await signUp(apis[0]!);
     const login = await attempt(apis[0]!, email, PASSWORD, '10.3.0.1');
     expect(login.status).toBe(201);
-    const redeem = (api: Api) => api<Answer & Partial<AuthenticationResult>>('POST', `${APP}/authentication`, { key: key(), body: { strategy: 'reconnect', token: login.body.reconnectToken } });
+    const redeem = (api: Api) =>
+      api<Answer & Partial<AuthenticationResult>>('POST', `${APP}/authentication`, {
+        key: key(),
+        body: { strategy: 'reconnect', token: login.body.reconnectToken },
+      });
     const answers = await Promise.all([...apis, ...apis].map(redeem));
     const winners = answers.filter((answer) => answer.status === 201);
     expect(winners).toHaveLength(1);
     // Every other presentation is a reuse: the session ends, the winner's new tokens with it.
-    for (const answer of answers.filter((candidate) => candidate.status !== 201)) expect(answer.body.error?.code).toMatch(/^(reconnect_token_reused|session_revoked)$/);
+    for (const answer of answers.filter((candidate) => candidate.status !== 201))
+      expect(answer.body.error?.code).toMatch(/^(reconnect_token_reused|session_revoked)$/);
     for (const api of apis) {
       const me = await api<Answer>('GET', `${APP}/me`, { token: winners[0]!.body.accessToken });
       expect(me.body.error?.code).toBe('session_revoked');
@@ -88,13 +115,27 @@ describe.each(clusterTestsEnabled ? ['postgres+redis'] : [])('state shared by th
   });
 
   it('refuses a revoked API key on every node at once', async () => {
-    const created = await apis[0]!<{ key: string; id: string }>('POST', '/v1/admin/apps/demo/chat/keys', { token: cluster.credentials.adminToken, body: { kind: 'publishable' } });
+    const created = await apis[0]!<{ key: string; id: string }>('POST', '/v1/admin/apps/demo/chat/keys', {
+      token: cluster.credentials.adminToken,
+      body: { kind: 'publishable' },
+    });
     expect(created.status).toBe(201);
     const { email } = await signUp(apis[0]!);
-    const logIn = (api: Api) => api<Answer>('POST', `${APP}/authentication`, { key: created.body.key, body: { strategy: 'local', email, password: PASSWORD }, headers: { 'x-forwarded-for': '10.4.0.1' } });
+    const logIn = (api: Api) =>
+      api<Answer>('POST', `${APP}/authentication`, {
+        key: created.body.key,
+        body: { strategy: 'local', email, password: PASSWORD },
+        headers: { 'x-forwarded-for': '10.4.0.1' },
+      });
     // Every node has the key in its cache now.
     for (const api of apis) expect((await logIn(api)).status).toBe(201);
-    expect((await apis[2]!('DELETE', `/v1/admin/apps/demo/chat/keys/${created.body.id}`, { token: cluster.credentials.adminToken })).status).toBe(204);
+    expect(
+      (
+        await apis[2]!('DELETE', `/v1/admin/apps/demo/chat/keys/${created.body.id}`, {
+          token: cluster.credentials.adminToken,
+        })
+      ).status,
+    ).toBe(204);
     for (const api of apis) {
       const refused = await logIn(api);
       expect(refused.status).toBe(401);

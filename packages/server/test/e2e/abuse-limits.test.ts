@@ -39,10 +39,15 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
   });
   afterAll(() => server.close());
 
-  const limited = (limits: Record<string, unknown>, settings: Record<string, unknown> = {}) => createApp(server, { rateLimits: limits, ...settings });
+  const limited = (limits: Record<string, unknown>, settings: Record<string, unknown> = {}) =>
+    createApp(server, { rateLimits: limits, ...settings });
   const from = (ip: string) => ({ 'x-forwarded-for': ip });
   const signup = (app: TestApp, ip: string, key = app.publishableKey, email = uniqueEmail('limited')) =>
-    server.api<User & Answer>('POST', `${app.path}/users`, { key, headers: from(ip), body: { email, password: PASSWORD } });
+    server.api<User & Answer>('POST', `${app.path}/users`, {
+      key,
+      headers: from(ip),
+      body: { email, password: PASSWORD },
+    });
   const login = (app: TestApp, ip: string, body: Record<string, unknown>, key = app.publishableKey) =>
     server.api<AuthenticationResult & Answer>('POST', `${app.path}/authentication`, { key, headers: from(ip), body });
 
@@ -77,7 +82,10 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
     ['anonymous', 'anonymousLogin', { strategy: 'anonymous', displayName: 'Visitor' }],
     ['guest', 'guestLogin', { strategy: 'guest', fullName: 'Grace Guest' }],
   ])('limits %s logins per address and per app, until the window ends', async (strategy, setting, body) => {
-    const app = await limited({ [setting]: { perAddress: 2, perApp: 3, window: WINDOW } }, { strategies: { [strategy]: { enabled: true } } });
+    const app = await limited(
+      { [setting]: { perAddress: 2, perApp: 3, window: WINDOW } },
+      { strategies: { [strategy]: { enabled: true } } },
+    );
     const at = addresses();
     for (let attempt = 0; attempt < 2; attempt += 1) expect((await login(app, at(1), body)).status).toBe(201);
     expectRateLimited(await login(app, at(1), body));
@@ -89,7 +97,10 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
   });
 
   it('limits reconnect-token refreshes per address, per token and per app', async () => {
-    const app = await limited({ reconnect: { perAddress: 2, perToken: 2, perApp: 4, window: WINDOW } }, { strategies: { anonymous: { enabled: true } } });
+    const app = await limited(
+      { reconnect: { perAddress: 2, perToken: 2, perApp: 4, window: WINDOW } },
+      { strategies: { anonymous: { enabled: true } } },
+    );
     const at = addresses();
     const fresh = async (ip: string) => (await login(app, ip, { strategy: 'anonymous' })).body.reconnectToken;
 
@@ -128,9 +139,16 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
     // Times by the server's clock, which the tests move forward.
     const partnerToken = (secret: string) => {
       const now = Math.floor(server.clock.now() / SECOND);
-      return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('partner-user-1').setAudience('chat').setIssuedAt(now).setExpirationTime(now + 300).sign(Buffer.from(secret));
+      return new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('partner-user-1')
+        .setAudience('chat')
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300)
+        .sign(Buffer.from(secret));
     };
-    const meWith = (app: TestApp, ip: string, token: string) => server.api<Answer>('GET', `${app.path}/me`, { token, headers: from(ip) });
+    const meWith = (app: TestApp, ip: string, token: string) =>
+      server.api<Answer>('GET', `${app.path}/me`, { token, headers: from(ip) });
     const accessTokenOf = async (app: TestApp) => (await login(app, '192.0.2.200', { strategy: 'anonymous' })).body;
 
     const guesses: [string, Guess][] = [
@@ -145,7 +163,13 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
       [
         'an API key',
         {
-          forged: (app, ip) => login(app, ip, { strategy: 'anonymous' }, `pk_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}`),
+          forged: (app, ip) =>
+            login(
+              app,
+              ip,
+              { strategy: 'anonymous' },
+              `pk_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+            ),
           refusedWith: 'invalid_api_key',
           genuine: (app, ip) => login(app, ip, { strategy: 'anonymous' }),
         },
@@ -153,19 +177,31 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
       [
         'a reconnect token',
         {
-          forged: async (app, ip) => login(app, ip, { strategy: 'reconnect', token: `${(await accessTokenOf(app)).reconnectToken.slice(0, -4)}AAAA` }),
+          forged: async (app, ip) =>
+            login(app, ip, {
+              strategy: 'reconnect',
+              token: `${(await accessTokenOf(app)).reconnectToken.slice(0, -4)}AAAA`,
+            }),
           refusedWith: 'invalid_token',
-          genuine: async (app, ip) => login(app, ip, { strategy: 'reconnect', token: (await accessTokenOf(app)).reconnectToken }),
+          genuine: async (app, ip) =>
+            login(app, ip, { strategy: 'reconnect', token: (await accessTokenOf(app)).reconnectToken }),
         },
       ],
       [
         'an auth token',
         {
-          forged: (app, ip) => login(app, ip, { strategy: 'auth-token', token: `at_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}` }),
+          forged: (app, ip) =>
+            login(app, ip, {
+              strategy: 'auth-token',
+              token: `at_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+            }),
           refusedWith: 'invalid_token',
           genuine: async (app, ip) => {
             const user = (await signup(app, '192.0.2.200', app.secretKey)).body;
-            const created = await server.api<{ token: string }>('POST', `${app.path}/users/${user.id}/auth-tokens`, { key: app.secretKey, body: {} });
+            const created = await server.api<{ token: string }>('POST', `${app.path}/users/${user.id}/auth-tokens`, {
+              key: app.secretKey,
+              body: {},
+            });
             return login(app, ip, { strategy: 'auth-token', token: created.body.token });
           },
           settings: { strategies: { 'auth-token': { enabled: true } } },
@@ -174,34 +210,52 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
       [
         "a trusted issuer's JWT",
         {
-          forged: async (app, ip) => login(app, ip, { strategy: 'jwt', token: await partnerToken(randomBytes(32).toString('base64url')) }),
+          forged: async (app, ip) =>
+            login(app, ip, { strategy: 'jwt', token: await partnerToken(randomBytes(32).toString('base64url')) }),
           refusedWith: 'invalid_token',
           genuine: async (app, ip) => login(app, ip, { strategy: 'jwt', token: await partnerToken(hsSecret) }),
-          settings: { autoProvisionUsers: true, strategies: { jwt: { enabled: true, issuers: [{ id: 'partner', audience: 'chat', secrets: [{ alg: 'HS256', secret: hsSecret }] }] } } },
+          settings: {
+            autoProvisionUsers: true,
+            strategies: {
+              jwt: {
+                enabled: true,
+                issuers: [{ id: 'partner', audience: 'chat', secrets: [{ alg: 'HS256', secret: hsSecret }] }],
+              },
+            },
+          },
         },
       ],
     ];
 
-    it.each(guesses)('limits guesses of %s per address; a refused address is refused before any check, until the window ends', async (_kind, guess) => {
-      const app = await limited({ failedCredentials: { perAddress: 3, perApp: 1000, window: WINDOW } }, { strategies: { anonymous: { enabled: true } }, ...guess.settings });
-      const at = addresses();
-      for (let failure = 0; failure < 3; failure += 1) expect((await guess.forged(app, at(1))).body.error?.code).toBe(guess.refusedWith);
-      expectRateLimited(await guess.forged(app, at(1)));
-      // Refused before the check: even a real credential waits, from that address only.
-      expectRateLimited(await guess.genuine(app, at(1)));
-      expect((await guess.genuine(app, at(2))).status).toBeLessThan(300);
+    it.each(guesses)(
+      'limits guesses of %s per address; a refused address is refused before any check, until the window ends',
+      async (_kind, guess) => {
+        const app = await limited(
+          { failedCredentials: { perAddress: 3, perApp: 1000, window: WINDOW } },
+          { strategies: { anonymous: { enabled: true } }, ...guess.settings },
+        );
+        const at = addresses();
+        for (let failure = 0; failure < 3; failure += 1)
+          expect((await guess.forged(app, at(1))).body.error?.code).toBe(guess.refusedWith);
+        expectRateLimited(await guess.forged(app, at(1)));
+        // Refused before the check: even a real credential waits, from that address only.
+        expectRateLimited(await guess.genuine(app, at(1)));
+        expect((await guess.genuine(app, at(2))).status).toBeLessThan(300);
 
-      server.clock.advance(WINDOW * SECOND);
-      expect((await guess.genuine(app, at(1))).status).toBeLessThan(300);
-      expect((await guess.forged(app, at(1))).body.error?.code).toBe(guess.refusedWith);
-    });
+        server.clock.advance(WINDOW * SECOND);
+        expect((await guess.genuine(app, at(1))).status).toBeLessThan(300);
+        expect((await guess.forged(app, at(1))).body.error?.code).toBe(guess.refusedWith);
+      },
+    );
 
     it('limits guesses of admin tokens per address', async () => {
       const at = addresses();
-      const admin = (ip: string, token: string) => server.api<Answer>('GET', '/v1/admin/apps', { token, headers: from(ip) });
+      const admin = (ip: string, token: string) =>
+        server.api<Answer>('GET', '/v1/admin/apps', { token, headers: from(ip) });
       const forged = () => `adm_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
       // The admin API belongs to no app: the default limit, 100 failures per address in 10 minutes.
-      for (let failure = 0; failure < 100; failure += 1) expect((await admin(at(1), forged())).body.error?.code).toBe('invalid_admin_token');
+      for (let failure = 0; failure < 100; failure += 1)
+        expect((await admin(at(1), forged())).body.error?.code).toBe('invalid_admin_token');
       expectRateLimited(await admin(at(1), forged()), 600);
       expect((await admin(at(1), server.adminToken)).status).toBe(429);
       expect((await admin(at(2), server.adminToken)).status).toBe(200);
@@ -210,11 +264,18 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
     });
 
     it("counts failed logins per app too, which then refuses token logins from every address, but not the app's signed-in users", async () => {
-      const app = await limited({ failedCredentials: { perAddress: 100, perApp: 3, window: WINDOW } }, { strategies: { anonymous: { enabled: true } } });
+      const app = await limited(
+        { failedCredentials: { perAddress: 100, perApp: 3, window: WINDOW } },
+        { strategies: { anonymous: { enabled: true } } },
+      );
       const at = addresses();
       const signedIn = await accessTokenOf(app);
-      const forgedReconnect = { strategy: 'reconnect', token: `rt_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}` };
-      for (let host = 1; host <= 3; host += 1) expect((await login(app, at(host), forgedReconnect)).body.error?.code).toBe('invalid_token');
+      const forgedReconnect = {
+        strategy: 'reconnect',
+        token: `rt_${randomBytes(12).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+      };
+      for (let host = 1; host <= 3; host += 1)
+        expect((await login(app, at(host), forgedReconnect)).body.error?.code).toBe('invalid_token');
       expectRateLimited(await login(app, at(4), forgedReconnect));
       expectRateLimited(await login(app, at(5), { strategy: 'reconnect', token: signedIn.reconnectToken }));
       // Authenticated calls are counted per address only: one app-wide count would let anyone lock every user out.
@@ -237,12 +298,21 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
     }
     // Another client at another address is refused for guessing meanwhile.
     const guesser = addresses()(1);
-    for (let failure = 0; failure < 100; failure += 1) expect((await server.api<Answer>('GET', `${app.path}/me`, { token: 'not.a.token', headers: from(guesser) })).body.error?.code).toBe('invalid_token');
-    expect((await server.api('GET', `${app.path}/me`, { token: 'not.a.token', headers: from(guesser) })).status).toBe(429);
+    for (let failure = 0; failure < 100; failure += 1)
+      expect(
+        (await server.api<Answer>('GET', `${app.path}/me`, { token: 'not.a.token', headers: from(guesser) })).body.error
+          ?.code,
+      ).toBe('invalid_token');
+    expect((await server.api('GET', `${app.path}/me`, { token: 'not.a.token', headers: from(guesser) })).status).toBe(
+      429,
+    );
 
     const counted = countStoreCalls(server.tessera.services.cluster.ephemeral);
     try {
-      for (let call = 0; call < 20; call += 1) expect((await server.api('GET', `${app.path}/me`, { token: session.accessToken, headers: from(ip) })).status).toBe(200);
+      for (let call = 0; call < 20; call += 1)
+        expect(
+          (await server.api('GET', `${app.path}/me`, { token: session.accessToken, headers: from(ip) })).status,
+        ).toBe(200);
       expect(counted.calls).toBe(0);
       // Whereas a failed check is counted.
       await server.api('GET', `${app.path}/me`, { token: 'not.a.token', headers: from(ip) });
@@ -265,21 +335,32 @@ describe.each(backends)('abuse limits (issue 12) on $name', (backend) => {
       [{ signup: { perToken: 5 } }, 'rateLimits/signup'],
     ];
     for (const [rateLimits, named] of refused) {
-      const response = await server.api<Answer>('PATCH', path, { token: server.adminToken, body: { settings: { rateLimits } } });
+      const response = await server.api<Answer>('PATCH', path, {
+        token: server.adminToken,
+        body: { settings: { rateLimits } },
+      });
       expect(response.status, JSON.stringify(rateLimits)).toBe(400);
       expect(JSON.stringify(response.body)).toContain(named);
     }
     expect((await server.api('GET', path, { token: server.adminToken })).body).toEqual(before.body);
 
-    const accepted = await server.api<{ settings: { rateLimits: unknown } }>('PATCH', path, { token: server.adminToken, body: { settings: { rateLimits: { signup: { perApp: 0 } } } } });
+    const accepted = await server.api<{ settings: { rateLimits: unknown } }>('PATCH', path, {
+      token: server.adminToken,
+      body: { settings: { rateLimits: { signup: { perApp: 0 } } } },
+    });
     expect(accepted.status).toBe(200);
-    expect(accepted.body.settings.rateLimits).toMatchObject({ signup: { perAddress: 100, perApp: 0, window: 3600 }, reconnect: { perAddress: 600, perToken: 60, perApp: 0, window: 300 } });
+    expect(accepted.body.settings.rateLimits).toMatchObject({
+      signup: { perAddress: 100, perApp: 0, window: 3600 },
+      reconnect: { perAddress: 600, perToken: 60, perApp: 0, window: 300 },
+    });
   });
 });
 
 /** Watches the real store's methods (each call still goes through): what an authenticated request must not cost. */
 function countStoreCalls(store: EphemeralStore): { readonly calls: number; restore(): void } {
-  const spies = (['setEx', 'get', 'take', 'incrWithTtl', 'ttl', 'delete'] as const).map((method) => vi.spyOn(store, method));
+  const spies = (['setEx', 'get', 'take', 'incrWithTtl', 'ttl', 'delete'] as const).map((method) =>
+    vi.spyOn(store, method),
+  );
   return {
     get calls() {
       return spies.reduce((total, spy) => total + spy.mock.calls.length, 0);

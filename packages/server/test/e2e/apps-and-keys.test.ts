@@ -18,9 +18,17 @@ describe.each(backends)('namespaces, apps and API keys on $name', (backend) => {
     server = await startTestServer(backend);
     const admin = { token: server.adminToken };
     expect((await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: 'acme' } })).status).toBe(201);
-    expect((await server.api('POST', '/v1/admin/namespaces/acme/apps', { ...admin, body: { name: 'game' } })).status).toBe(201);
-    const pk = await server.api<CreatedKey>('POST', '/v1/admin/apps/acme/game/keys', { ...admin, body: { kind: 'publishable', label: 'web' } });
-    const sk = await server.api<CreatedKey>('POST', '/v1/admin/apps/acme/game/keys', { ...admin, body: { kind: 'secret' } });
+    expect(
+      (await server.api('POST', '/v1/admin/namespaces/acme/apps', { ...admin, body: { name: 'game' } })).status,
+    ).toBe(201);
+    const pk = await server.api<CreatedKey>('POST', '/v1/admin/apps/acme/game/keys', {
+      ...admin,
+      body: { kind: 'publishable', label: 'web' },
+    });
+    const sk = await server.api<CreatedKey>('POST', '/v1/admin/apps/acme/game/keys', {
+      ...admin,
+      body: { kind: 'secret' },
+    });
     other = { publishableKey: pk.body.key, secretKey: sk.body.key };
   });
   afterAll(() => server.close());
@@ -28,11 +36,16 @@ describe.each(backends)('namespaces, apps and API keys on $name', (backend) => {
   it('creates keys shown once and lists them without their secrets', async () => {
     expect(other.publishableKey).toMatch(/^pk_[\w-]{16}\.[\w-]{43}$/);
     expect(other.secretKey).toMatch(/^sk_/);
-    const list = await server.api<{ items: Record<string, unknown>[] }>('GET', '/v1/admin/apps/acme/game/keys', { token: server.adminToken });
+    const list = await server.api<{ items: Record<string, unknown>[] }>('GET', '/v1/admin/apps/acme/game/keys', {
+      token: server.adminToken,
+    });
     expect(list.status).toBe(200);
     expect(list.body.items).toHaveLength(2);
     expect(JSON.stringify(list.body)).not.toContain(other.publishableKey.split('.')[1]);
-    expect(list.body.items.find((item) => item.kind === 'publishable')).toMatchObject({ label: 'web', revokedAt: null });
+    expect(list.body.items.find((item) => item.kind === 'publishable')).toMatchObject({
+      label: 'web',
+      revokedAt: null,
+    });
   });
 
   it('stores only a SHA-256 hash of each key', async () => {
@@ -50,20 +63,37 @@ describe.each(backends)('namespaces, apps and API keys on $name', (backend) => {
 
   it('refuses duplicate namespaces and apps, and bad names', async () => {
     const admin = { token: server.adminToken };
-    expect((await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: 'acme' } })).body).toMatchObject({ error: { code: 'namespace_exists', status: 409 } });
-    expect((await server.api('POST', '/v1/admin/namespaces/acme/apps', { ...admin, body: { name: 'game' } })).body).toMatchObject({ error: { code: 'app_exists', status: 409 } });
-    expect((await server.api('POST', '/v1/admin/namespaces/nope/apps', { ...admin, body: { name: 'x' } })).body).toMatchObject({ error: { code: 'namespace_not_found' } });
-    expect((await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: 'Bad Name' } })).body).toMatchObject({ error: { code: 'invalid_request' } });
+    expect((await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: 'acme' } })).body).toMatchObject(
+      { error: { code: 'namespace_exists', status: 409 } },
+    );
+    expect(
+      (await server.api('POST', '/v1/admin/namespaces/acme/apps', { ...admin, body: { name: 'game' } })).body,
+    ).toMatchObject({ error: { code: 'app_exists', status: 409 } });
+    expect(
+      (await server.api('POST', '/v1/admin/namespaces/nope/apps', { ...admin, body: { name: 'x' } })).body,
+    ).toMatchObject({ error: { code: 'namespace_not_found' } });
+    expect(
+      (await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: 'Bad Name' } })).body,
+    ).toMatchObject({ error: { code: 'invalid_request' } });
   });
 
   it('needs an admin token for the admin API', async () => {
-    expect((await server.api('GET', '/v1/admin/namespaces')).body).toMatchObject({ error: { code: 'missing_credentials', status: 401 } });
-    expect((await server.api('GET', '/v1/admin/namespaces', { token: server.secretKey })).body).toMatchObject({ error: { code: 'invalid_admin_token' } });
-    expect((await server.api('GET', '/v1/admin/namespaces', { token: `${server.adminToken.slice(0, -2)}xx` })).body).toMatchObject({ error: { code: 'invalid_admin_token' } });
+    expect((await server.api('GET', '/v1/admin/namespaces')).body).toMatchObject({
+      error: { code: 'missing_credentials', status: 401 },
+    });
+    expect((await server.api('GET', '/v1/admin/namespaces', { token: server.secretKey })).body).toMatchObject({
+      error: { code: 'invalid_admin_token' },
+    });
+    expect(
+      (await server.api('GET', '/v1/admin/namespaces', { token: `${server.adminToken.slice(0, -2)}xx` })).body,
+    ).toMatchObject({ error: { code: 'invalid_admin_token' } });
   });
 
   it('lets a publishable key make only the public calls', async () => {
-    const signup = await server.api('POST', '/v1/apps/demo/chat/users', { key: server.publishableKey, body: { email: uniqueEmail(), password: PASSWORD } });
+    const signup = await server.api('POST', '/v1/apps/demo/chat/users', {
+      key: server.publishableKey,
+      body: { email: uniqueEmail(), password: PASSWORD },
+    });
     expect(signup.status).toBe(201);
     const list = await server.api('GET', '/v1/apps/demo/chat/users', { key: server.publishableKey });
     expect(list.status).toBe(403);
@@ -95,27 +125,50 @@ describe.each(backends)('namespaces, apps and API keys on $name', (backend) => {
   });
 
   it('stops accepting a revoked key at once', async () => {
-    const created = await server.api<CreatedKey>('POST', '/v1/admin/apps/demo/chat/keys', { token: server.adminToken, body: { kind: 'secret', label: 'to revoke' } });
+    const created = await server.api<CreatedKey>('POST', '/v1/admin/apps/demo/chat/keys', {
+      token: server.adminToken,
+      body: { kind: 'secret', label: 'to revoke' },
+    });
     expect((await server.api('GET', '/v1/apps/demo/chat/users', { key: created.body.key })).status).toBe(200);
-    expect((await server.api('DELETE', `/v1/admin/apps/demo/chat/keys/${created.body.id}`, { token: server.adminToken })).status).toBe(204);
-    expect((await server.api('GET', '/v1/apps/demo/chat/users', { key: created.body.key })).body).toMatchObject({ error: { code: 'invalid_api_key' } });
-    expect((await server.api('DELETE', '/v1/admin/apps/demo/chat/keys/nope', { token: server.adminToken })).body).toMatchObject({ error: { code: 'key_not_found' } });
+    expect(
+      (await server.api('DELETE', `/v1/admin/apps/demo/chat/keys/${created.body.id}`, { token: server.adminToken }))
+        .status,
+    ).toBe(204);
+    expect((await server.api('GET', '/v1/apps/demo/chat/users', { key: created.body.key })).body).toMatchObject({
+      error: { code: 'invalid_api_key' },
+    });
+    expect(
+      (await server.api('DELETE', '/v1/admin/apps/demo/chat/keys/nope', { token: server.adminToken })).body,
+    ).toMatchObject({ error: { code: 'key_not_found' } });
   });
 
   it('changes only the settings a patch names, and refuses a bad result without changing any', async () => {
     const admin = { token: server.adminToken };
     const path = '/v1/admin/apps/acme/game';
-    const first = await server.api<{ settings: Record<string, unknown> }>('PATCH', path, { ...admin, body: { settings: { accessTokenTtl: 120, strategies: { local: { enabled: false } } } } });
+    const first = await server.api<{ settings: Record<string, unknown> }>('PATCH', path, {
+      ...admin,
+      body: { settings: { accessTokenTtl: 120, strategies: { local: { enabled: false } } } },
+    });
     expect(first.status).toBe(200);
-    const second = await server.api<{ settings: Record<string, unknown> }>('PATCH', path, { ...admin, body: { settings: { sessionIdleTimeout: 600, strategies: { anonymous: { enabled: true } } } } });
-    expect(second.body.settings).toMatchObject({ accessTokenTtl: 120, sessionIdleTimeout: 600, strategies: { local: { enabled: false }, anonymous: { enabled: true }, reconnect: { enabled: true } } });
+    const second = await server.api<{ settings: Record<string, unknown> }>('PATCH', path, {
+      ...admin,
+      body: { settings: { sessionIdleTimeout: 600, strategies: { anonymous: { enabled: true } } } },
+    });
+    expect(second.body.settings).toMatchObject({
+      accessTokenTtl: 120,
+      sessionIdleTimeout: 600,
+      strategies: { local: { enabled: false }, anonymous: { enabled: true }, reconnect: { enabled: true } },
+    });
     const refused = await server.api('PATCH', path, { ...admin, body: { settings: { accessTokenTtl: 1 } } });
     expect(refused.body).toMatchObject({ error: { code: 'invalid_request', status: 400 } });
     expect((await server.api('GET', path, admin)).body).toMatchObject({ settings: second.body.settings });
   });
 
   it('answers app_not_found for an unknown app', async () => {
-    const response = await server.api('POST', '/v1/apps/demo/nope/authentication', { key: server.publishableKey, body: { strategy: 'local' } });
+    const response = await server.api('POST', '/v1/apps/demo/nope/authentication', {
+      key: server.publishableKey,
+      body: { strategy: 'local' },
+    });
     expect(response.status).toBe(404);
     expect(response.body).toMatchObject({ error: { code: 'app_not_found' } });
   });

@@ -19,13 +19,22 @@ describe.each(backends)('a login that fails half-way on $name', (backend) => {
   afterEach(() => allowInserts(db, backend.name, 'reconnect_tokens'));
   afterAll(() => server.close());
 
-
-  const login = (body: Record<string, unknown>) => server.api<AuthenticationResult>('POST', `${APP}/authentication`, { key: server.publishableKey, body });
+  const login = (body: Record<string, unknown>) =>
+    server.api<AuthenticationResult>('POST', `${APP}/authentication`, { key: server.publishableKey, body });
 
   async function rowsOf(userId: string) {
     const sessions = await db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute();
-    const tokens = await db.selectFrom('reconnect_tokens').innerJoin('sessions', 'sessions.id', 'reconnect_tokens.session_id').select('reconnect_tokens.id').where('sessions.user_id', '=', userId).execute();
-    const user = await db.selectFrom('users').select('last_login_at').where('id', '=', userId).executeTakeFirstOrThrow();
+    const tokens = await db
+      .selectFrom('reconnect_tokens')
+      .innerJoin('sessions', 'sessions.id', 'reconnect_tokens.session_id')
+      .select('reconnect_tokens.id')
+      .where('sessions.user_id', '=', userId)
+      .execute();
+    const user = await db
+      .selectFrom('users')
+      .select('last_login_at')
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
     return { sessions: sessions.length, reconnectTokens: tokens.length, lastLoginAt: user.last_login_at };
   }
 
@@ -52,7 +61,11 @@ describe.each(backends)('a login that fails half-way on $name', (backend) => {
 
     const refused = await login({ strategy: 'reconnect', token: first.reconnectToken });
     expect(refused.status).toBe(500);
-    const token = await db.selectFrom('reconnect_tokens').select(['used_at', 'superseded_at']).where('session_id', '=', first.session.id).executeTakeFirstOrThrow();
+    const token = await db
+      .selectFrom('reconnect_tokens')
+      .select(['used_at', 'superseded_at'])
+      .where('session_id', '=', first.session.id)
+      .executeTakeFirstOrThrow();
     expect(token).toEqual({ used_at: null, superseded_at: null });
 
     // Long past the grace period: a token spent without a successor would now count as reused.

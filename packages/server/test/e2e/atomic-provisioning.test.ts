@@ -28,7 +28,14 @@ describe.each(backends)('a first external login that fails half-way on $name', (
     server = await startTestServer(backend);
     db = server.tessera.services.store.db;
     const custom = { enabled: true, url: `${idp.url}/verify`, autoProvision: true };
-    expect((await server.api('PATCH', `/v1/admin/apps/demo/chat`, { token: server.adminToken, body: { settings: { strategies: { custom } } } })).status).toBe(200);
+    expect(
+      (
+        await server.api('PATCH', `/v1/admin/apps/demo/chat`, {
+          token: server.adminToken,
+          body: { settings: { strategies: { custom } } },
+        })
+      ).status,
+    ).toBe(200);
   });
   afterEach(() => allowInserts(db, backend.name, 'user_identities'));
   afterAll(async () => {
@@ -36,21 +43,32 @@ describe.each(backends)('a first external login that fails half-way on $name', (
     await idp.close();
   });
 
-
-  const login = (token: string) => server.api<AuthenticationResult>('POST', `${APP}/authentication`, { key: server.publishableKey, body: { strategy: 'custom', token } });
+  const login = (token: string) =>
+    server.api<AuthenticationResult>('POST', `${APP}/authentication`, {
+      key: server.publishableKey,
+      body: { strategy: 'custom', token },
+    });
 
   it('leaves no user behind when the identity cannot be linked, so the retry gets the username and email', async () => {
     await refuseInserts(db, backend.name, 'user_identities');
     const refused = await login('ada');
     expect(refused.status).toBe(500);
     expect(refused.body).not.toHaveProperty('accessToken');
-    expect(await db.selectFrom('users').select('id').where('email_key', '=', 'ada@idp.example.com').execute()).toEqual([]);
+    expect(await db.selectFrom('users').select('id').where('email_key', '=', 'ada@idp.example.com').execute()).toEqual(
+      [],
+    );
 
     await allowInserts(db, backend.name, 'user_identities');
     const accepted = await login('ada');
     expect(accepted.status).toBe(201);
     // Nothing held them: the user the retry made has what the provider sent.
-    expect(accepted.body.user).toMatchObject<Partial<User>>({ kind: 'external', username: 'ada', email: 'ada@idp.example.com' });
-    expect(await db.selectFrom('users').select('id').where('email_key', '=', 'ada@idp.example.com').execute()).toHaveLength(1);
+    expect(accepted.body.user).toMatchObject<Partial<User>>({
+      kind: 'external',
+      username: 'ada',
+      email: 'ada@idp.example.com',
+    });
+    expect(
+      await db.selectFrom('users').select('id').where('email_key', '=', 'ada@idp.example.com').execute(),
+    ).toHaveLength(1);
   });
 });

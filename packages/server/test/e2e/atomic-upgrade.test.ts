@@ -32,28 +32,55 @@ describe.each(backends)('an anonymous upgrade that fails half-way on $name', (ba
   afterAll(() => server.close());
 
   const me = (token: string) => server.api<User & ErrorAnswer>('GET', `${app.path}/me`, { token });
-  const upgrade = (token: string, body: Record<string, unknown>) => server.api<AuthenticationResult & ErrorAnswer>('POST', `${app.path}/me/upgrade`, { token, body });
+  const upgrade = (token: string, body: Record<string, unknown>) =>
+    server.api<AuthenticationResult & ErrorAnswer>('POST', `${app.path}/me/upgrade`, { token, body });
   const holdersOf = (email: string, username: string) =>
-    db.selectFrom('users').select('id').where((eb) => eb.or([eb('email_key', '=', email), eb('username_key', '=', username)])).execute();
+    db
+      .selectFrom('users')
+      .select('id')
+      .where((eb) => eb.or([eb('email_key', '=', email), eb('username_key', '=', username)]))
+      .execute();
 
-  it.each(FAILURES)('leaves the anonymous user and its session usable, and its login free, when $step', async ({ table, statement }) => {
-    const anonymous = await server.api<AuthenticationResult>('POST', `${app.path}/authentication`, { key: app.publishableKey, body: { strategy: 'anonymous', displayName: 'Clark' } });
-    expect(anonymous.status).toBe(201);
-    const { accessToken, user } = anonymous.body;
-    const login = { email: uniqueEmail('clark'), username: `clark-${user.id.slice(-8)}`.toLowerCase(), password: PASSWORD };
+  it.each(FAILURES)(
+    'leaves the anonymous user and its session usable, and its login free, when $step',
+    async ({ table, statement }) => {
+      const anonymous = await server.api<AuthenticationResult>('POST', `${app.path}/authentication`, {
+        key: app.publishableKey,
+        body: { strategy: 'anonymous', displayName: 'Clark' },
+      });
+      expect(anonymous.status).toBe(201);
+      const { accessToken, user } = anonymous.body;
+      const login = {
+        email: uniqueEmail('clark'),
+        username: `clark-${user.id.slice(-8)}`.toLowerCase(),
+        password: PASSWORD,
+      };
 
-    await refuseWrites(db, backend.name, table, statement);
-    const refused = await upgrade(accessToken, login);
-    expect(refused.status).toBe(500);
-    expect(refused.body).not.toHaveProperty('accessToken');
-    expect((await me(accessToken)).body).toMatchObject({ id: user.id, kind: 'anonymous', email: null, username: null });
-    expect(await holdersOf(login.email, login.username)).toEqual([]);
+      await refuseWrites(db, backend.name, table, statement);
+      const refused = await upgrade(accessToken, login);
+      expect(refused.status).toBe(500);
+      expect(refused.body).not.toHaveProperty('accessToken');
+      expect((await me(accessToken)).body).toMatchObject({
+        id: user.id,
+        kind: 'anonymous',
+        email: null,
+        username: null,
+      });
+      expect(await holdersOf(login.email, login.username)).toEqual([]);
 
-    await allowWrites(db, backend.name, table, statement);
-    const upgraded = await upgrade(accessToken, login);
-    expect(upgraded.status, JSON.stringify(upgraded.body)).toBe(200);
-    expect(upgraded.body.user).toMatchObject({ id: user.id, kind: 'registered', email: login.email, username: login.username });
-    expect((await me(upgraded.body.accessToken)).body).toMatchObject({ id: user.id, kind: 'registered' });
-    expect((await me(accessToken)).body).toMatchObject({ error: { code: 'session_revoked', details: { reason: 'user_upgraded' } } });
-  });
+      await allowWrites(db, backend.name, table, statement);
+      const upgraded = await upgrade(accessToken, login);
+      expect(upgraded.status, JSON.stringify(upgraded.body)).toBe(200);
+      expect(upgraded.body.user).toMatchObject({
+        id: user.id,
+        kind: 'registered',
+        email: login.email,
+        username: login.username,
+      });
+      expect((await me(upgraded.body.accessToken)).body).toMatchObject({ id: user.id, kind: 'registered' });
+      expect((await me(accessToken)).body).toMatchObject({
+        error: { code: 'session_revoked', details: { reason: 'user_upgraded' } },
+      });
+    },
+  );
 });

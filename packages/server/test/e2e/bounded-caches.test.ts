@@ -36,7 +36,8 @@ describe.each(backends)('bounded app and key caches on $name (issue 12)', (backe
       .execute();
 
   async function floodWithMadeUpPaths(count: number): Promise<void> {
-    for (let index = 0; index < count; index += 1) expect((await jwks(`${randomName()}/${randomName()}`)).status).toBe(404);
+    for (let index = 0; index < count; index += 1)
+      expect((await jwks(`${randomName()}/${randomName()}`)).status).toBe(404);
   }
 
   beforeAll(async () => {
@@ -48,7 +49,9 @@ describe.each(backends)('bounded app and key caches on $name (issue 12)', (backe
     expect((await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin(), body: unlimited })).status).toBe(200);
     expect((await server.api('POST', '/v1/admin/namespaces', { ...admin(), body: { name: 'acme' } })).status).toBe(201);
     for (const name of ['one', 'six', 'app1', 'app2', 'app3', 'app4', 'app5', 'app6', 'app7']) {
-      expect((await server.api('POST', '/v1/admin/namespaces/acme/apps', { ...admin(), body: { name } })).status).toBe(201);
+      expect((await server.api('POST', '/v1/admin/namespaces/acme/apps', { ...admin(), body: { name } })).status).toBe(
+        201,
+      );
     }
   });
   afterAll(async () => {
@@ -102,7 +105,14 @@ describe.each(backends)('bounded app and key caches on $name (issue 12)', (backe
   });
 
   it('answers app_not_found for a path that cannot name an app, however long', async () => {
-    for (const path of ['Acme/one', 'acme/ONE', 'acme/-one', `acme/${'a'.repeat(64)}`, `${'n'.repeat(99)}/x`, 'acme/one%20two']) {
+    for (const path of [
+      'Acme/one',
+      'acme/ONE',
+      'acme/-one',
+      `acme/${'a'.repeat(64)}`,
+      `${'n'.repeat(99)}/x`,
+      'acme/one%20two',
+    ]) {
       expect((await jwks(path)).body, path).toMatchObject({ error: { code: 'app_not_found' } });
     }
   });
@@ -115,14 +125,31 @@ describe.each(backends)('bounded app and key caches on $name (issue 12)', (backe
     const secret = randomBytes(32).toString('base64url');
     const lateKey = `sk_${id}.${secret}`;
     expect((await listUsers(lateKey)).body).toMatchObject({ error: { code: 'invalid_api_key', status: 401 } });
-    const [app] = await store.db.selectFrom('apps').innerJoin('namespaces', 'namespaces.id', 'apps.namespace_id').select('apps.id').where('namespaces.name', '=', 'demo').execute();
+    const [app] = await store.db
+      .selectFrom('apps')
+      .innerJoin('namespaces', 'namespaces.id', 'apps.namespace_id')
+      .select('apps.id')
+      .where('namespaces.name', '=', 'demo')
+      .execute();
     await store.db
       .insertInto('api_keys')
-      .values({ id, app_id: app!.id, kind: 'secret', label: null, secret_hash: hashSecret(secret), created_at: server.clock.now(), revoked_at: null })
+      .values({
+        id,
+        app_id: app!.id,
+        kind: 'secret',
+        label: null,
+        secret_hash: hashSecret(secret),
+        created_at: server.clock.now(),
+        revoked_at: null,
+      })
       .execute();
     expect((await listUsers(lateKey)).status).toBe(401);
     // …until made-up ids push it out; the demo's real key is still held (its revocation unseen).
-    await store.db.updateTable('api_keys').set({ revoked_at: server.clock.now() }).where('id', '=', secretKey.slice(3, 19)).execute();
+    await store.db
+      .updateTable('api_keys')
+      .set({ revoked_at: server.clock.now() })
+      .where('id', '=', secretKey.slice(3, 19))
+      .execute();
     for (let index = 0; index < 200; index += 1) expect((await listUsers(randomKey())).status).toBe(401);
     expect((await listUsers(lateKey)).status).toBe(200);
     expect((await listUsers(secretKey)).status).toBe(200);

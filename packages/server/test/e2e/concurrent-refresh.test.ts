@@ -27,21 +27,35 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
   afterAll(() => server.close());
 
   const overRest = async (token: string): Promise<Refreshed> => {
-    const response = await server.api<AuthenticationResult & { error?: { code: string } }>('POST', `${APP}/authentication`, {
-      key: server.publishableKey,
-      body: { strategy: 'reconnect', token },
-    });
-    return { status: response.status, reconnectToken: response.body.reconnectToken, accessToken: response.body.accessToken, error: response.body.error?.code };
+    const response = await server.api<AuthenticationResult & { error?: { code: string } }>(
+      'POST',
+      `${APP}/authentication`,
+      {
+        key: server.publishableKey,
+        body: { strategy: 'reconnect', token },
+      },
+    );
+    return {
+      status: response.status,
+      reconnectToken: response.body.reconnectToken,
+      accessToken: response.body.accessToken,
+      error: response.body.error?.code,
+    };
   };
 
   /** A `refresh` frame on an open socket. */
-  const overRefreshFrame = async (client: TestClient, token: string): Promise<Refreshed> => fromFrame(await client.request<RefreshedFrame | ErrorFrame>({ type: 'refresh', reconnectToken: token }));
+  const overRefreshFrame = async (client: TestClient, token: string): Promise<Refreshed> =>
+    fromFrame(await client.request<RefreshedFrame | ErrorFrame>({ type: 'refresh', reconnectToken: token }));
 
   /** A new socket whose first frame logs in with the reconnect strategy. */
   const overLoginFrame = async (client: TestClient, token: string): Promise<Refreshed> =>
-    fromFrame(await client.request<AuthenticatedFrame | ErrorFrame>({ type: 'authenticate', strategy: 'reconnect', token }));
+    fromFrame(
+      await client.request<AuthenticatedFrame | ErrorFrame>({ type: 'authenticate', strategy: 'reconnect', token }),
+    );
 
-  const me = async (accessToken: string) => (await server.api<{ error?: { code: string; details?: unknown } }>('GET', `${APP}/me`, { token: accessToken })).body;
+  const me = async (accessToken: string) =>
+    (await server.api<{ error?: { code: string; details?: unknown } }>('GET', `${APP}/me`, { token: accessToken }))
+      .body;
 
   /** Every answer is a success carrying one and the same new reconnect token; returns it. */
   function expectOneSuccessor(answers: Refreshed[], presented: string): string {
@@ -80,7 +94,9 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
 
   it('answers first-frame logins with the reconnect strategy on several sockets at once with the same reconnect token', async () => {
     const { login } = await signUpAndLogIn(server);
-    const sockets = await Promise.all(Array.from({ length: 10 }, () => connect(server, { key: server.publishableKey })));
+    const sockets = await Promise.all(
+      Array.from({ length: 10 }, () => connect(server, { key: server.publishableKey })),
+    );
     const answers = await Promise.all(sockets.map((socket) => overLoginFrame(socket, login.reconnectToken)));
     const successor = expectOneSuccessor(answers, login.reconnectToken);
     expect(sockets.every((socket) => socket.isOpen)).toBe(true);
@@ -115,12 +131,17 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
     expect(await overRest(login.reconnectToken)).toMatchObject({ status: 401, error: 'reconnect_token_reused' });
     expect(await socket.waitClosed()).toMatchObject({ code: 4117, error: 'reconnect_token_reused' });
     expect(await overRest(successor)).toMatchObject({ status: 401, error: 'session_revoked' });
-    expect(await me(answers[1]!.accessToken!)).toMatchObject({ error: { code: 'session_revoked', details: { reason: 'reconnect_token_reused' } } });
+    expect(await me(answers[1]!.accessToken!)).toMatchObject({
+      error: { code: 'session_revoked', details: { reason: 'reconnect_token_reused' } },
+    });
   });
 
   it('ends the session when a spent token comes back, within the grace period, after its successor was used', async () => {
     const { login } = await signUpAndLogIn(server);
-    const successor = expectOneSuccessor(await Promise.all([overRest(login.reconnectToken), overRest(login.reconnectToken)]), login.reconnectToken);
+    const successor = expectOneSuccessor(
+      await Promise.all([overRest(login.reconnectToken), overRest(login.reconnectToken)]),
+      login.reconnectToken,
+    );
     const next = await overRest(successor);
     expect(next.status).toBe(201);
     expect(await overRest(login.reconnectToken)).toMatchObject({ status: 401, error: 'reconnect_token_reused' });
@@ -132,13 +153,19 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
     const { id } = parseOpaqueToken(login.reconnectToken)!;
     const forged = (tokenId: string) => `rt_${tokenId}.${parseOpaqueToken(createOpaqueToken('rt').token)!.secret}`;
     // Presented with the real token at the same moment, and again once it is spent.
-    const answers = await Promise.all([...Array.from({ length: 5 }, () => overRest(login.reconnectToken)), ...Array.from({ length: 5 }, () => overRest(forged(id)))]);
+    const answers = await Promise.all([
+      ...Array.from({ length: 5 }, () => overRest(login.reconnectToken)),
+      ...Array.from({ length: 5 }, () => overRest(forged(id))),
+    ]);
     const successor = expectOneSuccessor(answers.slice(0, 5), login.reconnectToken);
     for (const answer of [...answers.slice(5), await overRest(forged(id))]) {
       expect(answer).toMatchObject({ status: 401, error: 'invalid_token', reconnectToken: undefined });
     }
     // Nor does the successor's id with a forged secret work; the session is untouched.
-    expect(await overRest(forged(parseOpaqueToken(successor)!.id))).toMatchObject({ status: 401, error: 'invalid_token' });
+    expect(await overRest(forged(parseOpaqueToken(successor)!.id))).toMatchObject({
+      status: 401,
+      error: 'invalid_token',
+    });
     expect((await overRest(login.reconnectToken)).reconnectToken).toBe(successor);
     expect((await overRest(successor)).status).toBe(201);
   });
@@ -146,16 +173,33 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
   it('answers logins with one access token at once (REST and first frames) with the same reconnect token while it is unused', async () => {
     const { login } = await signUpAndLogIn(server);
     const withAccessToken = async (): Promise<Refreshed> => {
-      const response = await server.api<AuthenticationResult & { error?: { code: string } }>('POST', `${APP}/authentication`, {
-        key: server.publishableKey,
-        body: { strategy: 'access-token', accessToken: login.accessToken },
-      });
-      return { status: response.status, reconnectToken: response.body.reconnectToken, accessToken: response.body.accessToken, error: response.body.error?.code };
+      const response = await server.api<AuthenticationResult & { error?: { code: string } }>(
+        'POST',
+        `${APP}/authentication`,
+        {
+          key: server.publishableKey,
+          body: { strategy: 'access-token', accessToken: login.accessToken },
+        },
+      );
+      return {
+        status: response.status,
+        reconnectToken: response.body.reconnectToken,
+        accessToken: response.body.accessToken,
+        error: response.body.error?.code,
+      };
     };
     const sockets = await Promise.all(Array.from({ length: 6 }, () => connect(server, { key: server.publishableKey })));
     const answers = await Promise.all([
       ...Array.from({ length: 8 }, withAccessToken),
-      ...sockets.map(async (socket) => fromFrame(await socket.request<AuthenticatedFrame | ErrorFrame>({ type: 'authenticate', strategy: 'access-token', accessToken: login.accessToken }))),
+      ...sockets.map(async (socket) =>
+        fromFrame(
+          await socket.request<AuthenticatedFrame | ErrorFrame>({
+            type: 'authenticate',
+            strategy: 'access-token',
+            accessToken: login.accessToken,
+          }),
+        ),
+      ),
     ]);
     const renewed = expectOneSuccessor(answers, login.reconnectToken);
     // The same access token later still gets the same one, until it is used.
@@ -180,7 +224,16 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
     await db.updateTable('reconnect_tokens').set({ used_at: now }).where('id', '=', parentId).execute();
     await db
       .insertInto('reconnect_tokens')
-      .values({ id: random.id, session_id: login.session.id, parent_id: parentId, secret_hash: random.secretHash, created_at: now, expires_at: now + 86_400_000, used_at: null, superseded_at: null })
+      .values({
+        id: random.id,
+        session_id: login.session.id,
+        parent_id: parentId,
+        secret_hash: random.secretHash,
+        created_at: now,
+        expires_at: now + 86_400_000,
+        used_at: null,
+        superseded_at: null,
+      })
       .execute();
     server.clock.advance(1000);
 
@@ -194,6 +247,7 @@ describe.each(backends)('refreshes of one reconnect token at the same moment on 
 });
 
 function fromFrame(frame: RefreshedFrame | AuthenticatedFrame | ErrorFrame): Refreshed {
-  if (frame.type === 'error') return { status: 401, reconnectToken: undefined, accessToken: undefined, error: frame.code };
+  if (frame.type === 'error')
+    return { status: 401, reconnectToken: undefined, accessToken: undefined, error: frame.code };
   return { status: 201, reconnectToken: frame.reconnectToken, accessToken: frame.accessToken, error: undefined };
 }

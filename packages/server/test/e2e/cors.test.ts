@@ -11,7 +11,13 @@ import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 
 const PAGE = 'https://app.example.com';
 const FOREIGN = 'https://evil.example.net';
-const CORS_HEADERS = ['access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-expose-headers', 'access-control-max-age'];
+const CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+];
 
 const corsHeadersOf = (response: ApiResponse<unknown>) => CORS_HEADERS.filter((name) => response.headers.has(name));
 
@@ -25,17 +31,36 @@ describe.each(backends)('allowed origins on $name', (backend) => {
   let open: TestApp;
   const admin = () => ({ token: server.adminToken });
   const settingsOf = async (target: TestApp) =>
-    (await server.api<{ settings: { allowedOrigins: string[] } }>('GET', `/v1/admin/apps/${target.namespace}/${target.name}`, admin())).body.settings;
-  const patch = (target: TestApp, settings: unknown) => server.api('PATCH', `/v1/admin/apps/${target.namespace}/${target.name}`, { ...admin(), body: { settings } });
+    (
+      await server.api<{ settings: { allowedOrigins: string[] } }>(
+        'GET',
+        `/v1/admin/apps/${target.namespace}/${target.name}`,
+        admin(),
+      )
+    ).body.settings;
+  const patch = (target: TestApp, settings: unknown) =>
+    server.api('PATCH', `/v1/admin/apps/${target.namespace}/${target.name}`, { ...admin(), body: { settings } });
   const preflight = (target: TestApp, path: string, origin?: string) =>
     server.api('OPTIONS', `${target.path}${path}`, {
-      headers: { ...(origin === undefined ? {} : { origin }), 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-tessera-key' },
+      headers: {
+        ...(origin === undefined ? {} : { origin }),
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, x-tessera-key',
+      },
     });
   const signUpAndLogIn = async (target: TestApp, origin: string) => {
     const email = uniqueEmail('cors');
     const headers = { origin };
-    const signup = await server.api<User>('POST', `${target.path}/users`, { key: target.publishableKey, headers, body: { email, password: PASSWORD } });
-    const login = await server.api<AuthenticationResult>('POST', `${target.path}/authentication`, { key: target.publishableKey, headers, body: { strategy: 'local', email, password: PASSWORD } });
+    const signup = await server.api<User>('POST', `${target.path}/users`, {
+      key: target.publishableKey,
+      headers,
+      body: { email, password: PASSWORD },
+    });
+    const login = await server.api<AuthenticationResult>('POST', `${target.path}/authentication`, {
+      key: target.publishableKey,
+      headers,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
     return { signup, login, email };
   };
 
@@ -51,7 +76,9 @@ describe.each(backends)('allowed origins on $name', (backend) => {
 
   it('allows no origin by default', async () => {
     expect((await settingsOf(other)).allowedOrigins).toEqual([]);
-    expect((await server.api('GET', '/v1/admin/apps/demo/chat', admin())).body).toMatchObject({ settings: { allowedOrigins: [] } });
+    expect((await server.api('GET', '/v1/admin/apps/demo/chat', admin())).body).toMatchObject({
+      settings: { allowedOrigins: [] },
+    });
   });
 
   it('answers a preflight from an allowed origin with 204, the methods, headers and max age, and no credentials', async () => {
@@ -60,7 +87,9 @@ describe.each(backends)('allowed origins on $name', (backend) => {
     expect(response.headers.get('access-control-allow-origin')).toBe(PAGE);
     expect(response.headers.get('vary')).toBe('Origin');
     expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST, PATCH, DELETE');
-    expect(response.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-tessera-key, x-request-id');
+    expect(response.headers.get('access-control-allow-headers')).toBe(
+      'authorization, content-type, x-tessera-key, x-request-id',
+    );
     expect(response.headers.get('access-control-max-age')).toBe('600');
     expect(response.headers.has('access-control-allow-credentials')).toBe(false);
     // Any path of the app: the preflight of GET /me and of DELETE /me/sessions/{id} too.
@@ -69,8 +98,15 @@ describe.each(backends)('allowed origins on $name', (backend) => {
 
   it('answers a real signup, login and GET /me from an allowed origin with the CORS headers', async () => {
     const { signup, login } = await signUpAndLogIn(app, PAGE);
-    const me = await server.api<User>('GET', `${app.path}/me`, { token: login.body.accessToken, headers: { origin: PAGE } });
-    for (const [response, status] of [[signup, 201], [login, 201], [me, 200]] as const) {
+    const me = await server.api<User>('GET', `${app.path}/me`, {
+      token: login.body.accessToken,
+      headers: { origin: PAGE },
+    });
+    for (const [response, status] of [
+      [signup, 201],
+      [login, 201],
+      [me, 200],
+    ] as const) {
       expect(response.status).toBe(status);
       expect(response.headers.get('access-control-allow-origin')).toBe(PAGE);
       expect(response.headers.get('vary')).toBe('Origin');
@@ -90,13 +126,19 @@ describe.each(backends)('allowed origins on $name', (backend) => {
     expect(login.status).toBe(201);
     expect(corsHeadersOf(login)).toEqual([]);
     expect(login.headers.get('vary')).toBe('Origin');
-    const me = await server.api('GET', `${app.path}/me`, { token: login.body.accessToken, headers: { origin: FOREIGN } });
+    const me = await server.api('GET', `${app.path}/me`, {
+      token: login.body.accessToken,
+      headers: { origin: FOREIGN },
+    });
     expect(me.status).toBe(200);
     expect(corsHeadersOf(me)).toEqual([]);
 
     for (const origin of [FOREIGN, 'https://app.example.com:8443', 'http://app.example.com', 'null']) {
       const refused = await preflight(app, '/authentication', origin);
-      expect(refused, origin).toMatchObject({ status: 403, body: { error: { code: 'origin_not_allowed', status: 403, details: { origin } } } });
+      expect(refused, origin).toMatchObject({
+        status: 403,
+        body: { error: { code: 'origin_not_allowed', status: 403, details: { origin } } },
+      });
       expect(corsHeadersOf(refused), origin).toEqual([]);
     }
   });
@@ -112,7 +154,10 @@ describe.each(backends)('allowed origins on $name', (backend) => {
     const keys = await server.api('GET', `${other.path}/.well-known/jwks.json`);
     expect(keys.status).toBe(200);
     expect(keys.headers.has('vary')).toBe(false);
-    expect(await preflight(open, '/me')).toMatchObject({ status: 403, body: { error: { code: 'origin_not_allowed', details: { origin: null } } } });
+    expect(await preflight(open, '/me')).toMatchObject({
+      status: 403,
+      body: { error: { code: 'origin_not_allowed', details: { origin: null } } },
+    });
   });
 
   it('answers every origin with "*" when the list is ["*"]', async () => {
@@ -134,7 +179,9 @@ describe.each(backends)('allowed origins on $name', (backend) => {
   });
 
   it('answers the preflight of an unknown app with 404 app_not_found', async () => {
-    const response = await server.api('OPTIONS', '/v1/apps/demo/nope/authentication', { headers: { origin: PAGE, 'access-control-request-method': 'POST' } });
+    const response = await server.api('OPTIONS', '/v1/apps/demo/nope/authentication', {
+      headers: { origin: PAGE, 'access-control-request-method': 'POST' },
+    });
     expect(response).toMatchObject({ status: 404, body: { error: { code: 'app_not_found' } } });
     expect(corsHeadersOf(response)).toEqual([]);
   });
@@ -173,10 +220,16 @@ describe.each(backends)('allowed origins on $name', (backend) => {
   it('refuses a value of the wrong type, and a bad list at app creation, creating nothing', async () => {
     const before = await settingsOf(app);
     for (const allowedOrigins of ['https://app.example.com', [42], ['']]) {
-      expect(await patch(app, { allowedOrigins }), JSON.stringify(allowedOrigins)).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+      expect(await patch(app, { allowedOrigins }), JSON.stringify(allowedOrigins)).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_request' } },
+      });
     }
     expect(await settingsOf(app)).toEqual(before);
-    const created = await server.api('POST', `/v1/admin/namespaces/${other.namespace}/apps`, { ...admin(), body: { name: 'bad-origins', settings: { allowedOrigins: ['https://app.example.com/'] } } });
+    const created = await server.api('POST', `/v1/admin/namespaces/${other.namespace}/apps`, {
+      ...admin(),
+      body: { name: 'bad-origins', settings: { allowedOrigins: ['https://app.example.com/'] } },
+    });
     expect(created).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
     expect((await server.api('GET', `/v1/admin/apps/${other.namespace}/bad-origins`, admin())).status).toBe(404);
   });
@@ -186,13 +239,23 @@ describe.each(backends)('allowed origins on $name', (backend) => {
       for (const target of [app, other]) {
         const refused = await refusedUpgrade(realtimeUrl(server, target), { origin: FOREIGN });
         expect(refused.status).toBe(403);
-        expect(refused.body).toEqual({ error: { code: 'origin_not_allowed', status: 403, message: expect.stringContaining('allowedOrigins'), details: { origin: FOREIGN } } });
+        expect(refused.body).toEqual({
+          error: {
+            code: 'origin_not_allowed',
+            status: 403,
+            message: expect.stringContaining('allowedOrigins'),
+            details: { origin: FOREIGN },
+          },
+        });
       }
       // PAGE is app's, not other's.
-      expect(await refusedUpgrade(realtimeUrl(server, other), { origin: PAGE })).toMatchObject({ status: 403, body: { error: { code: 'origin_not_allowed' } } });
+      expect(await refusedUpgrade(realtimeUrl(server, other), { origin: PAGE })).toMatchObject({
+        status: 403,
+        body: { error: { code: 'origin_not_allowed' } },
+      });
     });
 
-    it("accepts an allowed Origin, any Origin with \"*\", the server's own origin and no Origin", async () => {
+    it('accepts an allowed Origin, any Origin with "*", the server\'s own origin and no Origin', async () => {
       const accepted = [
         { target: app, origin: PAGE },
         { target: open, origin: FOREIGN },
@@ -200,10 +263,19 @@ describe.each(backends)('allowed origins on $name', (backend) => {
         { target: other, origin: undefined },
       ];
       for (const { target, origin } of accepted) {
-        const client = await connect(server, { app: target, key: target.publishableKey, headers: origin === undefined ? {} : { origin } });
+        const client = await connect(server, {
+          app: target,
+          key: target.publishableKey,
+          headers: origin === undefined ? {} : { origin },
+        });
         const { login, email } = await signUpAndLogIn(target, PAGE);
         expect(login.status).toBe(201);
-        const authenticated = await client.request({ type: 'authenticate', strategy: 'local', email, password: PASSWORD });
+        const authenticated = await client.request({
+          type: 'authenticate',
+          strategy: 'local',
+          email,
+          password: PASSWORD,
+        });
         expect(authenticated, String(origin)).toMatchObject({ type: 'authenticated', user: { email } });
         await client.close();
       }

@@ -14,12 +14,21 @@ describe.each(backends)('what a disabled user and a locked-out user are told on 
   });
   afterAll(() => server.close());
 
-  const login = (app: TestApp, body: Record<string, unknown>) => server.api<Answer>('POST', `${app.path}/authentication`, { key: app.publishableKey, body: { strategy: 'local', ...body } });
+  const login = (app: TestApp, body: Record<string, unknown>) =>
+    server.api<Answer>('POST', `${app.path}/authentication`, {
+      key: app.publishableKey,
+      body: { strategy: 'local', ...body },
+    });
 
   async function disabledUser(app: TestApp): Promise<{ email: string; user: User }> {
     const email = uniqueEmail('disabled');
-    const user = (await server.api<User>('POST', `${app.path}/users`, { key: app.secretKey, body: { email, password: PASSWORD } })).body;
-    expect((await server.api('PATCH', `${app.path}/users/${user.id}`, { key: app.secretKey, body: { disabled: true } })).status).toBe(200);
+    const user = (
+      await server.api<User>('POST', `${app.path}/users`, { key: app.secretKey, body: { email, password: PASSWORD } })
+    ).body;
+    expect(
+      (await server.api('PATCH', `${app.path}/users/${user.id}`, { key: app.secretKey, body: { disabled: true } }))
+        .status,
+    ).toBe(200);
     return { email, user };
   }
 
@@ -30,7 +39,7 @@ describe.each(backends)('what a disabled user and a locked-out user are told on 
     headers: [...response.headers].filter(([name]) => !['date', 'x-request-id', 'content-length'].includes(name)),
   });
 
-  it('answers a disabled user\'s right password exactly as a wrong one', async () => {
+  it("answers a disabled user's right password exactly as a wrong one", async () => {
     const app = await createApp(server);
     const { email } = await disabledUser(app);
     const right = await login(app, { email, password: PASSWORD });
@@ -39,10 +48,11 @@ describe.each(backends)('what a disabled user and a locked-out user are told on 
     expect(right.body.error?.code).toBe('invalid_credentials');
   });
 
-  it('counts a disabled user\'s right password as a failure, so the throttle does not tell them apart either', async () => {
+  it("counts a disabled user's right password as a failure, so the throttle does not tell them apart either", async () => {
     const app = await createApp(server);
     const { email } = await disabledUser(app);
-    for (let attempt = 1; attempt <= 5; attempt += 1) expect((await login(app, { email, password: PASSWORD })).status).toBe(401);
+    for (let attempt = 1; attempt <= 5; attempt += 1)
+      expect((await login(app, { email, password: PASSWORD })).status).toBe(401);
     const locked = await login(app, { email, password: PASSWORD });
     expect(locked.status).toBe(429);
     expect(locked.body.error?.code).toBe('rate_limited');
@@ -54,13 +64,20 @@ describe.each(backends)('what a disabled user and a locked-out user are told on 
     const right = await login(app, { email, password: PASSWORD });
     expect(right.status).toBe(401);
     expect(right.body.error?.code).toBe('user_disabled');
-    expect((await login(app, { email, password: 'not the password at all' })).body.error?.code).toBe('invalid_credentials');
+    expect((await login(app, { email, password: 'not the password at all' })).body.error?.code).toBe(
+      'invalid_credentials',
+    );
   });
 
   it('lifts the login throttle of an account whose password the backend resets, for its email and its username', async () => {
     const app = await createApp(server);
     const email = uniqueEmail('locked');
-    const user = (await server.api<User>('POST', `${app.path}/users`, { key: app.secretKey, body: { email, username: `locked-${Date.now()}`, password: PASSWORD } })).body;
+    const user = (
+      await server.api<User>('POST', `${app.path}/users`, {
+        key: app.secretKey,
+        body: { email, username: `locked-${Date.now()}`, password: PASSWORD },
+      })
+    ).body;
     for (let attempt = 1; attempt <= 5; attempt += 1) {
       await login(app, { email, password: `wrong guess ${attempt}` });
       await login(app, { username: user.username, password: `wrong guess ${attempt}` });
@@ -69,7 +86,14 @@ describe.each(backends)('what a disabled user and a locked-out user are told on 
     expect((await login(app, { username: user.username, password: PASSWORD })).status).toBe(429);
 
     const newPassword = 'a brand new passphrase for you';
-    expect((await server.api('PATCH', `${app.path}/users/${user.id}`, { key: app.secretKey, body: { password: newPassword } })).status).toBe(200);
+    expect(
+      (
+        await server.api('PATCH', `${app.path}/users/${user.id}`, {
+          key: app.secretKey,
+          body: { password: newPassword },
+        })
+      ).status,
+    ).toBe(200);
     expect((await login(app, { email, password: newPassword })).status).toBe(201);
     expect((await login(app, { username: user.username, password: newPassword })).status).toBe(201);
   });
@@ -77,9 +101,18 @@ describe.each(backends)('what a disabled user and a locked-out user are told on 
   it('keeps the throttle when the backend changes something other than the password', async () => {
     const app = await createApp(server);
     const email = uniqueEmail('still-locked');
-    const user = (await server.api<User>('POST', `${app.path}/users`, { key: app.secretKey, body: { email, password: PASSWORD } })).body;
+    const user = (
+      await server.api<User>('POST', `${app.path}/users`, { key: app.secretKey, body: { email, password: PASSWORD } })
+    ).body;
     for (let attempt = 1; attempt <= 5; attempt += 1) await login(app, { email, password: `wrong guess ${attempt}` });
-    expect((await server.api('PATCH', `${app.path}/users/${user.id}`, { key: app.secretKey, body: { fullName: 'Still Locked' } })).status).toBe(200);
+    expect(
+      (
+        await server.api('PATCH', `${app.path}/users/${user.id}`, {
+          key: app.secretKey,
+          body: { fullName: 'Still Locked' },
+        })
+      ).status,
+    ).toBe(200);
     expect((await login(app, { email, password: PASSWORD })).status).toBe(429);
   });
 });

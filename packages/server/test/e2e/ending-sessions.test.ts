@@ -23,58 +23,80 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
   afterAll(() => server.close());
 
   const me = (token: string, target: TestApp = app) => server.api<Failure>('GET', `${target.path}/me`, { token });
-  const adminApp = (target: TestApp) => server.api<AdminApp>('GET', `/v1/admin/apps/${target.namespace}/${target.name}`, { token: server.adminToken });
+  const adminApp = (target: TestApp) =>
+    server.api<AdminApp>('GET', `/v1/admin/apps/${target.namespace}/${target.name}`, { token: server.adminToken });
   const revokeBefore = (target: TestApp, body?: Record<string, unknown>, token = server.adminToken) =>
-    server.api<Cutoff & Failure>('POST', `/v1/admin/apps/${target.namespace}/${target.name}/sessions/revoke-before`, { token, ...(body === undefined ? {} : { body }) });
+    server.api<Cutoff & Failure>('POST', `/v1/admin/apps/${target.namespace}/${target.name}/sessions/revoke-before`, {
+      token,
+      ...(body === undefined ? {} : { body }),
+    });
 
   /** A user with three sessions: the first from signup, two more logins. */
   async function userWithThreeSessions(target: TestApp = app): Promise<{ user: User; logins: AuthenticationResult[] }> {
     const { user, login, email } = await signUpAndLogInTo(server, target);
-    const more = [await logInTo(server, target, { strategy: 'local', email, password: PASSWORD }), await logInTo(server, target, { strategy: 'local', email, password: PASSWORD })];
+    const more = [
+      await logInTo(server, target, { strategy: 'local', email, password: PASSWORD }),
+      await logInTo(server, target, { strategy: 'local', email, password: PASSWORD }),
+    ];
     return { user, logins: [login, ...more] };
   }
 
-  it('DELETE /me/sessions ends every session of the user, the caller\'s too, and closes their sockets', async () => {
+  it("DELETE /me/sessions ends every session of the user, the caller's too, and closes their sockets", async () => {
     const { logins } = await userWithThreeSessions();
     const sockets = await Promise.all(logins.map((login) => connectWithToken(server, login.accessToken, app)));
-    const ended = await server.api<{ revoked: number }>('DELETE', `${app.path}/me/sessions`, { token: logins[0]!.accessToken });
+    const ended = await server.api<{ revoked: number }>('DELETE', `${app.path}/me/sessions`, {
+      token: logins[0]!.accessToken,
+    });
     expect(ended.status).toBe(200);
     expect(ended.body).toEqual({ revoked: 3 });
-    for (const socket of sockets) expect(await socket.waitClosed()).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:logout' });
-    for (const login of logins) expect((await me(login.accessToken)).body.error).toMatchObject({ code: 'session_revoked', details: { reason: 'logout' } });
+    for (const socket of sockets)
+      expect(await socket.waitClosed()).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:logout' });
+    for (const login of logins)
+      expect((await me(login.accessToken)).body.error).toMatchObject({
+        code: 'session_revoked',
+        details: { reason: 'logout' },
+      });
   });
 
-  it('DELETE /me/sessions?except=current keeps the caller\'s session and its socket', async () => {
+  it("DELETE /me/sessions?except=current keeps the caller's session and its socket", async () => {
     const { logins } = await userWithThreeSessions();
     const [caller, ...others] = logins as [AuthenticationResult, ...AuthenticationResult[]];
     const callerSocket = await connectWithToken(server, caller.accessToken, app);
     const otherSocket = await connectWithToken(server, others[0]!.accessToken, app);
-    const ended = await server.api<{ revoked: number }>('DELETE', `${app.path}/me/sessions?except=current`, { token: caller.accessToken });
+    const ended = await server.api<{ revoked: number }>('DELETE', `${app.path}/me/sessions?except=current`, {
+      token: caller.accessToken,
+    });
     expect(ended.body).toEqual({ revoked: 2 });
     expect(await otherSocket.waitClosed()).toMatchObject({ error: 'session_revoked' });
     expect((await me(caller.accessToken)).status).toBe(200);
     expect(callerSocket.isOpen).toBe(true);
-    const listed = await server.api<{ items: Session[] }>('GET', `${app.path}/me/sessions`, { token: caller.accessToken });
+    const listed = await server.api<{ items: Session[] }>('GET', `${app.path}/me/sessions`, {
+      token: caller.accessToken,
+    });
     expect(listed.body.items.map((session) => session.id)).toEqual([caller.session.id]);
     await callerSocket.close();
   });
 
   it('refuses ?except= with anything but current, ending nothing', async () => {
     const { logins } = await userWithThreeSessions();
-    const refused = await server.api<Failure>('DELETE', `${app.path}/me/sessions?except=everything`, { token: logins[0]!.accessToken });
+    const refused = await server.api<Failure>('DELETE', `${app.path}/me/sessions?except=everything`, {
+      token: logins[0]!.accessToken,
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.error.code).toBe('invalid_request');
     for (const login of logins) expect((await me(login.accessToken)).status).toBe(200);
   });
 
-  it('lists a user\'s sessions for the secret key, each with its open realtime connections', async () => {
+  it("lists a user's sessions for the secret key, each with its open realtime connections", async () => {
     const { user, logins } = await userWithThreeSessions();
     const sockets = [
       await connectWithToken(server, logins[0]!.accessToken, app),
       await connectWithToken(server, logins[0]!.accessToken, app),
       await connectWithToken(server, logins[1]!.accessToken, app),
     ];
-    const listed = await server.api<{ items: Session[] }>('GET', `${app.path}/users/${user.id}/sessions`, { key: app.secretKey });
+    const listed = await server.api<{ items: Session[] }>('GET', `${app.path}/users/${user.id}/sessions`, {
+      key: app.secretKey,
+    });
     expect(listed.status).toBe(200);
     const counts = Object.fromEntries(listed.body.items.map((session) => [session.id, session.connections]));
     expect(counts).toEqual({ [logins[0]!.session.id]: 2, [logins[1]!.session.id]: 1, [logins[2]!.session.id]: 0 });
@@ -91,9 +113,15 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
     expect((await me(logins[1]!.accessToken)).status).toBe(401);
     expect((await me(logins[0]!.accessToken)).status).toBe(200);
     // Again, or a session of another user: not found, and nothing else changes.
-    expect((await server.api<Failure>('DELETE', path, { key: app.secretKey })).body.error.code).toBe('session_not_found');
+    expect((await server.api<Failure>('DELETE', path, { key: app.secretKey })).body.error.code).toBe(
+      'session_not_found',
+    );
     const other = await userWithThreeSessions();
-    const foreign = await server.api<Failure>('DELETE', `${app.path}/users/${user.id}/sessions/${other.logins[0]!.session.id}`, { key: app.secretKey });
+    const foreign = await server.api<Failure>(
+      'DELETE',
+      `${app.path}/users/${user.id}/sessions/${other.logins[0]!.session.id}`,
+      { key: app.secretKey },
+    );
     expect(foreign.status).toBe(404);
     expect((await me(other.logins[0]!.accessToken)).status).toBe(200);
   });
@@ -101,17 +129,23 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
   it('ends every session of a user for the secret key; the user may log in again', async () => {
     const { user, logins } = await userWithThreeSessions();
     const socket = await connectWithToken(server, logins[2]!.accessToken, app);
-    const ended = await server.api<{ revoked: number }>('DELETE', `${app.path}/users/${user.id}/sessions`, { key: app.secretKey });
+    const ended = await server.api<{ revoked: number }>('DELETE', `${app.path}/users/${user.id}/sessions`, {
+      key: app.secretKey,
+    });
     expect(ended.body).toEqual({ revoked: 3 });
     expect(await socket.waitClosed()).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:revoked' });
     for (const login of logins) expect((await me(login.accessToken)).status).toBe(401);
     await logInTo(server, app, { strategy: 'local', email: user.email, password: PASSWORD });
   });
 
-  it('needs the secret key for a user\'s sessions: no key, the publishable key or a user token are refused', async () => {
+  it("needs the secret key for a user's sessions: no key, the publishable key or a user token are refused", async () => {
     const { user, logins } = await userWithThreeSessions();
     const base = `${app.path}/users/${user.id}/sessions`;
-    const calls: [string, string][] = [['GET', base], ['DELETE', base], ['DELETE', `${base}/${logins[0]!.session.id}`]];
+    const calls: [string, string][] = [
+      ['GET', base],
+      ['DELETE', base],
+      ['DELETE', `${base}/${logins[0]!.session.id}`],
+    ];
     for (const [method, path] of calls) {
       const anonymous = await server.api<Failure>(method, path);
       expect(anonymous.status, `${method} ${path} without credentials`).toBe(401);
@@ -121,10 +155,14 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
       const userToken = await server.api<Failure>(method, path, { token: logins[0]!.accessToken });
       expect(userToken.status).toBe(401);
       const otherApp = await createApp(server);
-      expect((await server.api<Failure>(method, path, { key: otherApp.secretKey })).body.error.code).toBe('invalid_api_key');
+      expect((await server.api<Failure>(method, path, { key: otherApp.secretKey })).body.error.code).toBe(
+        'invalid_api_key',
+      );
     }
     for (const login of logins) expect((await me(login.accessToken)).status).toBe(200);
-    expect((await server.api<Failure>('GET', `${app.path}/users/nobody/sessions`, { key: app.secretKey })).body.error.code).toBe('user_not_found');
+    expect(
+      (await server.api<Failure>('GET', `${app.path}/users/nobody/sessions`, { key: app.secretKey })).body.error.code,
+    ).toBe('user_not_found');
   });
 
   it('kill switch: ends every session of the app started before the moment, for good, and keeps the moment on the app', async () => {
@@ -134,33 +172,53 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
     // A login whose session is being written while the sweep runs: created before T, stored after it.
     const services = server.tessera.services;
     const appRecord = await services.apps.getApp(target.namespace, target.name);
-    const racing = await services.sessions.prepareStart(appRecord, await services.users.get(appRecord, old.user.id), 'local', { userAgent: null, ip: null });
+    const racing = await services.sessions.prepareStart(
+      appRecord,
+      await services.users.get(appRecord, old.user.id),
+      'local',
+      { userAgent: null, ip: null },
+    );
     server.clock.advance(1000);
     const bystander = await createApp(server);
     const unaffected = await signUpAndLogInTo(server, bystander);
 
-    const cut = await server.api<Cutoff>('POST', `/v1/admin/apps/${target.namespace}/${target.name}/sessions/revoke-before`, { token: server.adminToken, body: {} });
+    const cut = await server.api<Cutoff>(
+      'POST',
+      `/v1/admin/apps/${target.namespace}/${target.name}/sessions/revoke-before`,
+      { token: server.adminToken, body: {} },
+    );
     expect(cut.status).toBe(200);
     expect(cut.body).toEqual({ before: new Date(server.clock.now()).toISOString(), revoked: 3 });
     // Sessions hold no sealed settings: any master key does for these repositories.
-    const repositories = createRepositories(services.store.db, new SettingsSealer(MasterKey.fromBase64(Buffer.alloc(32, 1).toString('base64'))));
+    const repositories = createRepositories(
+      services.store.db,
+      new SettingsSealer(MasterKey.fromBase64(Buffer.alloc(32, 1).toString('base64'))),
+    );
     await services.sessions.writeStart(repositories, racing);
 
-    expect(await socket.waitClosed()).toMatchObject({ error: 'session_revoked', reason: 'session_revoked:revoked_before' });
+    expect(await socket.waitClosed()).toMatchObject({
+      error: 'session_revoked',
+      reason: 'session_revoked:revoked_before',
+    });
     for (const accessToken of [...old.logins.map((login) => login.accessToken), racing.access.token]) {
       const answer = await server.api<Failure>('GET', `${target.path}/me`, { token: accessToken });
       expect(answer.status).toBe(401);
       expect(answer.body.error).toMatchObject({ code: 'session_revoked', details: { reason: 'revoked_before' } });
     }
     // Its reconnect token resumes nothing either, and the other app is untouched.
-    const resumed = await server.api<Failure>('POST', `${target.path}/authentication`, { key: target.publishableKey, body: { strategy: 'reconnect', token: racing.reconnect.token } });
+    const resumed = await server.api<Failure>('POST', `${target.path}/authentication`, {
+      key: target.publishableKey,
+      body: { strategy: 'reconnect', token: racing.reconnect.token },
+    });
     expect(resumed.body.error.code).toBe('session_revoked');
     expect((await server.api('GET', `${bystander.path}/me`, { token: unaffected.login.accessToken })).status).toBe(200);
     // A new login works at once.
     server.clock.advance(1);
     const fresh = await logInTo(server, target, { strategy: 'local', email: old.user.email, password: PASSWORD });
     expect((await server.api('GET', `${target.path}/me`, { token: fresh.accessToken })).status).toBe(200);
-    const shown = await server.api<AdminApp>('GET', `/v1/admin/apps/${target.namespace}/${target.name}`, { token: server.adminToken });
+    const shown = await server.api<AdminApp>('GET', `/v1/admin/apps/${target.namespace}/${target.name}`, {
+      token: server.adminToken,
+    });
     expect(shown.body.sessionsRevokedBefore).toBe(cut.body.before);
   });
 
@@ -180,7 +238,8 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
     expect(future.status).toBe(400);
     expect(future.body.error.code).toBe('invalid_request');
     expect((await revokeBefore(target, { before: 'yesterday' })).status).toBe(400);
-    for (const token of [target.secretKey, logins[0]!.accessToken, 'adm_nope.nope']) expect((await revokeBefore(target, {}, token)).status).toBe(401);
+    for (const token of [target.secretKey, logins[0]!.accessToken, 'adm_nope.nope'])
+      expect((await revokeBefore(target, {}, token)).status).toBe(401);
     expect((await adminApp(target)).body.sessionsRevokedBefore).toBe(new Date(now - 60_000).toISOString());
     for (const login of logins) expect((await me(login.accessToken, target)).status).toBe(200);
 

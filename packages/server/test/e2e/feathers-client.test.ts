@@ -28,8 +28,16 @@ describe.each(backends)('@feathersjs/authentication-client against Tessera on $n
     const storage = new MemoryStorage();
 
     const client = feathersClient(storage);
-    const result = (await client.authenticate({ strategy: 'local', email, password: PASSWORD })) as AuthenticationResult;
-    expect(result).toMatchObject({ accessToken: expect.any(String), authentication: { strategy: 'local' }, user: { email } });
+    const result = (await client.authenticate({
+      strategy: 'local',
+      email,
+      password: PASSWORD,
+    })) as AuthenticationResult;
+    expect(result).toMatchObject({
+      accessToken: expect.any(String),
+      authentication: { strategy: 'local' },
+      user: { email },
+    });
     expect(await storage.getItem('feathers-jwt')).toBe(result.accessToken);
 
     // A page reload: a new client with the same storage picks the session up again.
@@ -45,9 +53,11 @@ describe.each(backends)('@feathersjs/authentication-client against Tessera on $n
     expect(afterLogout.body).toMatchObject({ error: { code: 'session_revoked' } });
   });
 
-  it('rejects a wrong password with the server\'s error', async () => {
+  it("rejects a wrong password with the server's error", async () => {
     const client = feathersClient(new MemoryStorage());
-    await expect(client.authenticate({ strategy: 'local', email: uniqueEmail('nobody'), password: PASSWORD })).rejects.toMatchObject({
+    await expect(
+      client.authenticate({ strategy: 'local', email: uniqueEmail('nobody'), password: PASSWORD }),
+    ).rejects.toMatchObject({
       error: { code: 'invalid_credentials', status: 401 },
     });
   });

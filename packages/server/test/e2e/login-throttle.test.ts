@@ -26,7 +26,9 @@ describe.each(backends)('brute-force protection on $name', (backend) => {
     const email = uniqueEmail('victim');
     await signUp(server, { email });
     for (let failure = 1; failure <= 5; failure += 1) {
-      expect((await attempt(server, email, `wrong password ${failure}`, `10.0.0.${failure}`)).body.error?.code).toBe('invalid_credentials');
+      expect((await attempt(server, email, `wrong password ${failure}`, `10.0.0.${failure}`)).body.error?.code).toBe(
+        'invalid_credentials',
+      );
     }
     // Locked: even the right password waits, from any address, and says for how long.
     const locked = await attempt(server, email, PASSWORD, '10.0.1.1');
@@ -47,10 +49,17 @@ describe.each(backends)('brute-force protection on $name', (backend) => {
   it('makes a password change wait after repeated wrong old passwords', async () => {
     const email = uniqueEmail('changer');
     await signUp(server, { email });
-    const login = await server.api<{ accessToken: string }>('POST', '/v1/apps/demo/chat/authentication', { key: server.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+    const login = await server.api<{ accessToken: string }>('POST', '/v1/apps/demo/chat/authentication', {
+      key: server.publishableKey,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
     const change = (oldPassword: string) =>
-      server.api<Answer>('PATCH', '/v1/apps/demo/chat/me', { token: login.body.accessToken, body: { oldPassword, password: 'a brand new passphrase' } });
-    for (let failure = 1; failure <= 5; failure += 1) expect((await change(`guess ${failure}`)).body.error?.code).toBe('wrong_password');
+      server.api<Answer>('PATCH', '/v1/apps/demo/chat/me', {
+        token: login.body.accessToken,
+        body: { oldPassword, password: 'a brand new passphrase' },
+      });
+    for (let failure = 1; failure <= 5; failure += 1)
+      expect((await change(`guess ${failure}`)).body.error?.code).toBe('wrong_password');
     const locked = await change(PASSWORD);
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toBe('1');
@@ -60,12 +69,16 @@ describe.each(backends)('brute-force protection on $name', (backend) => {
 
   it('locks unknown accounts the same way, so lockouts reveal nothing', async () => {
     const ghost = uniqueEmail('ghost');
-    for (let failure = 1; failure <= 5; failure += 1) await attempt(server, ghost, `guess ${failure}`, `10.1.0.${failure}`);
+    for (let failure = 1; failure <= 5; failure += 1)
+      await attempt(server, ghost, `guess ${failure}`, `10.1.0.${failure}`);
     expect((await attempt(server, ghost, 'guess 6', '10.1.0.9')).body.error?.code).toBe('rate_limited');
   });
 
   it('makes one address wait after wrong passwords across many accounts', async () => {
-    await server.api('PATCH', '/v1/admin/apps/demo/chat', { token: server.adminToken, body: { settings: { loginThrottle: { ipMaxFailures: 3 } } } });
+    await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+      token: server.adminToken,
+      body: { settings: { loginThrottle: { ipMaxFailures: 3 } } },
+    });
     try {
       const email = uniqueEmail('sprayed');
       await signUp(server, { email });
@@ -74,7 +87,10 @@ describe.each(backends)('brute-force protection on $name', (backend) => {
       // Another address is not affected.
       expect((await attempt(server, email, PASSWORD, '192.0.2.8')).status).toBe(201);
     } finally {
-      await server.api('PATCH', '/v1/admin/apps/demo/chat', { token: server.adminToken, body: { settings: { loginThrottle: { ipMaxFailures: 50 } } } });
+      await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+        token: server.adminToken,
+        body: { settings: { loginThrottle: { ipMaxFailures: 50 } } },
+      });
     }
   });
 });
@@ -84,14 +100,18 @@ describe.each(backends)('the client address behind a proxy that appends to X-For
   beforeAll(async () => {
     // 127.0.0.1 plays the proxy, listed as trusted; it appends the address it saw to what the client sent.
     server = await startTestServer(backend, { trustedProxies: 'loopback' });
-    await server.api('PATCH', '/v1/admin/apps/demo/chat', { token: server.adminToken, body: { settings: { loginThrottle: { ipMaxFailures: 3 } } } });
+    await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+      token: server.adminToken,
+      body: { settings: { loginThrottle: { ipMaxFailures: 3 } } },
+    });
   });
   afterAll(() => server.close());
 
   it('is the address the proxy saw: a client that writes its own header still meets the per-address limit', async () => {
     const email = uniqueEmail('behind-proxy');
     await signUp(server, { email });
-    for (let index = 1; index <= 3; index += 1) await attempt(server, uniqueEmail('spray'), PASSWORD, `198.51.100.${index}, 192.0.2.7`);
+    for (let index = 1; index <= 3; index += 1)
+      await attempt(server, uniqueEmail('spray'), PASSWORD, `198.51.100.${index}, 192.0.2.7`);
     expect((await attempt(server, email, PASSWORD, '198.51.100.99, 192.0.2.7')).body.error?.code).toBe('rate_limited');
 
     // Another client behind the same proxy logs in, and its session records the address the proxy saw.
@@ -110,7 +130,10 @@ describe.each(redisUrl === undefined ? [] : [redisUrl])('brute-force counters in
     const prefix = `tessera-test:${randomBytes(6).toString('hex')}:`;
     server = await startTestServer(backends[0]!, { redisUrl: url, redisKeyPrefix: prefix });
     // Redis expires the lock by its own clock: make it long enough to outlast a slow restart.
-    await server.api('PATCH', '/v1/admin/apps/demo/chat', { token: server.adminToken, body: { settings: { loginThrottle: { baseDelay: 300 } } } });
+    await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+      token: server.adminToken,
+      body: { settings: { loginThrottle: { baseDelay: 300 } } },
+    });
   });
   afterAll(() => server.close());
 

@@ -22,15 +22,26 @@ describe.each(backends)('health, readiness and the OpenAPI document on $name', (
   });
 
   it('publishes an OpenAPI document generated from the route schemas', async () => {
-    const { status, body } = await server.api<{ openapi: string; paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>> }>('GET', '/docs/json');
+    const { status, body } = await server.api<{
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+    }>('GET', '/docs/json');
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
     const login = body.paths['/v1/apps/{namespace}/{app}/authentication']?.post;
     expect(login?.requestBody).toBeDefined();
     expect(Object.keys(login?.responses ?? {})).toEqual(expect.arrayContaining(['201', '401']));
     // Every route that checks a credential may refuse a caller past its failed checks (issue 12).
-    expect(Object.keys(body.paths['/v1/apps/{namespace}/{app}/me']?.get?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '429']));
-    for (const path of ['/v1/apps/{namespace}/{app}/users', '/v1/apps/{namespace}/{app}/me', '/v1/apps/{namespace}/{app}/me/sessions', '/v1/admin/namespaces', '/v1/apps/{namespace}/{app}/.well-known/jwks.json']) {
+    expect(Object.keys(body.paths['/v1/apps/{namespace}/{app}/me']?.get?.responses ?? {})).toEqual(
+      expect.arrayContaining(['200', '401', '429']),
+    );
+    for (const path of [
+      '/v1/apps/{namespace}/{app}/users',
+      '/v1/apps/{namespace}/{app}/me',
+      '/v1/apps/{namespace}/{app}/me/sessions',
+      '/v1/admin/namespaces',
+      '/v1/apps/{namespace}/{app}/.well-known/jwks.json',
+    ]) {
       expect(body.paths[path], path).toBeDefined();
     }
     const page = await fetch(`${server.url}/docs`);

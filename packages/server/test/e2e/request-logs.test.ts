@@ -32,11 +32,24 @@ describe('request logs', () => {
   beforeAll(async () => {
     const stream = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        written.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''));
+        written.push(
+          ...chunk
+            .toString('utf8')
+            .split('\n')
+            .filter((line) => line !== ''),
+        );
         done();
       },
     });
-    const config = loadConfig({ overrides: { host: '127.0.0.1', port: 0, dataDir, masterKey: Buffer.alloc(32, 5).toString('base64'), passwords: { memoryCost: 1024, timeCost: 1 } } });
+    const config = loadConfig({
+      overrides: {
+        host: '127.0.0.1',
+        port: 0,
+        dataDir,
+        masterKey: Buffer.alloc(32, 5).toString('base64'),
+        passwords: { memoryCost: 1024, timeCost: 1 },
+      },
+    });
     tessera = await createTessera({ config, logger: createLogger('info', stream) });
     firstRun = (await bootstrapFirstRun(tessera.services))!;
     url = await tessera.listen();
@@ -54,25 +67,62 @@ describe('request logs', () => {
     expect(answer.status).toBe(401);
     const id = answer.headers.get('x-request-id');
     const mine = lines().filter((line) => line.reqId === id);
-    expect(mine).toEqual([expect.objectContaining({ msg: 'request refused', code: 'missing_credentials', status: 401 }), expect.objectContaining({ msg: 'request', status: 401 })]);
+    expect(mine).toEqual([
+      expect.objectContaining({ msg: 'request refused', code: 'missing_credentials', status: 401 }),
+      expect.objectContaining({ msg: 'request', status: 401 }),
+    ]);
   });
 
   it('never writes a password, a token or a key', async () => {
     const email = 'logs@example.com';
-    expect((await api('POST', '/v1/apps/demo/chat/users', { key: firstRun.publishableKey, body: { email, password: PASSWORD } })).status).toBe(201);
-    const login = await api<AuthenticationResult>('POST', '/v1/apps/demo/chat/authentication', { key: firstRun.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+    expect(
+      (
+        await api('POST', '/v1/apps/demo/chat/users', {
+          key: firstRun.publishableKey,
+          body: { email, password: PASSWORD },
+        })
+      ).status,
+    ).toBe(201);
+    const login = await api<AuthenticationResult>('POST', '/v1/apps/demo/chat/authentication', {
+      key: firstRun.publishableKey,
+      body: { strategy: 'local', email, password: PASSWORD },
+    });
     expect(login.status).toBe(201);
     expect((await api('GET', '/v1/apps/demo/chat/me', { token: login.body.accessToken })).status).toBe(200);
-    expect((await api('POST', '/v1/apps/demo/chat/authentication', { key: firstRun.publishableKey, body: { strategy: 'local', email, password: 'a wrong password' } })).status).toBe(401);
+    expect(
+      (
+        await api('POST', '/v1/apps/demo/chat/authentication', {
+          key: firstRun.publishableKey,
+          body: { strategy: 'local', email, password: 'a wrong password' },
+        })
+      ).status,
+    ).toBe(401);
     const all = written.join('\n');
     expect(all).toContain('"msg":"request"');
-    for (const secret of [PASSWORD, 'a wrong password', login.body.accessToken, login.body.reconnectToken, firstRun.publishableKey, firstRun.secretKey]) expect(all).not.toContain(secret);
+    for (const secret of [
+      PASSWORD,
+      'a wrong password',
+      login.body.accessToken,
+      login.body.reconnectToken,
+      firstRun.publishableKey,
+      firstRun.secretKey,
+    ])
+      expect(all).not.toContain(secret);
   });
 
   // issue 12: any X-Request-Id was taken as the request's id, whatever its length or characters, into every log line.
-  describe('a client\'s X-Request-Id', () => {
+  describe("a client's X-Request-Id", () => {
     const PLAIN = ['req-42_a.b:c', 'a'.repeat(64), '01HZX3:9f.retry-2'];
-    const NOT_PLAIN = ['a'.repeat(65), 'two words', '"},"admin":true,"x":"', 'caf\u00e9', '<script>', '', 'a,b', 'tab\there'];
+    const NOT_PLAIN = [
+      'a'.repeat(65),
+      'two words',
+      '"},"admin":true,"x":"',
+      'caf\u00e9',
+      '<script>',
+      '',
+      'a,b',
+      'tab\there',
+    ];
     const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     const logged = (id: string) => lines().filter((line) => line.reqId === id);
 
@@ -80,7 +130,10 @@ describe('request logs', () => {
       for (const id of PLAIN) {
         const answer = await api('GET', '/v1/apps/demo/chat/me', { headers: { 'x-request-id': id } });
         expect(answer.headers.get('x-request-id'), id).toBe(id);
-        expect(logged(id).map((line) => line.msg), id).toEqual(['request refused', 'request']);
+        expect(
+          logged(id).map((line) => line.msg),
+          id,
+        ).toEqual(['request refused', 'request']);
       }
     });
 
@@ -89,7 +142,10 @@ describe('request logs', () => {
         const answer = await api('GET', '/v1/apps/demo/chat/me', { headers: { 'x-request-id': id } });
         const given = answer.headers.get('x-request-id')!;
         expect(given, id).toMatch(UUID);
-        expect(logged(given).map((line) => line.msg), id).toEqual(['request refused', 'request']);
+        expect(
+          logged(given).map((line) => line.msg),
+          id,
+        ).toEqual(['request refused', 'request']);
         if (id.length > 1) expect(written.join('\n'), id).not.toContain(JSON.stringify(id).slice(1, -1));
       }
     });
@@ -98,12 +154,16 @@ describe('request logs', () => {
       const upgradeUrl = `${url.replace(/^http/, 'ws')}/v1/apps/demo/nowhere/realtime`;
       const plain = await refusedUpgrade(upgradeUrl, { 'x-request-id': 'ws-upgrade-7' });
       expect(plain).toMatchObject({ status: 404, headers: { 'x-request-id': 'ws-upgrade-7' } });
-      expect(logged('ws-upgrade-7')).toEqual([expect.objectContaining({ msg: 'realtime upgrade refused', code: 'app_not_found', status: 404 })]);
+      expect(logged('ws-upgrade-7')).toEqual([
+        expect.objectContaining({ msg: 'realtime upgrade refused', code: 'app_not_found', status: 404 }),
+      ]);
       for (const id of NOT_PLAIN.filter((value) => value !== '')) {
         const refused = await refusedUpgrade(upgradeUrl, { 'x-request-id': id });
         const given = refused.headers['x-request-id'] as string;
         expect(given, id).toMatch(UUID);
-        expect(logged(given), id).toEqual([expect.objectContaining({ msg: 'realtime upgrade refused', code: 'app_not_found' })]);
+        expect(logged(given), id).toEqual([
+          expect.objectContaining({ msg: 'realtime upgrade refused', code: 'app_not_found' }),
+        ]);
       }
     });
   });

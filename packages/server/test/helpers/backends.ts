@@ -17,7 +17,12 @@ export interface Backend {
 export const postgresUrl = process.env.TESSERA_TEST_POSTGRES_URL;
 export const redisUrl = process.env.TESSERA_TEST_REDIS_URL;
 
-if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && (postgresUrl === undefined || redisUrl === undefined)) {
+if (
+  process.env.CI !== undefined &&
+  process.env.CI !== '' &&
+  process.env.CI !== 'false' &&
+  (postgresUrl === undefined || redisUrl === undefined)
+) {
   throw new Error('CI must set TESSERA_TEST_POSTGRES_URL and TESSERA_TEST_REDIS_URL: storage tests may not be skipped');
 }
 
@@ -25,7 +30,11 @@ const sqlite: Backend = {
   name: 'sqlite',
   provision: () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
-    return Promise.resolve({ databaseUrl: undefined, dataDir, dispose: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })) });
+    return Promise.resolve({
+      databaseUrl: undefined,
+      dataDir,
+      dispose: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })),
+    });
   },
 };
 

@@ -41,7 +41,8 @@ export const clusterTestsEnabled = postgresUrl !== undefined && redisUrl !== und
 
 /** Starts `nodes` nodes, the first alone (it migrates and creates demo/chat), the others together. */
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
-  if (postgresUrl === undefined || redisUrl === undefined) throw new Error('cluster tests need TESSERA_TEST_POSTGRES_URL and TESSERA_TEST_REDIS_URL');
+  if (postgresUrl === undefined || redisUrl === undefined)
+    throw new Error('cluster tests need TESSERA_TEST_POSTGRES_URL and TESSERA_TEST_REDIS_URL');
   const provisioned = await postgres(postgresUrl).provision();
   const { dispose } = provisioned;
   const databaseUrl = provisioned.databaseUrl!;

@@ -54,12 +54,20 @@ export function parseDocPage(path: string, markdown: string): DocPage {
 /** README.md and every page under docs/ that holds a shell snippet. */
 export function docPagesWithSnippets(repositoryRoot: string): DocPage[] {
   const files = [join(repositoryRoot, 'README.md'), ...markdownFiles(join(repositoryRoot, 'docs'))];
-  return files.map((file) => parseDocPage(relative(repositoryRoot, file), readFileSync(file, 'utf8'))).filter((page) => page.snippets.length > 0);
+  return files
+    .map((file) => parseDocPage(relative(repositoryRoot, file), readFileSync(file, 'utf8')))
+    .filter((page) => page.snippets.length > 0);
 }
 
 function markdownFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? markdownFiles(join(dir, entry.name)) : entry.name.endsWith('.md') ? [join(dir, entry.name)] : []))
+    .flatMap((entry) =>
+      entry.isDirectory()
+        ? markdownFiles(join(dir, entry.name))
+        : entry.name.endsWith('.md')
+          ? [join(dir, entry.name)]
+          : [],
+    )
     .sort();
 }
 
@@ -69,7 +77,10 @@ export const SNIPPET_END = '@@tessera-snippet-end@@';
 /** One script for the whole page: the prelude, then each snippet followed by a line that marks its end. */
 export function pageScript(page: DocPage, baseUrl: string): string {
   const atServer = (code: string) => code.replaceAll('http://127.0.0.1:3000', baseUrl);
-  const parts = [atServer(page.prelude), ...page.snippets.map((snippet) => `${atServer(snippet.code)}\nprintf '\\n%s\\n' '${SNIPPET_END}'`)];
+  const parts = [
+    atServer(page.prelude),
+    ...page.snippets.map((snippet) => `${atServer(snippet.code)}\nprintf '\\n%s\\n' '${SNIPPET_END}'`),
+  ];
   return parts.join('\n');
 }
 

@@ -9,7 +9,12 @@ export const b64 = (text: string): string => Buffer.from(text, 'utf8').toString(
  * An HS256 token whose header and payload are exactly the JSON text given (objects are
  * stringified), correctly signed: a refusal of it can only come from the checks under test.
  */
-export function handMade(header: object | string, payload: object | string, secret: string, alg: 'sha256' | 'sha384' | 'sha512' = 'sha256'): string {
+export function handMade(
+  header: object | string,
+  payload: object | string,
+  secret: string,
+  alg: 'sha256' | 'sha384' | 'sha512' = 'sha256',
+): string {
   const text = (part: object | string) => (typeof part === 'string' ? part : JSON.stringify(part));
   const signingInput = `${b64(text(header))}.${b64(text(payload))}`;
   return `${signingInput}.${sign(signingInput, secret, alg)}`;

@@ -47,11 +47,16 @@ export interface NodeOptions {
 }
 
 /** Small argon2 parameters keep the suite fast, as for in-process test servers. */
-const FAST_HASHING = { TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_TIME_COST: '1', TESSERA_HASH_CONCURRENCY: '1' };
+const FAST_HASHING = {
+  TESSERA_ARGON2_MEMORY_KIB: '1024',
+  TESSERA_ARGON2_TIME_COST: '1',
+  TESSERA_HASH_CONCURRENCY: '1',
+};
 
 /** Starts a node and resolves once it listens. Starting the first node of a database creates demo/chat. */
 export async function startNode(options: NodeOptions): Promise<NodeProcess> {
-  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: build the server first (npx tsc -b packages/server)`);
+  if (!existsSync(CLI_PATH))
+    throw new Error(`${CLI_PATH} is missing: build the server first (npx tsc -b packages/server)`);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -74,7 +79,9 @@ export async function startNode(options: NodeOptions): Promise<NodeProcess> {
   };
   child.stdout.on('data', append);
   child.stderr.on('data', append);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let hasExited = false;
   void exited.then(() => {
     hasExited = true;
@@ -86,9 +93,13 @@ export async function startNode(options: NodeOptions): Promise<NodeProcess> {
       const matches = () => (typeof text === 'string' ? output.includes(text, since) : text.test(output.slice(since)));
       const check = () => {
         if (matches()) finish(resolve);
-        else if (hasExited) finish(() => reject(new Error(`the node exited before printing ${String(text)}:\n${output}`)));
+        else if (hasExited)
+          finish(() => reject(new Error(`the node exited before printing ${String(text)}:\n${output}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${String(text)} after ${timeoutMs} ms:\n${output}`))), timeoutMs);
+      const timer = setTimeout(
+        () => finish(() => reject(new Error(`no ${String(text)} after ${timeoutMs} ms:\n${output}`))),
+        timeoutMs,
+      );
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         waiters.delete(check);
@@ -111,7 +122,11 @@ export async function startNode(options: NodeOptions): Promise<NodeProcess> {
   const firstRun =
     publishableKey === undefined
       ? undefined
-      : { publishableKey, secretKey: credential('secret key \\(your backend only\\)')!, adminToken: credential('admin token \\(admin API\\)')! };
+      : {
+          publishableKey,
+          secretKey: credential('secret key \\(your backend only\\)')!,
+          adminToken: credential('admin token \\(admin API\\)')!,
+        };
 
   return {
     url,

@@ -54,7 +54,11 @@ export interface TestOidcProvider {
   stop(): Promise<void>;
 }
 
-const client = (clientId: string): TestClient => ({ clientId, clientSecret: `${clientId}-secret-0123456789abcdef0123456789abcdef`, redirectUri: `http://127.0.0.1/${clientId}/callback` });
+const client = (clientId: string): TestClient => ({
+  clientId,
+  clientSecret: `${clientId}-secret-0123456789abcdef0123456789abcdef`,
+  redirectUri: `http://127.0.0.1/${clientId}/callback`,
+});
 const CLIENTS = { client: client('tessera-app'), otherClient: client('another-app'), hmacClient: client('hmac-app') };
 
 export interface StartOptions {
@@ -66,7 +70,11 @@ export interface StartOptions {
 }
 
 /** Starts a provider on 127.0.0.1. */
-export async function startOidcProvider({ port = 0, kid = `key-${randomBytes(4).toString('hex')}`, idTokenTtlSeconds = 3600 }: StartOptions = {}): Promise<TestOidcProvider> {
+export async function startOidcProvider({
+  port = 0,
+  kid = `key-${randomBytes(4).toString('hex')}`,
+  idTokenTtlSeconds = 3600,
+}: StartOptions = {}): Promise<TestOidcProvider> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -112,19 +120,36 @@ async function configuration(kid: string, idTokenTtlSeconds: number, accounts: R
     jwks: { keys: [signingKey] },
     enabledJWA: { idTokenSigningAlgValues: ['RS256', 'HS256'] },
     cookies: { keys: [randomBytes(16).toString('hex')] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name', 'picture'], phone: ['phone_number', 'phone_number_verified'] },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'given_name', 'family_name', 'picture'],
+      phone: ['phone_number', 'phone_number_verified'],
+    },
     // Put the profile claims in the ID token itself, as Firebase and Google do, not only at userinfo.
     conformIdTokenClaims: false,
     findAccount: (_context: unknown, id: string) => {
       const account = accounts.get(id);
       return account && { accountId: id, claims: () => account };
     },
-    ttl: { AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: idTokenTtlSeconds },
+    ttl: {
+      AuthorizationCode: 60,
+      Interaction: 600,
+      Session: 600,
+      Grant: 600,
+      AccessToken: 600,
+      IdToken: idTokenTtlSeconds,
+    },
   };
 }
 
 /** The authorization code flow with PKCE, as a browser and the app's backend would run it. */
-async function authorizationCodeFlow(issuer: string, client: TestClient, accountId: string, nonce: string): Promise<string> {
+async function authorizationCodeFlow(
+  issuer: string,
+  client: TestClient,
+  accountId: string,
+  nonce: string,
+): Promise<string> {
   const browser = new Browser(issuer);
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(8).toString('hex');
@@ -154,14 +179,22 @@ async function authorizationCodeFlow(issuer: string, client: TestClient, account
 
 async function exchangeCode(issuer: string, client: TestClient, code: string, verifier: string): Promise<string> {
   // RFC 6749 §2.3.1: client_secret_basic form-encodes id and secret before Base64.
-  const basic = Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64');
+  const basic = Buffer.from(
+    `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`,
+  ).toString('base64');
   const response = await fetch(`${issuer}/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      code_verifier: verifier,
+    }),
   });
   const body = (await response.json()) as { id_token?: string };
-  if (response.status !== 200 || body.id_token === undefined) throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`);
+  if (response.status !== 200 || body.id_token === undefined)
+    throw new Error(`token endpoint answered ${response.status}: ${JSON.stringify(body)}`);
   return body.id_token;
 }
 
@@ -173,7 +206,9 @@ class Browser {
 
   /** Requests `path` (a GET, or a form POST with `form`) and returns where the provider redirects to. */
   async redirectedFrom(path: string, form?: Record<string, string>): Promise<string> {
-    const headers: Record<string, string> = { cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ') };
+    const headers: Record<string, string> = {
+      cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+    };
     if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
     const response = await fetch(new URL(path, this.origin), {
       method: form === undefined ? 'GET' : 'POST',
@@ -184,7 +219,8 @@ class Browser {
     this.keep(response.headers.getSetCookie());
     const location = response.headers.get('location');
     await response.body?.cancel();
-    if (response.status < 300 || response.status >= 400 || location === null) throw new Error(`expected a redirect from ${path}, got ${response.status}`);
+    if (response.status < 300 || response.status >= 400 || location === null)
+      throw new Error(`expected a redirect from ${path}, got ${response.status}`);
     return new URL(location, this.origin).href;
   }
 
@@ -194,7 +230,9 @@ class Browser {
       const separator = pair.indexOf('=');
       const name = pair.slice(0, separator).trim();
       const value = pair.slice(separator + 1).trim();
-      const expired = attributes.some((attribute) => /^\s*expires=Thu, 01 Jan 1970/i.test(attribute) || /^\s*max-age=0\s*$/i.test(attribute));
+      const expired = attributes.some(
+        (attribute) => /^\s*expires=Thu, 01 Jan 1970/i.test(attribute) || /^\s*max-age=0\s*$/i.test(attribute),
+      );
       if (expired || value === '') this.cookies.delete(name);
       else this.cookies.set(name, value);
     }

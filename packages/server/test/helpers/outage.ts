@@ -18,7 +18,10 @@ export async function waitUntilReady(api: Api, node: NodeProcess): Promise<void>
   const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
   for (;;) {
     if ((await api('GET', '/readyz')).status === 200) return;
-    if (Date.now() > deadline) throw new Error(`the node was not ready ${RECOVERY_TIMEOUT_MS} ms after its database came back:\n${node.output().slice(-4000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the node was not ready ${RECOVERY_TIMEOUT_MS} ms after its database came back:\n${node.output().slice(-4000)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

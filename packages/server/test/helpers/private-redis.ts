@@ -42,11 +42,19 @@ export class PrivateRedis {
   /** Starts it (again) on the same port; resolves once it answers PING. */
   async restart(): Promise<void> {
     await this.stop();
-    this.process = spawn(REDIS_SERVER, ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
+    this.process = spawn(
+      REDIS_SERVER,
+      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      { stdio: 'ignore' },
+    );
     // Generous: a busy machine may take seconds to start a process (issue 12).
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const client = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis(this.port, '127.0.0.1', {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       client.on('error', () => undefined);
       try {
         await client.connect();

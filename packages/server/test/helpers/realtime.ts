@@ -31,15 +31,22 @@ export interface ConnectOptions {
 }
 
 const ajv = addFormats.default(new Ajv({ strict: false, allErrors: true }));
-const SERVER_FRAME_VALIDATORS = new Map<string, ValidateFunction>(Object.entries(SERVER_FRAME_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]));
+const SERVER_FRAME_VALIDATORS = new Map<string, ValidateFunction>(
+  Object.entries(SERVER_FRAME_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+);
 
 /** Every frame a test receives must match its schema in protocol; a mismatch fails the run loudly. */
 function assertServerFrame(frame: ServerFrame): void {
   const validate = SERVER_FRAME_VALIDATORS.get(frame.type);
-  if (validate === undefined || !validate(frame)) throw new Error(`server frame does not match protocol: ${JSON.stringify(frame)} ${JSON.stringify(validate?.errors)}`);
+  if (validate === undefined || !validate(frame))
+    throw new Error(
+      `server frame does not match protocol: ${JSON.stringify(frame)} ${JSON.stringify(validate?.errors)}`,
+    );
 }
 
-const BY_CLOSE_CODE = new Map(Object.entries(ERROR_CODES).map(([code, definition]) => [definition.closeCode as number, code]));
+const BY_CLOSE_CODE = new Map(
+  Object.entries(ERROR_CODES).map(([code, definition]) => [definition.closeCode as number, code]),
+);
 
 /** The error code a close code stands for. */
 export function errorOfCloseCode(code: number): string | undefined {
@@ -61,7 +68,11 @@ export class TestClient {
       this.frames.push(frame);
       for (const wake of this.waiters) wake();
     });
-    this.closed = new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString(), error: errorOfCloseCode(code) })));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code: number, reason: Buffer) =>
+        resolve({ code, reason: reason.toString(), error: errorOfCloseCode(code) }),
+      ),
+    );
     void this.closed.then(() => {
       for (const wake of this.waiters) wake();
     });
@@ -84,7 +95,9 @@ export class TestClient {
 
   /** The next frame not yet taken, of `type` when given (frames of other types are skipped over). */
   async next<T extends ServerFrame['type']>(type?: T): Promise<Extract<ServerFrame, { type: T }>> {
-    return this.waitFor((frame) => type === undefined || frame.type === type, true) as Promise<Extract<ServerFrame, { type: T }>>;
+    return this.waitFor((frame) => type === undefined || frame.type === type, true) as Promise<
+      Extract<ServerFrame, { type: T }>
+    >;
   }
 
   /** The close, within the timeout. */
@@ -99,11 +112,18 @@ export class TestClient {
   }
 
   /** The first frame received so far or later that matches, whether or not `next` took it. */
-  async find<T extends ServerFrame = ServerFrame>(match: (frame: ServerFrame) => boolean, timeoutMs = EVENT_TIMEOUT_MS): Promise<T> {
+  async find<T extends ServerFrame = ServerFrame>(
+    match: (frame: ServerFrame) => boolean,
+    timeoutMs = EVENT_TIMEOUT_MS,
+  ): Promise<T> {
     return this.waitFor(match, false, timeoutMs) as Promise<T>;
   }
 
-  private waitFor(match: (frame: ServerFrame) => boolean, inOrder = false, timeoutMs = EVENT_TIMEOUT_MS): Promise<ServerFrame> {
+  private waitFor(
+    match: (frame: ServerFrame) => boolean,
+    inOrder = false,
+    timeoutMs = EVENT_TIMEOUT_MS,
+  ): Promise<ServerFrame> {
     return withTimeout(
       new Promise<ServerFrame>((resolve, reject) => {
         const check = () => {
@@ -116,7 +136,11 @@ export class TestClient {
           }
           if (this.ws.readyState === WebSocket.CLOSED) {
             this.waiters.delete(check);
-            reject(new Error(`socket closed while waiting for a frame; frames: ${JSON.stringify(this.frames.map((frame) => frame.type))}`));
+            reject(
+              new Error(
+                `socket closed while waiting for a frame; frames: ${JSON.stringify(this.frames.map((frame) => frame.type))}`,
+              ),
+            );
           }
         };
         this.waiters.add(check);
@@ -135,8 +159,14 @@ export function realtimeUrl(server: Pick<TestServer, 'url'>, app?: TestApp, quer
 /** Opens a socket (without authenticating unless a token is given). */
 export async function connect(server: Pick<TestServer, 'url'>, options: ConnectOptions = {}): Promise<TestClient> {
   const query = options.key === undefined ? '' : `?key=${encodeURIComponent(options.key)}`;
-  const headers = { ...options.headers, ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }) };
-  const ws = new WebSocket(realtimeUrl(server, options.app, query), options.protocols ?? [REALTIME_SUBPROTOCOL], { headers, autoPong: options.autoPong ?? true });
+  const headers = {
+    ...options.headers,
+    ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+  };
+  const ws = new WebSocket(realtimeUrl(server, options.app, query), options.protocols ?? [REALTIME_SUBPROTOCOL], {
+    headers,
+    autoPong: options.autoPong ?? true,
+  });
   const client = new TestClient(ws);
   await withTimeout(
     new Promise<void>((resolve, reject) => {
@@ -150,14 +180,21 @@ export async function connect(server: Pick<TestServer, 'url'>, options: ConnectO
 }
 
 /** Opens a socket with an access token at the upgrade and waits for `authenticated`. */
-export async function connectWithToken(server: Pick<TestServer, 'url'>, token: string, app?: TestApp): Promise<TestClient> {
+export async function connectWithToken(
+  server: Pick<TestServer, 'url'>,
+  token: string,
+  app?: TestApp,
+): Promise<TestClient> {
   const client = await connect(server, { token, app });
   await client.next('authenticated');
   return client;
 }
 
 /** The HTTP answer to an upgrade the server refuses. */
-export function refusedUpgrade(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; headers: IncomingHttpHeaders }> {
+export function refusedUpgrade(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown; headers: IncomingHttpHeaders }> {
   return withTimeout(
     new Promise((resolve, reject) => {
       const ws = new WebSocket(url, [REALTIME_SUBPROTOCOL], { headers });
@@ -166,7 +203,9 @@ export function refusedUpgrade(url: string, headers: Record<string, string> = {}
       ws.once('unexpected-response', (_request, response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as unknown, headers: response.headers }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as unknown, headers: response.headers }),
+        );
       });
     }),
     EVENT_TIMEOUT_MS,
@@ -176,6 +215,8 @@ export function refusedUpgrade(url: string, headers: Record<string, string> = {}
 
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)));
+  const timeout = new Promise<never>(
+    (_resolve, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -20,7 +20,12 @@ export function allowInserts(db: Kysely<Database>, backend: Backend['name'], tab
 }
 
 /** As `refuseInserts`, for any kind of write to `table` (an update, a delete). */
-export async function refuseWrites(db: Kysely<Database>, backend: Backend['name'], table: Table, statement: Statement): Promise<void> {
+export async function refuseWrites(
+  db: Kysely<Database>,
+  backend: Backend['name'],
+  table: Table,
+  statement: Statement,
+): Promise<void> {
   const name = triggerName(table, statement);
   const statements =
     backend === 'sqlite'
@@ -33,9 +38,17 @@ export async function refuseWrites(db: Kysely<Database>, backend: Backend['name'
 }
 
 /** Takes `refuseWrites` back; does nothing when it was not in force. */
-export async function allowWrites(db: Kysely<Database>, backend: Backend['name'], table: Table, statement: Statement): Promise<void> {
+export async function allowWrites(
+  db: Kysely<Database>,
+  backend: Backend['name'],
+  table: Table,
+  statement: Statement,
+): Promise<void> {
   const name = triggerName(table, statement);
-  const statements = backend === 'sqlite' ? [`drop trigger if exists ${name}`] : [`drop trigger if exists ${name} on ${table}`, `drop function if exists ${name}()`];
+  const statements =
+    backend === 'sqlite'
+      ? [`drop trigger if exists ${name}`]
+      : [`drop trigger if exists ${name} on ${table}`, `drop function if exists ${name}()`];
   for (const text of statements) await sql.raw(text).execute(db);
 }
 

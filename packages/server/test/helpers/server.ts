@@ -48,7 +48,11 @@ export interface RequestOptions {
   key?: string;
 }
 
-export type Api = <T = Record<string, unknown>>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
+export type Api = <T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options?: RequestOptions,
+) => Promise<ApiResponse<T>>;
 
 export interface TestServerOptions {
   /** Keeps the server's log (level debug) instead of silencing it. */
@@ -56,7 +60,11 @@ export interface TestServerOptions {
 }
 
 /** Starts a real Tessera on 127.0.0.1 with a fresh database on `backend`, with demo/chat created. */
-export async function startTestServer(backend: Backend, overrides: Record<string, unknown> = {}, { logs }: TestServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  backend: Backend,
+  overrides: Record<string, unknown> = {},
+  { logs }: TestServerOptions = {},
+): Promise<TestServer> {
   const { databaseUrl, dataDir, dispose } = await backend.provision();
   const config = loadConfig({
     overrides: {

@@ -1,7 +1,16 @@
 import { openStore } from '../../src/store/database.js';
 import type { TestServer } from './server.js';
 
-const TABLES = ['namespaces', 'apps', 'api_keys', 'admin_tokens', 'signing_keys', 'users', 'sessions', 'reconnect_tokens'] as const;
+const TABLES = [
+  'namespaces',
+  'apps',
+  'api_keys',
+  'admin_tokens',
+  'signing_keys',
+  'users',
+  'sessions',
+  'reconnect_tokens',
+] as const;
 
 /** Every row of every table, as one comparable string: "the database is unchanged" made checkable. */
 export async function snapshotDatabase(server: TestServer): Promise<string> {

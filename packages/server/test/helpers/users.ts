@@ -30,7 +30,10 @@ export async function logIn(server: TestServer, credentials: Record<string, unkn
 }
 
 /** Signs a new user up and logs it in. */
-export async function signUpAndLogIn(server: TestServer, fields: Record<string, unknown> = {}): Promise<{ user: User; login: AuthenticationResult; email: string }> {
+export async function signUpAndLogIn(
+  server: TestServer,
+  fields: Record<string, unknown> = {},
+): Promise<{ user: User; login: AuthenticationResult; email: string }> {
   const email = uniqueEmail();
   const user = await signUp(server, { email, ...fields });
   const login = await logIn(server, { email, password: fields.password ?? PASSWORD });

@@ -64,14 +64,19 @@ export const FAKE_ROCA_MODULUS =
 export type Jwk = Record<string, unknown>;
 
 /** The public JWK of a key object or a PEM. */
-export const jwkOf = (key: KeyObject | string): Jwk => ({ ...(typeof key === 'string' ? createPublicKey(key) : key).export({ format: 'jwk' }) });
+export const jwkOf = (key: KeyObject | string): Jwk => ({
+  ...(typeof key === 'string' ? createPublicKey(key) : key).export({ format: 'jwk' }),
+});
 
 const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 /** A sound 2048-bit RSA key, the base of the broken ones below. */
 export const goodRsaJwk = (): Jwk => jwkOf(rsa2048.publicKey);
 
 /** `goodRsaJwk` with another public exponent (base64url of its big-endian bytes). */
-export const rsaWithExponent = (exponent: number): Jwk => ({ ...goodRsaJwk(), e: bigEndian(BigInt(exponent)).toString('base64url') });
+export const rsaWithExponent = (exponent: number): Jwk => ({
+  ...goodRsaJwk(),
+  e: bigEndian(BigInt(exponent)).toString('base64url'),
+});
 
 /** A 1024-bit modulus written on 256 bytes: leading zeros make it look like 2048 bits. */
 export function paddedShortRsaJwk(): Jwk {
@@ -89,7 +94,11 @@ export function offCurveP256Jwk(): Jwk {
 }
 
 /** The identity point of edwards25519: Node verifies R = identity, S = 0 under it for every message. */
-export const ED25519_IDENTITY_JWK: Jwk = { kty: 'OKP', crv: 'Ed25519', x: Buffer.concat([Buffer.from([1]), Buffer.alloc(31)]).toString('base64url') };
+export const ED25519_IDENTITY_JWK: Jwk = {
+  kty: 'OKP',
+  crv: 'Ed25519',
+  x: Buffer.concat([Buffer.from([1]), Buffer.alloc(31)]).toString('base64url'),
+};
 
 /**
  * An RS256 "signature" that verifies under any RSA key with e = 1 and modulus bytes `size`: the

@@ -23,7 +23,9 @@ describe.each(backends)('session idle and absolute expiry over realtime on $name
 
   /** The session as another session of the same user sees it (that call slides only its own session). */
   async function sessionSeenFrom(observerToken: string, sessionId: string): Promise<Session | undefined> {
-    const response = await server.api<{ items: Session[] }>('GET', `${idleApp.path}/me/sessions`, { token: observerToken });
+    const response = await server.api<{ items: Session[] }>('GET', `${idleApp.path}/me/sessions`, {
+      token: observerToken,
+    });
     return response.body.items.find((session) => session.id === sessionId);
   }
 
@@ -32,7 +34,11 @@ describe.each(backends)('session idle and absolute expiry over realtime on $name
     const start = server.clock.now();
     const client = await connectWithToken(server, login.accessToken, idleApp);
     advanceTo(start + 60_000);
-    expect(await client.next('session.expiring')).toEqual({ type: 'session.expiring', reason: 'idle', expiresAt: new Date(start + 120_000).toISOString() });
+    expect(await client.next('session.expiring')).toEqual({
+      type: 'session.expiring',
+      reason: 'idle',
+      expiresAt: new Date(start + 120_000).toISOString(),
+    });
     advanceTo(start + 120_000);
     expect(await client.waitClosed()).toMatchObject({ code: 4114, error: 'session_expired' });
   });
@@ -47,7 +53,9 @@ describe.each(backends)('session idle and absolute expiry over realtime on $name
     advanceTo(start + 30_000);
     await client.request({ type: 'ping' });
     await settled();
-    expect((await sessionSeenFrom(observer.accessToken, login.session.id))?.lastSeenAt).toBe(new Date(start).toISOString());
+    expect((await sessionSeenFrom(observer.accessToken, login.session.id))?.lastSeenAt).toBe(
+      new Date(start).toISOString(),
+    );
 
     // Past a minute: it does, and the idle expiry moves with it.
     advanceTo(start + 61_000);
@@ -61,7 +69,9 @@ describe.each(backends)('session idle and absolute expiry over realtime on $name
     // The old idle deadline passes with the socket open; the new one closes it.
     advanceTo(start + 125_000);
     const notice = new Date(start + 181_000).toISOString();
-    expect(await client.find((frame) => frame.type === 'session.expiring' && frame.expiresAt === notice)).toMatchObject({ reason: 'idle' });
+    expect(await client.find((frame) => frame.type === 'session.expiring' && frame.expiresAt === notice)).toMatchObject(
+      { reason: 'idle' },
+    );
     expect(client.isOpen).toBe(true);
     advanceTo(start + 181_000);
     expect(await client.waitClosed()).toMatchObject({ error: 'session_expired' });
@@ -89,7 +99,11 @@ describe.each(backends)('session idle and absolute expiry over realtime on $name
     advanceTo(start + 200_000);
     await client.request({ type: 'ping' });
     advanceTo(start + 240_000);
-    expect(await client.next('session.expiring')).toEqual({ type: 'session.expiring', reason: 'session', expiresAt: new Date(start + 300_000).toISOString() });
+    expect(await client.next('session.expiring')).toEqual({
+      type: 'session.expiring',
+      reason: 'session',
+      expiresAt: new Date(start + 300_000).toISOString(),
+    });
     advanceTo(start + 300_000);
     expect(await client.waitClosed()).toMatchObject({ code: 4114, error: 'session_expired' });
   });

@@ -22,7 +22,11 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
       connectionId: expect.any(String),
       user: { id: user.id, email },
       session: { id: expect.any(String) },
-      authentication: { strategy: 'local', accessTokenExpiresAt: expect.any(String), reconnectTokenExpiresAt: expect.any(String) },
+      authentication: {
+        strategy: 'local',
+        accessTokenExpiresAt: expect.any(String),
+        reconnectTokenExpiresAt: expect.any(String),
+      },
       accessToken: expect.any(String),
       reconnectToken: expect.stringMatching(/^rt_/),
     });
@@ -36,7 +40,11 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
     const { login, user } = await signUpAndLogIn(server);
     const client = await connect(server, { token: login.accessToken });
     const authenticated = await client.next('authenticated');
-    expect(authenticated).toMatchObject({ user: { id: user.id }, session: { id: login.session.id }, authentication: { strategy: 'access-token' } });
+    expect(authenticated).toMatchObject({
+      user: { id: user.id },
+      session: { id: login.session.id },
+      authentication: { strategy: 'access-token' },
+    });
     expect(authenticated).not.toHaveProperty('accessToken');
     expect(authenticated).not.toHaveProperty('reconnectToken');
     await client.close();
@@ -55,7 +63,10 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
     const login = { type: 'authenticate', strategy: 'local', email, password: PASSWORD };
     const keyless = await connect(server);
     keyless.send(login);
-    expect(await keyless.waitClosed()).toMatchObject({ code: ERROR_CODES.missing_credentials.closeCode, error: 'missing_credentials' });
+    expect(await keyless.waitClosed()).toMatchObject({
+      code: ERROR_CODES.missing_credentials.closeCode,
+      error: 'missing_credentials',
+    });
 
     const byHeader = await connect(server, { headers: { 'x-tessera-key': server.publishableKey } });
     expect(await byHeader.request(login)).toMatchObject({ type: 'authenticated' });
@@ -78,7 +89,10 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
       const client = await connect(server, { key: server.publishableKey });
       client.send({ type: 'authenticate', ...body });
       const closed = await client.waitClosed();
-      expect(closed, code).toMatchObject({ error: code, code: ERROR_CODES[code as keyof typeof ERROR_CODES].closeCode });
+      expect(closed, code).toMatchObject({
+        error: code,
+        code: ERROR_CODES[code as keyof typeof ERROR_CODES].closeCode,
+      });
     }
   });
 
@@ -89,7 +103,10 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
     const { login } = await signUpAndLogIn(server);
     server.clock.advance(16 * 60_000);
     const expired = await connect(server, { token: login.accessToken });
-    expect(await expired.waitClosed()).toMatchObject({ error: 'token_expired', code: ERROR_CODES.token_expired.closeCode });
+    expect(await expired.waitClosed()).toMatchObject({
+      error: 'token_expired',
+      code: ERROR_CODES.token_expired.closeCode,
+    });
     expect(expired.frames).toEqual([]);
   });
 
@@ -116,9 +133,19 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
     client.ws.send('{not json');
     expect(await client.next('error')).toMatchObject({ code: 'invalid_json' });
     expect(await client.request({ type: 'teleport' })).toMatchObject({ type: 'error', code: 'invalid_request' });
-    expect(await client.request({ type: 'ping', extra: 1 })).toMatchObject({ type: 'error', code: 'invalid_request', details: [{ path: '/' }] });
-    expect(await client.request({ type: 'presence.query' })).toMatchObject({ type: 'error', code: 'missing_credentials' });
-    expect(await client.request({ type: 'refresh', accessToken: 'x', reconnectToken: 'y' })).toMatchObject({ type: 'error', code: 'invalid_request' });
+    expect(await client.request({ type: 'ping', extra: 1 })).toMatchObject({
+      type: 'error',
+      code: 'invalid_request',
+      details: [{ path: '/' }],
+    });
+    expect(await client.request({ type: 'presence.query' })).toMatchObject({
+      type: 'error',
+      code: 'missing_credentials',
+    });
+    expect(await client.request({ type: 'refresh', accessToken: 'x', reconnectToken: 'y' })).toMatchObject({
+      type: 'error',
+      code: 'invalid_request',
+    });
     client.ws.send(Buffer.from('{"type":"ping"}'), { binary: true });
     expect(await client.next('error')).toMatchObject({ code: 'invalid_request' });
     const numbered = await client.request({ type: 'ping' });
@@ -130,11 +157,13 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
   it('refuses a second authenticate on an authenticated connection', async () => {
     const { login } = await signUpAndLogIn(server);
     const client = await connectWithToken(server, login.accessToken);
-    expect(await client.request({ type: 'authenticate', strategy: 'access-token', accessToken: login.accessToken })).toMatchObject({ type: 'error', code: 'invalid_request' });
+    expect(
+      await client.request({ type: 'authenticate', strategy: 'access-token', accessToken: login.accessToken }),
+    ).toMatchObject({ type: 'error', code: 'invalid_request' });
     await client.close();
   });
 
-  it('serves each app on its own path: another app\'s token does not open this one', async () => {
+  it("serves each app on its own path: another app's token does not open this one", async () => {
     const other = await createApp(server);
     const { login } = await signUpAndLogIn(server);
     const client = await connect(server, { app: other, token: login.accessToken });

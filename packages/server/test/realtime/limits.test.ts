@@ -2,7 +2,15 @@ import type { PresenceLeaveFrame, PresenceStateFrame } from '@tessera/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, logInTo, signUpAndLogInTo } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
-import { connect, connectWithToken, EVENT_TIMEOUT_MS, realtimeUrl, refusedUpgrade, withTimeout, type TestClient } from '../helpers/realtime.js';
+import {
+  connect,
+  connectWithToken,
+  EVENT_TIMEOUT_MS,
+  realtimeUrl,
+  refusedUpgrade,
+  withTimeout,
+  type TestClient,
+} from '../helpers/realtime.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { PASSWORD } from '../helpers/users.js';
 
@@ -32,7 +40,10 @@ describe.each(backends)('realtime limits on $name', (backend) => {
   it("refuses a user's connection over the app's maxConnectionsPerUser, and ends the session it would have started", async () => {
     const app = await createApp(server, { realtime: { maxConnectionsPerUser: 2 } });
     const { login, email } = await signUpAndLogInTo(server, app);
-    const open = [await connectWithToken(server, login.accessToken, app), await connectWithToken(server, login.accessToken, app)];
+    const open = [
+      await connectWithToken(server, login.accessToken, app),
+      await connectWithToken(server, login.accessToken, app),
+    ];
 
     const byToken = await connect(server, { app, token: login.accessToken });
     expect(await byToken.waitClosed()).toMatchObject({ code: 4160, error: 'too_many_connections' });
@@ -44,7 +55,9 @@ describe.each(backends)('realtime limits on $name', (backend) => {
     byPassword.send({ type: 'authenticate', strategy: 'local', email, password: PASSWORD });
     expect(await byPassword.waitClosed()).toMatchObject({ error: 'too_many_connections' });
     await server.tessera.realtime.settled();
-    const sessions = await server.api<{ items: unknown[] }>('GET', `${app.path}/me/sessions`, { token: login.accessToken });
+    const sessions = await server.api<{ items: unknown[] }>('GET', `${app.path}/me/sessions`, {
+      token: login.accessToken,
+    });
     expect(sessions.body.items).toHaveLength(1);
 
     await open[0]!.close();
@@ -57,7 +70,11 @@ describe.each(backends)('realtime limits on $name', (backend) => {
     const app = await createApp(server);
     // Presence answers grow with the users online; long names make each one some kilobytes.
     const others = await Promise.all(
-      Array.from({ length: 20 }, async (_unused, index) => (await signUpAndLogInTo(server, app, { fullName: `${index} ${'n'.repeat(120)}` })).login),
+      Array.from(
+        { length: 20 },
+        async (_unused, index) =>
+          (await signUpAndLogInTo(server, app, { fullName: `${index} ${'n'.repeat(120)}` })).login,
+      ),
     );
     const online = await Promise.all(others.map((login) => connectWithToken(server, login.accessToken, app)));
     const watcher = await signUpAndLogInTo(server, app);
@@ -67,7 +84,9 @@ describe.each(backends)('realtime limits on $name', (backend) => {
     const slow = await signUpAndLogInTo(server, app);
     const reader = await connectWithToken(server, slow.login.accessToken, app);
     reader.ws.pause();
-    const left = watching.find<PresenceLeaveFrame>((frame) => frame.type === 'presence.leave' && frame.sessionId === slow.login.session.id);
+    const left = watching.find<PresenceLeaveFrame>(
+      (frame) => frame.type === 'presence.leave' && frame.sessionId === slow.login.session.id,
+    );
     let closedByServer = false;
     void left.then(() => (closedByServer = true));
     for (let batch = 0; batch < 40 && !closedByServer; batch += 1) {
@@ -87,13 +106,18 @@ describe.each(backends)('realtime node limit, heartbeat and shutdown on $name', 
   const HEARTBEAT_MS = 1000;
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(backend, { realtime: { heartbeatIntervalMs: HEARTBEAT_MS, shutdownGraceMs: 2000, maxConnections } });
+    server = await startTestServer(backend, {
+      realtime: { heartbeatIntervalMs: HEARTBEAT_MS, shutdownGraceMs: 2000, maxConnections },
+    });
   });
   afterAll(() => server.close());
 
   it('refuses upgrades past the node-wide maxConnections with 503 overloaded', async () => {
     const clients = await Promise.all(Array.from({ length: maxConnections }, () => connect(server)));
-    expect(await refusedUpgrade(realtimeUrl(server))).toMatchObject({ status: 503, body: { error: { code: 'overloaded' } } });
+    expect(await refusedUpgrade(realtimeUrl(server))).toMatchObject({
+      status: 503,
+      body: { error: { code: 'overloaded' } },
+    });
     await Promise.all(clients.map((client) => client.close()));
   });
 
@@ -140,9 +164,13 @@ describe.each(backends)('realtime node limit, heartbeat and shutdown on $name', 
     const closing = server.tessera.realtime.close().then(async () => {
       anonymousAfterShutdown = await server.tessera.services.users.get(appRecord, anonymousUserId);
     });
-    for (const client of [registered, anonymous, unauthenticated]) expect(await client.waitClosed()).toMatchObject({ code: 4017, error: 'server_shutdown' });
+    for (const client of [registered, anonymous, unauthenticated])
+      expect(await client.waitClosed()).toMatchObject({ code: 4017, error: 'server_shutdown' });
     await closing;
     expect(anonymousAfterShutdown?.endedAt).toBeNull();
-    expect(await refusedUpgrade(realtimeUrl(server))).toMatchObject({ status: 503, body: { error: { code: 'server_shutdown' } } });
+    expect(await refusedUpgrade(realtimeUrl(server))).toMatchObject({
+      status: 503,
+      body: { error: { code: 'server_shutdown' } },
+    });
   });
 });

@@ -1,4 +1,10 @@
-import type { AuthenticatedFrame, PresenceJoinFrame, PresenceLeaveFrame, PresenceStateFrame, ServerFrame } from '@tessera/protocol';
+import type {
+  AuthenticatedFrame,
+  PresenceJoinFrame,
+  PresenceLeaveFrame,
+  PresenceStateFrame,
+  ServerFrame,
+} from '@tessera/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, logInTo, signUpAndLogInTo, type TestApp } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
@@ -6,8 +12,10 @@ import { connect, connectWithToken, type TestClient } from '../helpers/realtime.
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { PASSWORD } from '../helpers/users.js';
 
-const isLeave = (sessionId: string) => (frame: ServerFrame) => frame.type === 'presence.leave' && frame.sessionId === sessionId;
-const isJoin = (sessionId: string) => (frame: ServerFrame) => frame.type === 'presence.join' && frame.sessionId === sessionId;
+const isLeave = (sessionId: string) => (frame: ServerFrame) =>
+  frame.type === 'presence.leave' && frame.sessionId === sessionId;
+const isJoin = (sessionId: string) => (frame: ServerFrame) =>
+  frame.type === 'presence.join' && frame.sessionId === sessionId;
 
 describe.each(backends)('realtime presence on $name', (backend) => {
   let server: TestServer;
@@ -16,10 +24,16 @@ describe.each(backends)('realtime presence on $name', (backend) => {
   });
   afterAll(() => server.close());
 
-  async function watcherOf(app: TestApp, userIds?: string[]): Promise<{ client: TestClient; state: PresenceStateFrame }> {
+  async function watcherOf(
+    app: TestApp,
+    userIds?: string[],
+  ): Promise<{ client: TestClient; state: PresenceStateFrame }> {
     const { login } = await signUpAndLogInTo(server, app);
     const client = await connectWithToken(server, login.accessToken, app);
-    const state = await client.request<PresenceStateFrame>({ type: 'presence.subscribe', ...(userIds === undefined ? {} : { userIds }) });
+    const state = await client.request<PresenceStateFrame>({
+      type: 'presence.subscribe',
+      ...(userIds === undefined ? {} : { userIds }),
+    });
     return { client, state };
   }
 
@@ -33,26 +47,46 @@ describe.each(backends)('realtime presence on $name', (backend) => {
     expect(await watcher.client.find<PresenceJoinFrame>(isJoin(login.session.id))).toEqual({
       type: 'presence.join',
       sessionId: login.session.id,
-      entry: { userId: user.id, kind: 'registered', displayName: 'Ada Lovelace', connections: 1, sessions: [{ sessionId: login.session.id, connections: 1 }] },
+      entry: {
+        userId: user.id,
+        kind: 'registered',
+        displayName: 'Ada Lovelace',
+        connections: 1,
+        sessions: [{ sessionId: login.session.id, connections: 1 }],
+      },
     });
 
     // A second connection of the same session is no join; it shows in the counts.
     const a2 = await connectWithToken(server, login.accessToken, app);
     const second = await logInTo(server, app, { strategy: 'local', email, password: PASSWORD });
     const b = await connectWithToken(server, second.accessToken, app);
-    expect(await watcher.client.find<PresenceJoinFrame>(isJoin(second.session.id))).toMatchObject({ entry: { connections: 3, sessions: [{ connections: 2 }, { connections: 1 }] } });
+    expect(await watcher.client.find<PresenceJoinFrame>(isJoin(second.session.id))).toMatchObject({
+      entry: { connections: 3, sessions: [{ connections: 2 }, { connections: 1 }] },
+    });
     const state = await watcher.client.request<PresenceStateFrame>({ type: 'presence.query', userIds: [user.id] });
-    expect(state.users).toEqual([{ userId: user.id, kind: 'registered', displayName: 'Ada Lovelace', connections: 3, sessions: expect.any(Array) }]);
+    expect(state.users).toEqual([
+      { userId: user.id, kind: 'registered', displayName: 'Ada Lovelace', connections: 3, sessions: expect.any(Array) },
+    ]);
     expect(watcher.client.frames.filter(isJoin(login.session.id))).toHaveLength(1);
 
     // The session leaves with its last connection; the user with its last session.
     await a1.close();
     await a2.close();
-    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(login.session.id))).toMatchObject({ userId: user.id, entry: { connections: 1, sessions: [{ sessionId: second.session.id }] } });
+    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(login.session.id))).toMatchObject({
+      userId: user.id,
+      entry: { connections: 1, sessions: [{ sessionId: second.session.id }] },
+    });
     await b.close();
-    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(second.session.id))).toEqual({ type: 'presence.leave', userId: user.id, sessionId: second.session.id, entry: null });
+    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(second.session.id))).toEqual({
+      type: 'presence.leave',
+      userId: user.id,
+      sessionId: second.session.id,
+      entry: null,
+    });
     expect(watcher.client.frames.filter(isLeave(login.session.id))).toHaveLength(1);
-    expect((await watcher.client.request<PresenceStateFrame>({ type: 'presence.query', userIds: [user.id] })).users).toEqual([]);
+    expect(
+      (await watcher.client.request<PresenceStateFrame>({ type: 'presence.query', userIds: [user.id] })).users,
+    ).toEqual([]);
     await watcher.client.close();
   });
 
@@ -72,7 +106,10 @@ describe.each(backends)('realtime presence on $name', (backend) => {
     // A logout closes the socket, and so publishes its leave, before it answers.
     await server.api('DELETE', `${app.path}/authentication`, { token: followed.login.accessToken });
     await followedClient.waitClosed();
-    const after = await watcher.client.request<PresenceStateFrame>({ type: 'presence.query', userIds: [followed.user.id, ignored.user.id] });
+    const after = await watcher.client.request<PresenceStateFrame>({
+      type: 'presence.query',
+      userIds: [followed.user.id, ignored.user.id],
+    });
     expect(after.users.map((entry) => entry.userId)).toEqual([ignored.user.id]);
     expect(watcher.client.frames.some(isLeave(followed.login.session.id))).toBe(false);
     await Promise.all([ignoredClient.close(), watcher.client.close()]);
@@ -105,7 +142,9 @@ describe.each(backends)('realtime presence on $name', (backend) => {
     const client = await connectWithToken(server, login.accessToken, app);
     const second = await logInTo(server, app, { strategy: 'local', email, password: PASSWORD });
     await client.request({ type: 'refresh', accessToken: second.accessToken });
-    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(login.session.id))).toMatchObject({ entry: { connections: 1, sessions: [{ sessionId: second.session.id }] } });
+    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(login.session.id))).toMatchObject({
+      entry: { connections: 1, sessions: [{ sessionId: second.session.id }] },
+    });
     await Promise.all([client.close(), watcher.client.close()]);
   });
 
@@ -113,8 +152,14 @@ describe.each(backends)('realtime presence on $name', (backend) => {
     const app = await createApp(server, { strategies: { anonymous: { enabled: true } } });
     const watcher = await watcherOf(app);
     const anonymous = await connect(server, { app, key: app.publishableKey });
-    const authenticated = await anonymous.request<AuthenticatedFrame>({ type: 'authenticate', strategy: 'anonymous', displayName: 'Visitor' });
-    expect(await watcher.client.find<PresenceJoinFrame>(isJoin(authenticated.session.id))).toMatchObject({ entry: { kind: 'anonymous', displayName: 'Visitor' } });
+    const authenticated = await anonymous.request<AuthenticatedFrame>({
+      type: 'authenticate',
+      strategy: 'anonymous',
+      displayName: 'Visitor',
+    });
+    expect(await watcher.client.find<PresenceJoinFrame>(isJoin(authenticated.session.id))).toMatchObject({
+      entry: { kind: 'anonymous', displayName: 'Visitor' },
+    });
     const second = await connectWithToken(server, authenticated.accessToken!, app);
 
     // One of two connections closing is not the end.
@@ -124,10 +169,17 @@ describe.each(backends)('realtime presence on $name', (backend) => {
     expect((await server.api('GET', `${app.path}/me`, { token: authenticated.accessToken! })).status).toBe(200);
 
     await anonymous.close();
-    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(authenticated.session.id))).toMatchObject({ entry: null });
+    expect(await watcher.client.find<PresenceLeaveFrame>(isLeave(authenticated.session.id))).toMatchObject({
+      entry: null,
+    });
     await server.tessera.realtime.settled();
-    expect((await server.api('GET', `${app.path}/me`, { token: authenticated.accessToken! })).body).toMatchObject({ error: { code: 'user_ended' } });
-    const reconnect = await server.api('POST', `${app.path}/authentication`, { key: app.publishableKey, body: { strategy: 'reconnect', token: authenticated.reconnectToken } });
+    expect((await server.api('GET', `${app.path}/me`, { token: authenticated.accessToken! })).body).toMatchObject({
+      error: { code: 'user_ended' },
+    });
+    const reconnect = await server.api('POST', `${app.path}/authentication`, {
+      key: app.publishableKey,
+      body: { strategy: 'reconnect', token: authenticated.reconnectToken },
+    });
     expect(reconnect.body).toMatchObject({ error: { code: 'user_ended' } });
     await watcher.client.close();
   });

@@ -29,7 +29,11 @@ describe.each(backends)('realtime expiry notice and in-band refresh on $name', (
     expect(await client.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
     expect(client.frames.some((frame) => frame.type === 'session.expiring')).toBe(false);
     server.clock.advance(1);
-    expect(await client.next('session.expiring')).toEqual({ type: 'session.expiring', reason: 'access_token', expiresAt: new Date(expiresAt).toISOString() });
+    expect(await client.next('session.expiring')).toEqual({
+      type: 'session.expiring',
+      reason: 'access_token',
+      expiresAt: new Date(expiresAt).toISOString(),
+    });
 
     advanceTo(expiresAt);
     expect(await client.waitClosed()).toMatchObject({ code: 4000, error: 'token_expired' });
@@ -62,7 +66,10 @@ describe.each(backends)('realtime expiry notice and in-band refresh on $name', (
     expect((await server.api('GET', `${demo.path}/me`, { token: refreshed.accessToken! })).status).toBe(200);
     // The next notice is for the new token.
     advanceTo(secondExpiry - 60_000);
-    expect(await client.next('session.expiring')).toMatchObject({ reason: 'access_token', expiresAt: new Date(secondExpiry).toISOString() });
+    expect(await client.next('session.expiring')).toMatchObject({
+      reason: 'access_token',
+      expiresAt: new Date(secondExpiry).toISOString(),
+    });
     await client.close();
   });
 
@@ -73,7 +80,11 @@ describe.each(backends)('realtime expiry notice and in-band refresh on $name', (
     const second = await logInTo(server, demo, { strategy: 'local', email, password: PASSWORD });
 
     const refreshed = await client.request<RefreshedFrame>({ type: 'refresh', accessToken: second.accessToken });
-    expect(refreshed).toMatchObject({ type: 'refreshed', session: { id: second.session.id }, authentication: { strategy: 'access-token', accessTokenExpiresAt: second.authentication.accessTokenExpiresAt } });
+    expect(refreshed).toMatchObject({
+      type: 'refreshed',
+      session: { id: second.session.id },
+      authentication: { strategy: 'access-token', accessTokenExpiresAt: second.authentication.accessTokenExpiresAt },
+    });
     expect(refreshed).not.toHaveProperty('accessToken');
 
     // The socket follows its new session: ending the old one leaves it open, ending the new one closes it.
@@ -86,9 +97,19 @@ describe.each(backends)('realtime expiry notice and in-band refresh on $name', (
   it('answers a refresh with a bad token with an error frame and keeps the connection and its credentials', async () => {
     const { login } = await signUpAndLogInTo(server, demo);
     const client = await connectWithToken(server, login.accessToken);
-    expect(await client.request({ type: 'refresh', reconnectToken: 'rt_AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).toMatchObject({ type: 'error', code: 'invalid_token' });
-    expect(await client.request({ type: 'refresh', accessToken: 'garbage' })).toMatchObject({ type: 'error', code: 'invalid_token' });
-    expect(await client.request({ type: 'refresh', reconnectToken: login.reconnectToken })).toMatchObject({ type: 'refreshed' });
+    expect(
+      await client.request({
+        type: 'refresh',
+        reconnectToken: 'rt_AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      }),
+    ).toMatchObject({ type: 'error', code: 'invalid_token' });
+    expect(await client.request({ type: 'refresh', accessToken: 'garbage' })).toMatchObject({
+      type: 'error',
+      code: 'invalid_token',
+    });
+    expect(await client.request({ type: 'refresh', reconnectToken: login.reconnectToken })).toMatchObject({
+      type: 'refreshed',
+    });
     await client.close();
   });
 
@@ -98,8 +119,15 @@ describe.each(backends)('realtime expiry notice and in-band refresh on $name', (
 
     const byReconnect = await connectWithToken(server, mine.login.accessToken);
     byReconnect.send({ type: 'refresh', reconnectToken: theirs.login.reconnectToken });
-    expect(await byReconnect.waitClosed()).toMatchObject({ code: 4162, error: 'identity_mismatch', reason: 'identity_mismatch:other_user' });
-    const stillTheirs = await server.api<AuthenticationResult>('POST', `${demo.path}/authentication`, { key: demo.publishableKey, body: { strategy: 'reconnect', token: theirs.login.reconnectToken } });
+    expect(await byReconnect.waitClosed()).toMatchObject({
+      code: 4162,
+      error: 'identity_mismatch',
+      reason: 'identity_mismatch:other_user',
+    });
+    const stillTheirs = await server.api<AuthenticationResult>('POST', `${demo.path}/authentication`, {
+      key: demo.publishableKey,
+      body: { strategy: 'reconnect', token: theirs.login.reconnectToken },
+    });
     expect(stillTheirs.status).toBe(201);
 
     const byAccess = await connectWithToken(server, mine.login.accessToken);
@@ -112,7 +140,10 @@ describe.each(backends)('realtime expiry notice and in-band refresh on $name', (
     const elsewhere = await signUpAndLogInTo(server, other);
     const { login } = await signUpAndLogInTo(server, demo);
 
-    for (const refresh of [{ accessToken: elsewhere.login.accessToken }, { reconnectToken: elsewhere.login.reconnectToken }]) {
+    for (const refresh of [
+      { accessToken: elsewhere.login.accessToken },
+      { reconnectToken: elsewhere.login.reconnectToken },
+    ]) {
       const client = await connectWithToken(server, login.accessToken);
       client.send({ type: 'refresh', ...refresh });
       expect(await client.waitClosed()).toMatchObject({ code: 4162, reason: 'identity_mismatch:other_app' });
@@ -122,8 +153,16 @@ describe.each(backends)('realtime expiry notice and in-band refresh on $name', (
   it('logs in by frame and refreshes by frame with the tokens it answered', async () => {
     const { email } = await signUpAndLogInTo(server, demo);
     const client = await connect(server, { key: demo.publishableKey });
-    const authenticated = await client.request<AuthenticatedFrame>({ type: 'authenticate', strategy: 'local', email, password: PASSWORD });
-    const refreshed = await client.request<RefreshedFrame>({ type: 'refresh', reconnectToken: authenticated.reconnectToken });
+    const authenticated = await client.request<AuthenticatedFrame>({
+      type: 'authenticate',
+      strategy: 'local',
+      email,
+      password: PASSWORD,
+    });
+    const refreshed = await client.request<RefreshedFrame>({
+      type: 'refresh',
+      reconnectToken: authenticated.reconnectToken,
+    });
     expect(refreshed).toMatchObject({ type: 'refreshed', session: { id: authenticated.session.id } });
     // The spent token, presented again after the grace period, is reuse: the session ends, and its socket with it.
     server.clock.advance(31_000);

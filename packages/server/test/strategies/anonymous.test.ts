@@ -15,20 +15,38 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
   let server: TestServer;
   const admin = () => ({ token: server.adminToken });
   const setAnonymous = (settings: Record<string, unknown>, app = 'demo/chat') =>
-    server.api('PATCH', `/v1/admin/apps/${app}`, { ...admin(), body: { settings: { strategies: { anonymous: settings } } } });
+    server.api('PATCH', `/v1/admin/apps/${app}`, {
+      ...admin(),
+      body: { settings: { strategies: { anonymous: settings } } },
+    });
   const login = (body: Record<string, unknown> = {}, base = APP, key = server.publishableKey) =>
-    server.api<AuthenticationResult>('POST', `${base}/authentication`, { key, body: { strategy: 'anonymous', ...body } });
+    server.api<AuthenticationResult>('POST', `${base}/authentication`, {
+      key,
+      body: { strategy: 'anonymous', ...body },
+    });
   const loggedIn = async (body: Record<string, unknown> = {}) => {
     const response = await login(body);
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     return response.body;
   };
   const me = (token: string, base = APP) => server.api<ErrorAnswer>('GET', `${base}/me`, { token });
-  const reconnect = (token: string) => server.api<AuthenticationResult & ErrorAnswer>('POST', `${APP}/authentication`, { key: server.publishableKey, body: { strategy: 'reconnect', token } });
+  const reconnect = (token: string) =>
+    server.api<AuthenticationResult & ErrorAnswer>('POST', `${APP}/authentication`, {
+      key: server.publishableKey,
+      body: { strategy: 'reconnect', token },
+    });
   const logout = (token: string) => server.api('DELETE', `${APP}/authentication`, { token });
   const upgrade = (token: string | undefined, body: Record<string, unknown>) =>
-    server.api<AuthenticationResult & ErrorAnswer>('POST', `${APP}/me/upgrade`, { ...(token === undefined ? {} : { token }), body });
-  const userRow = (id: string) => server.tessera.services.store.db.selectFrom('users').select(['kind', 'ended_at', 'expires_at']).where('id', '=', id).executeTakeFirst();
+    server.api<AuthenticationResult & ErrorAnswer>('POST', `${APP}/me/upgrade`, {
+      ...(token === undefined ? {} : { token }),
+      body,
+    });
+  const userRow = (id: string) =>
+    server.tessera.services.store.db
+      .selectFrom('users')
+      .select(['kind', 'ended_at', 'expires_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
 
   beforeAll(async () => {
     server = await startTestServer(backend);
@@ -42,12 +60,17 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
     expect(refused.body).toMatchObject({ error: { code: 'strategy_disabled', details: { strategy: 'anonymous' } } });
     expect(await snapshotDatabase(server)).toBe(before);
     const enabled = await setAnonymous({ enabled: true });
-    expect(enabled.body).toMatchObject({ settings: { strategies: { anonymous: { enabled: true, retention: 7 * 24 * 3600 } } } });
+    expect(enabled.body).toMatchObject({
+      settings: { strategies: { anonymous: { enabled: true, retention: 7 * 24 * 3600 } } },
+    });
   });
 
   it('makes a new anonymous user at every login, named by the optional display name', async () => {
     const named = await loggedIn({ displayName: '  Ｓｕｐｅｒ   man \u00A0' });
-    expect(named).toMatchObject({ authentication: { strategy: 'anonymous' }, user: { kind: 'anonymous', fullName: 'Super man', username: null, email: null } });
+    expect(named).toMatchObject({
+      authentication: { strategy: 'anonymous' },
+      user: { kind: 'anonymous', fullName: 'Super man', username: null, email: null },
+    });
     expect(named.reconnectToken).toMatch(/^rt_/);
     expect((await me(named.accessToken)).body).toMatchObject({ id: named.user.id, kind: 'anonymous' });
     const unnamed = await loggedIn();
@@ -70,7 +93,14 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
     for (const [body, path] of cases) {
       const response = await login(body);
       expect(response.status, JSON.stringify(body)).toBe(400);
-      expect(response.body).toMatchObject({ error: { code: 'invalid_request', details: expect.arrayContaining([expect.objectContaining({ path: path === '/' ? expect.any(String) : path })]) } });
+      expect(response.body).toMatchObject({
+        error: {
+          code: 'invalid_request',
+          details: expect.arrayContaining([
+            expect.objectContaining({ path: path === '/' ? expect.any(String) : path }),
+          ]),
+        },
+      });
     }
     expect(await snapshotDatabase(server)).toBe(before);
   });
@@ -83,14 +113,24 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
     expect(stale.status).toBe(401);
     expect(stale.body.error.code).toBe('user_ended');
     expect((await reconnect(first.reconnectToken)).body).toMatchObject({ error: { code: 'user_ended', status: 401 } });
-    expect((await server.api('POST', `${APP}/authentication`, { key: server.publishableKey, body: { strategy: 'access-token', accessToken: first.accessToken } })).body).toMatchObject({ error: { code: 'user_ended' } });
+    expect(
+      (
+        await server.api('POST', `${APP}/authentication`, {
+          key: server.publishableKey,
+          body: { strategy: 'access-token', accessToken: first.accessToken },
+        })
+      ).body,
+    ).toMatchObject({ error: { code: 'user_ended' } });
     const again = await loggedIn({ displayName: 'Lois' });
     expect(again.user.id).not.toBe(first.user.id);
   });
 
   it('ends the user when its session is revoked', async () => {
     const anonymous = await loggedIn();
-    expect((await server.api('DELETE', `${APP}/me/sessions/${anonymous.session.id}`, { token: anonymous.accessToken })).status).toBe(204);
+    expect(
+      (await server.api('DELETE', `${APP}/me/sessions/${anonymous.session.id}`, { token: anonymous.accessToken }))
+        .status,
+    ).toBe(204);
     expect((await me(anonymous.accessToken)).body.error.code).toBe('user_ended');
   });
 
@@ -105,10 +145,16 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
   });
 
   it('keeps the user while another session of it is live: only the last one ends it', async () => {
-    await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin(), body: { settings: { strategies: { key: { enabled: true } } } } });
+    await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+      ...admin(),
+      body: { settings: { strategies: { key: { enabled: true } } } },
+    });
     try {
       const anonymous = await loggedIn();
-      const second = await server.api<AuthenticationResult>('POST', `${APP}/authentication`, { key: server.publishableKey, body: { strategy: 'key', userId: anonymous.user.id, key: server.publishableKey } });
+      const second = await server.api<AuthenticationResult>('POST', `${APP}/authentication`, {
+        key: server.publishableKey,
+        body: { strategy: 'key', userId: anonymous.user.id, key: server.publishableKey },
+      });
       expect(second.status).toBe(201);
       await logout(anonymous.accessToken);
       expect((await userRow(anonymous.user.id))?.ended_at).toBeNull();
@@ -116,10 +162,16 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
       await logout(second.body.accessToken);
       expect((await me(second.body.accessToken)).body.error.code).toBe('user_ended');
       // An ended user cannot be logged into again by any strategy.
-      const refused = await server.api('POST', `${APP}/authentication`, { key: server.publishableKey, body: { strategy: 'key', userId: anonymous.user.id, key: server.publishableKey } });
+      const refused = await server.api('POST', `${APP}/authentication`, {
+        key: server.publishableKey,
+        body: { strategy: 'key', userId: anonymous.user.id, key: server.publishableKey },
+      });
       expect(refused.body).toMatchObject({ error: { code: 'user_ended' } });
     } finally {
-      await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin(), body: { settings: { strategies: { key: { enabled: false } } } } });
+      await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+        ...admin(),
+        body: { settings: { strategies: { key: { enabled: false } } } },
+      });
     }
   });
 
@@ -136,7 +188,9 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
     server.clock.advance(7 * DAY);
     expect((await server.tessera.services.maintenance.run()).removedExpired).toBeGreaterThanOrEqual(1);
     expect(await userRow(anonymous.user.id)).toBeUndefined();
-    expect((await server.api('GET', `${APP}/users/${anonymous.user.id}`, { key: server.secretKey })).body).toMatchObject({ error: { code: 'user_not_found' } });
+    expect(
+      (await server.api('GET', `${APP}/users/${anonymous.user.id}`, { key: server.secretKey })).body,
+    ).toMatchObject({ error: { code: 'user_not_found' } });
     expect((await reconnect(anonymous.reconnectToken)).status).toBe(401);
   });
 
@@ -163,18 +217,31 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
       const anonymous = await loggedIn({ displayName: 'Clark' });
       const email = uniqueEmail('clark');
       server.clock.advance(1000);
-      const upgraded = await upgrade(anonymous.accessToken, { email, username: `clark-${anonymous.user.id.slice(-6)}`, password: PASSWORD, tags: ['upgraded'] });
+      const upgraded = await upgrade(anonymous.accessToken, {
+        email,
+        username: `clark-${anonymous.user.id.slice(-6)}`,
+        password: PASSWORD,
+        tags: ['upgraded'],
+      });
       expect(upgraded.status, JSON.stringify(upgraded.body)).toBe(200);
-      expect(upgraded.body).toMatchObject({ authentication: { strategy: 'upgrade' }, user: { id: anonymous.user.id, kind: 'registered', email, fullName: 'Clark', tags: ['upgraded'] } });
+      expect(upgraded.body).toMatchObject({
+        authentication: { strategy: 'upgrade' },
+        user: { id: anonymous.user.id, kind: 'registered', email, fullName: 'Clark', tags: ['upgraded'] },
+      });
       expect(upgraded.body.session.id).not.toBe(anonymous.session.id);
       expect(JSON.stringify(upgraded.body)).not.toMatch(/argon2|password/i);
 
       expect((await me(upgraded.body.accessToken)).body).toMatchObject({ id: anonymous.user.id, kind: 'registered' });
-      expect((await me(anonymous.accessToken)).body).toMatchObject({ error: { code: 'session_revoked', details: { reason: 'user_upgraded' } } });
+      expect((await me(anonymous.accessToken)).body).toMatchObject({
+        error: { code: 'session_revoked', details: { reason: 'user_upgraded' } },
+      });
       expect((await reconnect(anonymous.reconnectToken)).body.error.code).toBe('session_revoked');
       expect(await userRow(anonymous.user.id)).toEqual({ kind: 'registered', ended_at: null, expires_at: null });
 
-      const byPassword = await server.api<AuthenticationResult>('POST', `${APP}/authentication`, { key: server.publishableKey, body: { strategy: 'local', email, password: PASSWORD } });
+      const byPassword = await server.api<AuthenticationResult>('POST', `${APP}/authentication`, {
+        key: server.publishableKey,
+        body: { strategy: 'local', email, password: PASSWORD },
+      });
       expect(byPassword.body.user.id).toBe(anonymous.user.id);
       // A registered user is not ephemeral: ending its sessions leaves it alone.
       await logout(upgraded.body.accessToken);
@@ -213,22 +280,32 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
     });
 
     it('needs an access token, and respects an app that closed public signup', async () => {
-      expect((await upgrade(undefined, { email: uniqueEmail(), password: PASSWORD })).body.error.code).toBe('missing_credentials');
+      expect((await upgrade(undefined, { email: uniqueEmail(), password: PASSWORD })).body.error.code).toBe(
+        'missing_credentials',
+      );
       const anonymous = await loggedIn();
-      await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin(), body: { settings: { publicSignup: false } } });
+      await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+        ...admin(),
+        body: { settings: { publicSignup: false } },
+      });
       try {
         const refused = await upgrade(anonymous.accessToken, { email: uniqueEmail(), password: PASSWORD });
         expect(refused.status).toBe(403);
         expect(refused.body.error.code).toBe('signup_disabled');
       } finally {
-        await server.api('PATCH', '/v1/admin/apps/demo/chat', { ...admin(), body: { settings: { publicSignup: true } } });
+        await server.api('PATCH', '/v1/admin/apps/demo/chat', {
+          ...admin(),
+          body: { settings: { publicSignup: true } },
+        });
       }
     });
 
     it('cannot upgrade an ended user', async () => {
       const anonymous = await loggedIn();
       await logout(anonymous.accessToken);
-      expect((await upgrade(anonymous.accessToken, { email: uniqueEmail(), password: PASSWORD })).body.error.code).toBe('user_ended');
+      expect((await upgrade(anonymous.accessToken, { email: uniqueEmail(), password: PASSWORD })).body.error.code).toBe(
+        'user_ended',
+      );
     });
   });
 
@@ -239,18 +316,23 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
     });
 
     it('is off in an app that did not enable it, whatever another app says', async () => {
-      expect((await login({}, other.base, other.publishableKey)).body).toMatchObject({ error: { code: 'strategy_disabled' } });
+      expect((await login({}, other.base, other.publishableKey)).body).toMatchObject({
+        error: { code: 'strategy_disabled' },
+      });
       expect((await login({}, APP, other.publishableKey)).body).toMatchObject({ error: { code: 'invalid_api_key' } });
     });
 
-    it('keeps each app\'s anonymous users to that app', async () => {
+    it("keeps each app's anonymous users to that app", async () => {
       await setAnonymous({ enabled: true }, 'anon-iso/other');
       const here = await loggedIn();
       const there = await login({ displayName: 'Elsewhere' }, other.base, other.publishableKey);
       expect(there.status).toBe(201);
       expect((await me(here.accessToken, other.base)).body.error.code).toBe('invalid_token');
       expect((await me(there.body.accessToken, APP)).body.error.code).toBe('invalid_token');
-      const crossUpgrade = await server.api<ErrorAnswer>('POST', `${other.base}/me/upgrade`, { token: here.accessToken, body: { email: uniqueEmail(), password: PASSWORD } });
+      const crossUpgrade = await server.api<ErrorAnswer>('POST', `${other.base}/me/upgrade`, {
+        token: here.accessToken,
+        body: { email: uniqueEmail(), password: PASSWORD },
+      });
       expect(crossUpgrade.body.error.code).toBe('invalid_token');
       // Logging out in one app ends only that app's user.
       await logout(here.accessToken);
@@ -263,10 +345,19 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
   });
 });
 
-async function createApp(server: TestServer, namespace: string, name: string): Promise<{ base: string; publishableKey: string }> {
+async function createApp(
+  server: TestServer,
+  namespace: string,
+  name: string,
+): Promise<{ base: string; publishableKey: string }> {
   const admin = { token: server.adminToken };
   expect((await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: namespace } })).status).toBe(201);
-  expect((await server.api('POST', `/v1/admin/namespaces/${namespace}/apps`, { ...admin, body: { name } })).status).toBe(201);
-  const key = await server.api<{ key: string }>('POST', `/v1/admin/apps/${namespace}/${name}/keys`, { ...admin, body: { kind: 'publishable' } });
+  expect(
+    (await server.api('POST', `/v1/admin/namespaces/${namespace}/apps`, { ...admin, body: { name } })).status,
+  ).toBe(201);
+  const key = await server.api<{ key: string }>('POST', `/v1/admin/apps/${namespace}/${name}/keys`, {
+    ...admin,
+    body: { kind: 'publishable' },
+  });
   return { base: `/v1/apps/${namespace}/${name}`, publishableKey: key.body.key };
 }

@@ -29,14 +29,26 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
   afterAll(() => server.close());
 
   const create = (userId: string, body: unknown = {}, app: AppKeys = demo, key: string | null = app.secretKey) =>
-    server.api<CreatedAuthToken>('POST', `${app.path}/users/${userId}/auth-tokens`, { ...(key === null ? {} : { key }), body });
+    server.api<CreatedAuthToken>('POST', `${app.path}/users/${userId}/auth-tokens`, {
+      ...(key === null ? {} : { key }),
+      body,
+    });
   const list = (userId: string, app: AppKeys = demo, key: string | null = app.secretKey) =>
     server.api<{ items: AuthToken[] }>('GET', `${app.path}/users/${userId}/auth-tokens`, key === null ? {} : { key });
   const revoke = (userId: string, tokenId: string, app: AppKeys = demo, key: string | null = app.secretKey) =>
     server.api('DELETE', `${app.path}/users/${userId}/auth-tokens/${tokenId}`, key === null ? {} : { key });
   const login = (token: unknown, app: AppKeys = demo) =>
-    server.api<AuthenticationResult>('POST', `${app.path}/authentication`, { key: app.publishableKey, body: { strategy: 'auth-token', token } });
-  const storedTokens = (userId: string) => server.tessera.services.store.db.selectFrom('auth_tokens').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+    server.api<AuthenticationResult>('POST', `${app.path}/authentication`, {
+      key: app.publishableKey,
+      body: { strategy: 'auth-token', token },
+    });
+  const storedTokens = (userId: string) =>
+    server.tessera.services.store.db
+      .selectFrom('auth_tokens')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id')
+      .execute();
 
   async function tokenFor(user: User, body: unknown = {}): Promise<CreatedAuthToken> {
     const response = await create(user.id, body);
@@ -48,19 +60,39 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
     const user = await signUp(server, { fullName: 'Ada' });
     const created = await create(user.id, { label: 'iPhone' });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ token: expect.stringMatching(TOKEN_PATTERN), id: expect.any(String), userId: user.id, label: 'iPhone', createdAt: expect.any(String), expiresAt: null, lastUsedAt: null });
+    expect(created.body).toEqual({
+      token: expect.stringMatching(TOKEN_PATTERN),
+      id: expect.any(String),
+      userId: user.id,
+      label: 'iPhone',
+      createdAt: expect.any(String),
+      expiresAt: null,
+      lastUsedAt: null,
+    });
     expect(created.body.token.startsWith(`at_${created.body.id}.`)).toBe(true);
 
     const listed = await list(user.id);
     expect(listed.status).toBe(200);
-    expect(listed.body.items).toEqual([{ id: created.body.id, userId: user.id, label: 'iPhone', createdAt: created.body.createdAt, expiresAt: null, lastUsedAt: null }]);
+    expect(listed.body.items).toEqual([
+      {
+        id: created.body.id,
+        userId: user.id,
+        label: 'iPhone',
+        createdAt: created.body.createdAt,
+        expiresAt: null,
+        lastUsedAt: null,
+      },
+    ]);
     const secret = created.body.token.split('.')[1]!;
     expect(JSON.stringify(listed.body)).not.toContain(secret);
     expect(JSON.stringify(listed.body)).not.toMatch(/hash/i);
 
     const session = await login(created.body.token);
     expect(session.status).toBe(201);
-    expect(session.body).toMatchObject({ authentication: { strategy: 'auth-token' }, user: { id: user.id, fullName: 'Ada' } });
+    expect(session.body).toMatchObject({
+      authentication: { strategy: 'auth-token' },
+      user: { id: user.id, fullName: 'Ada' },
+    });
     const me = await server.api('GET', `${demo.path}/me`, { token: session.body.accessToken });
     expect(me.body).toMatchObject({ id: user.id });
     // Long-lived: the same token logs in again, each time as a new session.
@@ -85,7 +117,9 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
     try {
       const response = await login(token);
       expect(response.status).toBe(403);
-      expect(response.body).toMatchObject({ error: { code: 'strategy_disabled', details: { strategy: 'auth-token' } } });
+      expect(response.body).toMatchObject({
+        error: { code: 'strategy_disabled', details: { strategy: 'auth-token' } },
+      });
     } finally {
       await enableAuthTokens(server, 'demo/chat');
     }
@@ -94,12 +128,20 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
   it('needs the secret key to make, list and revoke tokens', async () => {
     const user = await signUp(server);
     const { id } = await tokenFor(user);
-    for (const call of [() => create(user.id, {}, demo, demo.publishableKey), () => list(user.id, demo, demo.publishableKey), () => revoke(user.id, id, demo, demo.publishableKey)]) {
+    for (const call of [
+      () => create(user.id, {}, demo, demo.publishableKey),
+      () => list(user.id, demo, demo.publishableKey),
+      () => revoke(user.id, id, demo, demo.publishableKey),
+    ]) {
       const response = await call();
       expect(response.status).toBe(403);
       expect(response.body).toMatchObject({ error: { code: 'forbidden' } });
     }
-    for (const call of [() => create(user.id, {}, demo, null), () => list(user.id, demo, null), () => revoke(user.id, id, demo, null)]) {
+    for (const call of [
+      () => create(user.id, {}, demo, null),
+      () => list(user.id, demo, null),
+      () => revoke(user.id, id, demo, null),
+    ]) {
       expect((await call()).body).toMatchObject({ error: { code: 'missing_credentials', status: 401 } });
     }
     expect(await storedTokens(user.id)).toHaveLength(1);
@@ -139,7 +181,9 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
 
   it('accepts an empty request body as a token without label or expiry', async () => {
     const user = await signUp(server);
-    const response = await server.api<CreatedAuthToken>('POST', `${demo.path}/users/${user.id}/auth-tokens`, { key: demo.secretKey });
+    const response = await server.api<CreatedAuthToken>('POST', `${demo.path}/users/${user.id}/auth-tokens`, {
+      key: demo.secretKey,
+    });
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ label: null, expiresAt: null });
   });
@@ -153,7 +197,9 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
     server.clock.advance(HOUR - 1000);
     expect((await login(byLifetime.token)).status).toBe(201);
     server.clock.advance(1000);
-    expect((await login(byLifetime.token)).body).toMatchObject({ error: { code: 'invalid_token', status: 401, message: 'The auth token has expired.' } });
+    expect((await login(byLifetime.token)).body).toMatchObject({
+      error: { code: 'invalid_token', status: 401, message: 'The auth token has expired.' },
+    });
     expect((await login(byInstant.token)).status).toBe(201);
     server.clock.advance(HOUR);
     expect((await login(byInstant.token)).body).toMatchObject({ error: { code: 'invalid_token' } });
@@ -170,7 +216,9 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
 
     const response = await revoke(user.id, revoked.id);
     expect(response.status).toBe(204);
-    expect((await login(revoked.token)).body).toMatchObject({ error: { code: 'invalid_token', status: 401, message: 'The auth token has been revoked.' } });
+    expect((await login(revoked.token)).body).toMatchObject({
+      error: { code: 'invalid_token', status: 401, message: 'The auth token has been revoked.' },
+    });
     expect((await server.api('GET', `${demo.path}/me`, { token: session.body.accessToken })).status).toBe(200);
     expect((await list(user.id)).body.items.map((item) => item.label)).toEqual(['kept']);
     expect((await login(kept.token)).status).toBe(201);
@@ -178,11 +226,13 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
     expect((await revoke(user.id, revoked.id)).status).toBe(204);
   });
 
-  it('answers token_not_found for an unknown token or another user\'s', async () => {
+  it("answers token_not_found for an unknown token or another user's", async () => {
     const owner = await signUp(server);
     const stranger = await signUp(server);
     const { id, token } = await tokenFor(owner);
-    expect((await revoke(owner.id, 'AAAAAAAAAAAAAAAA')).body).toMatchObject({ error: { code: 'token_not_found', status: 404 } });
+    expect((await revoke(owner.id, 'AAAAAAAAAAAAAAAA')).body).toMatchObject({
+      error: { code: 'token_not_found', status: 404 },
+    });
     expect((await revoke(stranger.id, id)).body).toMatchObject({ error: { code: 'token_not_found', status: 404 } });
     expect((await login(token)).status).toBe(201);
   });
@@ -190,7 +240,10 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
   it('refuses malformed, forged and foreign credentials with invalid_token', async () => {
     const user = await signUp(server);
     const { token, id } = await tokenFor(user);
-    const local = await server.api<AuthenticationResult>('POST', `${demo.path}/authentication`, { key: demo.publishableKey, body: { strategy: 'local', email: user.email, password: 'correct horse battery staple' } });
+    const local = await server.api<AuthenticationResult>('POST', `${demo.path}/authentication`, {
+      key: demo.publishableKey,
+      body: { strategy: 'local', email: user.email, password: 'correct horse battery staple' },
+    });
     const forged = [
       `at_${id}.${'A'.repeat(43)}`,
       `at_${'B'.repeat(16)}.${token.split('.')[1]}`,
@@ -208,7 +261,13 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
       expect(response.status, candidate).toBe(401);
       expect(response.body).toMatchObject({ error: { code: 'invalid_token' } });
     }
-    for (const body of [{ strategy: 'auth-token' }, { strategy: 'auth-token', token: '' }, { strategy: 'auth-token', token: 42 }, { strategy: 'auth-token', token, extra: 1 }, { strategy: 'auth-token', token: 'x'.repeat(257) }]) {
+    for (const body of [
+      { strategy: 'auth-token' },
+      { strategy: 'auth-token', token: '' },
+      { strategy: 'auth-token', token: 42 },
+      { strategy: 'auth-token', token, extra: 1 },
+      { strategy: 'auth-token', token: 'x'.repeat(257) },
+    ]) {
       const response = await server.api('POST', `${demo.path}/authentication`, { key: demo.publishableKey, body });
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.body).toMatchObject({ error: { code: 'invalid_request' } });
@@ -218,7 +277,8 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
   it('refuses a disabled user with user_disabled, and lets it back in once enabled', async () => {
     const user = await signUp(server);
     const { token } = await tokenFor(user);
-    const setDisabled = (disabled: boolean) => server.api('PATCH', `${demo.path}/users/${user.id}`, { key: demo.secretKey, body: { disabled } });
+    const setDisabled = (disabled: boolean) =>
+      server.api('PATCH', `${demo.path}/users/${user.id}`, { key: demo.secretKey, body: { disabled } });
     expect((await setDisabled(true)).status).toBe(200);
     expect((await login(token)).body).toMatchObject({ error: { code: 'user_disabled', status: 401 } });
     expect((await setDisabled(false)).status).toBe(200);
@@ -254,7 +314,9 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
     for (let index = 0; index < MAX_ACTIVE_AUTH_TOKENS; index += 1) made.push(await tokenFor(user));
     const refused = await create(user.id);
     expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ error: { code: 'auth_token_limit', details: { limit: MAX_ACTIVE_AUTH_TOKENS } } });
+    expect(refused.body).toMatchObject({
+      error: { code: 'auth_token_limit', details: { limit: MAX_ACTIVE_AUTH_TOKENS } },
+    });
     expect((await list(user.id)).body.items).toHaveLength(MAX_ACTIVE_AUTH_TOKENS);
     expect((await revoke(user.id, made[0]!.id)).status).toBe(204);
     expect((await create(user.id)).status).toBe(201);
@@ -270,11 +332,16 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
     expect((await list(user.id, other)).body).toMatchObject({ error: { code: 'user_not_found' } });
     expect((await revoke(user.id, id, other)).body).toMatchObject({ error: { code: 'token_not_found' } });
     // …nor this app's routes.
-    expect((await create(user.id, {}, demo, other.secretKey)).body).toMatchObject({ error: { code: 'invalid_api_key' } });
+    expect((await create(user.id, {}, demo, other.secretKey)).body).toMatchObject({
+      error: { code: 'invalid_api_key' },
+    });
     expect((await login(token)).status).toBe(201);
 
     // The other app's own tokens work there only.
-    const signup = await server.api<User>('POST', `${other.path}/users`, { key: other.secretKey, body: { email: 'game-player@example.com', password: 'correct horse battery staple' } });
+    const signup = await server.api<User>('POST', `${other.path}/users`, {
+      key: other.secretKey,
+      body: { email: 'game-player@example.com', password: 'correct horse battery staple' },
+    });
     const theirs = await create(signup.body.id, {}, other);
     expect(theirs.status).toBe(201);
     expect((await login(theirs.body.token, other)).body).toMatchObject({ user: { id: signup.body.id } });
@@ -283,7 +350,10 @@ describe.each(backends)('auth-token strategy on $name', (backend) => {
 });
 
 async function patchStrategy(server: TestServer, app: string, settings: Record<string, unknown>): Promise<void> {
-  const response = await server.api('PATCH', `/v1/admin/apps/${app}`, { token: server.adminToken, body: { settings: { strategies: { 'auth-token': settings } } } });
+  const response = await server.api('PATCH', `/v1/admin/apps/${app}`, {
+    token: server.adminToken,
+    body: { settings: { strategies: { 'auth-token': settings } } },
+  });
   if (response.status !== 200) throw new Error(`settings refused: ${JSON.stringify(response.body)}`);
 }
 
@@ -292,7 +362,19 @@ const enableAuthTokens = (server: TestServer, app: string) => patchStrategy(serv
 async function createApp(server: TestServer, namespace: string, name: string): Promise<AppKeys> {
   const admin = { token: server.adminToken };
   expect((await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: namespace } })).status).toBe(201);
-  expect((await server.api('POST', `/v1/admin/namespaces/${namespace}/apps`, { ...admin, body: { name } })).status).toBe(201);
-  const key = async (kind: string) => (await server.api<{ key: string }>('POST', `/v1/admin/apps/${namespace}/${name}/keys`, { ...admin, body: { kind } })).body.key;
-  return { path: `/v1/apps/${namespace}/${name}`, publishableKey: await key('publishable'), secretKey: await key('secret') };
+  expect(
+    (await server.api('POST', `/v1/admin/namespaces/${namespace}/apps`, { ...admin, body: { name } })).status,
+  ).toBe(201);
+  const key = async (kind: string) =>
+    (
+      await server.api<{ key: string }>('POST', `/v1/admin/apps/${namespace}/${name}/keys`, {
+        ...admin,
+        body: { kind },
+      })
+    ).body.key;
+  return {
+    path: `/v1/apps/${namespace}/${name}`,
+    publishableKey: await key('publishable'),
+    secretKey: await key('secret'),
+  };
 }

@@ -28,7 +28,9 @@ const jwkOf = (key: KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' 
 type Issuer = Record<string, unknown>;
 
 /** What every refused external token answers, whatever the reason (issue 12, item 7). */
-const REFUSED = { error: { code: 'invalid_token', message: 'The token is not valid. The server\'s log says why.', status: 401 } };
+const REFUSED = {
+  error: { code: 'invalid_token', message: "The token is not valid. The server's log says why.", status: 401 },
+};
 
 describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => {
   let server: TestServer;
@@ -37,10 +39,20 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
    * The answer is the one generic refusal, and the log line just written says why. Requests run
    * one at a time here, and the line is written before the answer is sent.
    */
-  const expectRefused = (response: { status: number; body: unknown }, reason: string, facts: Record<string, unknown> = {}) => {
+  const expectRefused = (
+    response: { status: number; body: unknown },
+    reason: string,
+    facts: Record<string, unknown> = {},
+  ) => {
     expect(response.status, JSON.stringify(response.body)).toBe(401);
     expect(response.body).toEqual(REFUSED);
-    expect(logs.last('external token refused')).toMatchObject({ level: 30, app: 'demo/chat', strategy: 'jwt', reason, ...facts });
+    expect(logs.last('external token refused')).toMatchObject({
+      level: 30,
+      app: 'demo/chat',
+      strategy: 'jwt',
+      reason,
+      ...facts,
+    });
   };
   const web = new IssuerServer();
   let counter = 0;
@@ -48,26 +60,67 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
   const now = () => Math.floor(server.clock.now() / 1000);
 
   const baseIssuers = (): Issuer[] => [
-    { id: 'apirtc', audience: 'apiRTC', secrets: [{ alg: 'HS256', secret: APIRTC_SECRET }], userIdClaim: 'grants.apiRTC_UserAgent_Id', requirePublishableKeySubject: true, singleUse: true, autoProvision: true },
-    { id: 'convergence', issuer: CONVERGENCE_ISS, audience: 'convergence', publicKeys: [{ kid: 'my-key', alg: 'RS256', pem: publicPem }] },
-    { id: 'idp', issuer: IDP_ISS, audience: 'demo-chat', jwks: { url: `${web.url}/jwks`, timeout: 0.5 }, autoProvision: true },
-    { id: 'hs', issuer: HS_ISS, audience: 'demo-chat', secrets: [{ alg: 'HS256', secret: HS_SECRET }], autoProvision: true },
+    {
+      id: 'apirtc',
+      audience: 'apiRTC',
+      secrets: [{ alg: 'HS256', secret: APIRTC_SECRET }],
+      userIdClaim: 'grants.apiRTC_UserAgent_Id',
+      requirePublishableKeySubject: true,
+      singleUse: true,
+      autoProvision: true,
+    },
+    {
+      id: 'convergence',
+      issuer: CONVERGENCE_ISS,
+      audience: 'convergence',
+      publicKeys: [{ kid: 'my-key', alg: 'RS256', pem: publicPem }],
+    },
+    {
+      id: 'idp',
+      issuer: IDP_ISS,
+      audience: 'demo-chat',
+      jwks: { url: `${web.url}/jwks`, timeout: 0.5 },
+      autoProvision: true,
+    },
+    {
+      id: 'hs',
+      issuer: HS_ISS,
+      audience: 'demo-chat',
+      secrets: [{ alg: 'HS256', secret: HS_SECRET }],
+      autoProvision: true,
+    },
   ];
 
   async function configure(extra: Issuer[] = [], app = 'demo/chat', issuers = baseIssuers()) {
     const response = await patchJwt({ enabled: true, issuers: [...issuers, ...extra] }, app);
     if (response.status !== 200) throw new Error(`settings refused: ${JSON.stringify(response.body)}`);
   }
-  const patchJwt = (jwt: unknown, app = 'demo/chat') => server.api('PATCH', `/v1/admin/apps/${app}`, { token: server.adminToken, body: { settings: { strategies: { jwt } } } });
-  const patchApp = (settings: Record<string, unknown>) => server.api('PATCH', '/v1/admin/apps/demo/chat', { token: server.adminToken, body: { settings } });
+  const patchJwt = (jwt: unknown, app = 'demo/chat') =>
+    server.api('PATCH', `/v1/admin/apps/${app}`, {
+      token: server.adminToken,
+      body: { settings: { strategies: { jwt } } },
+    });
+  const patchApp = (settings: Record<string, unknown>) =>
+    server.api('PATCH', '/v1/admin/apps/demo/chat', { token: server.adminToken, body: { settings } });
   const login = (body: Record<string, unknown>, app = 'demo/chat', key = server.publishableKey) =>
-    server.api<AuthenticationResult>('POST', `/v1/apps/${app}/authentication`, { key, body: { strategy: 'jwt', ...body } });
+    server.api<AuthenticationResult>('POST', `/v1/apps/${app}/authentication`, {
+      key,
+      body: { strategy: 'jwt', ...body },
+    });
   const db = () => server.tessera.services.store.db;
   const userCount = async () => (await db().selectFrom('users').select('id').execute()).length;
 
   /** Claims of the `hs` issuer that pass, with overrides. */
-  const hsClaims = (overrides: Record<string, unknown> = {}) => ({ iss: HS_ISS, aud: 'demo-chat', sub: fresh('hs-user'), iat: now(), exp: now() + 600, ...overrides });
-  const hsToken = (overrides: Record<string, unknown> = {}) => handMade({ alg: 'HS256', typ: 'JWT' }, hsClaims(overrides), HS_SECRET);
+  const hsClaims = (overrides: Record<string, unknown> = {}) => ({
+    iss: HS_ISS,
+    aud: 'demo-chat',
+    sub: fresh('hs-user'),
+    iat: now(),
+    exp: now() + 600,
+    ...overrides,
+  });
+  const hsToken = (overrides: Record<string, unknown> = {}) =>
+    handMade({ alg: 'HS256', typ: 'JWT' }, hsClaims(overrides), HS_SECRET);
   /** As the ApiRTC seed makes it, with the server's clock for iat. */
   const apiRtcToken = (userId: string | number, options: jsonwebtoken.SignOptions = {}) =>
     jsonwebtoken.sign({ grants: { apiRTC_UserAgent_Id: userId }, iat: now() }, APIRTC_SECRET, {
@@ -81,16 +134,32 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     });
   /** As the Convergence seed describes: RS256, a key id registered on the app, profile claims. */
   const convergenceToken = (subject: string, claims: Record<string, unknown> = {}) =>
-    jsonwebtoken.sign({ iat: now(), firstName: 'Tom', lastName: 'Smith', email: `${subject}@convergence.example`, groups: ['editors', 'staff'], ...claims }, privatePem, {
-      algorithm: 'RS256',
-      keyid: 'my-key',
-      subject,
-      issuer: CONVERGENCE_ISS,
-      audience: 'convergence',
-      expiresIn: 3600,
-    });
+    jsonwebtoken.sign(
+      {
+        iat: now(),
+        firstName: 'Tom',
+        lastName: 'Smith',
+        email: `${subject}@convergence.example`,
+        groups: ['editors', 'staff'],
+        ...claims,
+      },
+      privatePem,
+      {
+        algorithm: 'RS256',
+        keyid: 'my-key',
+        subject,
+        issuer: CONVERGENCE_ISS,
+        audience: 'convergence',
+        expiresIn: 3600,
+      },
+    );
   const esToken = (key: KeyObject, kid: string, claims: Record<string, unknown> = {}) =>
-    new SignJWT({ iat: now(), exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(IDP_ISS).setAudience('demo-chat').setSubject(fresh('idp-user')).sign(key);
+    new SignJWT({ iat: now(), exp: now() + 600, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setIssuer(IDP_ISS)
+      .setAudience('demo-chat')
+      .setSubject(fresh('idp-user'))
+      .sign(key);
 
   let jwksKeys: unknown[] = [];
   beforeAll(async () => {
@@ -120,7 +189,9 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     expect(response.body).toMatchObject({ authentication: { strategy: 'jwt' }, user: { kind: 'external' } });
     const links = await db().selectFrom('user_identities').selectAll().where('provider', '=', 'jwt:apirtc').execute();
     expect(links).toContainEqual(expect.objectContaining({ subject: 'apirtc-user-1', user_id: response.body.user.id }));
-    expect((await server.api('GET', '/v1/apps/demo/chat/me', { token: response.body.accessToken })).body).toMatchObject({ id: response.body.user.id });
+    expect((await server.api('GET', '/v1/apps/demo/chat/me', { token: response.body.accessToken })).body).toMatchObject(
+      { id: response.body.user.id },
+    );
     // An integer user id is the same user as its decimal string.
     const again = await login({ token: apiRtcToken('apirtc-user-1'), issuer: 'apirtc' });
     expect(again.body.user.id).toBe(response.body.user.id);
@@ -132,8 +203,19 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       const subject = fresh('tom');
       const response = await login({ token: convergenceToken(subject, { displayName: 'Tommy' }) });
       expect(response.status, JSON.stringify(response.body)).toBe(201);
-      expect(response.body.user).toMatchObject({ kind: 'external', fullName: 'Tommy', email: `${subject}@convergence.example`, tags: ['editors', 'staff'], username: null });
-      const links = await db().selectFrom('user_identities').selectAll().where('provider', '=', 'jwt:convergence').where('subject', '=', subject).execute();
+      expect(response.body.user).toMatchObject({
+        kind: 'external',
+        fullName: 'Tommy',
+        email: `${subject}@convergence.example`,
+        tags: ['editors', 'staff'],
+        username: null,
+      });
+      const links = await db()
+        .selectFrom('user_identities')
+        .selectAll()
+        .where('provider', '=', 'jwt:convergence')
+        .where('subject', '=', subject)
+        .execute();
       expect(links).toEqual([expect.objectContaining({ user_id: response.body.user.id })]);
     } finally {
       await patchApp({ autoProvisionUsers: false });
@@ -145,7 +227,9 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       const users = await userCount();
       const response = await login({ token: convergenceToken(fresh('nobody')) });
       expect(response.status).toBe(403);
-      expect(response.body).toMatchObject({ error: { code: 'user_not_provisioned', details: { strategy: 'jwt', issuer: 'convergence' } } });
+      expect(response.body).toMatchObject({
+        error: { code: 'user_not_provisioned', details: { strategy: 'jwt', issuer: 'convergence' } },
+      });
       expect(await userCount()).toBe(users);
     });
 
@@ -153,23 +237,50 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       await patchApp({ autoProvisionUsers: true });
       const subject = fresh('ada');
       try {
-        const first = await login({ token: convergenceToken(subject, { firstName: 'Ada', lastName: 'Byron', groups: ['a'] }) });
+        const first = await login({
+          token: convergenceToken(subject, { firstName: 'Ada', lastName: 'Byron', groups: ['a'] }),
+        });
         expect(first.body.user).toMatchObject({ kind: 'external', fullName: 'Ada Byron', tags: ['a'] });
         server.clock.advance(1000);
-        const second = await login({ token: convergenceToken(subject, { displayName: 'Ada Lovelace', email: `${subject}@new.example`, groups: ['a', 'b'] }) });
+        const second = await login({
+          token: convergenceToken(subject, {
+            displayName: 'Ada Lovelace',
+            email: `${subject}@new.example`,
+            groups: ['a', 'b'],
+          }),
+        });
         expect(second.status).toBe(201);
-        expect(second.body.user).toMatchObject({ id: first.body.user.id, fullName: 'Ada Lovelace', email: `${subject}@new.example`, tags: ['a', 'b'] });
+        expect(second.body.user).toMatchObject({
+          id: first.body.user.id,
+          fullName: 'Ada Lovelace',
+          email: `${subject}@new.example`,
+          tags: ['a', 'b'],
+        });
         // Claims that are absent leave the profile as it is.
-        const third = await login({ token: convergenceToken(subject, { firstName: undefined, lastName: undefined, email: undefined, groups: undefined }) });
-        expect(third.body.user).toMatchObject({ id: first.body.user.id, fullName: 'Ada Lovelace', email: `${subject}@new.example`, tags: ['a', 'b'] });
-        const stored = await server.api<User>('GET', `/v1/apps/demo/chat/users/${first.body.user.id}`, { key: server.secretKey });
+        const third = await login({
+          token: convergenceToken(subject, {
+            firstName: undefined,
+            lastName: undefined,
+            email: undefined,
+            groups: undefined,
+          }),
+        });
+        expect(third.body.user).toMatchObject({
+          id: first.body.user.id,
+          fullName: 'Ada Lovelace',
+          email: `${subject}@new.example`,
+          tags: ['a', 'b'],
+        });
+        const stored = await server.api<User>('GET', `/v1/apps/demo/chat/users/${first.body.user.id}`, {
+          key: server.secretKey,
+        });
         expect(stored.body).toMatchObject({ fullName: 'Ada Lovelace', kind: 'external' });
       } finally {
         await patchApp({ autoProvisionUsers: false });
       }
     });
 
-    it('lets the issuer\'s autoProvision override the app, and still logs in users already linked', async () => {
+    it("lets the issuer's autoProvision override the app, and still logs in users already linked", async () => {
       const subject = fresh('override');
       await patchApp({ autoProvisionUsers: true });
       try {
@@ -177,8 +288,12 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
         expect(linked.status).toBe(201);
         const [apirtc, convergence, ...rest] = baseIssuers();
         await configure([], 'demo/chat', [apirtc!, { ...convergence, autoProvision: false }, ...rest]);
-        expect((await login({ token: convergenceToken(fresh('override')) })).body).toMatchObject({ error: { code: 'user_not_provisioned' } });
-        expect((await login({ token: convergenceToken(subject) })).body).toMatchObject({ user: { id: linked.body.user.id } });
+        expect((await login({ token: convergenceToken(fresh('override')) })).body).toMatchObject({
+          error: { code: 'user_not_provisioned' },
+        });
+        expect((await login({ token: convergenceToken(subject) })).body).toMatchObject({
+          user: { id: linked.body.user.id },
+        });
       } finally {
         await patchApp({ autoProvisionUsers: false });
         await configure();
@@ -188,7 +303,13 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     it('links an existing user by username only when the issuer is allowed to, and leaves its profile alone', async () => {
       const existing = await signUp(server, { username: fresh('member'), fullName: 'Own Name' });
       const token = () => hsToken({ sub: existing.username, name: 'Claimed Name' });
-      const hsNoProvision = { id: 'hs', issuer: HS_ISS, audience: 'demo-chat', secrets: [{ alg: 'HS256', secret: HS_SECRET }], autoProvision: false };
+      const hsNoProvision = {
+        id: 'hs',
+        issuer: HS_ISS,
+        audience: 'demo-chat',
+        secrets: [{ alg: 'HS256', secret: HS_SECRET }],
+        autoProvision: false,
+      };
       await configure([], 'demo/chat', [hsNoProvision]);
       try {
         expect((await login({ token: token() })).body).toMatchObject({ error: { code: 'user_not_provisioned' } });
@@ -196,7 +317,10 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
         const response = await login({ token: token() });
         expect(response.status, JSON.stringify(response.body)).toBe(201);
         expect(response.body.user).toMatchObject({ id: existing.id, kind: 'registered', fullName: 'Own Name' });
-        await server.api('PATCH', `/v1/apps/demo/chat/users/${existing.id}`, { key: server.secretKey, body: { disabled: true } });
+        await server.api('PATCH', `/v1/apps/demo/chat/users/${existing.id}`, {
+          key: server.secretKey,
+          body: { disabled: true },
+        });
         expect((await login({ token: token() })).body).toMatchObject({ error: { code: 'user_disabled' } });
       } finally {
         await configure();
@@ -221,12 +345,18 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     });
 
     it('refuses a single-use token without jti', async () => {
-      const token = jsonwebtoken.sign({ grants: { apiRTC_UserAgent_Id: 'x' }, iat: now() }, APIRTC_SECRET, { subject: server.publishableKey, audience: 'apiRTC', expiresIn: 60 });
+      const token = jsonwebtoken.sign({ grants: { apiRTC_UserAgent_Id: 'x' }, iat: now() }, APIRTC_SECRET, {
+        subject: server.publishableKey,
+        audience: 'apiRTC',
+        expiresIn: 60,
+      });
       expectRefused(await login({ token, issuer: 'apirtc' }), 'missing_claim', { claim: 'jti', issuer: 'apirtc' });
     });
 
     it('forgets used ids once their tokens have expired, in the periodic maintenance job', async () => {
-      expect((await login({ token: apiRtcToken(fresh('prune'), { expiresIn: 60 }), issuer: 'apirtc' })).status).toBe(201);
+      expect((await login({ token: apiRtcToken(fresh('prune'), { expiresIn: 60 }), issuer: 'apirtc' })).status).toBe(
+        201,
+      );
       const used = async () => db().selectFrom('used_token_ids').selectAll().execute();
       const before = await used();
       expect(before.length).toBeGreaterThan(0);
@@ -253,7 +383,15 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     async function jwksIssuer(id: string, route: Route, jwks: Record<string, unknown> = {}) {
       const path = `/${id}`;
       web.routes.set(path, route);
-      await configure([{ id, issuer: IDP_ISS, audience: 'demo-chat', jwks: { url: `${web.url}${path}`, timeout: 0.3, ...jwks }, autoProvision: true }]);
+      await configure([
+        {
+          id,
+          issuer: IDP_ISS,
+          audience: 'demo-chat',
+          jwks: { url: `${web.url}${path}`, timeout: 0.3, ...jwks },
+          autoProvision: true,
+        },
+      ]);
       return path;
     }
     const keySet = (...keys: unknown[]): Route => json(200, { keys });
@@ -268,7 +406,8 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       keys = [jwkOf(ecA.publicKey, 'a'), jwkOf(ecB.publicKey, 'b')];
       const early = await login({ token: await esToken(ecB.privateKey, 'b'), issuer: 'rotating' });
       expectRefused(early, 'unknown_key', { issuer: 'rotating', kid: 'b' });
-      for (let attempt = 0; attempt < 5; attempt += 1) await login({ token: await esToken(ecB.privateKey, `made-up-${attempt}`), issuer: 'rotating' });
+      for (let attempt = 0; attempt < 5; attempt += 1)
+        await login({ token: await esToken(ecB.privateKey, `made-up-${attempt}`), issuer: 'rotating' });
       expect(web.count(path)).toBe(1);
 
       server.clock.advance(31_000);
@@ -283,7 +422,9 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
 
     it('keeps serving the last good set while the URL fails, within the cooldown', async () => {
       let healthy = true;
-      const path = await jwksIssuer('flaky', (response) => (healthy ? keySet(jwkOf(ecA.publicKey, 'a')) : json(500, {}))(response));
+      const path = await jwksIssuer('flaky', (response) =>
+        (healthy ? keySet(jwkOf(ecA.publicKey, 'a')) : json(500, {}))(response),
+      );
       expect((await login({ token: await esToken(ecA.privateKey, 'a'), issuer: 'flaky' })).status).toBe(201);
       healthy = false;
       server.clock.advance(601_000);
@@ -298,27 +439,43 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       ['a 201 answer with keys', json(201, { keys: [jwkOf(ecA.publicKey, 'a')] }), { reason: 'status', status: 201 }],
       ['a body that is not JSON', (response) => response.writeHead(200).end('<html>'), { reason: 'not_json' }],
       ['a JSON body without keys', json(200, { items: [] }), { reason: 'not_a_key_set' }],
-      ['a body over 256 KiB', json(200, { keys: [jwkOf(ecA.publicKey, 'a')], padding: 'x'.repeat(300_000) }), { reason: 'too_large' }],
-      ['a chunked body over 256 KiB', (response) => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        for (let chunk = 0; chunk < 30; chunk += 1) response.write(chunk === 0 ? '{"keys":[],"padding":"' : 'x'.repeat(10_000));
-        response.end('"}');
-      }, { reason: 'too_large' }],
+      [
+        'a body over 256 KiB',
+        json(200, { keys: [jwkOf(ecA.publicKey, 'a')], padding: 'x'.repeat(300_000) }),
+        { reason: 'too_large' },
+      ],
+      [
+        'a chunked body over 256 KiB',
+        (response) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          for (let chunk = 0; chunk < 30; chunk += 1)
+            response.write(chunk === 0 ? '{"keys":[],"padding":"' : 'x'.repeat(10_000));
+          response.end('"}');
+        },
+        { reason: 'too_large' },
+      ],
     ];
-    it.each(failures)('answers idp_unreachable for %s, and does not refetch within the cooldown', async (_name, route, details) => {
-      const id = fresh('failing');
-      const path = await jwksIssuer(id, route);
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        const response = await login({ token: await esToken(ecA.privateKey, 'a'), issuer: id });
-        expect(response.status).toBe(502);
-        expect(response.body).toMatchObject({ error: { code: 'idp_unreachable', details: { jwks: `${web.url}${path}`, ...details } } });
-      }
-      expect(web.count(path)).toBe(1);
-    });
+    it.each(failures)(
+      'answers idp_unreachable for %s, and does not refetch within the cooldown',
+      async (_name, route, details) => {
+        const id = fresh('failing');
+        const path = await jwksIssuer(id, route);
+        for (let attempt = 0; attempt < 3; attempt += 1) {
+          const response = await login({ token: await esToken(ecA.privateKey, 'a'), issuer: id });
+          expect(response.status).toBe(502);
+          expect(response.body).toMatchObject({
+            error: { code: 'idp_unreachable', details: { jwks: `${web.url}${path}`, ...details } },
+          });
+        }
+        expect(web.count(path)).toBe(1);
+      },
+    );
 
     it('refuses a redirect without following it', async () => {
       web.routes.set('/redirect-target', keySet(jwkOf(ecA.publicKey, 'a')));
-      const path = await jwksIssuer('redirecting', (response) => response.writeHead(302, { location: `${web.url}/redirect-target` }).end());
+      const path = await jwksIssuer('redirecting', (response) =>
+        response.writeHead(302, { location: `${web.url}/redirect-target` }).end(),
+      );
       const response = await login({ token: await esToken(ecA.privateKey, 'a'), issuer: 'redirecting' });
       expect(response.body).toMatchObject({ error: { code: 'idp_unreachable', details: { reason: 'redirect' } } });
       expect(web.count(path)).toBe(1);
@@ -340,11 +497,19 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
 
   describe('the verifier refuses, with invalid_token and no crash', () => {
     const rsaSigned = (header: Record<string, unknown>, claims: Record<string, unknown> = {}) =>
-      jsonwebtoken.sign({ sub: fresh('c'), iat: now(), ...claims }, privatePem, { algorithm: 'RS256', issuer: CONVERGENCE_ISS, audience: 'convergence', expiresIn: 600, header: { alg: 'RS256', ...header } });
+      jsonwebtoken.sign({ sub: fresh('c'), iat: now(), ...claims }, privatePem, {
+        algorithm: 'RS256',
+        issuer: CONVERGENCE_ISS,
+        audience: 'convergence',
+        expiresIn: 600,
+        header: { alg: 'RS256', ...header },
+      });
     const withPayload = (payload: string) => handMade({ alg: 'HS256' }, payload, HS_SECRET);
-    const claimsText = (without?: string) => JSON.stringify(hsClaims(without === undefined ? {} : { [without]: undefined })).slice(1, -1);
+    const claimsText = (without?: string) =>
+      JSON.stringify(hsClaims(without === undefined ? {} : { [without]: undefined })).slice(1, -1);
     /** A correctly signed token whose time claim is the JSON literal given (1e400 parses to Infinity). */
-    const withTimeLiteral = (claim: string, literal: string) => withPayload(`{${claimsText(claim)},"${claim}":${literal}}`);
+    const withTimeLiteral = (claim: string, literal: string) =>
+      withPayload(`{${claimsText(claim)},"${claim}":${literal}}`);
 
     /** [case, token, expected reason, issuer id] */
     const cases: [string, () => string | Promise<string>, string, string][] = [
@@ -353,15 +518,79 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       ['alg nOnE', () => `${b64('{"alg":"nOnE"}')}.${b64(JSON.stringify(hsClaims()))}.c2ln`, 'unsupported_alg', 'hs'],
       ['alg in lower case (hs256)', () => handMade({ alg: 'hs256' }, hsClaims(), HS_SECRET), 'unsupported_alg', 'hs'],
       ['no alg', () => handMade({ typ: 'JWT' }, hsClaims(), HS_SECRET), 'unsupported_alg', 'hs'],
-      ['the RSA public key used as an HMAC secret', () => handMade({ alg: 'HS256', kid: 'my-key' }, { ...hsClaims(), iss: CONVERGENCE_ISS, aud: 'convergence' }, publicPem), 'unsupported_alg', 'convergence'],
-      ['an RS256 token for an HMAC issuer', () => jsonwebtoken.sign(hsClaims(), privatePem, { algorithm: 'RS256' }), 'unsupported_alg', 'hs'],
-      ['ES256 under the RSA key\'s kid', () => new SignJWT(hsClaims({ iss: CONVERGENCE_ISS, aud: 'convergence' })).setProtectedHeader({ alg: 'ES256', kid: 'my-key' }).sign(ecA.privateKey), 'unknown_key', 'convergence'],
-      ['PS256 under the RS256 key\'s kid', () => jsonwebtoken.sign({ sub: 'x', iat: now() }, privatePem, { algorithm: 'PS256', keyid: 'my-key', issuer: CONVERGENCE_ISS, audience: 'convergence', expiresIn: 60 }), 'unknown_key', 'convergence'],
-      ['ES256 under a P-384 key of the JWKS', () => new SignJWT(hsClaims({ iss: IDP_ISS })).setProtectedHeader({ alg: 'ES384', kid: 'p384' }).sign(ecP384.privateKey).then((token) => token.replace(b64('{"alg":"ES384","kid":"p384"}'), b64('{"alg":"ES256","kid":"p384"}'))), 'unknown_key', 'idp'],
-      ['a jwk in the header', () => handMade({ alg: 'HS256', jwk: jwkOf(ecA.publicKey, 'x') }, hsClaims(), HS_SECRET), 'key_in_header', 'hs'],
-      ['a jku in the header', () => handMade({ alg: 'ES256', kid: 'a', jku: `${web.url}/jku` }, hsClaims({ iss: IDP_ISS }), HS_SECRET), 'key_in_header', 'idp'],
-      ['an x5u in the header', () => handMade({ alg: 'RS256', kid: 'my-key', x5u: `${web.url}/x5u` }, hsClaims(), HS_SECRET), 'key_in_header', 'convergence'],
-      ['an x5c in the header', () => handMade({ alg: 'RS256', x5c: ['MIIBIjANBgkq'] }, hsClaims(), HS_SECRET), 'key_in_header', 'convergence'],
+      [
+        'the RSA public key used as an HMAC secret',
+        () =>
+          handMade(
+            { alg: 'HS256', kid: 'my-key' },
+            { ...hsClaims(), iss: CONVERGENCE_ISS, aud: 'convergence' },
+            publicPem,
+          ),
+        'unsupported_alg',
+        'convergence',
+      ],
+      [
+        'an RS256 token for an HMAC issuer',
+        () => jsonwebtoken.sign(hsClaims(), privatePem, { algorithm: 'RS256' }),
+        'unsupported_alg',
+        'hs',
+      ],
+      [
+        "ES256 under the RSA key's kid",
+        () =>
+          new SignJWT(hsClaims({ iss: CONVERGENCE_ISS, aud: 'convergence' }))
+            .setProtectedHeader({ alg: 'ES256', kid: 'my-key' })
+            .sign(ecA.privateKey),
+        'unknown_key',
+        'convergence',
+      ],
+      [
+        "PS256 under the RS256 key's kid",
+        () =>
+          jsonwebtoken.sign({ sub: 'x', iat: now() }, privatePem, {
+            algorithm: 'PS256',
+            keyid: 'my-key',
+            issuer: CONVERGENCE_ISS,
+            audience: 'convergence',
+            expiresIn: 60,
+          }),
+        'unknown_key',
+        'convergence',
+      ],
+      [
+        'ES256 under a P-384 key of the JWKS',
+        () =>
+          new SignJWT(hsClaims({ iss: IDP_ISS }))
+            .setProtectedHeader({ alg: 'ES384', kid: 'p384' })
+            .sign(ecP384.privateKey)
+            .then((token) => token.replace(b64('{"alg":"ES384","kid":"p384"}'), b64('{"alg":"ES256","kid":"p384"}'))),
+        'unknown_key',
+        'idp',
+      ],
+      [
+        'a jwk in the header',
+        () => handMade({ alg: 'HS256', jwk: jwkOf(ecA.publicKey, 'x') }, hsClaims(), HS_SECRET),
+        'key_in_header',
+        'hs',
+      ],
+      [
+        'a jku in the header',
+        () => handMade({ alg: 'ES256', kid: 'a', jku: `${web.url}/jku` }, hsClaims({ iss: IDP_ISS }), HS_SECRET),
+        'key_in_header',
+        'idp',
+      ],
+      [
+        'an x5u in the header',
+        () => handMade({ alg: 'RS256', kid: 'my-key', x5u: `${web.url}/x5u` }, hsClaims(), HS_SECRET),
+        'key_in_header',
+        'convergence',
+      ],
+      [
+        'an x5c in the header',
+        () => handMade({ alg: 'RS256', x5c: ['MIIBIjANBgkq'] }, hsClaims(), HS_SECRET),
+        'key_in_header',
+        'convergence',
+      ],
       ['a path-traversal kid', () => rsaSigned({ kid: '../../../../etc/passwd' }), 'unknown_key', 'convergence'],
       ['an SQL-ish kid', () => rsaSigned({ kid: "my-key'--" }), 'unknown_key', 'convergence'],
       ['an SQL-ish kid with spaces', () => rsaSigned({ kid: "my-key' OR '1'='1" }), 'bad_kid', 'convergence'],
@@ -369,10 +598,30 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       ['a kid with a NUL byte', () => rsaSigned({ kid: 'my-key\u0000' }), 'bad_kid', 'convergence'],
       ['a numeric kid', () => rsaSigned({ kid: 42 }), 'bad_kid', 'convergence'],
       ['an object kid', () => rsaSigned({ kid: { $ne: null } }), 'bad_kid', 'convergence'],
-      ['an unknown crit', () => handMade({ alg: 'HS256', crit: ['exp'], exp: 1 }, hsClaims(), HS_SECRET), 'unknown_crit', 'hs'],
-      ['crit b64', () => handMade({ alg: 'HS256', b64: false, crit: ['b64'] }, hsClaims(), HS_SECRET), 'header_not_allowed', 'hs'],
-      ['an unknown header parameter', () => handMade({ alg: 'HS256', zzz: 1 }, hsClaims(), HS_SECRET), 'header_not_allowed', 'hs'],
-      ['a nested JWT (cty)', () => handMade({ alg: 'HS256', cty: 'JWT' }, hsClaims(), HS_SECRET), 'header_not_allowed', 'hs'],
+      [
+        'an unknown crit',
+        () => handMade({ alg: 'HS256', crit: ['exp'], exp: 1 }, hsClaims(), HS_SECRET),
+        'unknown_crit',
+        'hs',
+      ],
+      [
+        'crit b64',
+        () => handMade({ alg: 'HS256', b64: false, crit: ['b64'] }, hsClaims(), HS_SECRET),
+        'header_not_allowed',
+        'hs',
+      ],
+      [
+        'an unknown header parameter',
+        () => handMade({ alg: 'HS256', zzz: 1 }, hsClaims(), HS_SECRET),
+        'header_not_allowed',
+        'hs',
+      ],
+      [
+        'a nested JWT (cty)',
+        () => handMade({ alg: 'HS256', cty: 'JWT' }, hsClaims(), HS_SECRET),
+        'header_not_allowed',
+        'hs',
+      ],
       ['exp 31 s ago (skew 30 s)', () => hsToken({ exp: now() - 31 }), 'expired', 'hs'],
       ['nbf 31 s ahead', () => hsToken({ nbf: now() + 31 }), 'not_yet_valid', 'hs'],
       ['iat 2 minutes ahead', () => hsToken({ iat: now() + 120 }), 'not_yet_valid', 'hs'],
@@ -388,9 +637,24 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       ['an exp that is a boolean', () => withTimeLiteral('exp', 'true'), 'bad_time_claim', 'hs'],
       ['an exp that is an object', () => withTimeLiteral('exp', '{"$gt":0}'), 'bad_time_claim', 'hs'],
       // Header and claims JSON start with { and end with }: no byte-order mark, no whitespace.
-      ['a byte-order mark before the header', () => handMade(`\ufeff${JSON.stringify({ alg: 'HS256' })}`, hsClaims(), HS_SECRET), 'malformed', 'hs'],
-      ['a byte-order mark before the claims', () => withPayload(`\ufeff${JSON.stringify(hsClaims())}`), 'malformed', 'hs'],
-      ['a space before the header', () => handMade(` ${JSON.stringify({ alg: 'HS256' })}`, hsClaims(), HS_SECRET), 'malformed', 'hs'],
+      [
+        'a byte-order mark before the header',
+        () => handMade(`\ufeff${JSON.stringify({ alg: 'HS256' })}`, hsClaims(), HS_SECRET),
+        'malformed',
+        'hs',
+      ],
+      [
+        'a byte-order mark before the claims',
+        () => withPayload(`\ufeff${JSON.stringify(hsClaims())}`),
+        'malformed',
+        'hs',
+      ],
+      [
+        'a space before the header',
+        () => handMade(` ${JSON.stringify({ alg: 'HS256' })}`, hsClaims(), HS_SECRET),
+        'malformed',
+        'hs',
+      ],
       ['a newline after the claims', () => withPayload(`${JSON.stringify(hsClaims())}\n`), 'malformed', 'hs'],
       ['the wrong aud', () => hsToken({ aud: 'other-app' }), 'claim_mismatch', 'hs'],
       ['an aud list without ours', () => hsToken({ aud: ['a', 'b'] }), 'claim_mismatch', 'hs'],
@@ -398,25 +662,88 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       ['the wrong iss', () => hsToken({ iss: 'https://evil.example' }), 'claim_mismatch', 'hs'],
       ['no iss', () => hsToken({ iss: undefined }), 'missing_claim', 'hs'],
       ['a token over 8 KiB', () => hsToken({ padding: 'x'.repeat(8200) }), 'too_large', 'hs'],
-      ['base64 padding', () => signSegments(`${b64('{"alg":"HS256"}')}=`, b64(JSON.stringify(hsClaims())), HS_SECRET), 'malformed', 'hs'],
-      ['+ and / instead of - and _', () => signSegments(b64('{"alg":"HS256"}'), standardAlphabet(b64(JSON.stringify(hsClaims({ x: '~~~???>>>~~?>?' })))), HS_SECRET), 'malformed', 'hs'],
+      [
+        'base64 padding',
+        () => signSegments(`${b64('{"alg":"HS256"}')}=`, b64(JSON.stringify(hsClaims())), HS_SECRET),
+        'malformed',
+        'hs',
+      ],
+      [
+        '+ and / instead of - and _',
+        () =>
+          signSegments(
+            b64('{"alg":"HS256"}'),
+            standardAlphabet(b64(JSON.stringify(hsClaims({ x: '~~~???>>>~~?>?' })))),
+            HS_SECRET,
+          ),
+        'malformed',
+        'hs',
+      ],
       // 16 bytes of header: its last base64url character carries 4 unused bits.
-      ['non-zero trailing bits', () => signSegments(flipTrailingBit(b64('{"alg": "HS256"}')), b64(JSON.stringify(hsClaims())), HS_SECRET), 'malformed', 'hs'],
-      ['a character outside base64url', () => signSegments(b64('{"alg":"HS256"}'), `${b64(JSON.stringify(hsClaims()))}*`, HS_SECRET), 'malformed', 'hs'],
-      ['a duplicate alg in the header', () => handMade('{"alg":"HS256","alg":"HS256"}', hsClaims(), HS_SECRET), 'duplicate_key', 'hs'],
+      [
+        'non-zero trailing bits',
+        () => signSegments(flipTrailingBit(b64('{"alg": "HS256"}')), b64(JSON.stringify(hsClaims())), HS_SECRET),
+        'malformed',
+        'hs',
+      ],
+      [
+        'a character outside base64url',
+        () => signSegments(b64('{"alg":"HS256"}'), `${b64(JSON.stringify(hsClaims()))}*`, HS_SECRET),
+        'malformed',
+        'hs',
+      ],
+      [
+        'a duplicate alg in the header',
+        () => handMade('{"alg":"HS256","alg":"HS256"}', hsClaims(), HS_SECRET),
+        'duplicate_key',
+        'hs',
+      ],
       ['a duplicate sub in the payload', () => withPayload(`{${claimsText()},"sub":"admin"}`), 'duplicate_key', 'hs'],
-      ['a duplicate key spelled with an escape', () => withPayload(`{${claimsText()},"\\u0073ub":"admin"}`), 'duplicate_key', 'hs'],
-      ['a duplicate key in a nested object', () => withPayload(`{${claimsText()},"grants":{"id":"a","id":"b"}}`), 'duplicate_key', 'hs'],
-      ['a JWE (five segments)', () => new CompactEncrypt(new TextEncoder().encode('{}')).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(new Uint8Array(32)), 'encrypted', 'hs'],
+      [
+        'a duplicate key spelled with an escape',
+        () => withPayload(`{${claimsText()},"\\u0073ub":"admin"}`),
+        'duplicate_key',
+        'hs',
+      ],
+      [
+        'a duplicate key in a nested object',
+        () => withPayload(`{${claimsText()},"grants":{"id":"a","id":"b"}}`),
+        'duplicate_key',
+        'hs',
+      ],
+      [
+        'a JWE (five segments)',
+        () =>
+          new CompactEncrypt(new TextEncoder().encode('{}'))
+            .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+            .encrypt(new Uint8Array(32)),
+        'encrypted',
+        'hs',
+      ],
       ['two segments', () => hsToken().split('.').slice(0, 2).join('.'), 'malformed', 'hs'],
       ['four segments', () => `${hsToken()}.AAAA`, 'malformed', 'hs'],
       ['no signature', () => `${hsToken().split('.').slice(0, 2).join('.')}.`, 'malformed', 'hs'],
       ['a header that is not JSON', () => handMade('{alg:HS256}', hsClaims(), HS_SECRET), 'malformed', 'hs'],
       ['a payload that is an array', () => withPayload('[1,2,3]'), 'malformed', 'hs'],
-      ['a payload that is not UTF-8', () => signSegments(b64('{"alg":"HS256"}'), Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString('base64url'), HS_SECRET), 'malformed', 'hs'],
-      ['a payload nested 40 deep', () => withPayload(`{${claimsText()},"x":${'['.repeat(40)}${']'.repeat(40)}}`), 'malformed', 'hs'],
+      [
+        'a payload that is not UTF-8',
+        () =>
+          signSegments(
+            b64('{"alg":"HS256"}'),
+            Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString('base64url'),
+            HS_SECRET,
+          ),
+        'malformed',
+        'hs',
+      ],
+      [
+        'a payload nested 40 deep',
+        () => withPayload(`{${claimsText()},"x":${'['.repeat(40)}${']'.repeat(40)}}`),
+        'malformed',
+        'hs',
+      ],
       ['a wrong signature', () => handMade({ alg: 'HS256' }, hsClaims(), `${HS_SECRET}-not`), 'bad_signature', 'hs'],
-      ['another issuer\'s token', () => hsToken(), 'unsupported_alg', 'convergence'],
+      ["another issuer's token", () => hsToken(), 'unsupported_alg', 'convergence'],
     ];
 
     it.each(cases)('%s', async (_name, make, reason, issuer) => {
@@ -430,7 +757,9 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
     });
 
     it('accepts the same tokens when nothing is wrong, within the skew (positive control)', async () => {
-      expect((await login({ token: hsToken({ exp: now() - 29, nbf: now() + 29, iat: now() + 29 }), issuer: 'hs' })).status).toBe(201);
+      expect(
+        (await login({ token: hsToken({ exp: now() - 29, nbf: now() + 29, iat: now() + 29 }), issuer: 'hs' })).status,
+      ).toBe(201);
       expect((await login({ token: hsToken({ aud: ['x', 'demo-chat'] }), issuer: 'hs' })).status).toBe(201);
       expect((await server.api('GET', '/healthz')).status).toBe(200);
     });
@@ -442,14 +771,18 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
         const response = await login({ token: await esToken(ecA.privateKey, kid), issuer: 'idp' });
         expectRefused(response, 'unknown_key', { issuer: 'idp', kid });
       }
-      const withJku = handMade({ alg: 'ES256', kid: 'a', jku: `${web.url}/jwks` }, hsClaims({ iss: IDP_ISS }), HS_SECRET);
+      const withJku = handMade(
+        { alg: 'ES256', kid: 'a', jku: `${web.url}/jwks` },
+        hsClaims({ iss: IDP_ISS }),
+        HS_SECRET,
+      );
       expectRefused(await login({ token: withJku, issuer: 'idp' }), 'key_in_header');
       expect(web.hits.length).toBe(hitsBefore);
     });
   });
 
   describe('choosing the issuer', () => {
-    it('finds the issuer by the token\'s iss when the body does not name it', async () => {
+    it("finds the issuer by the token's iss when the body does not name it", async () => {
       expect((await login({ token: hsToken() })).status).toBe(201);
     });
 
@@ -462,15 +795,31 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
 
     it('refuses a token without a user id at the configured claim', async () => {
       const token = apiRtcToken('ignored');
-      const noGrant = jsonwebtoken.sign({ grants: {}, iat: now() }, APIRTC_SECRET, { subject: server.publishableKey, audience: 'apiRTC', expiresIn: 60, jwtid: randomUUID() });
-      expectRefused(await login({ token: noGrant, issuer: 'apirtc' }), 'missing_claim', { claim: 'grants.apiRTC_UserAgent_Id' });
-      const objectId = jsonwebtoken.sign({ grants: { apiRTC_UserAgent_Id: { id: 1 } }, iat: now() }, APIRTC_SECRET, { subject: server.publishableKey, audience: 'apiRTC', expiresIn: 60, jwtid: randomUUID() });
+      const noGrant = jsonwebtoken.sign({ grants: {}, iat: now() }, APIRTC_SECRET, {
+        subject: server.publishableKey,
+        audience: 'apiRTC',
+        expiresIn: 60,
+        jwtid: randomUUID(),
+      });
+      expectRefused(await login({ token: noGrant, issuer: 'apirtc' }), 'missing_claim', {
+        claim: 'grants.apiRTC_UserAgent_Id',
+      });
+      const objectId = jsonwebtoken.sign({ grants: { apiRTC_UserAgent_Id: { id: 1 } }, iat: now() }, APIRTC_SECRET, {
+        subject: server.publishableKey,
+        audience: 'apiRTC',
+        expiresIn: 60,
+        jwtid: randomUUID(),
+      });
       expectRefused(await login({ token: objectId, issuer: 'apirtc' }), 'bad_user_id');
       expect((await login({ token, issuer: 'apirtc' })).status).toBe(201);
     });
 
     it('refuses an ApiRTC token whose sub is not a live publishable key of this app', async () => {
-      for (const subject of [server.secretKey, 'pk_AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'my-api-key']) {
+      for (const subject of [
+        server.secretKey,
+        'pk_AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+        'my-api-key',
+      ]) {
         const response = await login({ token: apiRtcToken(fresh('sub'), { subject }), issuer: 'apirtc' });
         expectRefused(response, 'claim_mismatch', { claim: 'sub' });
       }
@@ -480,51 +829,149 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       const first = await login({ token: hsToken(), issuer: 'hs' });
       const again = await login({ accessToken: first.body.accessToken });
       expect(again.status).toBe(201);
-      expect(again.body).toMatchObject({ authentication: { strategy: 'access-token' }, user: { id: first.body.user.id }, session: { id: first.body.session.id } });
+      expect(again.body).toMatchObject({
+        authentication: { strategy: 'access-token' },
+        user: { id: first.body.user.id },
+        session: { id: first.body.session.id },
+      });
     });
   });
 
   describe('settings', () => {
-    const hsIssuer = (secret: Record<string, unknown>): Issuer => ({ id: 'x', audience: 'a', secrets: [{ alg: 'HS256', ...secret }] });
+    const hsIssuer = (secret: Record<string, unknown>): Issuer => ({
+      id: 'x',
+      audience: 'a',
+      secrets: [{ alg: 'HS256', ...secret }],
+    });
     const refused: [string, unknown, string][] = [
-      ['a 31-byte HS256 secret', hsIssuer({ secret: 'x'.repeat(31) }), 'strategies.jwt.issuers.0.secrets.0: secret is 31 bytes; HS256 needs at least 32'],
+      [
+        'a 31-byte HS256 secret',
+        hsIssuer({ secret: 'x'.repeat(31) }),
+        'strategies.jwt.issuers.0.secrets.0: secret is 31 bytes; HS256 needs at least 32',
+      ],
       ['a 47-byte HS384 secret', hsIssuer({ alg: 'HS384', secret: 'x'.repeat(47) }), 'HS384 needs at least 48'],
       ['a 63-byte HS512 secret', hsIssuer({ alg: 'HS512', secret: 'x'.repeat(63) }), 'HS512 needs at least 64'],
-      ['a short base64url secret', hsIssuer({ secret: Buffer.alloc(31, 1).toString('base64url'), encoding: 'base64url' }), 'secret is 31 bytes'],
+      [
+        'a short base64url secret',
+        hsIssuer({ secret: Buffer.alloc(31, 1).toString('base64url'), encoding: 'base64url' }),
+        'secret is 31 bytes',
+      ],
       ['a secret that is a PEM key', hsIssuer({ secret: publicPem }), 'looks like a PEM key'],
-      ['a 1024-bit RSA key', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', pem: generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() }] }, 'strategies.jwt.issuers.0.publicKeys.0: key refused: RSA modulus of 1024 bits'],
-      ['a private PEM', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', pem: privatePem }] }, 'strategies.jwt.issuers.0.publicKeys.0: pem is a private key'],
-      ['a private JWK', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'ES256', jwk: ecA.privateKey.export({ format: 'jwk' }) }] }, 'private or symmetric'],
-      ['an EC key for RS256', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', jwk: jwkOf(ecA.publicKey, 'k') }] }, 'not an RSA key'],
-      ['a P-384 key for ES256', { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'ES256', jwk: jwkOf(ecP384.publicKey, 'k') }] }, 'not an EC key on P-256'],
-      ['a JWKS URL over plain http', { id: 'x', audience: 'a', jwks: { url: 'http://keys.example.com/jwks' } }, 'strategies.jwt.issuers.0.jwks: url must be https'],
-      ['two key sources', { id: 'x', audience: 'a', secrets: [{ alg: 'HS256', secret: HS_SECRET }], jwks: { url: 'https://keys.example.com' } }, 'exactly one of'],
+      [
+        'a 1024-bit RSA key',
+        {
+          id: 'x',
+          audience: 'a',
+          publicKeys: [
+            {
+              kid: 'k',
+              alg: 'RS256',
+              pem: generateKeyPairSync('rsa', { modulusLength: 1024 })
+                .publicKey.export({ type: 'spki', format: 'pem' })
+                .toString(),
+            },
+          ],
+        },
+        'strategies.jwt.issuers.0.publicKeys.0: key refused: RSA modulus of 1024 bits',
+      ],
+      [
+        'a private PEM',
+        { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', pem: privatePem }] },
+        'strategies.jwt.issuers.0.publicKeys.0: pem is a private key',
+      ],
+      [
+        'a private JWK',
+        {
+          id: 'x',
+          audience: 'a',
+          publicKeys: [{ kid: 'k', alg: 'ES256', jwk: ecA.privateKey.export({ format: 'jwk' }) }],
+        },
+        'private or symmetric',
+      ],
+      [
+        'an EC key for RS256',
+        { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'RS256', jwk: jwkOf(ecA.publicKey, 'k') }] },
+        'not an RSA key',
+      ],
+      [
+        'a P-384 key for ES256',
+        { id: 'x', audience: 'a', publicKeys: [{ kid: 'k', alg: 'ES256', jwk: jwkOf(ecP384.publicKey, 'k') }] },
+        'not an EC key on P-256',
+      ],
+      [
+        'a JWKS URL over plain http',
+        { id: 'x', audience: 'a', jwks: { url: 'http://keys.example.com/jwks' } },
+        'strategies.jwt.issuers.0.jwks: url must be https',
+      ],
+      [
+        'two key sources',
+        {
+          id: 'x',
+          audience: 'a',
+          secrets: [{ alg: 'HS256', secret: HS_SECRET }],
+          jwks: { url: 'https://keys.example.com' },
+        },
+        'exactly one of',
+      ],
       ['no audience', { id: 'x', secrets: [{ alg: 'HS256', secret: HS_SECRET }] }, 'audience'],
     ];
 
-    it.each(refused)('refuses %s at configuration time, naming the path, and changes nothing', async (_name, issuer, message) => {
-      const before = await server.api<{ settings: unknown }>('GET', '/v1/admin/apps/demo/chat', { token: server.adminToken });
-      const response = await patchJwt({ enabled: true, issuers: [issuer] });
-      expect(response.status).toBe(400);
-      expect(response.body).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining(message) } });
-      const after = await server.api<{ settings: unknown }>('GET', '/v1/admin/apps/demo/chat', { token: server.adminToken });
-      expect(after.body.settings).toEqual(before.body.settings);
-    });
+    it.each(refused)(
+      'refuses %s at configuration time, naming the path, and changes nothing',
+      async (_name, issuer, message) => {
+        const before = await server.api<{ settings: unknown }>('GET', '/v1/admin/apps/demo/chat', {
+          token: server.adminToken,
+        });
+        const response = await patchJwt({ enabled: true, issuers: [issuer] });
+        expect(response.status).toBe(400);
+        expect(response.body).toMatchObject({
+          error: { code: 'invalid_request', message: expect.stringContaining(message) },
+        });
+        const after = await server.api<{ settings: unknown }>('GET', '/v1/admin/apps/demo/chat', {
+          token: server.adminToken,
+        });
+        expect(after.body.settings).toEqual(before.body.settings);
+      },
+    );
 
     it('refuses two issuers with one id', async () => {
       const [first] = baseIssuers();
       const response = await patchJwt({ enabled: true, issuers: [first, first] });
-      expect(response.body).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining('"apirtc" is used twice') } });
+      expect(response.body).toMatchObject({
+        error: { code: 'invalid_request', message: expect.stringContaining('"apirtc" is used twice') },
+      });
     });
 
     it('accepts secrets of exactly the hash size, and fills defaults', async () => {
       try {
-        const response = await server.api<{ settings: { strategies: { jwt: { issuers: Record<string, unknown>[] } } } }>('PATCH', '/v1/admin/apps/demo/chat', {
+        const response = await server.api<{
+          settings: { strategies: { jwt: { issuers: Record<string, unknown>[] } } };
+        }>('PATCH', '/v1/admin/apps/demo/chat', {
           token: server.adminToken,
-          body: { settings: { strategies: { jwt: { enabled: true, issuers: [{ ...hsIssuer({ secret: `é${randomBytes(22).toString('base64')}` }), id: 'x' }, { ...hsIssuer({ alg: 'HS512', secret: randomBytes(48).toString('base64') }), id: 'y' }] } } } },
+          body: {
+            settings: {
+              strategies: {
+                jwt: {
+                  enabled: true,
+                  issuers: [
+                    { ...hsIssuer({ secret: `é${randomBytes(22).toString('base64')}` }), id: 'x' },
+                    { ...hsIssuer({ alg: 'HS512', secret: randomBytes(48).toString('base64') }), id: 'y' },
+                  ],
+                },
+              },
+            },
+          },
         });
         expect(response.status, JSON.stringify(response.body)).toBe(200);
-        expect(response.body.settings.strategies.jwt.issuers[0]).toMatchObject({ userIdClaim: 'sub', clockSkew: 30, singleUse: false, requireExpiry: true, updateProfile: true, matchExistingUserBy: null, claims: { email: 'email', groups: 'groups' } });
+        expect(response.body.settings.strategies.jwt.issuers[0]).toMatchObject({
+          userIdClaim: 'sub',
+          clockSkew: 30,
+          singleUse: false,
+          requireExpiry: true,
+          updateProfile: true,
+          matchExistingUserBy: null,
+          claims: { email: 'email', groups: 'groups' },
+        });
       } finally {
         await configure();
       }
@@ -537,7 +984,10 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       const admin = { token: server.adminToken };
       await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: 'other' } });
       await server.api('POST', '/v1/admin/namespaces/other/apps', { ...admin, body: { name: 'chat' } });
-      const key = await server.api<{ key: string }>('POST', '/v1/admin/apps/other/chat/keys', { ...admin, body: { kind: 'publishable' } });
+      const key = await server.api<{ key: string }>('POST', '/v1/admin/apps/other/chat/keys', {
+        ...admin,
+        body: { kind: 'publishable' },
+      });
       other = { publishableKey: key.body.key };
     });
 
@@ -547,19 +997,38 @@ describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => 
       expect(response.body).toMatchObject({ error: { code: 'strategy_disabled' } });
     });
 
-    it('refuses another app\'s token, even with the same shared secret, and keeps users apart', async () => {
+    it("refuses another app's token, even with the same shared secret, and keeps users apart", async () => {
       const [apirtc] = baseIssuers();
-      await configure([], 'other/chat', [apirtc!, { id: 'hs', issuer: HS_ISS, audience: 'other-chat', secrets: [{ alg: 'HS256', secret: `${HS_SECRET}-other` }], autoProvision: true }]);
+      await configure([], 'other/chat', [
+        apirtc!,
+        {
+          id: 'hs',
+          issuer: HS_ISS,
+          audience: 'other-chat',
+          secrets: [{ alg: 'HS256', secret: `${HS_SECRET}-other` }],
+          autoProvision: true,
+        },
+      ]);
       const userId = fresh('shared-id');
       // Made for demo/chat: its sub is demo/chat's publishable key.
       const demoToken = apiRtcToken(userId);
       const refused = await login({ token: demoToken, issuer: 'apirtc' }, 'other/chat', other.publishableKey);
       expect(refused.body).toEqual(REFUSED);
-      expect(logs.last('external token refused')).toMatchObject({ app: 'other/chat', reason: 'claim_mismatch', claim: 'sub' });
-      expect((await login({ token: hsToken(), issuer: 'hs' }, 'other/chat', other.publishableKey)).body).toMatchObject({ error: { code: 'invalid_token' } });
+      expect(logs.last('external token refused')).toMatchObject({
+        app: 'other/chat',
+        reason: 'claim_mismatch',
+        claim: 'sub',
+      });
+      expect((await login({ token: hsToken(), issuer: 'hs' }, 'other/chat', other.publishableKey)).body).toMatchObject({
+        error: { code: 'invalid_token' },
+      });
 
       const inDemo = await login({ token: apiRtcToken(userId), issuer: 'apirtc' });
-      const inOther = await login({ token: apiRtcToken(userId, { subject: other.publishableKey }), issuer: 'apirtc' }, 'other/chat', other.publishableKey);
+      const inOther = await login(
+        { token: apiRtcToken(userId, { subject: other.publishableKey }), issuer: 'apirtc' },
+        'other/chat',
+        other.publishableKey,
+      );
       expect(inDemo.status).toBe(201);
       expect(inOther.status).toBe(201);
       expect(inOther.body.user.id).not.toBe(inDemo.body.user.id);

@@ -13,10 +13,16 @@ const APP = '/v1/apps/demo/chat';
 type ErrorAnswer = { error: { code: string; status: number; details?: unknown } };
 
 const enableKey = (server: TestServer, enabled: boolean, app = 'demo/chat') =>
-  server.api('PATCH', `/v1/admin/apps/${app}`, { token: server.adminToken, body: { settings: { strategies: { key: { enabled } } } } });
+  server.api('PATCH', `/v1/admin/apps/${app}`, {
+    token: server.adminToken,
+    body: { settings: { strategies: { key: { enabled } } } },
+  });
 
 const keyLogin = (server: TestServer, body: Record<string, unknown>, base = APP, headerKey = server.publishableKey) =>
-  server.api<AuthenticationResult & ErrorAnswer>('POST', `${base}/authentication`, { key: headerKey, body: { strategy: 'key', ...body } });
+  server.api<AuthenticationResult & ErrorAnswer>('POST', `${base}/authentication`, {
+    key: headerKey,
+    body: { strategy: 'key', ...body },
+  });
 
 describe.each(backends)('the key strategy on $name (development mode)', (backend) => {
   let server: TestServer;
@@ -39,9 +45,16 @@ describe.each(backends)('the key strategy on $name (development mode)', (backend
   it('logs in as the user with its id and the publishable key (CometChat auth-key login)', async () => {
     const response = await keyLogin(server, { userId: user.id, key: server.publishableKey });
     expect(response.status).toBe(201);
-    expect(response.body).toMatchObject({ authentication: { strategy: 'key' }, user: { id: user.id, fullName: 'Cometchat Uid 1' } });
-    expect((await server.api('GET', `${APP}/me`, { token: response.body.accessToken })).body).toMatchObject({ id: user.id });
-    const sessions = await server.api<{ items: { strategy: string }[] }>('GET', `${APP}/me/sessions`, { token: response.body.accessToken });
+    expect(response.body).toMatchObject({
+      authentication: { strategy: 'key' },
+      user: { id: user.id, fullName: 'Cometchat Uid 1' },
+    });
+    expect((await server.api('GET', `${APP}/me`, { token: response.body.accessToken })).body).toMatchObject({
+      id: user.id,
+    });
+    const sessions = await server.api<{ items: { strategy: string }[] }>('GET', `${APP}/me/sessions`, {
+      token: response.body.accessToken,
+    });
     expect(sessions.body.items.map((session) => session.strategy)).toContain('key');
   });
 
@@ -56,8 +69,16 @@ describe.each(backends)('the key strategy on $name (development mode)', (backend
   it('answers invalid_api_key for a secret key, a malformed key, or a key of another app', async () => {
     const admin = { token: server.adminToken };
     await server.api('POST', '/v1/admin/namespaces', { ...admin, body: { name: 'key-iso' } });
-    await server.api('POST', '/v1/admin/namespaces/key-iso/apps', { ...admin, body: { name: 'other', settings: { strategies: { key: { enabled: true } } } } });
-    const otherKey = (await server.api<{ key: string }>('POST', '/v1/admin/apps/key-iso/other/keys', { ...admin, body: { kind: 'publishable' } })).body.key;
+    await server.api('POST', '/v1/admin/namespaces/key-iso/apps', {
+      ...admin,
+      body: { name: 'other', settings: { strategies: { key: { enabled: true } } } },
+    });
+    const otherKey = (
+      await server.api<{ key: string }>('POST', '/v1/admin/apps/key-iso/other/keys', {
+        ...admin,
+        body: { kind: 'publishable' },
+      })
+    ).body.key;
     const [prefix] = server.publishableKey.split('.');
     for (const key of [server.secretKey, otherKey, 'pk_nonsense', `${prefix}.${'A'.repeat(43)}`]) {
       const response = await keyLogin(server, { userId: user.id, key });
@@ -76,7 +97,14 @@ describe.each(backends)('the key strategy on $name (development mode)', (backend
 
   it('refuses a malformed body with invalid_request and changes nothing', async () => {
     const before = await snapshotDatabase(server);
-    const bodies: Record<string, unknown>[] = [{ userId: user.id }, { key: server.publishableKey }, { userId: '', key: server.publishableKey }, { userId: 'u'.repeat(65), key: server.publishableKey }, { userId: 7, key: server.publishableKey }, { userId: user.id, key: server.publishableKey, password: 'x' }];
+    const bodies: Record<string, unknown>[] = [
+      { userId: user.id },
+      { key: server.publishableKey },
+      { userId: '', key: server.publishableKey },
+      { userId: 'u'.repeat(65), key: server.publishableKey },
+      { userId: 7, key: server.publishableKey },
+      { userId: user.id, key: server.publishableKey, password: 'x' },
+    ];
     for (const body of bodies) {
       const response = await keyLogin(server, body);
       expect(response.status, JSON.stringify(body)).toBe(400);
@@ -87,12 +115,24 @@ describe.each(backends)('the key strategy on $name (development mode)', (backend
 
   it('keeps apps apart: a user id of another app is unknown here, and the other app decides for itself', async () => {
     const base = '/v1/apps/key-iso/other';
-    const otherKey = (await server.api<{ key: string }>('POST', '/v1/admin/apps/key-iso/other/keys', { token: server.adminToken, body: { kind: 'publishable' } })).body.key;
-    const there = await server.api<User>('POST', `${base}/users`, { key: otherKey, body: { email: 'there@example.com', password: 'correct horse battery staple' } });
-    expect((await keyLogin(server, { userId: there.body.id, key: server.publishableKey })).body.error.code).toBe('invalid_credentials');
+    const otherKey = (
+      await server.api<{ key: string }>('POST', '/v1/admin/apps/key-iso/other/keys', {
+        token: server.adminToken,
+        body: { kind: 'publishable' },
+      })
+    ).body.key;
+    const there = await server.api<User>('POST', `${base}/users`, {
+      key: otherKey,
+      body: { email: 'there@example.com', password: 'correct horse battery staple' },
+    });
+    expect((await keyLogin(server, { userId: there.body.id, key: server.publishableKey })).body.error.code).toBe(
+      'invalid_credentials',
+    );
     expect((await keyLogin(server, { userId: there.body.id, key: otherKey }, base, otherKey)).status).toBe(201);
     await enableKey(server, false, 'key-iso/other');
-    expect((await keyLogin(server, { userId: there.body.id, key: otherKey }, base, otherKey)).body.error.code).toBe('strategy_disabled');
+    expect((await keyLogin(server, { userId: there.body.id, key: otherKey }, base, otherKey)).body.error.code).toBe(
+      'strategy_disabled',
+    );
     expect((await keyLogin(server, { userId: user.id, key: server.publishableKey })).status).toBe(201);
   });
 
@@ -100,12 +140,24 @@ describe.each(backends)('the key strategy on $name (development mode)', (backend
     const lines: string[] = [];
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
     const { apps, store, sessions } = server.tessera.services;
-    const strategy = new KeyStrategy({ mode: 'development', apps, users: new UsersRepository(store.db), sessions, logger });
+    const strategy = new KeyStrategy({
+      mode: 'development',
+      apps,
+      users: new UsersRepository(store.db),
+      sessions,
+      logger,
+    });
     const app = await apps.getApp('demo', 'chat');
     const context = { app, client: { userAgent: null, ip: null } };
-    expect((await strategy.authenticate({ userId: user.id, key: server.publishableKey }, context)).user.id).toBe(user.id);
-    await expect(strategy.authenticate({ userId: 'nobody', key: server.publishableKey }, context)).rejects.toMatchObject({ code: 'invalid_credentials' });
-    await expect(strategy.authenticate({ userId: user.id, key: server.secretKey }, context)).rejects.toMatchObject({ code: 'invalid_api_key' });
+    expect((await strategy.authenticate({ userId: user.id, key: server.publishableKey }, context)).user.id).toBe(
+      user.id,
+    );
+    await expect(
+      strategy.authenticate({ userId: 'nobody', key: server.publishableKey }, context),
+    ).rejects.toMatchObject({ code: 'invalid_credentials' });
+    await expect(strategy.authenticate({ userId: user.id, key: server.secretKey }, context)).rejects.toMatchObject({
+      code: 'invalid_api_key',
+    });
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(entries).toHaveLength(3);
     for (const entry of entries) expect(entry).toMatchObject({ level: 40, app: 'demo/chat', strategy: 'key' });
@@ -130,7 +182,9 @@ describe.each(backends)('the key strategy on $name (production mode)', (backend)
     const before = await snapshotDatabase(server);
     const response = await keyLogin(server, { userId: user.id, key: server.publishableKey });
     expect(response.status).toBe(403);
-    expect(response.body).toMatchObject({ error: { code: 'strategy_disabled', details: { strategy: 'key', reason: 'production_mode' } } });
+    expect(response.body).toMatchObject({
+      error: { code: 'strategy_disabled', details: { strategy: 'key', reason: 'production_mode' } },
+    });
     expect(await snapshotDatabase(server)).toBe(before);
   });
 });

@@ -9,7 +9,13 @@ interface Value {
 function cache(options: Partial<BoundedCacheOptions<string, Value>> = {}) {
   const clock = new ManualClock();
   const evicted: string[] = [];
-  const subject = new BoundedCache<string, Value>({ clock, maxEntries: 4, ttlMs: 10_000, onEvict: (key) => evicted.push(key), ...options });
+  const subject = new BoundedCache<string, Value>({
+    clock,
+    maxEntries: 4,
+    ttlMs: 10_000,
+    onEvict: (key) => evicted.push(key),
+    ...options,
+  });
   return { clock, subject, evicted };
 }
 

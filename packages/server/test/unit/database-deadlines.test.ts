@@ -33,10 +33,14 @@ async function eventually(condition: () => boolean, timeoutMs: number, what: str
 // The upper bounds asserted are several times the configured deadline, far below the defaults
 // and the old unbounded waits, so a loaded machine does not make them flaky.
 describe('database deadlines (issue 12)', () => {
-  it('SQLite waits for another process\'s lock only as long as the statement deadline, then answers unavailable and loses nothing', async () => {
+  it("SQLite waits for another process's lock only as long as the statement deadline, then answers unavailable and loses nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-deadline-'));
     const file = join(dir, 'db.sqlite');
-    const store = openStore({ url: `sqlite://${file}`, dataDir: dir, deadlines: { connectMs: 1000, statementMs: 300, pingMs: 200 } });
+    const store = openStore({
+      url: `sqlite://${file}`,
+      dataDir: dir,
+      deadlines: { connectMs: 1000, statementMs: 300, pingMs: 200 },
+    });
     const holder = new SQLite(file);
     try {
       await sql`create table notes (text text not null)`.execute(store.db);
@@ -72,7 +76,12 @@ describe('database deadlines (issue 12)', () => {
       await link.start();
       const throughLink = new URL(provisioned.databaseUrl!);
       throughLink.host = `127.0.0.1:${link.port}`;
-      store = openStore({ url: throughLink.toString(), dataDir: provisioned.dataDir, poolSize: 2, deadlines: { connectMs: 500, statementMs: STATEMENT_MS, pingMs: PING_MS } });
+      store = openStore({
+        url: throughLink.toString(),
+        dataDir: provisioned.dataDir,
+        poolSize: 2,
+        deadlines: { connectMs: 500, statementMs: STATEMENT_MS, pingMs: PING_MS },
+      });
       await sql`create table notes (text text not null)`.execute(store.db);
     });
     afterAll(async () => {
@@ -109,10 +118,12 @@ describe('database deadlines (issue 12)', () => {
 
         const [read, write] = await Promise.all([
           failure(() => sql`select text from notes`.execute(store.db)),
-          failure(() => store.db.transaction().execute(async (transaction) => {
-            await sql`insert into notes values ('lost')`.execute(transaction);
-            await sql`insert into notes values ('lost too')`.execute(transaction);
-          })),
+          failure(() =>
+            store.db.transaction().execute(async (transaction) => {
+              await sql`insert into notes values ('lost')`.execute(transaction);
+              await sql`insert into notes values ('lost too')`.execute(transaction);
+            }),
+          ),
         ]);
         for (const { error, elapsedMs } of [read, write]) {
           expect(isUnavailable(error)).toBe(true);

@@ -32,7 +32,11 @@ describe('derived opaque tokens (issue 12)', () => {
   });
 
   it('come from a key of their own: each purpose and each master key derives another, the same on every call', () => {
-    const keys = [key, masterKey.deriveKey('another purpose'), otherMasterKey.deriveKey('reconnect-token successors')].map((derived) => derived.toString('hex'));
+    const keys = [
+      key,
+      masterKey.deriveKey('another purpose'),
+      otherMasterKey.deriveKey('reconnect-token successors'),
+    ].map((derived) => derived.toString('hex'));
     expect(new Set(keys).size).toBe(3);
     expect(masterKey.deriveKey('reconnect-token successors').equals(key)).toBe(true);
     expect(key).toHaveLength(32);

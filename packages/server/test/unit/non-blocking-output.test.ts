@@ -37,8 +37,14 @@ describe('NonBlockingOutput', () => {
     expect(text.startsWith('line 00\nline 01\n')).toBe(true);
     expect(text).not.toContain('line 49');
     const kept = text.split('\n').filter((line) => line.startsWith('line ')).length;
-    const notice = JSON.parse(text.split('\n').find((line) => line.startsWith('{'))!) as { droppedLines: number; msg: string };
-    expect(notice).toMatchObject({ droppedLines: 50 - kept, msg: 'log lines were dropped: standard output was not read' });
+    const notice = JSON.parse(text.split('\n').find((line) => line.startsWith('{'))!) as {
+      droppedLines: number;
+      msg: string;
+    };
+    expect(notice).toMatchObject({
+      droppedLines: 50 - kept,
+      msg: 'log lines were dropped: standard output was not read',
+    });
   });
 
   it('stops writing once the output fails (EPIPE), and flushes at once', async () => {

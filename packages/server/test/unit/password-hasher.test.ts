@@ -21,7 +21,10 @@ describe('PasswordHasher', () => {
     const stored = await passwords.hash(PASSWORD);
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=2048,t=2,p=1\$/);
     expect(await passwords.verify(stored, PASSWORD)).toEqual({ valid: true, needsRehash: false });
-    expect(await passwords.verify(stored, 'correct horse battery stapler')).toEqual({ valid: false, needsRehash: false });
+    expect(await passwords.verify(stored, 'correct horse battery stapler')).toEqual({
+      valid: false,
+      needsRehash: false,
+    });
   });
 
   it('asks for a rehash when the stored hash used other parameters', async () => {
@@ -42,7 +45,12 @@ describe('PasswordHasher', () => {
 
   it('answers no, without throwing, for a hash it cannot read', async () => {
     const passwords = hasher();
-    for (const stored of ['', 'plain text', '$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA', '$argon2id$v=19$m=1024,t=1,p=1$!!!$???']) {
+    for (const stored of [
+      '',
+      'plain text',
+      '$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA',
+      '$argon2id$v=19$m=1024,t=1,p=1$!!!$???',
+    ]) {
       expect(await passwords.verify(stored, PASSWORD)).toEqual({ valid: false, needsRehash: false });
     }
   });
@@ -50,7 +58,11 @@ describe('PasswordHasher', () => {
   it('refuses work past its queue with overloaded and a retry hint, and finishes what it took', async () => {
     const passwords = hasher({ concurrency: 1, maxQueue: 1 });
     const stored = await passwords.hash(PASSWORD);
-    const results = await Promise.allSettled([passwords.verify(stored, PASSWORD), passwords.verify(stored, PASSWORD), passwords.verify(stored, PASSWORD)]);
+    const results = await Promise.allSettled([
+      passwords.verify(stored, PASSWORD),
+      passwords.verify(stored, PASSWORD),
+      passwords.verify(stored, PASSWORD),
+    ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
     expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'overloaded', retryAfterSeconds: 1 });
     expect(passwords.stats()).toEqual({ running: 0, queued: 0 });
@@ -60,7 +72,9 @@ describe('PasswordHasher', () => {
     const passwords = hasher({ concurrency: 1, maxQueue: 0 });
     const unknown = passwords.verify(null, PASSWORD);
     // The unknown user's dummy verification holds the only slot: another check must wait, and may not.
-    await expect(passwords.verify('$2b$04$abcdefghijklmnopqrstuuM2R0DkH8GFOhAoq.T0JdcAW4A6kQHSO', PASSWORD)).rejects.toMatchObject({ code: 'overloaded' });
+    await expect(
+      passwords.verify('$2b$04$abcdefghijklmnopqrstuuM2R0DkH8GFOhAoq.T0JdcAW4A6kQHSO', PASSWORD),
+    ).rejects.toMatchObject({ code: 'overloaded' });
     expect(await unknown).toEqual({ valid: false, needsRehash: false });
   });
 
@@ -68,7 +82,11 @@ describe('PasswordHasher', () => {
     const passwords = hasher({ concurrency: 1, maxQueue: 8 });
     const stored = await passwords.hash(PASSWORD);
     const finished: number[] = [];
-    const checks = Array.from({ length: 5 }, (_, index) => passwords.verify(stored, index % 2 === 0 ? PASSWORD : 'wrong password here').then((result) => finished.push(index) && result.valid));
+    const checks = Array.from({ length: 5 }, (_, index) =>
+      passwords
+        .verify(stored, index % 2 === 0 ? PASSWORD : 'wrong password here')
+        .then((result) => finished.push(index) && result.valid),
+    );
     // One computes; four wait, one of them already in the thread's inbox.
     expect(passwords.stats()).toEqual({ running: 1, queued: 4 });
     expect(await Promise.all(checks)).toEqual([true, false, true, false, true]);
@@ -79,10 +97,13 @@ describe('PasswordHasher', () => {
   it('fails the checks it has not finished when closed, instead of leaving them waiting', async () => {
     const passwords = hasher({ concurrency: 1, maxQueue: 4 });
     const stored = await passwords.hash(PASSWORD);
-    const checks = [passwords.verify(stored, PASSWORD), passwords.verify(stored, PASSWORD), passwords.verify(stored, PASSWORD)];
+    const checks = [
+      passwords.verify(stored, PASSWORD),
+      passwords.verify(stored, PASSWORD),
+      passwords.verify(stored, PASSWORD),
+    ];
     await passwords.close();
     const results = await Promise.allSettled(checks);
     expect(results.every((result) => result.status === 'rejected')).toBe(true);
   });
 });
-

@@ -93,12 +93,28 @@ class StallingTimeline implements Timeline {
   }
 }
 
-const member = (userId: string, sessionId: string): PresenceMember => ({ appId: APP, userId, sessionId, kind: 'registered', displayName: null });
+const member = (userId: string, sessionId: string): PresenceMember => ({
+  appId: APP,
+  userId,
+  sessionId,
+  kind: 'registered',
+  displayName: null,
+});
 
 function startNode(id: string, hub: Hub, time: Timeline): { bus: HubBus; presence: Presence; sync: PresenceSync } {
   const bus = new HubBus(id, hub);
-  const presence: Presence = new Presence(id, { userOffline: () => undefined, localChange: (part) => sync.localChanged(part) });
-  const sync = new PresenceSync({ bus, presence, heartbeatMs: HEARTBEAT_MS, missedBeats: MISSED_BEATS, time, logger: createLogger('silent') });
+  const presence: Presence = new Presence(id, {
+    userOffline: () => undefined,
+    localChange: (part) => sync.localChanged(part),
+  });
+  const sync = new PresenceSync({
+    bus,
+    presence,
+    heartbeatMs: HEARTBEAT_MS,
+    missedBeats: MISSED_BEATS,
+    time,
+    logger: createLogger('silent'),
+  });
   return { bus, presence, sync };
 }
 

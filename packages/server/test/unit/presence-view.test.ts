@@ -12,7 +12,12 @@ function member(userId: string, sessionId: string, kind: PresenceMember['kind'] 
   return { appId: APP, userId, sessionId, kind, displayName: `name of ${userId}` };
 }
 
-function part(userId: string, sessionId: string, connections: number, kind: PresenceMember['kind'] = 'registered'): SessionPart {
+function part(
+  userId: string,
+  sessionId: string,
+  connections: number,
+  kind: PresenceMember['kind'] = 'registered',
+): SessionPart {
   return { ...member(userId, sessionId, kind), connections };
 }
 
@@ -20,8 +25,15 @@ function view() {
   const offline: PresenceMember[] = [];
   const changes: SessionPart[] = [];
   const frames: (PresenceJoinFrame | PresenceLeaveFrame)[] = [];
-  const presence = new Presence(HERE, { userOffline: (gone) => offline.push(gone), localChange: (change) => changes.push(change) });
-  presence.subscribe(APP, { deliver: (json) => frames.push(JSON.parse(json) as PresenceJoinFrame | PresenceLeaveFrame) }, undefined);
+  const presence = new Presence(HERE, {
+    userOffline: (gone) => offline.push(gone),
+    localChange: (change) => changes.push(change),
+  });
+  presence.subscribe(
+    APP,
+    { deliver: (json) => frames.push(JSON.parse(json) as PresenceJoinFrame | PresenceLeaveFrame) },
+    undefined,
+  );
   return { presence, offline, changes, frames };
 }
 
@@ -39,7 +51,16 @@ describe('the cluster presence view', () => {
     expect(frames[1]).toEqual({
       type: 'presence.join',
       sessionId: 's2',
-      entry: { userId: 'u1', kind: 'registered', displayName: 'name of u1', connections: 6, sessions: [{ sessionId: 's1', connections: 5 }, { sessionId: 's2', connections: 1 }] },
+      entry: {
+        userId: 'u1',
+        kind: 'registered',
+        displayName: 'name of u1',
+        connections: 6,
+        sessions: [
+          { sessionId: 's1', connections: 5 },
+          { sessionId: 's2', connections: 1 },
+        ],
+      },
     });
     // The per-user limit counts this node's connections only.
     expect(presence.connectionsOf(APP, 'u1')).toBe(2);
@@ -63,7 +84,9 @@ describe('the cluster presence view', () => {
     presence.set(THERE, part('u1', 's1', 2));
     presence.set(THERE, part('u2', 's9', 0));
     expect(frames).toHaveLength(1);
-    expect(presence.snapshot(APP, undefined, 10).users).toEqual([expect.objectContaining({ userId: 'u1', connections: 2 })]);
+    expect(presence.snapshot(APP, undefined, 10).users).toEqual([
+      expect.objectContaining({ userId: 'u1', connections: 2 }),
+    ]);
     presence.set(THERE, part('u1', 's1', 0));
     presence.set(THERE, part('u1', 's1', 0));
     expect(frames.map((frame) => frame.type)).toEqual(['presence.join', 'presence.leave']);
@@ -98,7 +121,18 @@ describe('the cluster presence view', () => {
     frames.length = 0;
     presence.dropNode(THERE);
     expect(frames).toEqual([
-      { type: 'presence.leave', userId: 'u1', sessionId: 's2', entry: { userId: 'u1', kind: 'registered', displayName: 'name of u1', connections: 1, sessions: [{ sessionId: 's1', connections: 1 }] } },
+      {
+        type: 'presence.leave',
+        userId: 'u1',
+        sessionId: 's2',
+        entry: {
+          userId: 'u1',
+          kind: 'registered',
+          displayName: 'name of u1',
+          connections: 1,
+          sessions: [{ sessionId: 's1', connections: 1 }],
+        },
+      },
       { type: 'presence.leave', userId: 'u2', sessionId: 's3', entry: null },
     ]);
     expect([...presence.partsOf(THERE)]).toEqual([]);

@@ -43,7 +43,7 @@ describe('TimerScheduler', () => {
     expect(cancelledRan).toBe(false);
   });
 
-  it('accepts deadlines beyond setTimeout\'s 24.8-day limit', () => {
+  it("accepts deadlines beyond setTimeout's 24.8-day limit", () => {
     const scheduler = new TimerScheduler(systemClock);
     let ran = false;
     const cancel = scheduler.at(Date.now() + 400 * 24 * 3_600_000, () => (ran = true));

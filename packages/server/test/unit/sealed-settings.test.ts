@@ -28,7 +28,16 @@ describe('secret settings', () => {
       either: Type.Union([Type.Object({ inner: secretString() }), Type.Null()]),
       byName: Type.Record(Type.String(), secretString()),
     });
-    const value = { plain: 'p', top: 't', list: [{ key: 'k1', name: 'n' }, { key: 'k2', name: 'n' }], either: { inner: 'i' }, byName: { a: 'r1', 'we/ird~': 'r2' } };
+    const value = {
+      plain: 'p',
+      top: 't',
+      list: [
+        { key: 'k1', name: 'n' },
+        { key: 'k2', name: 'n' },
+      ],
+      either: { inner: 'i' },
+      byName: { a: 'r1', 'we/ird~': 'r2' },
+    };
     expect(listSecrets(schema, value)).toEqual([
       { pointer: '/top', secret: 't' },
       { pointer: '/list/0/key', secret: 'k1' },
@@ -38,7 +47,16 @@ describe('secret settings', () => {
       { pointer: '/byName/we~1ird~0', secret: 'r2' },
     ]);
     const masked = maskSecrets(schema, value);
-    expect(masked).toEqual({ ...value, top: '••••••••', list: [{ key: '••••••••', name: 'n' }, { key: '••••••••', name: 'n' }], either: { inner: '••••••••' }, byName: { a: '••••••••', 'we/ird~': '••••••••' } });
+    expect(masked).toEqual({
+      ...value,
+      top: '••••••••',
+      list: [
+        { key: '••••••••', name: 'n' },
+        { key: '••••••••', name: 'n' },
+      ],
+      either: { inner: '••••••••' },
+      byName: { a: '••••••••', 'we/ird~': '••••••••' },
+    });
     // The input is left as it was.
     expect(value.top).toBe('t');
     expect(maskedSecretPointer(schema, value)).toBeUndefined();
@@ -57,20 +75,28 @@ describe('secret settings', () => {
     expect(() => sealer.open('app-2', stored)).toThrow(/does not decrypt with this master key/);
     expect(() => new SettingsSealer(otherKey).open('app-1', stored)).toThrow(/TESSERA_MASTER_KEY/);
     // A ciphertext moved onto another field of the same app does not decrypt either.
-    const document = JSON.parse(stored) as { strategies: { jwt: { issuers: { secrets: { secret: unknown }[] }[] }; custom: { headers: { value: unknown }[] } } };
+    const document = JSON.parse(stored) as {
+      strategies: { jwt: { issuers: { secrets: { secret: unknown }[] }[] }; custom: { headers: { value: unknown }[] } };
+    };
     document.strategies.custom.headers[0]!.value = document.strategies.jwt.issuers[0]!.secrets[0]!.secret;
     expect(() => sealer.open('app-1', JSON.stringify(document))).toThrow(/\/strategies\/custom\/headers\/0\/value/);
   });
 
   it('reads secrets stored in clear, and seals them without touching the rest of the document', () => {
     const sealer = new SettingsSealer(masterKey);
-    const legacy = JSON.stringify({ publicSignup: false, strategies: { jwt: { issuers: [{ id: 'hs', audience: 'a', secrets: [{ alg: 'HS256', secret: SECRET }] }] } } });
+    const legacy = JSON.stringify({
+      publicSignup: false,
+      strategies: { jwt: { issuers: [{ id: 'hs', audience: 'a', secrets: [{ alg: 'HS256', secret: SECRET }] }] } },
+    });
     expect(sealer.holdsPlaintext(legacy)).toBe(true);
     expect(sealer.open('app-1', legacy).strategies.jwt.issuers[0]!.secrets![0]!.secret).toBe(SECRET);
     const sealed = sealer.sealStored('app-1', legacy);
     expect(sealed).not.toContain(SECRET);
     expect(sealer.holdsPlaintext(sealed)).toBe(false);
-    expect(JSON.parse(sealed)).toMatchObject({ publicSignup: false, strategies: { jwt: { issuers: [{ id: 'hs', audience: 'a' }] } } });
+    expect(JSON.parse(sealed)).toMatchObject({
+      publicSignup: false,
+      strategies: { jwt: { issuers: [{ id: 'hs', audience: 'a' }] } },
+    });
     expect(Object.keys(JSON.parse(sealed) as object)).toEqual(['publicSignup', 'strategies']);
     expect(sealer.open('app-1', sealed)).toEqual(sealer.open('app-1', legacy));
   });

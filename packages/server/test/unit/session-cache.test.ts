@@ -18,7 +18,8 @@ function cache(maxEntries: number) {
 describe('SessionCache (issue 12)', () => {
   it('holds at most maxEntries sessions, and its per-user index follows evictions', () => {
     const { clock, sessions } = cache(100);
-    for (let index = 0; index < 10_000; index += 1) sessions.set(entry(`s${index}`, `u${index}`, clock.now()), sessions.generation);
+    for (let index = 0; index < 10_000; index += 1)
+      sessions.set(entry(`s${index}`, `u${index}`, clock.now()), sessions.generation);
     expect(sessions.size).toEqual({ sessions: 100, users: 100 });
     expect(sessions.get('s0', clock.now())).toBeUndefined();
     expect(sessions.get('s9999', clock.now())?.user.id).toBe('u9999');
@@ -38,7 +39,8 @@ describe('SessionCache (issue 12)', () => {
 
   it('invalidates every session of a user, an evicted one included', () => {
     const { clock, sessions } = cache(3);
-    for (const id of ['a1', 'a2', 'b1', 'a3']) sessions.set(entry(id, id.startsWith('a') ? 'alice' : 'bob', clock.now()), sessions.generation);
+    for (const id of ['a1', 'a2', 'b1', 'a3'])
+      sessions.set(entry(id, id.startsWith('a') ? 'alice' : 'bob', clock.now()), sessions.generation);
     expect(sessions.get('a1', clock.now())).toBeUndefined();
     sessions.invalidateUser('alice');
     expect(sessions.get('a2', clock.now())).toBeUndefined();

@@ -29,10 +29,17 @@ async function closedPort(): Promise<number> {
 
 describe('which driver errors mean the database is unreachable (issue 6)', () => {
   it('knows a refused PostgreSQL connection, and answers it with 503 unavailable and Retry-After', async () => {
-    const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/none`, connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({
+      connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/none`,
+      connectionTimeoutMillis: 2000,
+    });
     const error = await failure(() => client.connect());
     expect(isUnavailable(error)).toBe(true);
-    expect(unavailableError(error)).toMatchObject({ code: 'unavailable', status: 503, retryAfterSeconds: expect.any(Number) as number });
+    expect(unavailableError(error)).toMatchObject({
+      code: 'unavailable',
+      status: 503,
+      retryAfterSeconds: expect.any(Number) as number,
+    });
   });
 
   it('knows an SQLite database locked by another connection past its busy timeout', () => {

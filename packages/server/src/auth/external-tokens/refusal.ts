@@ -21,13 +21,15 @@ export class ExternalTokenRefused extends TesseraError {
 
   /** The same refusal, with more for the log (facts already known win). */
   withFacts(more: Readonly<Record<string, string | undefined>>): ExternalTokenRefused {
-    const known = Object.fromEntries(Object.entries(more).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const known = Object.fromEntries(
+      Object.entries(more).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
     return new ExternalTokenRefused(this.reason, this.explanation, { ...known, ...this.facts });
   }
 }
 
 /** The one message every refused external token gets. */
-export const REFUSED_MESSAGE = 'The token is not valid. The server\'s log says why.';
+export const REFUSED_MESSAGE = "The token is not valid. The server's log says why.";
 
 /** Writes why an external token was refused (`info`: app, strategy, the facts — issuer, kid, claim — and the reason); other errors pass by. */
 export function logRefusal(logger: Logger, error: unknown, where: { app: string; strategy: string }): void {

@@ -18,20 +18,35 @@ export interface TimeClaimRules {
 }
 
 /** Throws `ExternalTokenRefused` for the first time claim out of range, or a lifetime over the limit. */
-export function assertTimeClaims(claims: Readonly<Record<string, unknown>>, { maxTokenLifetime }: TimeClaimRules = {}): void {
+export function assertTimeClaims(
+  claims: Readonly<Record<string, unknown>>,
+  { maxTokenLifetime }: TimeClaimRules = {},
+): void {
   for (const claim of TIME_CLAIMS) {
     const value = claims[claim];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_NUMERIC_DATE) {
-      throw new ExternalTokenRefused('bad_time_claim', `its ${claim} is not a number of seconds between 1970 and 9999`, { claim });
+      throw new ExternalTokenRefused(
+        'bad_time_claim',
+        `its ${claim} is not a number of seconds between 1970 and 9999`,
+        { claim },
+      );
     }
   }
   if (maxTokenLifetime === undefined) return;
   const { exp, iat } = claims;
   if (typeof exp !== 'number' || typeof iat !== 'number') {
-    throw new ExternalTokenRefused('missing_claim', `the issuer's maxTokenLifetime needs both iat and exp, and the token lacks ${typeof iat === 'number' ? 'exp' : 'iat'}`, { claim: typeof iat === 'number' ? 'exp' : 'iat' });
+    throw new ExternalTokenRefused(
+      'missing_claim',
+      `the issuer's maxTokenLifetime needs both iat and exp, and the token lacks ${typeof iat === 'number' ? 'exp' : 'iat'}`,
+      { claim: typeof iat === 'number' ? 'exp' : 'iat' },
+    );
   }
   if (exp - iat > maxTokenLifetime) {
-    throw new ExternalTokenRefused('lifetime_too_long', `it lives ${exp - iat} seconds (exp − iat), longer than the issuer's maxTokenLifetime of ${maxTokenLifetime}`, { claim: 'exp' });
+    throw new ExternalTokenRefused(
+      'lifetime_too_long',
+      `it lives ${exp - iat} seconds (exp − iat), longer than the issuer's maxTokenLifetime of ${maxTokenLifetime}`,
+      { claim: 'exp' },
+    );
   }
 }

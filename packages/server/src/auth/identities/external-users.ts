@@ -59,7 +59,11 @@ export class ExternalUsers {
     if (linked !== undefined) return this.loggedIn(app, login, linked);
     const claimable = await this.claimableUser(app, login);
     if (claimable !== undefined) return this.claim(app, login, claimable);
-    if (!login.autoProvision) throw new TesseraError('user_not_provisioned', login.notProvisionedDetails === undefined ? {} : { details: login.notProvisionedDetails });
+    if (!login.autoProvision)
+      throw new TesseraError(
+        'user_not_provisioned',
+        login.notProvisionedDetails === undefined ? {} : { details: login.notProvisionedDetails },
+      );
     return this.provision(app, login);
   }
 
@@ -76,9 +80,15 @@ export class ExternalUsers {
     return current;
   }
 
-  private async claimableUser(app: AppRecord, { matchExistingUserBy, subject }: ExternalLogin): Promise<UserRecord | undefined> {
+  private async claimableUser(
+    app: AppRecord,
+    { matchExistingUserBy, subject }: ExternalLogin,
+  ): Promise<UserRecord | undefined> {
     if (matchExistingUserBy === undefined || matchExistingUserBy === null) return undefined;
-    const user = matchExistingUserBy === 'id' ? await this.repositories.users.findById(app.id, subject) : await this.users.findByLogin(app, { username: subject });
+    const user =
+      matchExistingUserBy === 'id'
+        ? await this.repositories.users.findById(app.id, subject)
+        : await this.users.findByLogin(app, { username: subject });
     // Temporary users (anonymous, guest) are not accounts to take over.
     return user?.kind === 'registered' || user?.kind === 'external' ? user : undefined;
   }
@@ -92,7 +102,9 @@ export class ExternalUsers {
 
   private async provision(app: AppRecord, login: ExternalLogin): Promise<UserRecord> {
     try {
-      const { user, dropped } = await this.writeOwnFields(app, undefined, login.profile, (fields) => this.createLinked(app, login, fields));
+      const { user, dropped } = await this.writeOwnFields(app, undefined, login.profile, (fields) =>
+        this.createLinked(app, login, fields),
+      );
       this.logDropped(app, login.provider, user.id, dropped);
       return user;
     } catch (error) {
@@ -115,10 +127,22 @@ export class ExternalUsers {
   }
 
   /** Links the identity to the user; false when another request linked it first. */
-  private async insertLink(app: AppRecord, { provider, subject }: ExternalLogin, user: UserRecord, repositories: Repositories = this.repositories): Promise<boolean> {
+  private async insertLink(
+    app: AppRecord,
+    { provider, subject }: ExternalLogin,
+    user: UserRecord,
+    repositories: Repositories = this.repositories,
+  ): Promise<boolean> {
     const now = this.clock.now();
     try {
-      await repositories.userIdentities.insert({ app_id: app.id, provider, subject, user_id: user.id, created_at: now, last_login_at: now });
+      await repositories.userIdentities.insert({
+        app_id: app.id,
+        provider,
+        subject,
+        user_id: user.id,
+        created_at: now,
+        last_login_at: now,
+      });
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;
@@ -139,7 +163,9 @@ export class ExternalUsers {
     if (login.updateProfile === false || user.kind !== 'external') return user;
     const changes = changedFields(login.profile, user);
     if (isEmpty(changes)) return user;
-    const written = await this.writeOwnFields(app, user.id, changes, (fields) => (isEmpty(fields) ? Promise.resolve(user) : this.users.updateAsAdmin(app, user.id, fields)));
+    const written = await this.writeOwnFields(app, user.id, changes, (fields) =>
+      isEmpty(fields) ? Promise.resolve(user) : this.users.updateAsAdmin(app, user.id, fields),
+    );
     this.logDropped(app, login.provider, user.id, written.dropped);
     return written.user;
   }
@@ -165,9 +191,14 @@ export class ExternalUsers {
     }
   }
 
-  private async takenFields(app: AppRecord, ownId: string | undefined, { username, email }: ExternalProfile): Promise<UniqueField[]> {
+  private async takenFields(
+    app: AppRecord,
+    ownId: string | undefined,
+    { username, email }: ExternalProfile,
+  ): Promise<UniqueField[]> {
     const taken: UniqueField[] = [];
-    const owner = async (login: { username: string } | { email: string }) => (await this.users.findByLogin(app, login))?.id;
+    const owner = async (login: { username: string } | { email: string }) =>
+      (await this.users.findByLogin(app, login))?.id;
     if (username !== undefined && ![undefined, ownId].includes(await owner({ username }))) taken.push('username');
     if (email !== undefined && ![undefined, ownId].includes(await owner({ email }))) taken.push('email');
     return taken;
@@ -176,7 +207,10 @@ export class ExternalUsers {
   private logDropped(app: AppRecord, provider: string, userId: string, fields: UniqueField[]): void {
     if (fields.length === 0) return;
     // The values are personal data and stay out of the log; the user and provider are enough to look.
-    this.logger.info({ app: app.path, provider, userId, fields }, 'external login: a field the provider sent belongs to another user of the app and was left out');
+    this.logger.info(
+      { app: app.path, provider, userId, fields },
+      'external login: a field the provider sent belongs to another user of the app and was left out',
+    );
   }
 }
 
@@ -194,11 +228,13 @@ const isEmpty = (profile: ExternalProfile): boolean => Object.keys(profile).leng
 /** Only what differs from the user's, so that an unchanged login writes nothing. A field the provider left out changes nothing. */
 function changedFields(profile: ExternalProfile, user: UserRecord): ExternalProfile {
   const changes: ExternalProfile = {};
-  if (profile.username !== undefined && profile.username.normalize('NFKC') !== user.username) changes.username = profile.username;
+  if (profile.username !== undefined && profile.username.normalize('NFKC') !== user.username)
+    changes.username = profile.username;
   if (profile.email !== undefined && profile.email.trim() !== user.email) changes.email = profile.email;
   if (profile.fullName !== undefined && profile.fullName !== user.fullName) changes.fullName = profile.fullName;
   if (profile.avatarUrl !== undefined && profile.avatarUrl !== user.avatarUrl) changes.avatarUrl = profile.avatarUrl;
   if (profile.phone !== undefined && profile.phone !== user.phone) changes.phone = profile.phone;
-  if (profile.tags !== undefined && JSON.stringify(profile.tags) !== JSON.stringify(user.tags)) changes.tags = profile.tags;
+  if (profile.tags !== undefined && JSON.stringify(profile.tags) !== JSON.stringify(user.tags))
+    changes.tags = profile.tags;
   return changes;
 }

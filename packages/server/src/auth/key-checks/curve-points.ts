@@ -15,7 +15,11 @@ interface WeierstrassCurve {
 }
 
 const NIST_CURVES: Record<string, WeierstrassCurve> = {
-  'P-256': { size: 32, p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n, b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn },
+  'P-256': {
+    size: 32,
+    p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+  },
   'P-384': {
     size: 48,
     p: 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n,
@@ -34,7 +38,8 @@ export function ecPointProblem(crv: unknown, x: unknown, y: unknown): string | u
   if (curve === undefined) return `EC key on an unsupported curve (${String(crv).slice(0, 20)})`;
   const xBytes = base64urlBytes(x);
   const yBytes = base64urlBytes(y);
-  if (xBytes?.length !== curve.size || yBytes?.length !== curve.size) return `EC key whose x and y are not ${curve.size} bytes each, as ${String(crv)} needs`;
+  if (xBytes?.length !== curve.size || yBytes?.length !== curve.size)
+    return `EC key whose x and y are not ${curve.size} bytes each, as ${String(crv)} needs`;
   const [px, py] = [toBigInt(xBytes), toBigInt(yBytes)];
   const { p, b } = curve;
   if (px >= p || py >= p) return 'EC key whose coordinates are not smaller than the field prime';
@@ -67,7 +72,8 @@ export function okpKeyProblem(crv: unknown, x: unknown): string | undefined {
   if (crv !== 'Ed25519') return `OKP key on ${String(crv).slice(0, 20)}; only Ed25519 verifies EdDSA tokens here`;
   const bytes = base64urlBytes(x);
   if (bytes?.length !== 32) return 'Ed25519 key whose x is not 32 bytes';
-  if (ED25519_SMALL_ORDER.has(bytes.toString('hex'))) return 'Ed25519 key of small order, with which forged signatures verify';
+  if (ED25519_SMALL_ORDER.has(bytes.toString('hex')))
+    return 'Ed25519 key of small order, with which forged signatures verify';
   // y is the encoding without its sign bit (RFC 8032 §5.1.3); y ≥ p is a second spelling of a smaller y.
   const y = toBigInt(Buffer.from(bytes).reverse()) & (2n ** 255n - 1n);
   if (y >= ED25519_P) return 'Ed25519 key that is not canonically encoded';

@@ -13,7 +13,10 @@ export interface PublicKeyPolicy {
 }
 
 /** Why the public JWK cannot be trusted to verify signatures, or undefined when it can. */
-export function publicKeyProblem(jwk: Readonly<Record<string, unknown>>, policy: PublicKeyPolicy = {}): string | undefined {
+export function publicKeyProblem(
+  jwk: Readonly<Record<string, unknown>>,
+  policy: PublicKeyPolicy = {},
+): string | undefined {
   switch (jwk.kty) {
     case 'RSA':
       return rsaKeyProblem(jwk.n, jwk.e, policy.rsaExponents);

@@ -11,7 +11,10 @@
  */
 
 const GENERATOR = 65537;
-const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167];
+const PRIMES = [
+  2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109,
+  113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
+];
 
 interface PrimeTable {
   prime: number;
@@ -39,7 +42,11 @@ export function hasRocaFingerprint(modulus: bigint): boolean {
     if (exponent === undefined) return false;
     exponents.push({ order, exponent });
   }
-  return exponents.every((first, index) => exponents.slice(index + 1).every((second) => (first.exponent - second.exponent) % gcd(first.order, second.order) === 0));
+  return exponents.every((first, index) =>
+    exponents
+      .slice(index + 1)
+      .every((second) => (first.exponent - second.exponent) % gcd(first.order, second.order) === 0),
+  );
 }
 
 function gcd(a: number, b: number): number {

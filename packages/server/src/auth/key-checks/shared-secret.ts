@@ -31,12 +31,14 @@ export function weakSecretProblem(text: string, bytes: Uint8Array): string | und
 /** Text that is a key or a key's container: public, or a private key that belongs elsewhere. */
 function publicMaterialProblem(text: string): string | undefined {
   const trimmed = text.trim();
-  if (/-----BEGIN [A-Z0-9 ]+-----/.test(trimmed)) return 'is a PEM block (a key or certificate), not a shared secret; public keys go under publicKeys';
+  if (/-----BEGIN [A-Z0-9 ]+-----/.test(trimmed))
+    return 'is a PEM block (a key or certificate), not a shared secret; public keys go under publicKeys';
   if (/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-)\S* AAAA/.test(trimmed)) return 'is an SSH public key, not a shared secret';
   if (trimmed.startsWith('{')) {
     try {
       const parsed: unknown = JSON.parse(trimmed);
-      if (typeof parsed === 'object' && parsed !== null && ('kty' in parsed || 'keys' in parsed)) return 'is a JWK, not a shared secret; public keys go under publicKeys';
+      if (typeof parsed === 'object' && parsed !== null && ('kty' in parsed || 'keys' in parsed))
+        return 'is a JWK, not a shared secret; public keys go under publicKeys';
     } catch {
       // Not JSON: judged by its bytes below.
     }
@@ -51,10 +53,12 @@ function weakBytesProblem(bytes: Uint8Array | undefined): string | undefined {
   if (counts.size === 1) return 'is one character repeated';
   const period = repeatingPeriod(bytes);
   if (period !== undefined) return `repeats a pattern of ${period} character${period === 1 ? '' : 's'}`;
-  if (counts.size < Math.min(MIN_DISTINCT_BYTES, bytes.length / 2)) return `uses only ${counts.size} distinct characters`;
+  if (counts.size < Math.min(MIN_DISTINCT_BYTES, bytes.length / 2))
+    return `uses only ${counts.size} distinct characters`;
   if (isMostlySequential(bytes)) return 'is mostly a run of consecutive characters (abcd…, 1234…)';
   const bits = shannonBits(counts, bytes.length);
-  if (bits < Math.min(MIN_ENTROPY_BITS, bytes.length * 2.5)) return `has an estimated entropy of ${Math.floor(bits)} bits; at least ${MIN_ENTROPY_BITS} are needed`;
+  if (bits < Math.min(MIN_ENTROPY_BITS, bytes.length * 2.5))
+    return `has an estimated entropy of ${Math.floor(bits)} bits; at least ${MIN_ENTROPY_BITS} are needed`;
   return undefined;
 }
 

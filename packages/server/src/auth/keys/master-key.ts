@@ -16,7 +16,8 @@ export class MasterKey {
 
   static fromBase64(encoded: string): MasterKey {
     const key = Buffer.from(encoded, 'base64');
-    if (key.length !== KEY_BYTES) throw new Error(`the master key must be ${KEY_BYTES} bytes in base64 (openssl rand -base64 32)`);
+    if (key.length !== KEY_BYTES)
+      throw new Error(`the master key must be ${KEY_BYTES} bytes in base64 (openssl rand -base64 32)`);
     return new MasterKey(key);
   }
 
@@ -47,12 +48,18 @@ export class MasterKey {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(associatedData));
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return [VERSION, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+    return [
+      VERSION,
+      iv.toString('base64url'),
+      ciphertext.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+    ].join('.');
   }
 
   decrypt(sealed: string, associatedData: string): Buffer {
     const [version, iv, ciphertext, tag] = sealed.split('.');
-    if (version !== VERSION || iv === undefined || ciphertext === undefined || tag === undefined) throw new Error('unknown ciphertext format');
+    if (version !== VERSION || iv === undefined || ciphertext === undefined || tag === undefined)
+      throw new Error('unknown ciphertext format');
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(associatedData));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));

@@ -69,11 +69,19 @@ export class SigningKeyService {
     const now = this.clock.now();
     const kid = uuidv7(now);
     const alg = app.settings.signingAlgorithm;
-    const { privateKey, publicKey } = alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } =
+      alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const publicJwk: JWK = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
     const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
     await this.repository.rotate(
-      { id: kid, app_id: app.id, alg, public_jwk: JSON.stringify(publicJwk), private_key: this.masterKey.encrypt(pkcs8, kid), created_at: now },
+      {
+        id: kid,
+        app_id: app.id,
+        alg,
+        public_jwk: JSON.stringify(publicJwk),
+        private_key: this.masterKey.encrypt(pkcs8, kid),
+        created_at: now,
+      },
       now + app.settings.accessTokenTtl * 1000 + ROTATION_SKEW_MS,
     );
     this.cache.delete(app.id);
@@ -96,11 +104,18 @@ export class SigningKeyService {
     let signer: Signer | undefined;
     for (const record of records) {
       const jwk = JSON.parse(record.publicJwk) as JWK;
-      verifiers.set(record.kid, { alg: record.alg, publicKey: createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }) });
+      verifiers.set(record.kid, {
+        alg: record.alg,
+        publicKey: createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }),
+      });
       jwks.push(jwk);
       if (record.retiredAt === null && signer === undefined) {
         const der = this.masterKey.decrypt(record.encryptedPrivateKey, record.kid);
-        signer = { kid: record.kid, alg: record.alg, privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) };
+        signer = {
+          kid: record.kid,
+          alg: record.alg,
+          privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
+        };
       }
     }
     return { signer, verifiers, jwks: { keys: jwks } };

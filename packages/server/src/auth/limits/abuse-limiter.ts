@@ -20,7 +20,14 @@ export interface Caller {
 export type GuessScope = 'address' | 'address-and-app';
 
 /** Failures that say a presented credential is not one: from outside, a guess. */
-const GUESS_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['invalid_token', 'invalid_api_key', 'invalid_admin_token', 'invalid_credentials', 'idp_rejected', 'token_replayed']);
+const GUESS_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'invalid_token',
+  'invalid_api_key',
+  'invalid_admin_token',
+  'invalid_credentials',
+  'idp_rejected',
+  'token_replayed',
+]);
 
 /** The admin API belongs to no app: its guesses are counted with the defaults. */
 const DEFAULT_LIMITS = Value.Default(RateLimitsSettings, {}) as RateLimitsSettings;
@@ -65,12 +72,15 @@ export class AbuseLimiter {
   async consume(app: AppRecord, name: OperationLimitName, ip: string | null, tokenId?: string): Promise<void> {
     const limit = app.settings.rateLimits[name];
     const counters: Counter[] = [];
-    if (ip !== null) counters.push({ key: `limit:${name}:address:${app.id}:${addressGroup(ip)}`, max: limit.perAddress });
-    if (tokenId !== undefined && 'perToken' in limit) counters.push({ key: `limit:${name}:token:${app.id}:${tokenId}`, max: limit.perToken });
+    if (ip !== null)
+      counters.push({ key: `limit:${name}:address:${app.id}:${addressGroup(ip)}`, max: limit.perAddress });
+    if (tokenId !== undefined && 'perToken' in limit)
+      counters.push({ key: `limit:${name}:token:${app.id}:${tokenId}`, max: limit.perToken });
     counters.push({ key: `limit:${name}:app:${app.id}`, max: limit.perApp });
     for (const counter of counters) {
       const retryAfterMs = await this.count(counter, limit.window);
-      if (retryAfterMs !== undefined) throw rateLimited(retryAfterMs, 'Too many requests of this kind; wait before trying again.');
+      if (retryAfterMs !== undefined)
+        throw rateLimited(retryAfterMs, 'Too many requests of this kind; wait before trying again.');
     }
   }
 
@@ -96,7 +106,8 @@ export class AbuseLimiter {
     if (this.refusals.size === 0) return;
     for (const { key } of guessCounters(caller, scope)) {
       const remainingMs = this.refusals.remaining(key);
-      if (remainingMs !== undefined) throw rateLimited(remainingMs, 'Too many invalid credentials; wait before trying again.');
+      if (remainingMs !== undefined)
+        throw rateLimited(remainingMs, 'Too many invalid credentials; wait before trying again.');
     }
   }
 
@@ -126,7 +137,8 @@ export class AbuseLimiter {
       if (count <= max) return undefined;
       return (await this.store.ttl(key)) ?? windowSeconds * 1000;
     } catch (error) {
-      if (!this.storeDownLogged) this.logger.warn({ err: error }, 'abuse limits are not counted while the ephemeral store is unreachable');
+      if (!this.storeDownLogged)
+        this.logger.warn({ err: error }, 'abuse limits are not counted while the ephemeral store is unreachable');
       this.storeDownLogged = true;
       return undefined;
     }
@@ -141,8 +153,10 @@ function guessLimitOf(caller: Caller): RateLimitsSettings['failedCredentials'] {
 function guessCounters(caller: Caller, scope: GuessScope): Counter[] {
   const limit = guessLimitOf(caller);
   const appId = caller.app?.id ?? 'admin';
-  const counters = caller.ip === null ? [] : [{ key: `guess:address:${appId}:${addressGroup(caller.ip)}`, max: limit.perAddress }];
-  if (scope === 'address-and-app' && caller.app !== null) counters.push({ key: `guess:app:${appId}`, max: limit.perApp });
+  const counters =
+    caller.ip === null ? [] : [{ key: `guess:address:${appId}:${addressGroup(caller.ip)}`, max: limit.perAddress }];
+  if (scope === 'address-and-app' && caller.app !== null)
+    counters.push({ key: `guess:app:${appId}`, max: limit.perApp });
   return counters;
 }
 

@@ -58,19 +58,30 @@ export class PasswordHasher {
   /** `storedHash` null means "no such user": the work is done all the same and the answer is no. */
   async verify(storedHash: string | null, normalizedPassword: string): Promise<VerifyResult> {
     if (storedHash === null) {
-      await this.take(async () => this.check({ op: 'argon2.verify', hash: await this.dummy(), password: normalizedPassword }));
+      await this.take(async () =>
+        this.check({ op: 'argon2.verify', hash: await this.dummy(), password: normalizedPassword }),
+      );
       return { valid: false, needsRehash: false };
     }
     const argon2 = ARGON2ID_PHC.exec(storedHash);
     if (argon2 !== null) {
-      const valid = await this.take(() => this.check({ op: 'argon2.verify', hash: storedHash, password: normalizedPassword }));
+      const valid = await this.take(() =>
+        this.check({ op: 'argon2.verify', hash: storedHash, password: normalizedPassword }),
+      );
       const [, memoryCost, timeCost, parallelism] = argon2.map(Number);
       const { argon2: current } = this.options;
-      return { valid, needsRehash: valid && (memoryCost !== current.memoryCost || timeCost !== current.timeCost || parallelism !== current.parallelism) };
+      return {
+        valid,
+        needsRehash:
+          valid &&
+          (memoryCost !== current.memoryCost || timeCost !== current.timeCost || parallelism !== current.parallelism),
+      };
     }
     if (BCRYPT.test(storedHash)) {
       // bcrypt reads at most 72 bytes; users moving from elsewhere are upgraded to argon2id at login.
-      const valid = await this.take(() => this.check({ op: 'bcrypt.verify', hash: storedHash, password: normalizedPassword }));
+      const valid = await this.take(() =>
+        this.check({ op: 'bcrypt.verify', hash: storedHash, password: normalizedPassword }),
+      );
       return { valid, needsRehash: valid };
     }
     return { valid: false, needsRehash: false };
@@ -88,7 +99,10 @@ export class PasswordHasher {
   /** Runs `work` if the hasher has room for one more check, else refuses with `overloaded`. */
   private async take<T>(work: () => Promise<T>): Promise<T> {
     if (this.taken >= this.options.concurrency + this.options.maxQueue) {
-      throw new TesseraError('overloaded', { message: 'Too many password checks are waiting; retry shortly.', retryAfterSeconds: 1 });
+      throw new TesseraError('overloaded', {
+        message: 'Too many password checks are waiting; retry shortly.',
+        retryAfterSeconds: 1,
+      });
     }
     this.taken += 1;
     try {
@@ -99,7 +113,9 @@ export class PasswordHasher {
   }
 
   private async argon2Hash(password: string): Promise<string> {
-    return String(await this.threads.run({ op: 'argon2.hash', password, options: { algorithm: ARGON2ID, ...this.options.argon2 } }));
+    return String(
+      await this.threads.run({ op: 'argon2.hash', password, options: { algorithm: ARGON2ID, ...this.options.argon2 } }),
+    );
   }
 
   /**

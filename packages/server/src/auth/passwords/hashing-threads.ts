@@ -3,7 +3,11 @@ import { Worker } from 'node:worker_threads';
 
 /** The work a hashing thread does: argon2id hashes and verifications, and bcrypt verifications. */
 export type HashingJob =
-  | { op: 'argon2.hash'; password: string; options: { algorithm: number; memoryCost: number; timeCost: number; parallelism: number } }
+  | {
+      op: 'argon2.hash';
+      password: string;
+      options: { algorithm: number; memoryCost: number; timeCost: number; parallelism: number };
+    }
   | { op: 'argon2.verify'; hash: string; password: string }
   | { op: 'bcrypt.verify'; hash: string; password: string };
 
@@ -102,7 +106,11 @@ export class HashingThreads {
 
   /** Threads start on the first job, so a process that never hashes never pays for them. */
   private spawn(): void {
-    const workerData = { nice: this.nice, argon2: require.resolve('@node-rs/argon2'), bcrypt: require.resolve('@node-rs/bcrypt') };
+    const workerData = {
+      nice: this.nice,
+      argon2: require.resolve('@node-rs/argon2'),
+      bcrypt: require.resolve('@node-rs/bcrypt'),
+    };
     const worker = new Worker(THREAD_SOURCE, { eval: true, workerData, name: 'tessera-password-hashing' });
     worker.on('message', (reply: Reply) => this.settle(worker, reply));
     worker.on('error', (error) => this.replace(worker, error));
@@ -114,7 +122,9 @@ export class HashingThreads {
   private dispatch(): void {
     while (this.waiting.length > 0) {
       let target: [Worker, Pending[]] | undefined;
-      for (const entry of this.sent) if (entry[1].length < JOBS_PER_THREAD && (target === undefined || entry[1].length < target[1].length)) target = entry;
+      for (const entry of this.sent)
+        if (entry[1].length < JOBS_PER_THREAD && (target === undefined || entry[1].length < target[1].length))
+          target = entry;
       if (target === undefined) return;
       const [worker, jobs] = target;
       const pending = this.waiting.shift()!;

@@ -27,8 +27,14 @@ export interface PasswordOwner {
 }
 
 /** The app's policy for a password of `owner`. */
-export function passwordPolicyOf(app: Pick<AppRecord, 'name' | 'namespace' | 'settings'>, owner: PasswordOwner): PasswordPolicy {
-  return { minLength: app.settings.passwordPolicy.minLength, contextWords: [owner.email, owner.username, app.name, app.namespace] };
+export function passwordPolicyOf(
+  app: Pick<AppRecord, 'name' | 'namespace' | 'settings'>,
+  owner: PasswordOwner,
+): PasswordPolicy {
+  return {
+    minLength: app.settings.passwordPolicy.minLength,
+    contextWords: [owner.email, owner.username, app.name, app.namespace],
+  };
 }
 
 export type WeakPasswordReason = 'too_short' | 'too_long' | 'common' | 'context';
@@ -37,7 +43,11 @@ let commonPasswords: ReadonlySet<string> | undefined;
 
 /** The shipped list (see scripts/build-common-passwords.mjs), read once on first use. */
 function isCommon(password: string): boolean {
-  commonPasswords ??= new Set(readFileSync(new URL('../../../assets/common-passwords.txt', import.meta.url), 'utf8').split('\n').filter(Boolean));
+  commonPasswords ??= new Set(
+    readFileSync(new URL('../../../assets/common-passwords.txt', import.meta.url), 'utf8')
+      .split('\n')
+      .filter(Boolean),
+  );
   return commonPasswords.has(password.toLowerCase());
 }
 
@@ -93,9 +103,16 @@ export function normalizePassword(password: string, policy: PasswordPolicy): str
   const normalized = password.normalize('NFKC');
   const length = [...normalized].length;
   const { minLength } = policy;
-  if (length < minLength) throw weak('too_short', `The password must have at least ${minLength} characters.`, minLength);
-  if (length > MAX_PASSWORD_LENGTH) throw weak('too_long', `The password must have at most ${MAX_PASSWORD_LENGTH} characters.`, minLength);
+  if (length < minLength)
+    throw weak('too_short', `The password must have at least ${minLength} characters.`, minLength);
+  if (length > MAX_PASSWORD_LENGTH)
+    throw weak('too_long', `The password must have at most ${MAX_PASSWORD_LENGTH} characters.`, minLength);
   if (isCommon(normalized)) throw weak('common', 'This password is too common; choose another.', minLength);
-  if (isContextWord(normalized, policy.contextWords)) throw weak('context', 'The password may not be your email, username or the app\'s name, even with digits or symbols around it.', minLength);
+  if (isContextWord(normalized, policy.contextWords))
+    throw weak(
+      'context',
+      "The password may not be your email, username or the app's name, even with digits or symbols around it.",
+      minLength,
+    );
   return normalized;
 }

@@ -12,7 +12,12 @@ export const PasswordPolicySettings = Type.Object(
         'Fewest characters (Unicode code points after NFKC) of a new password. NIST SP 800-63B-4 asks 15 for a password used alone and allows 8 only with a second factor, which Tessera does not have yet: lower it only if your app adds one. Stored passwords keep working when it rises.',
     }),
   },
-  { additionalProperties: false, default: {}, description: 'What a new password must be. Always refused besides: common passwords, and the user\'s email, its local part, username, the app\'s and namespace\'s names (also with digits or symbols around them).' },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      "What a new password must be. Always refused besides: common passwords, and the user's email, its local part, username, the app's and namespace's names (also with digits or symbols around them).",
+  },
 );
 
 export type PasswordPolicySettings = Static<typeof PasswordPolicySettings>;

@@ -60,9 +60,16 @@ export class SessionKillSwitch {
    * then). The other nodes are told before this resolves: the CLI exits right after.
    */
   async revokeBefore(app: AppRecord, before: number = this.clock.now()): Promise<CutoffResult> {
-    if (!Number.isSafeInteger(before) || before < 0) throw new TesseraError('invalid_request', { message: 'before must be a date-time.', details: [{ path: '/before', message: 'not a date-time' }] });
+    if (!Number.isSafeInteger(before) || before < 0)
+      throw new TesseraError('invalid_request', {
+        message: 'before must be a date-time.',
+        details: [{ path: '/before', message: 'not a date-time' }],
+      });
     if (before > this.clock.now()) {
-      throw new TesseraError('invalid_request', { message: 'before must not be in the future: that would refuse every login until then.', details: [{ path: '/before', message: 'in the future' }] });
+      throw new TesseraError('invalid_request', {
+        message: 'before must not be in the future: that would refuse every login until then.',
+        details: [{ path: '/before', message: 'in the future' }],
+      });
     }
     const updated = await this.apps.cutSessionsBefore(app, before);
     const cutoff: CutoffEvent = { appId: app.id, before: updated.sessionsRevokedBefore ?? before };

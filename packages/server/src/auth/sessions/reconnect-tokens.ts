@@ -1,5 +1,17 @@
-import { createOpaqueToken, deriveOpaqueToken, parseOpaqueToken, secretMatches, type OpaqueToken } from '../../lib/opaque-token.js';
-import type { AppRecord, NewReconnectTokenRow, ReconnectTokenRecord, Repositories, SessionRecord } from '../../store/repositories/index.js';
+import {
+  createOpaqueToken,
+  deriveOpaqueToken,
+  parseOpaqueToken,
+  secretMatches,
+  type OpaqueToken,
+} from '../../lib/opaque-token.js';
+import type {
+  AppRecord,
+  NewReconnectTokenRow,
+  ReconnectTokenRecord,
+  Repositories,
+  SessionRecord,
+} from '../../store/repositories/index.js';
 
 /** What the key that derives successors is for (see `MasterKey.deriveKey`). */
 export const SUCCESSOR_KEY_PURPOSE = 'reconnect-token successors';
@@ -47,7 +59,10 @@ export class ReconnectTokens {
   }
 
   /** The token `token` names, if its secret matches; expired, spent or not. */
-  async find(repositories: Repositories, token: string): Promise<{ record: ReconnectTokenRecord; presented: PresentedReconnectToken } | undefined> {
+  async find(
+    repositories: Repositories,
+    token: string,
+  ): Promise<{ record: ReconnectTokenRecord; presented: PresentedReconnectToken } | undefined> {
     const parsed = parseOpaqueToken(token);
     if (parsed?.prefix !== 'rt') return undefined;
     const record = await repositories.sessions.findReconnectToken(parsed.id);
@@ -59,14 +74,25 @@ export class ReconnectTokens {
    * The session's new reconnect token, in place of its unused ones. Undefined when `renewal`
    * presents a spent reconnect token that is no duplicate: reuse, and the caller ends the session.
    */
-  async renew(repositories: Repositories, app: AppRecord, session: TokenSession, renewal: Renewal | undefined, now: number): Promise<GivenReconnectToken | undefined> {
+  async renew(
+    repositories: Repositories,
+    app: AppRecord,
+    session: TokenSession,
+    renewal: Renewal | undefined,
+    now: number,
+  ): Promise<GivenReconnectToken | undefined> {
     if (renewal === undefined) return this.replace(repositories, app, session, now);
     if ('reconnectToken' in renewal) return this.redeem(repositories, app, session, renewal.reconnectToken, now);
     return this.renewForAccessToken(repositories, app, session, renewal.accessTokenId, now);
   }
 
   /** A new random token in place of the session's unused ones. */
-  private async replace(repositories: Repositories, app: AppRecord, session: TokenSession, now: number): Promise<GivenReconnectToken> {
+  private async replace(
+    repositories: Repositories,
+    app: AppRecord,
+    session: TokenSession,
+    now: number,
+  ): Promise<GivenReconnectToken> {
     return this.install(repositories, this.prepare(createOpaqueToken('rt'), app, session, null, now), now);
   }
 
@@ -75,7 +101,13 @@ export class ReconnectTokens {
    * token, written by the first of concurrent duplicates and answered to all of them while it is
    * unused. Once it was used or superseded, the same access token gets a new random one.
    */
-  private async renewForAccessToken(repositories: Repositories, app: AppRecord, session: TokenSession, accessTokenId: string, now: number): Promise<GivenReconnectToken> {
+  private async renewForAccessToken(
+    repositories: Repositories,
+    app: AppRecord,
+    session: TokenSession,
+    accessTokenId: string,
+    now: number,
+  ): Promise<GivenReconnectToken> {
     const derived = deriveOpaqueToken('rt', this.successorKey, `access-token:${accessTokenId}`);
     const { token, row } = this.prepare(derived, app, session, null, now);
     // Insert first: of concurrent duplicates exactly one inserts (on PostgreSQL the others wait for
@@ -85,7 +117,12 @@ export class ReconnectTokens {
       return { token, expiresAt: row.expires_at };
     }
     const written = await repositories.sessions.findReconnectToken(derived.id);
-    if (written !== undefined && written.sessionId === session.id && written.usedAt === null && written.supersededAt === null) {
+    if (
+      written !== undefined &&
+      written.sessionId === session.id &&
+      written.usedAt === null &&
+      written.supersededAt === null
+    ) {
       return { token: derived.token, expiresAt: written.expiresAt };
     }
     return this.replace(repositories, app, session, now);
@@ -95,7 +132,13 @@ export class ReconnectTokens {
    * Spends `presented` and gives its successor, the same one to every presentation within the
    * grace period. Undefined when the presentation is reuse: the caller ends the session.
    */
-  private async redeem(repositories: Repositories, app: AppRecord, session: TokenSession, presented: PresentedReconnectToken, now: number): Promise<GivenReconnectToken | undefined> {
+  private async redeem(
+    repositories: Repositories,
+    app: AppRecord,
+    session: TokenSession,
+    presented: PresentedReconnectToken,
+    now: number,
+  ): Promise<GivenReconnectToken | undefined> {
     const successor = this.successorOf(presented);
     // The atomic step: of concurrent presentations, on any node, exactly one spends the token.
     // On PostgreSQL the others' update waits for that one's transaction and then matches
@@ -128,24 +171,48 @@ export class ReconnectTokens {
     // new one replaces it if it is still unused; the conditional update lets one of concurrent
     // retries do so, and the others then find its replacement (which their update spares: it may
     // have committed since they looked).
-    if (written === undefined && (await repositories.sessions.supersedeSuccessors(session.id, parentId, successor.id, now))) {
+    if (
+      written === undefined &&
+      (await repositories.sessions.supersedeSuccessors(session.id, parentId, successor.id, now))
+    ) {
       return this.install(repositories, this.prepare(successor, app, session, parentId, now), now);
     }
     const found = written ?? (await repositories.sessions.findReconnectToken(successor.id));
-    if (found === undefined || found.parentId !== parentId || found.usedAt !== null || found.supersededAt !== null) return undefined;
+    if (found === undefined || found.parentId !== parentId || found.usedAt !== null || found.supersededAt !== null)
+      return undefined;
     return { token: successor.token, expiresAt: found.expiresAt };
   }
 
   /** Writes `prepared` as the session's one usable token. */
-  private async install(repositories: Repositories, { token, row }: { token: string; row: NewReconnectTokenRow }, now: number): Promise<GivenReconnectToken> {
+  private async install(
+    repositories: Repositories,
+    { token, row }: { token: string; row: NewReconnectTokenRow },
+    now: number,
+  ): Promise<GivenReconnectToken> {
     await repositories.sessions.supersedeReconnectTokens(row.session_id, now);
     await repositories.sessions.insertReconnectToken(row);
     return { token, expiresAt: row.expires_at };
   }
 
-  private prepare(made: OpaqueToken, app: AppRecord, session: TokenSession, parentId: string | null, now: number): { token: string; row: NewReconnectTokenRow } {
+  private prepare(
+    made: OpaqueToken,
+    app: AppRecord,
+    session: TokenSession,
+    parentId: string | null,
+    now: number,
+  ): { token: string; row: NewReconnectTokenRow } {
     const expiresAt = Math.min(now + app.settings.reconnectTokenTtl * 1000, session.expiresAt);
-    return { token: made.token, row: { id: made.id, session_id: session.id, parent_id: parentId, secret_hash: made.secretHash, created_at: now, expires_at: expiresAt } };
+    return {
+      token: made.token,
+      row: {
+        id: made.id,
+        session_id: session.id,
+        parent_id: parentId,
+        secret_hash: made.secretHash,
+        created_at: now,
+        expires_at: expiresAt,
+      },
+    };
   }
 
   /** The one successor of a presented token: only the holder of its secret, through this server, gets it. */

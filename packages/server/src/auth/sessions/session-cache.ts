@@ -27,7 +27,12 @@ export class SessionCache {
     readonly ttlMs: number,
     maxEntries = 50_000,
   ) {
-    this.entries = new BoundedCache({ clock, maxEntries, ttlMs, onEvict: (sessionId, entry) => this.unindex(sessionId, entry) });
+    this.entries = new BoundedCache({
+      clock,
+      maxEntries,
+      ttlMs,
+      onEvict: (sessionId, entry) => this.unindex(sessionId, entry),
+    });
   }
 
   /** Sessions held, and users indexed (for tests: neither ever passes `maxEntries`). */

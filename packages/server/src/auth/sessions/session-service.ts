@@ -6,7 +6,14 @@ import type { Clock } from '../../lib/clock.js';
 import { settledWithin } from '../../lib/deadline.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
-import type { AppRecord, NewReconnectTokenRow, NewSessionRow, Repositories, SessionRecord, UserRecord } from '../../store/repositories/index.js';
+import type {
+  AppRecord,
+  NewReconnectTokenRow,
+  NewSessionRow,
+  Repositories,
+  SessionRecord,
+  UserRecord,
+} from '../../store/repositories/index.js';
 import type { AccessTokenService, IssuedAccessToken } from '../tokens/access-tokens.js';
 import type { PresentedReconnectToken, ReconnectTokens, Renewal } from './reconnect-tokens.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
@@ -43,7 +50,16 @@ export interface PreparedSession {
   reconnect: { token: string; row: NewReconnectTokenRow };
 }
 
-export type RevocationReason = 'logout' | 'revoked' | 'password_changed' | 'user_disabled' | 'user_deleted' | 'reconnect_token_reused' | 'user_upgraded' | 'user_ended' | 'revoked_before';
+export type RevocationReason =
+  | 'logout'
+  | 'revoked'
+  | 'password_changed'
+  | 'user_disabled'
+  | 'user_deleted'
+  | 'reconnect_token_reused'
+  | 'user_upgraded'
+  | 'user_ended'
+  | 'revoked_before';
 
 export interface RevocationEvent {
   appId: string;
@@ -66,7 +82,8 @@ export type RevocationListener = (event: RevocationEvent) => void | Promise<void
 export const SESSION_CHANNEL = 'sessions';
 
 /** What one node tells the others about sessions: they drop their cached views and close sockets. */
-type SessionMessage = { type: 'revoked'; node: string; event: RevocationEvent } | { type: 'user_changed'; node: string; userId: string };
+type SessionMessage =
+  { type: 'revoked'; node: string; event: RevocationEvent } | { type: 'user_changed'; node: string; userId: string };
 
 /**
  * Sessions: creating them with their tokens, checking them on every authenticated call,
@@ -150,14 +167,23 @@ export class SessionService {
    * Writes a prepared session, its reconnect token and the login stamp in one transaction: the
    * caller's when `repositories` are a transaction's (an upgrade commits it with the user's change).
    */
-  async writeStart(repositories: Repositories, { row, access, reconnect }: PreparedSession): Promise<IssuedCredentials> {
+  async writeStart(
+    repositories: Repositories,
+    { row, access, reconnect }: PreparedSession,
+  ): Promise<IssuedCredentials> {
     const session = await repositories.transaction(async (transaction) => {
       const inserted = await transaction.sessions.insert(row);
       await transaction.sessions.insertReconnectToken(reconnect.row);
       await transaction.users.recordLogin(row.app_id, row.user_id, row.created_at);
       return inserted;
     });
-    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.row.expires_at };
+    return {
+      session,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      reconnectToken: reconnect.token,
+      reconnectTokenExpiresAt: reconnect.row.expires_at,
+    };
   }
 
   /**
@@ -170,7 +196,11 @@ export class SessionService {
    */
   async issue(app: AppRecord, user: UserRecord, session: SessionRecord, renewal?: Renewal): Promise<IssuedCredentials> {
     const now = this.clock.now();
-    const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: session.id, notAfter: session.expiresAt });
+    const access = await this.accessTokens.issue(app, {
+      userId: user.id,
+      sessionId: session.id,
+      notAfter: session.expiresAt,
+    });
     const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;
     const touches = now > session.lastSeenAt;
     const reconnect = await this.repositories.transaction(async (repositories) => {
@@ -183,7 +213,13 @@ export class SessionService {
       throw new TesseraError('reconnect_token_reused');
     }
     if (touches) this.touched(session, now, idleExpiresAt);
-    return { session, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, reconnectToken: reconnect.token, reconnectTokenExpiresAt: reconnect.expiresAt };
+    return {
+      session,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      reconnectToken: reconnect.token,
+      reconnectTokenExpiresAt: reconnect.expiresAt,
+    };
   }
 
   /**
@@ -195,14 +231,23 @@ export class SessionService {
     return andThen(this.accessTokens.verify(app, accessToken), (claims) => {
       const now = this.clock.now();
       const entry = this.cached(claims.sid, now);
-      if (entry === undefined || entry.session.idleExpiresAt <= now || now - entry.session.lastSeenAt >= TOUCH_INTERVAL_MS) {
+      if (
+        entry === undefined ||
+        entry.session.idleExpiresAt <= now ||
+        now - entry.session.lastSeenAt >= TOUCH_INTERVAL_MS
+      ) {
         return this.authenticateFromStore(app, claims, entry, now);
       }
       return this.contextOf(app, claims, entry, now);
     });
   }
 
-  private async authenticateFromStore(app: AppRecord, claims: AccessTokenClaims, cached: CachedSession | undefined, now: number): Promise<AuthContext> {
+  private async authenticateFromStore(
+    app: AppRecord,
+    claims: AccessTokenClaims,
+    cached: CachedSession | undefined,
+    now: number,
+  ): Promise<AuthContext> {
     let entry = cached ?? (await this.load(claims.sid, app, now));
     // A cached view that says the session is over may predate activity on another node: ask the store.
     if (entry.session.idleExpiresAt <= now && entry.loadedAt < now) entry = await this.load(claims.sid, app, now);
@@ -220,14 +265,16 @@ export class SessionService {
   assertUserActive(user: UserRecord, now: number = this.clock.now()): void {
     if (user.disabledAt !== null) throw new TesseraError('user_disabled');
     // An ephemeral user that ended (anonymous) or outlived its lifetime (guest) is over for good.
-    if (user.endedAt !== null || (user.expiresAt !== null && user.expiresAt <= now)) throw new TesseraError('user_ended');
+    if (user.endedAt !== null || (user.expiresAt !== null && user.expiresAt <= now))
+      throw new TesseraError('user_ended');
   }
 
   /** Throws the error that says why a session may not be used, if it may not. */
   assertLive(app: AppRecord, session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
     // A disabled user's sessions are revoked too; the user's state is the more useful answer.
     this.assertUserActive(user, now);
-    if (session.revokedAt !== null) throw new TesseraError('session_revoked', { details: { reason: session.revokedReason } });
+    if (session.revokedAt !== null)
+      throw new TesseraError('session_revoked', { details: { reason: session.revokedReason } });
     // Also a session the kill switch's sweep did not see (its login was being written meanwhile).
     if (app.sessionsRevokedBefore !== null && session.createdAt < app.sessionsRevokedBefore) {
       throw new TesseraError('session_revoked', { details: { reason: 'revoked_before' satisfies RevocationReason } });
@@ -263,7 +310,12 @@ export class SessionService {
    * passes the result to `announceRevocation` once the transaction committed, so that no node and
    * no socket hears of an end that a rollback takes back.
    */
-  async writeRevokeAll(repositories: Repositories, user: UserRecord, reason: RevocationReason, exceptSessionId?: string): Promise<Revocation> {
+  async writeRevokeAll(
+    repositories: Repositories,
+    user: UserRecord,
+    reason: RevocationReason,
+    exceptSessionId?: string,
+  ): Promise<Revocation> {
     const sessionIds = await repositories.sessions.revokeAllOfUser(user.id, reason, this.clock.now(), exceptSessionId);
     return { user, sessionIds, reason };
   }
@@ -279,7 +331,12 @@ export class SessionService {
    * tells the other nodes itself) and forgets this node's cached sessions. Returns how many ended.
    */
   async revokeStartedBefore(app: AppRecord, before: number): Promise<number> {
-    const revoked = await this.repositories.sessions.revokeStartedBefore(app.id, before, 'revoked_before', this.clock.now());
+    const revoked = await this.repositories.sessions.revokeStartedBefore(
+      app.id,
+      before,
+      'revoked_before',
+      this.clock.now(),
+    );
     this.forgetCachedSessions();
     return revoked;
   }
@@ -322,13 +379,17 @@ export class SessionService {
    * token presented again ends its session (RFC 9700 §4.14.2), unless it is a duplicate: within
    * the app's grace period, while its successor is unused (see `ReconnectTokens`).
    */
-  async checkReconnectToken(app: AppRecord, token: string): Promise<{ session: SessionRecord; user: UserRecord; presented: PresentedReconnectToken }> {
+  async checkReconnectToken(
+    app: AppRecord,
+    token: string,
+  ): Promise<{ session: SessionRecord; user: UserRecord; presented: PresentedReconnectToken }> {
     const now = this.clock.now();
     const found = await this.reconnectTokens.find(this.repositories, token);
     if (found === undefined) throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
     const { session, user } = await this.load(found.record.sessionId, app, now);
     this.assertLive(app, session, user, now);
-    if (found.record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
+    if (found.record.expiresAt <= now)
+      throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
     return { session, user, presented: found.presented };
   }
 
@@ -356,7 +417,8 @@ export class SessionService {
     // deletes users, never sessions). So `user_deleted` is true whichever it was, and it is what
     // the user's sockets were closed with; the token that named the session was this app's own,
     // which `invalid_token` would deny.
-    if (session === undefined || user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
+    if (session === undefined || user === undefined)
+      throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
     const entry = { session, user, loadedAt: now };
     // An invalidation heard while reading may be about what was just read: then it is not kept.
     if (this.bus.connected) this.cache.set(entry, generation);

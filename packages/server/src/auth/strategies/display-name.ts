@@ -8,7 +8,10 @@ export const DISPLAY_NAME_MAX_LENGTH = 128;
  * The raw field as a login body carries it. Bounded generously so that padding and combining
  * forms still fit; `normalizeDisplayName` applies the real limit.
  */
-export const DisplayNameInput = Type.String({ maxLength: 4 * DISPLAY_NAME_MAX_LENGTH, description: `Up to ${DISPLAY_NAME_MAX_LENGTH} characters; trimmed.` });
+export const DisplayNameInput = Type.String({
+  maxLength: 4 * DISPLAY_NAME_MAX_LENGTH,
+  description: `Up to ${DISPLAY_NAME_MAX_LENGTH} characters; trimmed.`,
+});
 
 // Control, format (bidi overrides, zero-width) and separator-line characters make names that
 // look like other names or break the layout of whatever shows them.
@@ -23,7 +26,8 @@ export function normalizeDisplayName(raw: string, path: string): string | null {
   const name = raw.normalize('NFKC').replace(/\s+/gu, ' ').trim();
   if (name === '') return null;
   if (FORBIDDEN.test(name)) throw invalid(path, 'must not contain control or invisible formatting characters');
-  if ([...name].length > DISPLAY_NAME_MAX_LENGTH) throw invalid(path, `must have at most ${DISPLAY_NAME_MAX_LENGTH} characters`);
+  if ([...name].length > DISPLAY_NAME_MAX_LENGTH)
+    throw invalid(path, `must have at most ${DISPLAY_NAME_MAX_LENGTH} characters`);
   return name;
 }
 

@@ -25,9 +25,16 @@ export class StrategyRegistry {
   resolve(app: AppRecord, body: unknown): ResolvedStrategy {
     const input = feathersCompatible(body);
     const name = typeof input === 'object' && input !== null && 'strategy' in input ? input.strategy : undefined;
-    if (typeof name !== 'string') throw new TesseraError('invalid_request', { message: 'Name the login strategy.', details: [{ path: '/strategy', message: 'required' }] });
+    if (typeof name !== 'string')
+      throw new TesseraError('invalid_request', {
+        message: 'Name the login strategy.',
+        details: [{ path: '/strategy', message: 'required' }],
+      });
     const strategy = this.byName.get(name);
-    if (strategy === undefined) throw new TesseraError('unknown_strategy', { details: { strategy: name.slice(0, 64), known: [...this.byName.keys()] } });
+    if (strategy === undefined)
+      throw new TesseraError('unknown_strategy', {
+        details: { strategy: name.slice(0, 64), known: [...this.byName.keys()] },
+      });
     if (!isEnabled(app, name)) throw new TesseraError('strategy_disabled', { details: { strategy: name } });
     return { strategy, input: parseWithSchema(strategy.input, input) };
   }
@@ -43,7 +50,14 @@ function isEnabled(app: AppRecord, name: string): boolean {
  * `accessToken` is Feathers asking to continue its session, so it goes to `access-token`.
  */
 function feathersCompatible(body: unknown): unknown {
-  if (typeof body === 'object' && body !== null && 'strategy' in body && body.strategy === 'jwt' && 'accessToken' in body && !('token' in body)) {
+  if (
+    typeof body === 'object' &&
+    body !== null &&
+    'strategy' in body &&
+    body.strategy === 'jwt' &&
+    'accessToken' in body &&
+    !('token' in body)
+  ) {
     return { ...body, strategy: 'access-token' };
   }
   return body;

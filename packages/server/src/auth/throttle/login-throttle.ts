@@ -27,7 +27,10 @@ export class LoginThrottle {
     for (const key of this.lockKeys(app, subject)) {
       const remainingMs = await this.guard(() => this.store.ttl(key));
       if (remainingMs !== undefined) {
-        throw new TesseraError('rate_limited', { message: 'Too many wrong passwords; wait before trying again.', retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) });
+        throw new TesseraError('rate_limited', {
+          message: 'Too many wrong passwords; wait before trying again.',
+          retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)),
+        });
       }
     }
   }
@@ -49,7 +52,8 @@ export class LoginThrottle {
    */
   async lift(app: AppRecord, accounts: readonly string[]): Promise<void> {
     for (const account of accounts) {
-      for (const kind of ['failures', 'lock'] as const) await this.guard(() => this.store.delete(key(app, kind, 'account', account)));
+      for (const kind of ['failures', 'lock'] as const)
+        await this.guard(() => this.store.delete(key(app, kind, 'account', account)));
     }
   }
 
@@ -72,7 +76,11 @@ export class LoginThrottle {
     try {
       return await operation();
     } catch (error) {
-      throw new TesseraError('unavailable', { message: 'Login throttling state is unreachable; retry shortly.', retryAfterSeconds: 1, cause: error });
+      throw new TesseraError('unavailable', {
+        message: 'Login throttling state is unreachable; retry shortly.',
+        retryAfterSeconds: 1,
+        cause: error,
+      });
     }
   }
 }

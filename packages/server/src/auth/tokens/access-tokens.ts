@@ -49,7 +49,10 @@ export class AccessTokenService {
    * `notAfter` is the session's absolute end: a token never outlives its session, so a server
    * that verifies tokens offline stops accepting them when the session can no longer be live.
    */
-  async issue(app: AppRecord, subject: { userId: string; sessionId: string; notAfter: number }): Promise<IssuedAccessToken> {
+  async issue(
+    app: AppRecord,
+    subject: { userId: string; sessionId: string; notAfter: number },
+  ): Promise<IssuedAccessToken> {
     const signer = await this.keys.signer(app);
     const issuedAt = Math.floor(this.clock.now() / 1000);
     const expiresAt = Math.min(issuedAt + app.settings.accessTokenTtl, Math.floor(subject.notAfter / 1000));
@@ -80,7 +83,8 @@ export class AccessTokenService {
   }
 
   private async verifySignature(app: AppRecord, token: string): Promise<AccessTokenClaims> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new TesseraError('invalid_token', { message: 'The access token is too long.' });
+    if (token.length > MAX_TOKEN_LENGTH)
+      throw new TesseraError('invalid_token', { message: 'The access token is too long.' });
     try {
       const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(app, header), {
         issuer: this.issuer(app),
@@ -101,7 +105,8 @@ export class AccessTokenService {
 
   private async keyFor(app: AppRecord, header: JWTHeaderParameters) {
     const key = header.kid === undefined ? undefined : await this.keys.verificationKey(app, header.kid);
-    if (key === undefined || key.alg !== header.alg) throw new TesseraError('invalid_token', { message: 'The access token was not signed by a key of this app.' });
+    if (key === undefined || key.alg !== header.alg)
+      throw new TesseraError('invalid_token', { message: 'The access token was not signed by a key of this app.' });
     return key.publicKey;
   }
 }

@@ -20,9 +20,27 @@ const KEEP_ENDED_MS = 30 * DAY_MS;
 
 export const CreateAuthTokenBodySchema = Type.Object(
   {
-    label: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'What the token is for, e.g. the device. Shown in lists.' })),
-    expiresIn: Type.Optional(Type.Integer({ minimum: MIN_LIFETIME_SECONDS, maximum: MAX_LIFETIME_SECONDS, description: 'Lifetime in seconds. Give this or expiresAt, or neither for a token that never expires.' })),
-    expiresAt: Type.Optional(Type.String({ format: 'date-time', maxLength: 64, description: 'When the token stops working (ISO 8601), at least a minute and at most ten years ahead.' })),
+    label: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'What the token is for, e.g. the device. Shown in lists.',
+      }),
+    ),
+    expiresIn: Type.Optional(
+      Type.Integer({
+        minimum: MIN_LIFETIME_SECONDS,
+        maximum: MAX_LIFETIME_SECONDS,
+        description: 'Lifetime in seconds. Give this or expiresAt, or neither for a token that never expires.',
+      }),
+    ),
+    expiresAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        maxLength: 64,
+        description: 'When the token stops working (ISO 8601), at least a minute and at most ten years ahead.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -75,7 +93,8 @@ export class AuthTokenService {
 
   /** Stops the token from logging in again. Sessions it already made are left alone. */
   async revoke(app: AppRecord, userId: string, tokenId: string): Promise<void> {
-    if (!(await this.repositories.authTokens.revoke(app.id, userId, tokenId, this.clock.now()))) throw new TesseraError('token_not_found');
+    if (!(await this.repositories.authTokens.revoke(app.id, userId, tokenId, this.clock.now())))
+      throw new TesseraError('token_not_found');
   }
 
   /** The user a presented token belongs to, or the error that says why it may not log in. */
@@ -83,17 +102,25 @@ export class AuthTokenService {
     const now = this.clock.now();
     const parsed = parseOpaqueToken(token);
     const record = parsed?.prefix === 'at' ? await this.repositories.authTokens.findById(parsed.id) : undefined;
-    if (parsed === null || record === undefined || record.appId !== app.id || !secretMatches(parsed.secret, record.secretHash)) {
+    if (
+      parsed === null ||
+      record === undefined ||
+      record.appId !== app.id ||
+      !secretMatches(parsed.secret, record.secretHash)
+    ) {
       throw new TesseraError('invalid_token', { message: 'The auth token is not valid.' });
     }
     // Past the secret check the caller holds the real token, so saying why it stopped working is safe.
-    if (record.revokedAt !== null) throw new TesseraError('invalid_token', { message: 'The auth token has been revoked.' });
-    if (record.expiresAt !== null && record.expiresAt <= now) throw new TesseraError('invalid_token', { message: 'The auth token has expired.' });
+    if (record.revokedAt !== null)
+      throw new TesseraError('invalid_token', { message: 'The auth token has been revoked.' });
+    if (record.expiresAt !== null && record.expiresAt <= now)
+      throw new TesseraError('invalid_token', { message: 'The auth token has expired.' });
     const user = await this.repositories.users.findById(app.id, record.userId);
     if (user === undefined) throw new TesseraError('invalid_token', { message: 'The auth token is not valid.' });
     // Checked here too (the authenticator checks again) so that a refused login is not recorded as a use.
     this.sessions.assertUserActive(user, now);
-    if (record.lastUsedAt === null || now - record.lastUsedAt >= AUTH_TOKEN_TOUCH_INTERVAL_MS) await this.repositories.authTokens.touch(record.id, now);
+    if (record.lastUsedAt === null || now - record.lastUsedAt >= AUTH_TOKEN_TOUCH_INTERVAL_MS)
+      await this.repositories.authTokens.touch(record.id, now);
     return user;
   }
 
@@ -105,12 +132,19 @@ export class AuthTokenService {
 
   private expiryOf(body: CreateAuthTokenBody, now: number): number | null {
     if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
-      throw new TesseraError('invalid_request', { message: 'Give expiresIn or expiresAt, not both.', details: [{ path: '/expiresAt', message: 'not with expiresIn' }] });
+      throw new TesseraError('invalid_request', {
+        message: 'Give expiresIn or expiresAt, not both.',
+        details: [{ path: '/expiresAt', message: 'not with expiresIn' }],
+      });
     }
     if (body.expiresIn !== undefined) return now + body.expiresIn * 1000;
     if (body.expiresAt === undefined) return null;
     const expiresAt = Date.parse(body.expiresAt);
-    if (Number.isNaN(expiresAt) || expiresAt < now + MIN_LIFETIME_SECONDS * 1000 || expiresAt > now + MAX_LIFETIME_SECONDS * 1000) {
+    if (
+      Number.isNaN(expiresAt) ||
+      expiresAt < now + MIN_LIFETIME_SECONDS * 1000 ||
+      expiresAt > now + MAX_LIFETIME_SECONDS * 1000
+    ) {
       throw new TesseraError('invalid_request', {
         message: 'expiresAt must be at least a minute and at most ten years ahead.',
         details: [{ path: '/expiresAt', message: 'must be between one minute and ten years from now' }],

@@ -19,7 +19,9 @@ export function signCompactJws(signer: Signer, type: string, claims: object): st
   const input = `${header}.${base64url(JSON.stringify(claims))}`;
   // ES256 signatures are r‖s (RFC 7518 §3.4), not the DER node:crypto gives by default.
   const signature =
-    signer.alg === 'EdDSA' ? sign(null, Buffer.from(input), signer.privateKey) : sign('sha256', Buffer.from(input), { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
+    signer.alg === 'EdDSA'
+      ? sign(null, Buffer.from(input), signer.privateKey)
+      : sign('sha256', Buffer.from(input), { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;
 }
 

@@ -16,7 +16,12 @@ const AppSchema = Type.Object({
   name: Type.String(),
   path: Type.String(),
   createdAt: Type.String(),
-  sessionsRevokedBefore: nullable(Type.String({ format: 'date-time', description: 'The kill switch\'s cut-off: sessions started before it are over for good.' })),
+  sessionsRevokedBefore: nullable(
+    Type.String({
+      format: 'date-time',
+      description: "The kill switch's cut-off: sessions started before it are over for good.",
+    }),
+  ),
   settings: AppSettingsSchema,
 });
 const KeySchema = Type.Object({
@@ -51,12 +56,20 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
     const tags = ['admin'];
     fastify.addHook('onRequest', async (request) => {
       const token = bearer(request);
-      if (token === undefined) throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer adm_….' });
-      request.tessera.admin = await services.limits.checked(callerOf(request, null), 'address', () => services.apps.authenticateAdmin(token));
+      if (token === undefined)
+        throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer adm_….' });
+      request.tessera.admin = await services.limits.checked(callerOf(request, null), 'address', () =>
+        services.apps.authenticateAdmin(token),
+      );
     });
 
     fastify.post('/namespaces', {
-      schema: { tags, summary: 'Create a namespace', body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 201: Type.Object({ id: Type.String(), name: Type.String() }), ...errorResponses(400, 401, 409) } },
+      schema: {
+        tags,
+        summary: 'Create a namespace',
+        body: Type.Object({ name: Name }, { additionalProperties: false }),
+        response: { 201: Type.Object({ id: Type.String(), name: Type.String() }), ...errorResponses(400, 401, 409) },
+      },
       handler: async (request, reply) => {
         const namespace = await services.apps.createNamespace(request.body.name);
         return reply.status(201).send({ id: namespace.id, name: namespace.name });
@@ -64,7 +77,11 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
     });
 
     fastify.get('/namespaces', {
-      schema: { tags, summary: 'List namespaces', response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }) } },
+      schema: {
+        tags,
+        summary: 'List namespaces',
+        response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })) }) },
+      },
       handler: async () => ({ items: (await services.apps.listNamespaces()).map(({ id, name }) => ({ id, name })) }),
     });
 
@@ -73,27 +90,53 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Create an app with its first signing key',
         params: Type.Object({ namespace: Type.String({ maxLength: 63 }) }),
-        body: Type.Object({ name: Name, settings: Type.Optional(AppSettingsPatchSchema) }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Name, settings: Type.Optional(AppSettingsPatchSchema) },
+          { additionalProperties: false },
+        ),
         response: { 201: AppSchema, ...errorResponses(400, 401, 404, 409) },
       },
       handler: async (request, reply) => {
-        const app = await services.apps.createApp(request.params.namespace, request.body.name, request.body.settings ?? {});
+        const app = await services.apps.createApp(
+          request.params.namespace,
+          request.body.name,
+          request.body.settings ?? {},
+        );
         return reply.status(201).send(presentApp(app));
       },
     });
 
     fastify.get('/apps', {
-      schema: { tags, summary: 'List apps', querystring: Type.Object({ namespace: Type.Optional(Type.String({ maxLength: 63 })) }, { additionalProperties: false }), response: { 200: Type.Object({ items: Type.Array(AppSchema) }) } },
+      schema: {
+        tags,
+        summary: 'List apps',
+        querystring: Type.Object(
+          { namespace: Type.Optional(Type.String({ maxLength: 63 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ items: Type.Array(AppSchema) }) },
+      },
       handler: async (request) => ({ items: (await services.apps.listApps(request.query.namespace)).map(presentApp) }),
     });
 
     fastify.get('/apps/:namespace/:app', {
-      schema: { tags, summary: 'Get an app and its settings', params: AppParams, response: { 200: AppSchema, ...errorResponses(401, 404) } },
+      schema: {
+        tags,
+        summary: 'Get an app and its settings',
+        params: AppParams,
+        response: { 200: AppSchema, ...errorResponses(401, 404) },
+      },
       handler: async (request) => presentApp(await services.apps.getApp(request.params.namespace, request.params.app)),
     });
 
     fastify.patch('/apps/:namespace/:app', {
-      schema: { tags, summary: 'Change an app\'s settings', params: AppParams, body: Type.Object({ settings: AppSettingsPatchSchema }, { additionalProperties: false }), response: { 200: AppSchema, ...errorResponses(400, 401, 404) } },
+      schema: {
+        tags,
+        summary: "Change an app's settings",
+        params: AppParams,
+        body: Type.Object({ settings: AppSettingsPatchSchema }, { additionalProperties: false }),
+        response: { 200: AppSchema, ...errorResponses(400, 401, 404) },
+      },
       handler: async (request) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
         return presentApp(await services.apps.updateSettings(app, request.body.settings));
@@ -107,9 +150,18 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
         description:
           'After a breach. Every live session created before `before` ends (session_revoked, reason revoked_before) and its realtime sockets close on every node; the moment is kept on the app, so such a session is refused for good, even one whose login was being written meanwhile. A later call may move the moment forward, never back; a moment in the future is refused. Users log in again as usual.',
         params: AppParams,
-        body: Type.Object({ before: Type.Optional(Type.String({ format: 'date-time', description: 'Defaults to the server\'s now.' })) }, { additionalProperties: false }),
+        body: Type.Object(
+          { before: Type.Optional(Type.String({ format: 'date-time', description: "Defaults to the server's now." })) },
+          { additionalProperties: false },
+        ),
         response: {
-          200: Type.Object({ before: Type.String({ format: 'date-time', description: 'The cut-off in force (a later one set before stays).' }), revoked: Type.Integer({ minimum: 0, description: 'Live sessions this call ended.' }) }),
+          200: Type.Object({
+            before: Type.String({
+              format: 'date-time',
+              description: 'The cut-off in force (a later one set before stays).',
+            }),
+            revoked: Type.Integer({ minimum: 0, description: 'Live sessions this call ended.' }),
+          }),
           ...errorResponses(400, 401, 404),
         },
       },
@@ -131,8 +183,17 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
         tags,
         summary: 'Create an API key; the key is shown in this answer only',
         params: AppParams,
-        body: Type.Object({ kind: Type.Union([Type.Literal('publishable'), Type.Literal('secret')]), label: Type.Optional(Type.String({ maxLength: 128 })) }, { additionalProperties: false }),
-        response: { 201: Type.Object({ key: Type.String(), ...KeySchema.properties }), ...errorResponses(400, 401, 404) },
+        body: Type.Object(
+          {
+            kind: Type.Union([Type.Literal('publishable'), Type.Literal('secret')]),
+            label: Type.Optional(Type.String({ maxLength: 128 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ key: Type.String(), ...KeySchema.properties }),
+          ...errorResponses(400, 401, 404),
+        },
       },
       handler: async (request, reply) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
@@ -142,7 +203,12 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
     });
 
     fastify.get('/apps/:namespace/:app/keys', {
-      schema: { tags, summary: 'List API keys (never the keys themselves)', params: AppParams, response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...errorResponses(401, 404) } },
+      schema: {
+        tags,
+        summary: 'List API keys (never the keys themselves)',
+        params: AppParams,
+        response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...errorResponses(401, 404) },
+      },
       handler: async (request) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
         return { items: (await services.apps.listKeys(app)).map(presentKey) };
@@ -150,7 +216,12 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
     });
 
     fastify.delete('/apps/:namespace/:app/keys/:keyId', {
-      schema: { tags, summary: 'Revoke an API key', params: Type.Object({ ...AppParams.properties, keyId: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), ...errorResponses(401, 404) } },
+      schema: {
+        tags,
+        summary: 'Revoke an API key',
+        params: Type.Object({ ...AppParams.properties, keyId: Type.String({ maxLength: 64 }) }),
+        response: { 204: Type.Null(), ...errorResponses(401, 404) },
+      },
       handler: async (request, reply) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
         await services.apps.revokeKey(app, request.params.keyId);
@@ -159,7 +230,12 @@ export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
     });
 
     fastify.post('/apps/:namespace/:app/signing-keys/rotate', {
-      schema: { tags, summary: 'Make a new current signing key; the old one verifies until its tokens expire', params: AppParams, response: { 201: Type.Object({ kid: Type.String() }), ...errorResponses(401, 404) } },
+      schema: {
+        tags,
+        summary: 'Make a new current signing key; the old one verifies until its tokens expire',
+        params: AppParams,
+        response: { 201: Type.Object({ kid: Type.String() }), ...errorResponses(401, 404) },
+      },
       handler: async (request, reply) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
         return reply.status(201).send({ kid: await services.signingKeys.rotate(app) });

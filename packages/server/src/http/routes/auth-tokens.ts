@@ -5,7 +5,11 @@ import type { Services } from '../context.js';
 import { requireKey } from '../credentials.js';
 import { errorResponses, nullable } from '../schemas.js';
 
-const UserParams = Type.Object({ namespace: Type.String(), app: Type.String(), userId: Type.String({ maxLength: 64 }) });
+const UserParams = Type.Object({
+  namespace: Type.String(),
+  app: Type.String(),
+  userId: Type.String({ maxLength: 64 }),
+});
 const Timestamp = Type.String({ format: 'date-time' });
 const AuthTokenSchema = Type.Object({
   id: Type.String(),
@@ -26,10 +30,14 @@ export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
       schema: {
         tags,
         summary: 'Make an auth token for a user (secret key); the token is shown in this answer only',
-        description: 'The client logs in with `{ "strategy": "auth-token", "token": … }`. Only a hash of the token is kept.',
+        description:
+          'The client logs in with `{ "strategy": "auth-token", "token": … }`. Only a hash of the token is kept.',
         params: UserParams,
         body: CreateAuthTokenBodySchema,
-        response: { 201: Type.Object({ token: Type.String(), ...AuthTokenSchema.properties }), ...errorResponses(400, 401, 403, 404, 409) },
+        response: {
+          201: Type.Object({ token: Type.String(), ...AuthTokenSchema.properties }),
+          ...errorResponses(400, 401, 403, 404, 409),
+        },
       },
       // Every field is optional, so a call with no body at all means "no label, no expiry".
       preValidation: async (request) => {
@@ -46,7 +54,7 @@ export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
     fastify.get('/users/:userId/auth-tokens', {
       schema: {
         tags,
-        summary: 'List a user\'s active auth tokens (secret key); never the tokens themselves',
+        summary: "List a user's active auth tokens (secret key); never the tokens themselves",
         params: UserParams,
         response: { 200: Type.Object({ items: Type.Array(AuthTokenSchema) }), ...errorResponses(401, 403, 404) },
       },
@@ -61,7 +69,8 @@ export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
       schema: {
         tags,
         summary: 'Revoke an auth token (secret key)',
-        description: 'The token can no longer log in. Sessions it already made go on until they end: the user can end them at /me/sessions, and disabling the user ends them all.',
+        description:
+          'The token can no longer log in. Sessions it already made go on until they end: the user can end them at /me/sessions, and disabling the user ends them all.',
         params: TokenParams,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
       },

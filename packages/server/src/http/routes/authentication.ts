@@ -7,15 +7,19 @@ import { AuthenticationResultSchema, errorResponses } from '../schemas.js';
 /** `POST …/authentication` logs in with any enabled strategy; `DELETE` logs out. */
 export function authenticationRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (fastify) => {
-    const body = Type.Union(services.strategies.all.map((strategy) => strategy.input), {
-      description: 'The strategy named by `strategy`, with its fields. Feathers\' `{ strategy: "jwt", accessToken }` is taken as `access-token`.',
-    });
+    const body = Type.Union(
+      services.strategies.all.map((strategy) => strategy.input),
+      {
+        description:
+          'The strategy named by `strategy`, with its fields. Feathers\' `{ strategy: "jwt", accessToken }` is taken as `access-token`.',
+      },
+    );
 
     fastify.post('/authentication', {
       schema: {
         tags: ['authentication'],
         summary: 'Log in',
-        description: 'Needs the app\'s publishable (or secret) key in X-Tessera-Key.',
+        description: "Needs the app's publishable (or secret) key in X-Tessera-Key.",
         body,
         response: { 201: AuthenticationResultSchema, ...errorResponses(400, 401, 403, 404, 413, 429, 502, 503) },
       },

@@ -15,7 +15,11 @@ export function healthRoutes(services: Services, state: ServingState): FastifyPl
       try {
         await services.store.ping();
       } catch (error) {
-        throw new TesseraError('unavailable', { message: 'The database does not answer.', retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS, cause: error });
+        throw new TesseraError('unavailable', {
+          message: 'The database does not answer.',
+          retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+          cause: error,
+        });
       }
       return { status: 'ready' };
     });

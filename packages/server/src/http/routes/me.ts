@@ -6,7 +6,13 @@ import { presentSession, presentUser } from '../../users/presenter.js';
 import { SignupBodySchema, UpdateMeBodySchema } from '../../users/profile-schema.js';
 import type { LiveConnections, Services } from '../context.js';
 import { clientInfo, requireUser } from '../credentials.js';
-import { AuthenticationResultSchema, RevokedCountSchema, SessionSchema, UserSchema, errorResponses } from '../schemas.js';
+import {
+  AuthenticationResultSchema,
+  RevokedCountSchema,
+  SessionSchema,
+  UserSchema,
+  errorResponses,
+} from '../schemas.js';
 
 /** The signed-in user's own profile and sessions. */
 export function meRoutes(services: Services, live: LiveConnections): FastifyPluginAsyncTypebox {
@@ -15,7 +21,8 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
 
     fastify.get('/me', {
       schema: { tags, summary: 'The signed-in user', response: { 200: UserSchema, ...errorResponses(401) } },
-      handler: (request) => andThen(requireUser(services, request, request.tessera.app!), (context) => presentUser(context.user)),
+      handler: (request) =>
+        andThen(requireUser(services, request, request.tessera.app!), (context) => presentUser(context.user)),
     });
 
     fastify.patch('/me', {
@@ -35,7 +42,8 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
       schema: {
         tags,
         summary: 'Turn the signed-in anonymous user into a registered one',
-        description: 'Same id; username and/or email and password as at signup. Answers new tokens as a login does; the tokens issued before stop working.',
+        description:
+          'Same id; username and/or email and password as at signup. Answers new tokens as a login does; the tokens issued before stop working.',
         body: SignupBodySchema,
         response: { 200: AuthenticationResultSchema, ...errorResponses(400, 401, 403, 409, 503) },
       },
@@ -46,7 +54,11 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
     });
 
     fastify.get('/me/sessions', {
-      schema: { tags, summary: 'The signed-in user\'s live sessions', response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errorResponses(401) } },
+      schema: {
+        tags,
+        summary: "The signed-in user's live sessions",
+        response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errorResponses(401) },
+      },
       handler: async (request) => {
         const context = await requireUser(services, request, request.tessera.app!);
         const sessions = await services.sessions.list(context.user);
@@ -59,8 +71,16 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
       schema: {
         tags,
         summary: 'End all of the signed-in user\'s sessions ("log out everywhere")',
-        description: 'Every session of the user ends, the calling one too, and their realtime sockets close with session_revoked (reason logout) on every node. With `?except=current` the calling session stays ("log out my other devices").',
-        querystring: Type.Object({ except: Type.Optional(Type.Literal('current', { description: 'Keep the session whose access token makes this call.' })) }, { additionalProperties: false }),
+        description:
+          'Every session of the user ends, the calling one too, and their realtime sockets close with session_revoked (reason logout) on every node. With `?except=current` the calling session stays ("log out my other devices").',
+        querystring: Type.Object(
+          {
+            except: Type.Optional(
+              Type.Literal('current', { description: 'Keep the session whose access token makes this call.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: RevokedCountSchema, ...errorResponses(400, 401) },
       },
       handler: async (request) => {
@@ -73,13 +93,18 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
     fastify.delete('/me/sessions/:sessionId', {
       schema: {
         tags,
-        summary: 'End one of the signed-in user\'s sessions',
-        params: Type.Object({ namespace: Type.String(), app: Type.String(), sessionId: Type.String({ maxLength: 64 }) }),
+        summary: "End one of the signed-in user's sessions",
+        params: Type.Object({
+          namespace: Type.String(),
+          app: Type.String(),
+          sessionId: Type.String({ maxLength: 64 }),
+        }),
         response: { 204: Type.Null(), ...errorResponses(401, 404) },
       },
       handler: async (request, reply) => {
         const context = await requireUser(services, request, request.tessera.app!);
-        if (!(await services.sessions.revoke(context.user, request.params.sessionId, 'revoked'))) throw new TesseraError('session_not_found');
+        if (!(await services.sessions.revoke(context.user, request.params.sessionId, 'revoked')))
+          throw new TesseraError('session_not_found');
         return reply.status(204).send(null);
       },
     });

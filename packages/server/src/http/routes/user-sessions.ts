@@ -6,7 +6,11 @@ import type { LiveConnections, Services } from '../context.js';
 import { requireKey } from '../credentials.js';
 import { RevokedCountSchema, SessionSchema, errorResponses } from '../schemas.js';
 
-const UserParams = Type.Object({ namespace: Type.String(), app: Type.String(), userId: Type.String({ maxLength: 64 }) });
+const UserParams = Type.Object({
+  namespace: Type.String(),
+  app: Type.String(),
+  userId: Type.String({ maxLength: 64 }),
+});
 const SessionParams = Type.Object({ ...UserParams.properties, sessionId: Type.String({ maxLength: 64 }) });
 
 /** A user's sessions as the app's backend sees them (secret key): list them, end one or all. */
@@ -17,7 +21,7 @@ export function userSessionRoutes(services: Services, live: LiveConnections): Fa
     fastify.get('/users/:userId/sessions', {
       schema: {
         tags,
-        summary: 'A user\'s live sessions, with their open realtime connections (secret key)',
+        summary: "A user's live sessions, with their open realtime connections (secret key)",
         params: UserParams,
         response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errorResponses(401, 403, 404) },
       },
@@ -34,7 +38,8 @@ export function userSessionRoutes(services: Services, live: LiveConnections): Fa
       schema: {
         tags,
         summary: 'End every session of a user (secret key)',
-        description: 'The user stays and may log in again; its realtime sockets close with session_revoked (reason revoked) on every node.',
+        description:
+          'The user stays and may log in again; its realtime sockets close with session_revoked (reason revoked) on every node.',
         params: UserParams,
         response: { 200: RevokedCountSchema, ...errorResponses(401, 403, 404) },
       },
@@ -47,12 +52,18 @@ export function userSessionRoutes(services: Services, live: LiveConnections): Fa
     });
 
     fastify.delete('/users/:userId/sessions/:sessionId', {
-      schema: { tags, summary: 'End one session of a user (secret key)', params: SessionParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'End one session of a user (secret key)',
+        params: SessionParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
       handler: async (request, reply) => {
         const app = request.tessera.app!;
         await requireKey(services, request, app, 'secret');
         const user = await services.users.get(app, request.params.userId);
-        if (!(await services.sessions.revoke(user, request.params.sessionId, 'revoked'))) throw new TesseraError('session_not_found');
+        if (!(await services.sessions.revoke(user, request.params.sessionId, 'revoked')))
+          throw new TesseraError('session_not_found');
         return reply.status(204).send(null);
       },
     });

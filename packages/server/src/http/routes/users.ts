@@ -6,7 +6,11 @@ import type { Services } from '../context.js';
 import { requireKey } from '../credentials.js';
 import { UserSchema, errorResponses, pageOf } from '../schemas.js';
 
-const UserParams = Type.Object({ namespace: Type.String(), app: Type.String(), userId: Type.String({ maxLength: 64 }) });
+const UserParams = Type.Object({
+  namespace: Type.String(),
+  app: Type.String(),
+  userId: Type.String({ maxLength: 64 }),
+});
 
 /** Signup (publishable key, when the app allows it) and user administration (secret key). */
 export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -37,7 +41,9 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         summary: 'List users (secret key)',
         querystring: Type.Object(
           {
-            prefix: Type.Optional(Type.String({ maxLength: 254, description: 'Case-insensitive prefix of username or email.' })),
+            prefix: Type.Optional(
+              Type.String({ maxLength: 254, description: 'Case-insensitive prefix of username or email.' }),
+            ),
             cursor: Type.Optional(Type.String({ maxLength: 64 })),
             limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
           },
@@ -53,7 +59,12 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
     });
 
     fastify.get('/users/:userId', {
-      schema: { tags, summary: 'Get a user (secret key)', params: UserParams, response: { 200: UserSchema, ...errorResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Get a user (secret key)',
+        params: UserParams,
+        response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
+      },
       handler: async (request) => {
         const app = request.tessera.app!;
         await requireKey(services, request, app, 'secret');
@@ -77,7 +88,12 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
     });
 
     fastify.delete('/users/:userId', {
-      schema: { tags, summary: 'Delete a user and end its sessions (secret key)', params: UserParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Delete a user and end its sessions (secret key)',
+        params: UserParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
       handler: async (request, reply) => {
         const app = request.tessera.app!;
         await requireKey(services, request, app, 'secret');

@@ -76,7 +76,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('disabled_at', 'bigint')
     .execute();
   // NULLs are distinct in both engines, so users without a username or email do not collide.
-  await db.schema.createIndex('users_app_username_unique').on('users').columns(['app_id', 'username_key']).unique().execute();
+  await db.schema
+    .createIndex('users_app_username_unique')
+    .on('users')
+    .columns(['app_id', 'username_key'])
+    .unique()
+    .execute();
   await db.schema.createIndex('users_app_email_unique').on('users').columns(['app_id', 'email_key']).unique().execute();
   await db.schema.createIndex('users_app_id_idx').on('users').columns(['app_id', 'id']).execute();
 
@@ -112,7 +117,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['reconnect_tokens', 'sessions', 'users', 'signing_keys', 'admin_tokens', 'api_keys', 'apps', 'namespaces']) {
+  for (const table of [
+    'reconnect_tokens',
+    'sessions',
+    'users',
+    'signing_keys',
+    'admin_tokens',
+    'api_keys',
+    'apps',
+    'namespaces',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

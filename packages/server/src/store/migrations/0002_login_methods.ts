@@ -58,7 +58,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['used_token_ids', 'auth_tokens', 'user_identities']) await db.schema.dropTable(table).ifExists().execute();
+  for (const table of ['used_token_ids', 'auth_tokens', 'user_identities'])
+    await db.schema.dropTable(table).ifExists().execute();
   await db.schema.dropIndex('users_expires_idx').ifExists().execute();
   await db.schema.alterTable('users').dropColumn('expires_at').execute();
   await db.schema.alterTable('users').dropColumn('ended_at').execute();

@@ -37,25 +37,48 @@ export class ApiKeysRepository {
   }
 
   async listForApp(appId: string): Promise<ApiKeyRecord[]> {
-    const rows = await this.db.selectFrom('api_keys').selectAll().where('app_id', '=', appId).orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toApiKey);
   }
 
   /** Returns false when the key does not exist in this app. Revoking twice keeps the first time. */
   async revoke(appId: string, id: string, now: number): Promise<boolean> {
-    const key = await this.db.selectFrom('api_keys').select('revoked_at').where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    const key = await this.db
+      .selectFrom('api_keys')
+      .select('revoked_at')
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (key === undefined) return false;
-    if (key.revoked_at === null) await this.db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).execute();
+    if (key.revoked_at === null)
+      await this.db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).execute();
     return true;
   }
 
   async insertAdminToken(row: Omit<AdminTokenTable, 'revoked_at'>): Promise<void> {
-    await this.db.insertInto('admin_tokens').values({ ...row, revoked_at: null }).execute();
+    await this.db
+      .insertInto('admin_tokens')
+      .values({ ...row, revoked_at: null })
+      .execute();
   }
 
   async findAdminToken(id: string): Promise<AdminTokenRecord | undefined> {
     const row = await this.db.selectFrom('admin_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && { id: row.id, label: row.label, secretHash: row.secret_hash, createdAt: row.created_at, revokedAt: row.revoked_at };
+    return (
+      row && {
+        id: row.id,
+        label: row.label,
+        secretHash: row.secret_hash,
+        createdAt: row.created_at,
+        revokedAt: row.revoked_at,
+      }
+    );
   }
 }
 

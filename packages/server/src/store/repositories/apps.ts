@@ -52,11 +52,23 @@ export class AppsRepository {
       .insertInto('apps')
       .values({ ...row, settings: this.sealer.seal(row.id, settings) })
       .execute();
-    return { id: row.id, namespaceId: row.namespace_id, namespace, name: row.name, path: `${namespace}/${row.name}`, settings, createdAt: row.created_at, sessionsRevokedBefore: null };
+    return {
+      id: row.id,
+      namespaceId: row.namespace_id,
+      namespace,
+      name: row.name,
+      path: `${namespace}/${row.name}`,
+      settings,
+      createdAt: row.created_at,
+      sessionsRevokedBefore: null,
+    };
   }
 
   async findApp(namespace: string, name: string): Promise<AppRecord | undefined> {
-    const row = await this.selectApps().where('namespaces.name', '=', namespace).where('apps.name', '=', name).executeTakeFirst();
+    const row = await this.selectApps()
+      .where('namespaces.name', '=', namespace)
+      .where('apps.name', '=', name)
+      .executeTakeFirst();
     return row && this.toApp(row);
   }
 
@@ -72,7 +84,11 @@ export class AppsRepository {
   }
 
   async updateSettings(id: string, settings: AppSettings): Promise<void> {
-    await this.db.updateTable('apps').set({ settings: this.sealer.seal(id, settings) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('apps')
+      .set({ settings: this.sealer.seal(id, settings) })
+      .where('id', '=', id)
+      .execute();
   }
 
   /**
@@ -86,7 +102,11 @@ export class AppsRepository {
       .where('id', '=', id)
       .where((eb) => eb.or([eb('sessions_revoked_before', 'is', null), eb('sessions_revoked_before', '<', before)]))
       .execute();
-    const row = await this.db.selectFrom('apps').select('sessions_revoked_before').where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('apps')
+      .select('sessions_revoked_before')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     return Number(row.sessions_revoked_before);
   }
 
@@ -101,7 +121,12 @@ export class AppsRepository {
     for (const row of rows) {
       if (!this.sealer.holdsPlaintext(row.settings)) continue;
       const settings = this.sealer.sealStored(row.id, row.settings);
-      const result = await this.db.updateTable('apps').set({ settings }).where('id', '=', row.id).where('settings', '=', row.settings).executeTakeFirst();
+      const result = await this.db
+        .updateTable('apps')
+        .set({ settings })
+        .where('id', '=', row.id)
+        .where('settings', '=', row.settings)
+        .executeTakeFirst();
       sealed += Number(result.numUpdatedRows);
     }
     return sealed;
@@ -124,7 +149,15 @@ export class AppsRepository {
     return this.db
       .selectFrom('apps')
       .innerJoin('namespaces', 'namespaces.id', 'apps.namespace_id')
-      .select(['apps.id', 'apps.namespace_id', 'apps.name', 'apps.settings', 'apps.created_at', 'apps.sessions_revoked_before', 'namespaces.name as namespace']);
+      .select([
+        'apps.id',
+        'apps.namespace_id',
+        'apps.name',
+        'apps.settings',
+        'apps.created_at',
+        'apps.sessions_revoked_before',
+        'namespaces.name as namespace',
+      ]);
   }
 }
 

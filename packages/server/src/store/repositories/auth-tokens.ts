@@ -66,7 +66,13 @@ export class AuthTokensRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     if (token === undefined) return false;
-    if (token.revoked_at === null) await this.db.updateTable('auth_tokens').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    if (token.revoked_at === null)
+      await this.db
+        .updateTable('auth_tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
     return true;
   }
 

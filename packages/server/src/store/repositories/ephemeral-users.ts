@@ -24,7 +24,11 @@ export class EphemeralUsersRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Marks anonymous users of one app ended; returns the ids it changed (already ended or not anonymous: skipped). */
-  async endAnonymous(appId: string, ids: readonly string[], { now, expiresAt, onlyWithoutLiveSession }: EndAnonymous): Promise<string[]> {
+  async endAnonymous(
+    appId: string,
+    ids: readonly string[],
+    { now, expiresAt, onlyWithoutLiveSession }: EndAnonymous,
+  ): Promise<string[]> {
     if (ids.length === 0) return [];
     let query = this.db
       .updateTable('users')
@@ -57,14 +61,25 @@ export class EphemeralUsersRepository {
 
   /** Users whose `expires_at` has passed (guests, ended anonymous users). */
   async findExpired(now: number, limit: number): Promise<string[]> {
-    const rows = await this.db.selectFrom('users').select('id').where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute();
     return rows.map((row) => row.id);
   }
 
   /** Removes those of `ids` that are still expired; their sessions and tokens go with them (cascade). */
   async deleteExpired(ids: readonly string[], now: number): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.deleteFrom('users').where('id', 'in', ids).where('expires_at', '<=', now).returning('id').execute();
+    const rows = await this.db
+      .deleteFrom('users')
+      .where('id', 'in', ids)
+      .where('expires_at', '<=', now)
+      .returning('id')
+      .execute();
     return rows.map((row) => row.id);
   }
 

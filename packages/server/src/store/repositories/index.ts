@@ -42,7 +42,8 @@ export function createRepositories(db: Kysely<Database>, sealer: SettingsSealer)
     authTokens: new AuthTokensRepository(db),
     userIdentities: new UserIdentitiesRepository(db),
     usedTokenIds: new UsedTokenIdsRepository(db),
-    transaction: (work) => (db.isTransaction ? work(repositories) : db.transaction().execute((trx) => work(createRepositories(trx, sealer)))),
+    transaction: (work) =>
+      db.isTransaction ? work(repositories) : db.transaction().execute((trx) => work(createRepositories(trx, sealer))),
   };
   return repositories;
 }

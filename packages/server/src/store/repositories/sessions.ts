@@ -83,7 +83,11 @@ export class SessionsRepository {
 
   /** Revokes every live session of a user but `exceptId`; returns the ids it revoked. */
   async revokeAllOfUser(userId: string, reason: string, now: number, exceptId?: string): Promise<string[]> {
-    let query = this.db.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+    let query = this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null);
     if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
     const rows = await query.returning('id').execute();
     return rows.map((row) => row.id);
@@ -105,7 +109,10 @@ export class SessionsRepository {
   }
 
   async insertReconnectToken(row: NewReconnectTokenRow): Promise<void> {
-    await this.db.insertInto('reconnect_tokens').values({ ...row, used_at: null, superseded_at: null }).execute();
+    await this.db
+      .insertInto('reconnect_tokens')
+      .values({ ...row, used_at: null, superseded_at: null })
+      .execute();
   }
 
   /**
@@ -161,7 +168,12 @@ export class SessionsRepository {
 
   /** Retires every unused reconnect token of a session but `exceptId`: a newer one replaces them, or the session ends. */
   async supersedeReconnectTokens(sessionId: string, now: number, exceptId?: string): Promise<void> {
-    let query = this.db.updateTable('reconnect_tokens').set({ superseded_at: now }).where('session_id', '=', sessionId).where('used_at', 'is', null).where('superseded_at', 'is', null);
+    let query = this.db
+      .updateTable('reconnect_tokens')
+      .set({ superseded_at: now })
+      .where('session_id', '=', sessionId)
+      .where('used_at', 'is', null)
+      .where('superseded_at', 'is', null);
     if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
     await query.execute();
   }
@@ -185,5 +197,14 @@ function toSession(row: Selectable<SessionTable>): SessionRecord {
 }
 
 function toReconnectToken(row: Selectable<ReconnectTokenTable>): ReconnectTokenRecord {
-  return { id: row.id, sessionId: row.session_id, parentId: row.parent_id, secretHash: row.secret_hash, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at, supersededAt: row.superseded_at };
+  return {
+    id: row.id,
+    sessionId: row.session_id,
+    parentId: row.parent_id,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    usedAt: row.used_at,
+    supersededAt: row.superseded_at,
+  };
 }

@@ -25,7 +25,10 @@ export class SigningKeysRepository {
         .where('app_id', '=', row.app_id)
         .where('retired_at', 'is', null)
         .execute();
-      await trx.insertInto('signing_keys').values({ ...row, retired_at: null, verify_until: null }).execute();
+      await trx
+        .insertInto('signing_keys')
+        .values({ ...row, retired_at: null, verify_until: null })
+        .execute();
     });
   }
 

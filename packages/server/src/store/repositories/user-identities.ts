@@ -45,11 +45,24 @@ export class UserIdentitiesRepository {
   }
 
   async listForUser(appId: string, userId: string): Promise<UserIdentityRecord[]> {
-    const rows = await this.db.selectFrom('user_identities').selectAll().where('app_id', '=', appId).where('user_id', '=', userId).orderBy('created_at').execute();
+    const rows = await this.db
+      .selectFrom('user_identities')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .execute();
     return rows.map(toIdentity);
   }
 }
 
 function toIdentity(row: Selectable<UserIdentityTable>): UserIdentityRecord {
-  return { appId: row.app_id, provider: row.provider, subject: row.subject, userId: row.user_id, createdAt: row.created_at, lastLoginAt: row.last_login_at };
+  return {
+    appId: row.app_id,
+    provider: row.provider,
+    subject: row.subject,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastLoginAt: row.last_login_at,
+  };
 }

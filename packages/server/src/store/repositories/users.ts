@@ -44,12 +44,22 @@ export class UsersRepository {
   }
 
   async findById(appId: string, id: string): Promise<UserRecord | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && toUser(row);
   }
 
   async findByLogin(appId: string, field: 'username_key' | 'email_key', key: string): Promise<UserRecord | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('app_id', '=', appId).where(field, '=', key).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where(field, '=', key)
+      .executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -59,7 +69,10 @@ export class UsersRepository {
     if (prefix !== undefined && prefix !== '') {
       const pattern = `${escapeLike(prefix)}%`;
       query = query.where((eb) =>
-        eb.or([sql<boolean>`${eb.ref('username_key')} like ${pattern} escape '\\'`, sql<boolean>`${eb.ref('email_key')} like ${pattern} escape '\\'`]),
+        eb.or([
+          sql<boolean>`${eb.ref('username_key')} like ${pattern} escape '\\'`,
+          sql<boolean>`${eb.ref('email_key')} like ${pattern} escape '\\'`,
+        ]),
       );
     }
     const rows = await query.orderBy('id').limit(limit).execute();
@@ -76,11 +89,20 @@ export class UsersRepository {
 
   /** Stamps a login; one statement, no read back (it runs on every login). */
   async recordLogin(appId: string, id: string, now: number): Promise<void> {
-    await this.db.updateTable('users').set({ last_login_at: now }).where('app_id', '=', appId).where('id', '=', id).execute();
+    await this.db
+      .updateTable('users')
+      .set({ last_login_at: now })
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .execute();
   }
 
   async delete(appId: string, id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('users').where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('users')
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
 }

@@ -67,7 +67,11 @@ export class AnonymousUsers {
   private async endUsers(app: AppRecord, ids: string[], onlyWithoutLiveSession: boolean): Promise<string[]> {
     const now = this.clock.now();
     const expiresAt = now + app.settings.strategies.anonymous.retention * 1000;
-    const ended = await this.repositories.ephemeralUsers.endAnonymous(app.id, ids, { now, expiresAt, onlyWithoutLiveSession });
+    const ended = await this.repositories.ephemeralUsers.endAnonymous(app.id, ids, {
+      now,
+      expiresAt,
+      onlyWithoutLiveSession,
+    });
     await Promise.all(ended.map((id) => this.sessions.userChanged(id)));
     return ended;
   }

@@ -11,10 +11,16 @@ export const AnonymousSettings = Type.Object(
       default: 7 * DAY,
       minimum: 0,
       maximum: 400 * DAY,
-      description: 'Seconds an ended anonymous user is kept (its old tokens answer user_ended meanwhile) before the clean-up removes it.',
+      description:
+        'Seconds an ended anonymous user is kept (its old tokens answer user_ended meanwhile) before the clean-up removes it.',
     }),
   },
-  { additionalProperties: false, default: {}, description: 'Anonymous users with an optional display name; each login makes a new ephemeral user, ended when its last session ends.' },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      'Anonymous users with an optional display name; each login makes a new ephemeral user, ended when its last session ends.',
+  },
 );
 
 export type AnonymousSettings = Static<typeof AnonymousSettings>;

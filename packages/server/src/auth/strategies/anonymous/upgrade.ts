@@ -35,20 +35,37 @@ export class AnonymousUpgrade {
     // An upgrade is a signup by a client: an app that closed public signup closed this door too.
     if (!app.settings.publicSignup) throw new TesseraError('signup_disabled');
     if (input.username === undefined && input.email === undefined) {
-      throw new TesseraError('invalid_request', { message: 'Give a username, an email, or both.', details: [{ path: '/username', message: 'username or email is required' }] });
+      throw new TesseraError('invalid_request', {
+        message: 'Give a username, an email, or both.',
+        details: [{ path: '/username', message: 'username or email is required' }],
+      });
     }
     const { password, ...profile } = input;
     // Hashed and signed before the transaction: hashing takes tens of milliseconds on a thread,
     // and signing may read the store. The session is a registered user's, which does not expire.
     const passwordHash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, profile)));
-    const prepared = await this.sessions.prepareStart(app, { ...user, expiresAt: null }, UPGRADE_SESSION_STRATEGY, client);
+    const prepared = await this.sessions.prepareStart(
+      app,
+      { ...user, expiresAt: null },
+      UPGRADE_SESSION_STRATEGY,
+      client,
+    );
     // The user's change, its new session and the end of its anonymous sessions commit together:
     // a failure leaves the anonymous user and its session usable and its login free, and no
     // tokens are answered for an upgrade that did not happen.
     const { upgraded, credentials, revocation } = await this.repositories.transaction(async (repositories) => {
-      await this.register(repositories, app, user, { ...profileColumns(profile), password_hash: passwordHash, updated_at: this.clock.now() });
+      await this.register(repositories, app, user, {
+        ...profileColumns(profile),
+        password_hash: passwordHash,
+        updated_at: this.clock.now(),
+      });
       const credentials = await this.sessions.writeStart(repositories, prepared);
-      const revocation = await this.sessions.writeRevokeAll(repositories, user, 'user_upgraded', credentials.session.id);
+      const revocation = await this.sessions.writeRevokeAll(
+        repositories,
+        user,
+        'user_upgraded',
+        credentials.session.id,
+      );
       const upgraded = await repositories.users.findById(app.id, user.id);
       if (upgraded === undefined) throw new TesseraError('user_not_found');
       this.sessions.assertUserActive(upgraded);
@@ -60,7 +77,12 @@ export class AnonymousUpgrade {
   }
 
   /** Registers the user, unless it is no longer a live anonymous user: then it throws why. */
-  private async register(repositories: Repositories, app: AppRecord, user: UserRecord, patch: UserRowPatch): Promise<void> {
+  private async register(
+    repositories: Repositories,
+    app: AppRecord,
+    user: UserRecord,
+    patch: UserRowPatch,
+  ): Promise<void> {
     let registered: boolean;
     try {
       registered = await repositories.ephemeralUsers.registerAnonymous(app.id, user.id, patch);
@@ -72,6 +94,8 @@ export class AnonymousUpgrade {
     const current = await repositories.users.findById(app.id, user.id);
     if (current === undefined) throw new TesseraError('user_not_found');
     // Lost a race: the user ended, or a concurrent upgrade got there first.
-    throw current.endedAt !== null ? new TesseraError('user_ended') : new TesseraError('not_anonymous', { details: { kind: current.kind } });
+    throw current.endedAt !== null
+      ? new TesseraError('user_ended')
+      : new TesseraError('not_anonymous', { details: { kind: current.kind } });
   }
 }

@@ -3,8 +3,18 @@ import type { AuthTokenService } from '../../tokens/auth-tokens.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 
 const AuthTokenInput = Type.Object(
-  { strategy: Type.Literal('auth-token'), token: Type.String({ minLength: 1, maxLength: 256, description: 'An `at_…` token the app’s backend made for the user.' }) },
-  { additionalProperties: false, description: 'A long-lived auth token made with the secret key (CometChat’s auth token login).' },
+  {
+    strategy: Type.Literal('auth-token'),
+    token: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'An `at_…` token the app’s backend made for the user.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'A long-lived auth token made with the secret key (CometChat’s auth token login).',
+  },
 );
 
 /** Logs a user in with a per-user auth token made by the app's backend. */

@@ -2,6 +2,13 @@ import Type, { type Static } from 'typebox';
 import { enabledFlag } from '../toggle.js';
 
 /** Per-app settings of the `auth-token` strategy. */
-export const AuthTokenSettings = Type.Object({ enabled: enabledFlag(false) }, { additionalProperties: false, default: {}, description: 'Long-lived per-user tokens made by the app’s backend with the secret key.' });
+export const AuthTokenSettings = Type.Object(
+  { enabled: enabledFlag(false) },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Long-lived per-user tokens made by the app’s backend with the secret key.',
+  },
+);
 
 export type AuthTokenSettings = Static<typeof AuthTokenSettings>;

@@ -8,8 +8,19 @@ import { askIdentityProvider, unreachable } from './webhook.js';
 export const CUSTOM_PROVIDER = 'custom';
 
 const CustomInput = Type.Object(
-  { strategy: Type.Literal('custom'), token: Type.String({ minLength: 1, maxLength: 8192, description: 'The app’s own opaque token; Tessera asks the app’s identity provider about it.' }) },
-  { additionalProperties: false, description: 'A token of the app’s own user system, checked by its identity-provider webhook (ConnectyCube’s custom identity provider).' },
+  {
+    strategy: Type.Literal('custom'),
+    token: Type.String({
+      minLength: 1,
+      maxLength: 8192,
+      description: 'The app’s own opaque token; Tessera asks the app’s identity provider about it.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'A token of the app’s own user system, checked by its identity-provider webhook (ConnectyCube’s custom identity provider).',
+  },
 );
 
 /**
@@ -27,9 +38,19 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
     const settings = app.settings.strategies.custom;
     // The settings schema demands a URL when the strategy is on; a document older than that rule may lack one.
     if (settings.url === undefined) throw unreachable('not_configured');
-    const answer = await askIdentityProvider({ url: settings.url, timeoutMs: settings.timeoutMs, maxResponseBytes: settings.maxResponseBytes, headers: settings.headers }, input.token);
+    const answer = await askIdentityProvider(
+      {
+        url: settings.url,
+        timeoutMs: settings.timeoutMs,
+        maxResponseBytes: settings.maxResponseBytes,
+        headers: settings.headers,
+      },
+      input.token,
+    );
     const { subject, profile } = mapAnswer(answer, settings.mapping);
     const autoProvision = settings.autoProvision ?? app.settings.autoProvisionUsers;
-    return { user: await this.externalUsers.signIn(app, { provider: CUSTOM_PROVIDER, subject, profile, autoProvision }) };
+    return {
+      user: await this.externalUsers.signIn(app, { provider: CUSTOM_PROVIDER, subject, profile, autoProvision }),
+    };
   }
 }

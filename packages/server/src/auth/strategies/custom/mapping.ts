@@ -37,14 +37,23 @@ function subjectOf(value: unknown): string {
   if (value === undefined || value === null || value === '') throw unreachable('missing_id');
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   if (typeof value === 'string' && value.length <= SUBJECT_MAX_LENGTH) return value;
-  throw unreachable('invalid_field', { field: 'id', message: `must be a non-empty string of at most ${SUBJECT_MAX_LENGTH} characters or an integer` });
+  throw unreachable('invalid_field', {
+    field: 'id',
+    message: `must be a non-empty string of at most ${SUBJECT_MAX_LENGTH} characters or an integer`,
+  });
 }
 
-function optionalField(answer: Record<string, unknown>, path: string | null, schema: TSchema, field: string): string | undefined {
+function optionalField(
+  answer: Record<string, unknown>,
+  path: string | null,
+  schema: TSchema,
+  field: string,
+): string | undefined {
   if (path === null) return undefined;
   const value = valueAt(answer, path);
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !Value.Check(schema, value)) throw unreachable('invalid_field', { field, message: `does not fit Tessera's rules for ${field}` });
+  if (typeof value !== 'string' || !Value.Check(schema, value))
+    throw unreachable('invalid_field', { field, message: `does not fit Tessera's rules for ${field}` });
   return value;
 }
 
@@ -52,7 +61,8 @@ function optionalField(answer: Record<string, unknown>, path: string | null, sch
 function valueAt(answer: Record<string, unknown>, path: string): unknown {
   let current: unknown = answer;
   for (const key of path.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, key)) return undefined;
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, key))
+      return undefined;
     current = (current as Record<string, unknown>)[key];
   }
   return current;

@@ -6,15 +6,37 @@ import { enabledFlag } from '../toggle.js';
 const answerPath = (options: { default?: string; description?: string } = {}) =>
   Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_$-]+(\\.[A-Za-z0-9_$-]+)*$', ...options });
 const optionalAnswerPath = (name: string, byDefault: string) =>
-  Type.Union([answerPath(), Type.Null()], { default: byDefault, description: `Field of the answer holding the user's ${name}; null to ignore it.` });
+  Type.Union([answerPath(), Type.Null()], {
+    default: byDefault,
+    description: `Field of the answer holding the user's ${name}; null to ignore it.`,
+  });
 
 /** Header names Tessera sets itself or that only the HTTP layer may set. Compared lowercased. */
-export const RESERVED_HEADERS = new Set(['host', 'accept', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'accept-encoding', 'proxy-authorization', 'proxy-connection']);
+export const RESERVED_HEADERS = new Set([
+  'host',
+  'accept',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'accept-encoding',
+  'proxy-authorization',
+  'proxy-connection',
+]);
 
 const HeaderName = Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$" });
 // Visible ASCII only (a header value may not break the request), and a secret: masked by the
 // admin API, encrypted at rest.
-const HeaderValue = secretString({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$' });
+const HeaderValue = secretString({
+  minLength: 1,
+  maxLength: 1024,
+  pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$',
+});
 
 const Header = Type.Object({ name: HeaderName, value: HeaderValue }, { additionalProperties: false });
 
@@ -22,12 +44,20 @@ const Headers = Type.Refine(
   Type.Array(Header, {
     maxItems: 16,
     default: [],
-    description: 'Static headers sent with every call, e.g. a shared secret, as `{ name, value }` pairs. A patch replaces the whole list. Never logged; encrypted at rest; the admin API shows the values masked.',
+    description:
+      'Static headers sent with every call, e.g. a shared secret, as `{ name, value }` pairs. A patch replaces the whole list. Never logged; encrypted at rest; the admin API shows the values masked.',
   }),
-  (headers) => headers.every(({ name }, index) => !RESERVED_HEADERS.has(name.toLowerCase()) && headers.findIndex((other) => other.name.toLowerCase() === name.toLowerCase()) === index),
+  (headers) =>
+    headers.every(
+      ({ name }, index) =>
+        !RESERVED_HEADERS.has(name.toLowerCase()) &&
+        headers.findIndex((other) => other.name.toLowerCase() === name.toLowerCase()) === index,
+    ),
   (headers) => {
     const reserved = headers.find(({ name }) => RESERVED_HEADERS.has(name.toLowerCase()));
-    return reserved === undefined ? 'headers may not name the same header twice' : `headers may not set ${reserved.name}: Tessera sets it`;
+    return reserved === undefined
+      ? 'headers may not name the same header twice'
+      : `headers may not set ${reserved.name}: Tessera sets it`;
   },
 );
 
@@ -35,28 +65,57 @@ const CustomSettingsObject = Type.Object(
   {
     enabled: enabledFlag(false),
     url: Type.Optional(
-      Type.String({ maxLength: 2048, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$', description: 'The webhook Tessera POSTs `{ "token": … }` to. Required when enabled.' }),
+      Type.String({
+        maxLength: 2048,
+        pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$',
+        description: 'The webhook Tessera POSTs `{ "token": … }` to. Required when enabled.',
+      }),
     ),
-    timeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 10_000, description: 'How long to wait for the whole answer, in milliseconds.' }),
-    maxResponseBytes: Type.Integer({ default: 64 * 1024, minimum: 1024, maximum: 1024 * 1024, description: 'Largest answer body read; a longer one is refused.' }),
+    timeoutMs: Type.Integer({
+      default: 3000,
+      minimum: 100,
+      maximum: 10_000,
+      description: 'How long to wait for the whole answer, in milliseconds.',
+    }),
+    maxResponseBytes: Type.Integer({
+      default: 64 * 1024,
+      minimum: 1024,
+      maximum: 1024 * 1024,
+      description: 'Largest answer body read; a longer one is refused.',
+    }),
     headers: Headers,
     mapping: Type.Object(
       {
-        id: answerPath({ default: 'id', description: 'Field of the answer holding the stable user id (string or integer). Required in every answer.' }),
+        id: answerPath({
+          default: 'id',
+          description: 'Field of the answer holding the stable user id (string or integer). Required in every answer.',
+        }),
         login: optionalAnswerPath('login (becomes the username)', 'login'),
         email: optionalAnswerPath('email', 'email'),
         fullName: optionalAnswerPath('full name', 'full_name'),
       },
       { additionalProperties: false, default: {}, description: 'Where each user field is in the answer.' },
     ),
-    autoProvision: Type.Union([Type.Boolean(), Type.Null()], { default: null, description: 'Whether an unknown id creates a user; null: the app-wide autoProvisionUsers decides.' }),
+    autoProvision: Type.Union([Type.Boolean(), Type.Null()], {
+      default: null,
+      description: 'Whether an unknown id creates a user; null: the app-wide autoProvisionUsers decides.',
+    }),
   },
-  { additionalProperties: false, default: {}, description: 'Opaque tokens vouched for by the app’s own identity-provider webhook.' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Opaque tokens vouched for by the app’s own identity-provider webhook.',
+  },
 );
 
 /** Per-app settings of the `custom` strategy. */
-export const CustomSettings = Type.Refine(CustomSettingsObject, (settings) => validUrl(settings.url) && (!settings.enabled || settings.url !== undefined), (settings) =>
-  settings.url === undefined ? 'url is required when the custom strategy is enabled' : 'url must be an absolute http or https URL without user name or password',
+export const CustomSettings = Type.Refine(
+  CustomSettingsObject,
+  (settings) => validUrl(settings.url) && (!settings.enabled || settings.url !== undefined),
+  (settings) =>
+    settings.url === undefined
+      ? 'url is required when the custom strategy is enabled'
+      : 'url must be an absolute http or https URL without user name or password',
 );
 
 export type CustomSettings = Static<typeof CustomSettingsObject>;
@@ -65,7 +124,12 @@ function validUrl(url: string | undefined): boolean {
   if (url === undefined) return true;
   try {
     const parsed = new URL(url);
-    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '' && parsed.username === '' && parsed.password === '';
+    return (
+      (parsed.protocol === 'http:' || parsed.protocol === 'https:') &&
+      parsed.hostname !== '' &&
+      parsed.username === '' &&
+      parsed.password === ''
+    );
   } catch {
     return false;
   }

@@ -1,7 +1,16 @@
 import { TesseraError } from '../../../errors.js';
 
 /** Why the identity provider gave no usable answer; sent as `details.reason` of `idp_unreachable`. */
-export type UnreachableReason = 'not_configured' | 'timeout' | 'network_error' | 'redirect' | 'bad_status' | 'too_large' | 'not_json' | 'missing_id' | 'invalid_field';
+export type UnreachableReason =
+  | 'not_configured'
+  | 'timeout'
+  | 'network_error'
+  | 'redirect'
+  | 'bad_status'
+  | 'too_large'
+  | 'not_json'
+  | 'missing_id'
+  | 'invalid_field';
 
 /** Statuses by which the identity provider says "this token is not valid". */
 export const REJECTING_STATUSES: ReadonlySet<number> = new Set([401, 403, 404]);
@@ -43,7 +52,8 @@ export async function askIdentityProvider(call: WebhookCall, token: string): Pro
   }
   if (response.status !== 200) {
     await discard(response);
-    if (REJECTING_STATUSES.has(response.status)) throw new TesseraError('idp_rejected', { details: { status: response.status } });
+    if (REJECTING_STATUSES.has(response.status))
+      throw new TesseraError('idp_rejected', { details: { status: response.status } });
     throw unreachable('bad_status', { status: response.status });
   }
   const body = await readCapped(response, call.maxResponseBytes, signal);
@@ -94,7 +104,8 @@ function parseObject(body: Uint8Array): Record<string, unknown> {
   } catch {
     throw unreachable('not_json');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw unreachable('not_json', { message: 'the answer is not a JSON object' });
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw unreachable('not_json', { message: 'the answer is not a JSON object' });
   return value as Record<string, unknown>;
 }
 

@@ -7,7 +7,7 @@ import { DisplayNameInput, normalizeDisplayName } from '../display-name.js';
 
 const GuestInput = Type.Object(
   { strategy: Type.Literal('guest'), fullName: DisplayNameInput },
-  { additionalProperties: false, description: 'The guest\'s full name; every login makes a new guest user.' },
+  { additionalProperties: false, description: "The guest's full name; every login makes a new guest user." },
 );
 
 /**
@@ -27,7 +27,11 @@ export class GuestStrategy implements Strategy<typeof GuestInput> {
 
   async authenticate(input: { fullName: string }, { app }: StrategyContext): Promise<Identity> {
     const fullName = normalizeDisplayName(input.fullName, '/fullName');
-    if (fullName === null) throw new TesseraError('invalid_request', { message: 'Give the guest\'s full name.', details: [{ path: '/fullName', message: 'must not be blank' }] });
+    if (fullName === null)
+      throw new TesseraError('invalid_request', {
+        message: "Give the guest's full name.",
+        details: [{ path: '/fullName', message: 'must not be blank' }],
+      });
     const expiresAt = this.clock.now() + app.settings.strategies.guest.lifetime * 1000;
     const user = await this.users.create(app, { kind: 'guest', profile: { fullName }, expiresAt });
     return { user };

@@ -15,7 +15,11 @@ export const GuestSettings = Type.Object(
       description: 'Seconds a guest user lasts from its login; its sessions end then, and the clean-up removes it.',
     }),
   },
-  { additionalProperties: false, default: {}, description: 'Named guests, kept as users of kind guest for a limited time.' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Named guests, kept as users of kind guest for a limited time.',
+  },
 );
 
 export type GuestSettings = Static<typeof GuestSettings>;

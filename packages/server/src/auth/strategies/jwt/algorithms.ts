@@ -1,7 +1,18 @@
 /** The signature algorithms a trusted issuer may use, and what each one needs of a key. */
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
 
 export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
 export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
@@ -23,7 +34,12 @@ export function minimumSecretBytes(alg: HmacAlgorithm): number {
   return { HS256: 32, HS384: 48, HS512: 64 }[alg];
 }
 
-const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519' };
+const CURVES: Partial<Record<AsymmetricAlgorithm, string>> = {
+  ES256: 'P-256',
+  ES384: 'P-384',
+  ES512: 'P-521',
+  EdDSA: 'Ed25519',
+};
 
 /**
  * Why a public JWK does not fit `alg`, or undefined when it does. Checked at configuration
@@ -34,7 +50,8 @@ export function keyMismatch(jwk: Record<string, unknown>, alg: AsymmetricAlgorit
   if ('d' in jwk || 'p' in jwk || 'k' in jwk) return 'is private or symmetric key material; give only the public key';
   if (jwk.alg !== undefined && jwk.alg !== alg) return `is marked for ${JSON.stringify(jwk.alg)}, not ${alg}`;
   if (jwk.use !== undefined && jwk.use !== 'sig') return 'is not a signature key (use is not "sig")';
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return 'does not allow "verify" in key_ops';
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify')))
+    return 'does not allow "verify" in key_ops';
   if (alg.startsWith('RS') || alg.startsWith('PS')) {
     // Size, exponent and known weaknesses are the key checks' (auth/key-checks), not a matter of fit.
     return jwk.kty === 'RSA' && typeof jwk.n === 'string' ? undefined : `is not an RSA key, which ${alg} needs`;

@@ -19,7 +19,8 @@ export function claimAt(claims: Claims, path: string): unknown {
   if (Object.hasOwn(claims, path)) return claims[path];
   let current: unknown = claims;
   for (const segment of path.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, segment)) return undefined;
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, segment))
+      return undefined;
     current = (current as Claims)[segment];
   }
   return current;
@@ -30,8 +31,13 @@ export function userIdFrom(claims: Claims, path: string): string {
   const value = claimAt(claims, path);
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   if (typeof value === 'string' && value.length > 0 && value.length <= MAX_SUBJECT_LENGTH) return value;
-  if (value === undefined) throw new TokenRejected('missing_claim', `The token has no user id at ${path}.`, { claim: path });
-  throw new TokenRejected('bad_user_id', `The user id at ${path} is not a string of 1 to ${MAX_SUBJECT_LENGTH} characters or an integer.`, { claim: path });
+  if (value === undefined)
+    throw new TokenRejected('missing_claim', `The token has no user id at ${path}.`, { claim: path });
+  throw new TokenRejected(
+    'bad_user_id',
+    `The user id at ${path} is not a string of 1 to ${MAX_SUBJECT_LENGTH} characters or an integer.`,
+    { claim: path },
+  );
 }
 
 /**
@@ -42,7 +48,12 @@ export function userIdFrom(claims: Claims, path: string): string {
 export function profileFrom(claims: Claims, mapping: TrustedIssuerSettings['claims']): ExternalProfile {
   const read = (path: string | null): unknown => (path === null ? undefined : claimAt(claims, path));
   const profile: ExternalProfile = {};
-  const fullName = pickName(read(mapping.displayName), read(mapping.fullName), read(mapping.firstName), read(mapping.lastName));
+  const fullName = pickName(
+    read(mapping.displayName),
+    read(mapping.fullName),
+    read(mapping.firstName),
+    read(mapping.lastName),
+  );
   if (fullName !== undefined) profile.fullName = fullName;
   const email = read(mapping.email);
   if (typeof email === 'string' && Value.Check(Email, email.trim())) profile.email = email.trim();
@@ -65,6 +76,8 @@ function pickName(displayName: unknown, fullName: unknown, firstName: unknown, l
 /** Group names that make valid tags (1 to 64 characters, at most 50, no repeats). */
 function tagsFrom(groups: unknown): string[] | undefined {
   if (!Array.isArray(groups)) return undefined;
-  const names = groups.filter((group): group is string => typeof group === 'string' && group.length >= 1 && group.length <= 64);
+  const names = groups.filter(
+    (group): group is string => typeof group === 'string' && group.length >= 1 && group.length <= 64,
+  );
   return [...new Set(names)].slice(0, 50);
 }

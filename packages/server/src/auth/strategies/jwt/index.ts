@@ -19,10 +19,20 @@ const JwtInput = Type.Object(
   {
     strategy: Type.Literal('jwt'),
     // Generous here so that a too-large token is answered `invalid_token` by the verifier (8 KiB).
-    token: Type.String({ minLength: 1, maxLength: 65_536, description: 'A JWT signed by one of the app\'s trusted issuers.' }),
-    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The trusted issuer\'s id; needed only when the token\'s iss does not tell.' })),
+    token: Type.String({
+      minLength: 1,
+      maxLength: 65_536,
+      description: "A JWT signed by one of the app's trusted issuers.",
+    }),
+    issuer: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "The trusted issuer's id; needed only when the token's iss does not tell.",
+      }),
+    ),
   },
-  { additionalProperties: false, description: 'A token from one of the app\'s trusted issuers (external JWT).' },
+  { additionalProperties: false, description: "A token from one of the app's trusted issuers (external JWT)." },
 );
 
 /** The `user_identities.provider` of a trusted issuer. */
@@ -62,8 +72,16 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
     }
   }
 
-  private async authenticateToken(input: { token: string; issuer?: string }, { app }: StrategyContext): Promise<Identity> {
-    const { issuer, claims } = await this.verifier.verify({ app, issuers: app.settings.strategies.jwt.issuers, token: input.token, issuerId: input.issuer });
+  private async authenticateToken(
+    input: { token: string; issuer?: string },
+    { app }: StrategyContext,
+  ): Promise<Identity> {
+    const { issuer, claims } = await this.verifier.verify({
+      app,
+      issuers: app.settings.strategies.jwt.issuers,
+      token: input.token,
+      issuerId: input.issuer,
+    });
     if (issuer.requirePublishableKeySubject) await this.assertPublishableKeySubject(app, claims);
     const subject = userIdFrom(claims, issuer.userIdClaim);
     if (issuer.singleUse) await this.consume(app, issuer, claims);
@@ -82,7 +100,9 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
   /** ApiRTC's tokens name the app by its public key in `sub`; a key of another app, or a revoked one, does not do. */
   private async assertPublishableKeySubject(app: AppRecord, claims: Claims): Promise<void> {
     const { sub } = claims;
-    const refused = new TokenRejected('claim_mismatch', 'The token\'s sub is not a publishable key of this app.', { claim: 'sub' });
+    const refused = new TokenRejected('claim_mismatch', "The token's sub is not a publishable key of this app.", {
+      claim: 'sub',
+    });
     if (typeof sub !== 'string' || parseOpaqueToken(sub)?.prefix !== 'pk') throw refused;
     try {
       await this.dependencies.apps.authenticateKey(app, sub);
@@ -100,7 +120,12 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
     const { usedTokenIds } = this.dependencies.repositories;
     // The verifier has checked that a single-use token has a string jti and a numeric exp.
     const expiresAt = ((claims.exp as number) + issuer.clockSkew) * 1000;
-    const first = await usedTokenIds.record({ app_id: app.id, issuer: issuer.id, jti: claims.jti as string, expires_at: Math.min(Math.ceil(expiresAt), Number.MAX_SAFE_INTEGER) });
+    const first = await usedTokenIds.record({
+      app_id: app.id,
+      issuer: issuer.id,
+      jti: claims.jti as string,
+      expires_at: Math.min(Math.ceil(expiresAt), Number.MAX_SAFE_INTEGER),
+    });
     if (!first) throw new TesseraError('token_replayed');
   }
 }

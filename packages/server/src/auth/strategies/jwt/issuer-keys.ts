@@ -2,7 +2,13 @@ import { importJWK, type CryptoKey } from 'jose';
 import type { Logger } from 'pino';
 import { publicKeyProblem } from '../../key-checks/public-key.js';
 import { isHmac, keyMismatch, type AsymmetricAlgorithm, type HmacAlgorithm } from './algorithms.js';
-import { publicJwkOf, publicKeyStrengthProblem, secretBytes, secretStrengthProblem, type PublicKeyEntry } from './key-config.js';
+import {
+  publicJwkOf,
+  publicKeyStrengthProblem,
+  secretBytes,
+  secretStrengthProblem,
+  type PublicKeyEntry,
+} from './key-config.js';
 import type { Jwk, JwksCache } from './jwks-cache.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import type { TokenHeader } from './token-structure.js';
@@ -37,15 +43,21 @@ export class IssuerKeys {
 
   async candidates(app: AppScope, issuer: TrustedIssuerSettings, header: TokenHeader): Promise<VerificationKey[]> {
     const { alg } = header;
-    const refused = (key: object, problem: () => string | undefined, facts: Record<string, unknown>, optIn = '') => this.refused(key, optIn, problem, { app: app.path, issuer: issuer.id, ...facts });
+    const refused = (key: object, problem: () => string | undefined, facts: Record<string, unknown>, optIn = '') =>
+      this.refused(key, optIn, problem, { app: app.path, issuer: issuer.id, ...facts });
     if (issuer.secrets !== undefined) {
       if (!isHmac(alg)) throw notForIssuer(alg);
-      const usable = issuer.secrets.filter((entry, index) => !refused(entry, () => secretStrengthProblem(entry), { secret: `secrets.${index}`, kid: entry.kid }));
+      const usable = issuer.secrets.filter(
+        (entry, index) =>
+          !refused(entry, () => secretStrengthProblem(entry), { secret: `secrets.${index}`, kid: entry.kid }),
+      );
       return secretCandidates(usable, alg, header.kid);
     }
     if (isHmac(alg)) throw notForIssuer(alg);
     if (issuer.publicKeys !== undefined) {
-      const usable = issuer.publicKeys.filter((entry) => !refused(entry, () => publicKeyStrengthProblem(entry), { kid: entry.kid }));
+      const usable = issuer.publicKeys.filter(
+        (entry) => !refused(entry, () => publicKeyStrengthProblem(entry), { kid: entry.kid }),
+      );
       return this.publicKeyCandidates(usable, alg, header.kid);
     }
     const { jwks } = issuer;
@@ -53,7 +65,15 @@ export class IssuerKeys {
     const keys = await this.jwks.keys(`${app.id}\n${issuer.id}\n${jwks.url}`, jwks, header.kid);
     const policy = { rsaExponents: jwks.rsaExponents ?? [] };
     const kidOf = (key: Jwk) => (typeof key.kid === 'string' ? key.kid.slice(0, 256) : undefined);
-    const usable = keys.filter((key) => !refused(key, () => publicKeyProblem(key, policy), { url: jwks.url, kid: kidOf(key) }, policy.rsaExponents.join()));
+    const usable = keys.filter(
+      (key) =>
+        !refused(
+          key,
+          () => publicKeyProblem(key, policy),
+          { url: jwks.url, kid: kidOf(key) },
+          policy.rsaExponents.join(),
+        ),
+    );
     return this.jwksCandidates(usable, alg, header.kid);
   }
 
@@ -61,28 +81,46 @@ export class IssuerKeys {
    * Whether the key checks refuse the key under the issuer's opt-in; a refusal is logged when
    * first judged (a key set's keys are new objects after each fetch, a settings entry after each change).
    */
-  private refused(key: object, optIn: string, problem: () => string | undefined, facts: Record<string, unknown>): boolean {
+  private refused(
+    key: object,
+    optIn: string,
+    problem: () => string | undefined,
+    facts: Record<string, unknown>,
+  ): boolean {
     let byOptIn = this.verdicts.get(key);
     if (byOptIn === undefined) this.verdicts.set(key, (byOptIn = new Map<string, string | null>()));
     let verdict = byOptIn.get(optIn);
     if (verdict === undefined) {
       verdict = problem() ?? null;
       byOptIn.set(optIn, verdict);
-      if (verdict !== null) this.logger.warn({ ...facts, strategy: 'jwt', reason: verdict }, 'trusted issuer key refused by the key checks; it is not used');
+      if (verdict !== null)
+        this.logger.warn(
+          { ...facts, strategy: 'jwt', reason: verdict },
+          'trusted issuer key refused by the key checks; it is not used',
+        );
     }
     return verdict !== null;
   }
 
-  private async publicKeyCandidates(entries: PublicKeyEntry[], alg: AsymmetricAlgorithm, kid: string | undefined): Promise<VerificationKey[]> {
+  private async publicKeyCandidates(
+    entries: PublicKeyEntry[],
+    alg: AsymmetricAlgorithm,
+    kid: string | undefined,
+  ): Promise<VerificationKey[]> {
     const sameAlg = entries.filter((entry) => entry.alg === alg);
     // Without a kid, only an issuer with a single key for this alg is unambiguous.
-    const chosen = kid === undefined ? (sameAlg.length === 1 ? sameAlg : []) : sameAlg.filter((entry) => entry.kid === kid);
+    const chosen =
+      kid === undefined ? (sameAlg.length === 1 ? sameAlg : []) : sameAlg.filter((entry) => entry.kid === kid);
     const [entry] = chosen;
     if (entry === undefined) throw unknownKey(kid);
     return [await this.importOnce(entry, () => importPublicEntry(entry), alg)];
   }
 
-  private async jwksCandidates(keys: Jwk[], alg: AsymmetricAlgorithm, kid: string | undefined): Promise<VerificationKey[]> {
+  private async jwksCandidates(
+    keys: Jwk[],
+    alg: AsymmetricAlgorithm,
+    kid: string | undefined,
+  ): Promise<VerificationKey[]> {
     const usable = keys.filter((key) => keyMismatch(key, alg) === undefined);
     const chosen = kid === undefined ? (usable.length === 1 ? usable : []) : usable.filter((key) => key.kid === kid);
     const [jwk] = chosen;
@@ -98,14 +136,18 @@ export class IssuerKeys {
     if (known !== undefined) return known;
     const key = load().catch(() => {
       byAlg.delete(alg);
-      throw new TokenRejected('unknown_key', 'The issuer\'s key for this token cannot be used.');
+      throw new TokenRejected('unknown_key', "The issuer's key for this token cannot be used.");
     });
     byAlg.set(alg, key);
     return key;
   }
 }
 
-function secretCandidates(entries: NonNullable<TrustedIssuerSettings['secrets']>, alg: HmacAlgorithm, kid: string | undefined): VerificationKey[] {
+function secretCandidates(
+  entries: NonNullable<TrustedIssuerSettings['secrets']>,
+  alg: HmacAlgorithm,
+  kid: string | undefined,
+): VerificationKey[] {
   const sameAlg = entries.filter((entry) => entry.alg === alg);
   const byKid = kid === undefined ? [] : sameAlg.filter((entry) => entry.kid === kid);
   // A kid that names a secret picks it; otherwise the secrets without a kid are tried (at most four).
@@ -122,4 +164,9 @@ async function importPublicEntry(entry: PublicKeyEntry): Promise<CryptoKey> {
 
 const notForIssuer = (alg: string) => new TokenRejected('unsupported_alg', `This issuer does not sign with ${alg}.`);
 const unknownKey = (kid: string | undefined) =>
-  new TokenRejected('unknown_key', kid === undefined ? 'The token has no kid, and the issuer has more than one usable key for its alg.' : 'No usable key of this issuer has the token\'s kid.');
+  new TokenRejected(
+    'unknown_key',
+    kid === undefined
+      ? 'The token has no kid, and the issuer has more than one usable key for its alg.'
+      : "No usable key of this issuer has the token's kid.",
+  );

@@ -68,16 +68,26 @@ export class JwksCache {
   async keys(cacheKey: string, source: JwksSource, kid: string | undefined): Promise<Jwk[]> {
     let entry = this.entries.get(cacheKey);
     if (entry === undefined) {
-      entry = { keys: undefined, fetchedAt: 0, lastAttemptAt: Number.NEGATIVE_INFINITY, lastFailure: undefined, pending: undefined };
+      entry = {
+        keys: undefined,
+        fetchedAt: 0,
+        lastAttemptAt: Number.NEGATIVE_INFINITY,
+        lastFailure: undefined,
+        pending: undefined,
+      };
       this.entries.set(cacheKey, entry);
     }
     const now = this.clock.now();
     const stale = entry.keys === undefined || now - entry.fetchedAt >= source.cacheMaxAge * 1000;
     const missing = kid !== undefined && !entry.keys?.some((key) => key.kid === kid);
     if (entry.pending !== undefined) await entry.pending;
-    else if ((stale || missing) && now - entry.lastAttemptAt >= source.cooldown * 1000) await this.refresh(entry, source);
+    else if ((stale || missing) && now - entry.lastAttemptAt >= source.cooldown * 1000)
+      await this.refresh(entry, source);
     if (entry.keys === undefined || this.clock.now() - entry.fetchedAt >= MAX_STALE_MS) {
-      throw new TesseraError('idp_unreachable', { message: 'The issuer\'s key set could not be fetched.', details: { jwks: source.url, ...entry.lastFailure } });
+      throw new TesseraError('idp_unreachable', {
+        message: "The issuer's key set could not be fetched.",
+        details: { jwks: source.url, ...entry.lastFailure },
+      });
     }
     return entry.keys;
   }
@@ -115,11 +125,18 @@ export class JwksCache {
     try {
       body = JSON.parse(await readBounded(response, MAX_BODY_BYTES));
     } catch (error) {
-      if (error instanceof FetchFailed || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))) throw error;
+      if (
+        error instanceof FetchFailed ||
+        (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+      )
+        throw error;
       throw new FetchFailed({ reason: 'not_json' });
     }
-    if (typeof body !== 'object' || body === null || !('keys' in body) || !Array.isArray(body.keys)) throw new FetchFailed({ reason: 'not_a_key_set' });
-    return (body.keys as unknown[]).filter((key): key is Jwk => typeof key === 'object' && key !== null && !Array.isArray(key)).slice(0, MAX_KEYS);
+    if (typeof body !== 'object' || body === null || !('keys' in body) || !Array.isArray(body.keys))
+      throw new FetchFailed({ reason: 'not_a_key_set' });
+    return (body.keys as unknown[])
+      .filter((key): key is Jwk => typeof key === 'object' && key !== null && !Array.isArray(key))
+      .slice(0, MAX_KEYS);
   }
 }
 
@@ -142,8 +159,10 @@ async function readBounded(response: Response, limit: number): Promise<string> {
 
 function failureOf(error: unknown): JwksFailure {
   if (error instanceof FetchFailed) return error.failure;
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return { reason: 'timeout' };
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+    return { reason: 'timeout' };
   // undici reports a refused redirect as "fetch failed" caused by "unexpected redirect".
-  if (error instanceof Error && error.cause instanceof Error && /redirect/i.test(error.cause.message)) return { reason: 'redirect' };
+  if (error instanceof Error && error.cause instanceof Error && /redirect/i.test(error.cause.message))
+    return { reason: 'redirect' };
   return { reason: 'network' };
 }

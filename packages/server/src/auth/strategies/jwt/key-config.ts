@@ -36,11 +36,15 @@ export function secretBytes({ secret, encoding }: Pick<SecretEntry, 'secret' | '
 
 /** Shape of a secret (schema refinement). */
 export function secretProblem(entry: SecretEntry): string | undefined {
-  if (/^\s*-----BEGIN /.test(entry.secret)) return 'secret looks like a PEM key; public keys go under publicKeys, never under secrets (a secret: openssl rand -base64 32)';
-  if (entry.encoding !== 'utf8' && !isCanonical(entry.secret, entry.encoding)) return `secret is not valid ${entry.encoding}`;
+  if (/^\s*-----BEGIN /.test(entry.secret))
+    return 'secret looks like a PEM key; public keys go under publicKeys, never under secrets (a secret: openssl rand -base64 32)';
+  if (entry.encoding !== 'utf8' && !isCanonical(entry.secret, entry.encoding))
+    return `secret is not valid ${entry.encoding}`;
   const bytes = secretBytes(entry).length;
   const minimum = minimumSecretBytes(entry.alg);
-  return bytes < minimum ? `secret is ${bytes} bytes; ${entry.alg} needs at least ${minimum} (openssl rand -base64 ${minimum})` : undefined;
+  return bytes < minimum
+    ? `secret is ${bytes} bytes; ${entry.alg} needs at least ${minimum} (openssl rand -base64 ${minimum})`
+    : undefined;
 }
 
 /** Strength of a secret: whether it is random enough (write time and use time). */
@@ -55,10 +59,12 @@ function isCanonical(text: string, encoding: 'base64url' | 'base64'): boolean {
 
 /** The public JWK of an entry, or why there is none. */
 export function publicJwkOf(entry: PublicKeyEntry): { jwk: Record<string, unknown> } | { problem: string } {
-  if ((entry.jwk === undefined) === (entry.pem === undefined)) return { problem: 'give the key as exactly one of jwk or pem' };
+  if ((entry.jwk === undefined) === (entry.pem === undefined))
+    return { problem: 'give the key as exactly one of jwk or pem' };
   try {
     if (entry.pem !== undefined) {
-      if (/PRIVATE KEY/.test(entry.pem)) return { problem: 'pem is a private key; give only the public key (BEGIN PUBLIC KEY)' };
+      if (/PRIVATE KEY/.test(entry.pem))
+        return { problem: 'pem is a private key; give only the public key (BEGIN PUBLIC KEY)' };
       return { jwk: { ...createPublicKey(entry.pem).export({ format: 'jwk' }) } };
     }
     const jwk = entry.jwk ?? {};
@@ -70,7 +76,9 @@ export function publicJwkOf(entry: PublicKeyEntry): { jwk: Record<string, unknow
   } catch {
     // Node refuses, among others, EC points off their curve; the key checks say which flaw it is.
     const flaw = entry.jwk === undefined ? undefined : publicKeyProblem(entry.jwk);
-    return { problem: `${entry.pem !== undefined ? 'pem' : 'jwk'} is not a valid public key${flaw === undefined ? '' : ` (${flaw})`}` };
+    return {
+      problem: `${entry.pem !== undefined ? 'pem' : 'jwk'} is not a valid public key${flaw === undefined ? '' : ` (${flaw})`}`,
+    };
   }
 }
 

@@ -9,7 +9,12 @@ import { publicKeyEntryProblem, secretProblem } from './key-config.js';
  * algorithm is refused by the admin PATCH that sets it, with the path of the entry at fault.
  */
 
-const Kid = Type.String({ minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$', description: 'Key id: the token header\'s `kid`.' });
+const Kid = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: "Key id: the token header's `kid`.",
+});
 // Spelled out (not mapped from algorithms.ts) so that the static types keep each literal; the
 // key checks take algorithms.ts's types, so the compiler refuses an algorithm only one side knows.
 const HmacAlg = Type.Union([Type.Literal('HS256'), Type.Literal('HS384'), Type.Literal('HS512')]);
@@ -26,15 +31,19 @@ const AsymmetricAlg = Type.Union([
   Type.Literal('EdDSA'),
 ]);
 
-const CLAIM_PATH = 'A claim name, or a dotted path into nested claims (`grants.apiRTC_UserAgent_Id`). A claim whose own name contains dots is matched whole first.';
-const ClaimPath = (options: { default?: string; description?: string } = {}) => Type.String({ minLength: 1, maxLength: 256, pattern: '^\\S+$', description: CLAIM_PATH, ...options });
-const MappedClaim = (byDefault: string, description: string) => Type.Union([ClaimPath(), Type.Null()], { default: byDefault, description: `${description} null: not mapped.` });
+const CLAIM_PATH =
+  'A claim name, or a dotted path into nested claims (`grants.apiRTC_UserAgent_Id`). A claim whose own name contains dots is matched whole first.';
+const ClaimPath = (options: { default?: string; description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 256, pattern: '^\\S+$', description: CLAIM_PATH, ...options });
+const MappedClaim = (byDefault: string, description: string) =>
+  Type.Union([ClaimPath(), Type.Null()], { default: byDefault, description: `${description} null: not mapped.` });
 
 /** Ten years: longer is no limit at all. */
 const MAX_TOKEN_LIFETIME = 10 * 366 * 24 * 3600;
 
 /** An opted-in RSA exponent; 1 (which any "signature" satisfies) is below the minimum, and even ones are refused with the key. */
-const RsaExponent = (description: string) => Type.Integer({ minimum: 3, maximum: Number.MAX_SAFE_INTEGER, description });
+const RsaExponent = (description: string) =>
+  Type.Integer({ minimum: 3, maximum: Number.MAX_SAFE_INTEGER, description });
 
 const SecretKey = Type.Refine(
   Type.Object(
@@ -49,7 +58,8 @@ const SecretKey = Type.Refine(
       }),
       encoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64url'), Type.Literal('base64')], {
         default: 'utf8',
-        description: 'How `secret` is written: utf8 (as jsonwebtoken takes a string), or the bytes in base64url / base64.',
+        description:
+          'How `secret` is written: utf8 (as jsonwebtoken takes a string), or the bytes in base64url / base64.',
       }),
     },
     { additionalProperties: false },
@@ -65,7 +75,11 @@ const PublicKey = Type.Refine(
       alg: AsymmetricAlg,
       jwk: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'The public key as a JWK.' })),
       pem: Type.Optional(Type.String({ maxLength: 16384, description: 'The public key (or a certificate) in PEM.' })),
-      rsaExponent: Type.Optional(RsaExponent('Opt-in for an RSA key whose public exponent is not 65537: that exponent (odd, at least 3). Without it only 65537 is accepted.')),
+      rsaExponent: Type.Optional(
+        RsaExponent(
+          'Opt-in for an RSA key whose public exponent is not 65537: that exponent (odd, at least 3). Without it only 65537 is accepted.',
+        ),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -76,16 +90,36 @@ const PublicKey = Type.Refine(
 const Jwks = Type.Refine(
   Type.Object(
     {
-      url: Type.String({ maxLength: 2048, description: 'HTTPS URL of the issuer\'s JSON Web Key Set (plain HTTP only on a loopback address). Redirects are refused.' }),
-      algorithms: Type.Array(AsymmetricAlg, { minItems: 1, uniqueItems: true, default: ['RS256', 'PS256', 'ES256', 'EdDSA'], description: 'Algorithms accepted with these keys.' }),
-      cacheMaxAge: Type.Integer({ default: 600, minimum: 30, maximum: 86_400, description: 'Seconds a fetched key set is used before it is fetched again.' }),
-      cooldown: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'Least seconds between two fetches, whatever unknown `kid` tokens show.' }),
+      url: Type.String({
+        maxLength: 2048,
+        description:
+          "HTTPS URL of the issuer's JSON Web Key Set (plain HTTP only on a loopback address). Redirects are refused.",
+      }),
+      algorithms: Type.Array(AsymmetricAlg, {
+        minItems: 1,
+        uniqueItems: true,
+        default: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        description: 'Algorithms accepted with these keys.',
+      }),
+      cacheMaxAge: Type.Integer({
+        default: 600,
+        minimum: 30,
+        maximum: 86_400,
+        description: 'Seconds a fetched key set is used before it is fetched again.',
+      }),
+      cooldown: Type.Integer({
+        default: 30,
+        minimum: 1,
+        maximum: 3600,
+        description: 'Least seconds between two fetches, whatever unknown `kid` tokens show.',
+      }),
       timeout: Type.Number({ default: 3, minimum: 0.05, maximum: 30, description: 'Seconds to wait for the key set.' }),
       rsaExponents: Type.Optional(
         Type.Array(RsaExponent('An RSA public exponent besides 65537.'), {
           maxItems: 4,
           uniqueItems: true,
-          description: 'Opt-in: RSA public exponents (odd, at least 3) accepted for the set\'s keys besides 65537. Keys with any other exponent are skipped and logged.',
+          description:
+            "Opt-in: RSA public exponents (odd, at least 3) accepted for the set's keys besides 65537. Keys with any other exponent are skipped and logged.",
         }),
       ),
     },
@@ -97,12 +131,15 @@ const Jwks = Type.Refine(
 
 const ProfileClaims = Type.Object(
   {
-    displayName: MappedClaim('displayName', 'Display name; becomes the user\'s full name.'),
+    displayName: MappedClaim('displayName', "Display name; becomes the user's full name."),
     fullName: MappedClaim('name', 'Full name, used when there is no display name.'),
-    firstName: MappedClaim('firstName', 'First name; with the last name, the full name when neither of the above is given.'),
+    firstName: MappedClaim(
+      'firstName',
+      'First name; with the last name, the full name when neither of the above is given.',
+    ),
     lastName: MappedClaim('lastName', 'Last name.'),
     email: MappedClaim('email', 'Email address.'),
-    groups: MappedClaim('groups', 'A list of group names; becomes the user\'s tags.'),
+    groups: MappedClaim('groups', "A list of group names; becomes the user's tags."),
   },
   { additionalProperties: false, default: {}, description: 'Which claims fill the profile of users from this issuer.' },
 );
@@ -110,31 +147,74 @@ const ProfileClaims = Type.Object(
 const TrustedIssuer = Type.Refine(
   Type.Object(
     {
-      id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]*$', description: 'Names the issuer in login bodies (`issuer`) and links users as provider `jwt:<id>`.' }),
-      issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Expected `iss`. When set, a token without it or with another is refused.' })),
-      audience: Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems: 10 })], {
-        description: 'Expected `aud` (required): the token must name one of these.',
+      id: Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[a-z0-9][a-z0-9._-]*$',
+        description: 'Names the issuer in login bodies (`issuer`) and links users as provider `jwt:<id>`.',
       }),
-      secrets: Type.Optional(Type.Array(SecretKey, { minItems: 1, maxItems: 4, description: 'HMAC shared secrets (several while rotating).' })),
-      publicKeys: Type.Optional(Type.Array(PublicKey, { minItems: 1, maxItems: 20, description: 'Public keys, chosen by the token\'s `kid`.' })),
+      issuer: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 1024,
+          description: 'Expected `iss`. When set, a token without it or with another is refused.',
+        }),
+      ),
+      audience: Type.Union(
+        [
+          Type.String({ minLength: 1, maxLength: 1024 }),
+          Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems: 10 }),
+        ],
+        {
+          description: 'Expected `aud` (required): the token must name one of these.',
+        },
+      ),
+      secrets: Type.Optional(
+        Type.Array(SecretKey, {
+          minItems: 1,
+          maxItems: 4,
+          description: 'HMAC shared secrets (several while rotating).',
+        }),
+      ),
+      publicKeys: Type.Optional(
+        Type.Array(PublicKey, { minItems: 1, maxItems: 20, description: "Public keys, chosen by the token's `kid`." }),
+      ),
       jwks: Type.Optional(Jwks),
-      userIdClaim: ClaimPath({ default: 'sub', description: `The claim that holds the user's id at the issuer. ${CLAIM_PATH}` }),
+      userIdClaim: ClaimPath({
+        default: 'sub',
+        description: `The claim that holds the user's id at the issuer. ${CLAIM_PATH}`,
+      }),
       claims: ProfileClaims,
-      requirePublishableKeySubject: Type.Boolean({ default: false, description: 'ApiRTC style: `sub` must be a live publishable key of this app.' }),
+      requirePublishableKeySubject: Type.Boolean({
+        default: false,
+        description: 'ApiRTC style: `sub` must be a live publishable key of this app.',
+      }),
       requireExpiry: Type.Boolean({ default: true, description: 'Refuse tokens without `exp`.' }),
-      clockSkew: Type.Integer({ default: 30, minimum: 0, maximum: 300, description: 'Seconds of leeway on `exp`, `nbf` and `iat`.' }),
+      clockSkew: Type.Integer({
+        default: 30,
+        minimum: 0,
+        maximum: 300,
+        description: 'Seconds of leeway on `exp`, `nbf` and `iat`.',
+      }),
       maxTokenLifetime: Type.Optional(
         Type.Integer({
           minimum: 1,
           maximum: MAX_TOKEN_LIFETIME,
-          description: 'Seconds a token may live (exp − iat) at most. When set, a token without iat or exp is refused. Unset: no limit.',
+          description:
+            'Seconds a token may live (exp − iat) at most. When set, a token without iat or exp is refused. Unset: no limit.',
         }),
       ),
-      singleUse: Type.Boolean({ default: false, description: 'Each `jti` logs in once; tokens without `jti` or `exp` are refused.' }),
-      autoProvision: Type.Optional(Type.Boolean({ description: 'Create a user on a first login. Unset: the app\'s autoProvisionUsers.' })),
+      singleUse: Type.Boolean({
+        default: false,
+        description: 'Each `jti` logs in once; tokens without `jti` or `exp` are refused.',
+      }),
+      autoProvision: Type.Optional(
+        Type.Boolean({ description: "Create a user on a first login. Unset: the app's autoProvisionUsers." }),
+      ),
       matchExistingUserBy: Type.Union([Type.Literal('id'), Type.Literal('username'), Type.Null()], {
         default: null,
-        description: 'When no user is linked to the token\'s user id yet, link the user whose Tessera id (or username) equals it. null: never.',
+        description:
+          "When no user is linked to the token's user id yet, link the user whose Tessera id (or username) equals it. null: never.",
       }),
       updateProfile: Type.Boolean({ default: true, description: 'Refresh the profile from the claims at each login.' }),
     },
@@ -149,19 +229,27 @@ export const JwtSettings = Type.Refine(
   Type.Object(
     {
       enabled: enabledFlag(false),
-      issuers: Type.Array(TrustedIssuer, { default: [], maxItems: 10, description: 'The external systems whose tokens this app accepts.' }),
+      issuers: Type.Array(TrustedIssuer, {
+        default: [],
+        maxItems: 10,
+        description: 'The external systems whose tokens this app accepts.',
+      }),
     },
     { additionalProperties: false, default: {}, description: 'Tokens of the app’s trusted issuers.' },
   ),
   (settings) => duplicate(settings.issuers.map((issuer) => issuer.id)) === undefined,
-  (settings) => `issuers: the id ${JSON.stringify(duplicate(settings.issuers.map((issuer) => issuer.id)))} is used twice`,
+  (settings) =>
+    `issuers: the id ${JSON.stringify(duplicate(settings.issuers.map((issuer) => issuer.id)))} is used twice`,
 );
 
 export type JwtSettings = Static<typeof JwtSettings>;
 export type TrustedIssuerSettings = JwtSettings['issuers'][number];
 
-
-function issuerProblem(issuer: { secrets?: unknown[] | undefined; publicKeys?: { kid: string }[] | undefined; jwks?: unknown }): string | undefined {
+function issuerProblem(issuer: {
+  secrets?: unknown[] | undefined;
+  publicKeys?: { kid: string }[] | undefined;
+  jwks?: unknown;
+}): string | undefined {
   const sources = [issuer.secrets, issuer.publicKeys, issuer.jwks].filter((source) => source !== undefined).length;
   if (sources !== 1) return 'give exactly one of secrets, publicKeys or jwks';
   const kid = duplicate((issuer.publicKeys ?? []).map((key) => key.kid));

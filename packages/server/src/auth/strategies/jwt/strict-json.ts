@@ -8,7 +8,8 @@
 /** Deeper nesting than this is not a token anyone means to send. */
 const MAX_DEPTH = 32;
 
-export type StrictJsonResult = { ok: true; value: unknown } | { ok: false; problem: 'invalid_json' | 'duplicate_key' | 'too_deep' };
+export type StrictJsonResult =
+  { ok: true; value: unknown } | { ok: false; problem: 'invalid_json' | 'duplicate_key' | 'too_deep' };
 
 export function parseStrictJson(text: string): StrictJsonResult {
   let value: unknown;

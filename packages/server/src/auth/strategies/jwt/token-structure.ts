@@ -36,14 +36,17 @@ export interface InspectedToken {
 }
 
 export function inspectToken(token: string): InspectedToken {
-  if (token.length > MAX_TOKEN_BYTES) throw new TokenRejected('too_large', `The token is larger than ${MAX_TOKEN_BYTES} bytes.`);
+  if (token.length > MAX_TOKEN_BYTES)
+    throw new TokenRejected('too_large', `The token is larger than ${MAX_TOKEN_BYTES} bytes.`);
   const segments = token.split('.');
-  if (segments.length === 5) throw new TokenRejected('encrypted', 'Encrypted tokens (JWE) are not accepted; send a signed JWT.');
+  if (segments.length === 5)
+    throw new TokenRejected('encrypted', 'Encrypted tokens (JWE) are not accepted; send a signed JWT.');
   if (segments.length !== 3) throw new TokenRejected('malformed', 'A JWT has three dot-separated parts.');
   const [headerPart = '', payloadPart = '', signaturePart = ''] = segments;
   const header = readHeader(decodeJsonSegment(headerPart, 'header'));
   const unverifiedClaims = decodeJsonSegment(payloadPart, 'payload');
-  if (signaturePart === '' || decodeSegment(signaturePart, 'signature').length === 0) throw new TokenRejected('malformed', 'The token has no signature.');
+  if (signaturePart === '' || decodeSegment(signaturePart, 'signature').length === 0)
+    throw new TokenRejected('malformed', 'The token has no signature.');
   return { header, unverifiedClaims };
 }
 
@@ -54,7 +57,8 @@ function decodeSegment(segment: string, name: string): Buffer {
   }
   const bytes = Buffer.from(segment, 'base64url');
   // Non-zero trailing bits decode to the same bytes as zero ones: only one spelling is accepted.
-  if (bytes.toString('base64url') !== segment) throw new TokenRejected('malformed', `The token's ${name} is not canonical base64url.`);
+  if (bytes.toString('base64url') !== segment)
+    throw new TokenRejected('malformed', `The token's ${name} is not canonical base64url.`);
   return bytes;
 }
 
@@ -65,7 +69,8 @@ function decodeJsonSegment(segment: string, name: 'header' | 'payload'): Record<
   try {
     const bytes = decodeSegment(segment, name);
     // No byte-order mark, whitespace or anything else around the object: one spelling per token.
-    if (!isBareJsonObject(bytes)) throw new TokenRejected('malformed', `The token's ${name} does not start with { and end with }.`);
+    if (!isBareJsonObject(bytes))
+      throw new TokenRejected('malformed', `The token's ${name} does not start with { and end with }.`);
     text = utf8.decode(bytes);
   } catch (error) {
     if (error instanceof TokenRejected) throw error;
@@ -73,28 +78,45 @@ function decodeJsonSegment(segment: string, name: 'header' | 'payload'): Record<
   }
   const parsed = parseStrictJson(text);
   if (!parsed.ok) {
-    const why = { invalid_json: 'is not JSON', duplicate_key: 'repeats a key', too_deep: 'is nested too deeply' }[parsed.problem];
-    throw new TokenRejected(parsed.problem === 'duplicate_key' ? 'duplicate_key' : 'malformed', `The token's ${name} ${why}.`);
+    const why = { invalid_json: 'is not JSON', duplicate_key: 'repeats a key', too_deep: 'is nested too deeply' }[
+      parsed.problem
+    ];
+    throw new TokenRejected(
+      parsed.problem === 'duplicate_key' ? 'duplicate_key' : 'malformed',
+      `The token's ${name} ${why}.`,
+    );
   }
   const { value } = parsed;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TokenRejected('malformed', `The token's ${name} is not a JSON object.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TokenRejected('malformed', `The token's ${name} is not a JSON object.`);
   return value as Record<string, unknown>;
 }
 
 function readHeader(header: Record<string, unknown>): TokenHeader {
   for (const name of Object.keys(header)) {
-    if (KEY_CARRYING.has(name)) throw new TokenRejected('key_in_header', `Keys carried in the token (${name}) are not accepted.`);
-    if (name === 'crit') throw new TokenRejected('unknown_crit', 'The token marks header parameters as critical that are not understood.');
-    if (name === 'enc' || name === 'zip') throw new TokenRejected('encrypted', 'Encrypted tokens (JWE) are not accepted; send a signed JWT.');
-    if (!ALLOWED_HEADER.has(name)) throw new TokenRejected('header_not_allowed', `The header parameter ${JSON.stringify(name.slice(0, 32))} is not accepted.`);
+    if (KEY_CARRYING.has(name))
+      throw new TokenRejected('key_in_header', `Keys carried in the token (${name}) are not accepted.`);
+    if (name === 'crit')
+      throw new TokenRejected('unknown_crit', 'The token marks header parameters as critical that are not understood.');
+    if (name === 'enc' || name === 'zip')
+      throw new TokenRejected('encrypted', 'Encrypted tokens (JWE) are not accepted; send a signed JWT.');
+    if (!ALLOWED_HEADER.has(name))
+      throw new TokenRejected(
+        'header_not_allowed',
+        `The header parameter ${JSON.stringify(name.slice(0, 32))} is not accepted.`,
+      );
   }
   const { alg, kid, typ } = header;
-  if (typeof alg === 'string' && alg.toLowerCase() === 'none') throw new TokenRejected('unsupported_alg', 'Unsigned tokens (alg none) are not accepted.');
-  if (!isSupportedAlgorithm(alg)) throw new TokenRejected('unsupported_alg', 'The token\'s alg is not supported.');
-  if (kid !== undefined && (typeof kid !== 'string' || !KID.test(kid))) throw new TokenRejected('bad_kid', 'The token\'s kid is not a short printable string.');
-  if (typ !== undefined && (typeof typ !== 'string' || typ.length > 64)) throw new TokenRejected('malformed', 'The token\'s typ is not a short string.');
+  if (typeof alg === 'string' && alg.toLowerCase() === 'none')
+    throw new TokenRejected('unsupported_alg', 'Unsigned tokens (alg none) are not accepted.');
+  if (!isSupportedAlgorithm(alg)) throw new TokenRejected('unsupported_alg', "The token's alg is not supported.");
+  if (kid !== undefined && (typeof kid !== 'string' || !KID.test(kid)))
+    throw new TokenRejected('bad_kid', "The token's kid is not a short printable string.");
+  if (typ !== undefined && (typeof typ !== 'string' || typ.length > 64))
+    throw new TokenRejected('malformed', "The token's typ is not a short string.");
   for (const name of ['x5t', 'x5t#S256']) {
-    if (header[name] !== undefined && typeof header[name] !== 'string') throw new TokenRejected('malformed', `The token's ${name} is not a string.`);
+    if (header[name] !== undefined && typeof header[name] !== 'string')
+      throw new TokenRejected('malformed', `The token's ${name} is not a string.`);
   }
   return { alg, ...(kid === undefined ? {} : { kid }), ...(typ === undefined ? {} : { typ }) };
 }

@@ -49,14 +49,27 @@ export class ExternalJwtVerifier {
     }
   }
 
-  private async verifyForIssuer(app: AppScope, issuer: TrustedIssuerSettings, token: string, header: TokenHeader, unverifiedClaims: Claims): Promise<VerifiedExternalJwt> {
+  private async verifyForIssuer(
+    app: AppScope,
+    issuer: TrustedIssuerSettings,
+    token: string,
+    header: TokenHeader,
+    unverifiedClaims: Claims,
+  ): Promise<VerifiedExternalJwt> {
     // Before jose, which takes an exp of 1e400 (Infinity) for a token that never expires.
     assertTimeClaims(unverifiedClaims, { maxTokenLifetime: issuer.maxTokenLifetime });
     const candidates = await this.keys.candidates(app, issuer, header);
     const claims = await this.verifyWithAny(token, candidates, this.options(issuer, header));
     this.checkIssuedAt(claims, issuer);
-    if (issuer.singleUse && !(typeof claims.jti === 'string' && claims.jti.length > 0 && claims.jti.length <= MAX_JTI_LENGTH)) {
-      throw new TokenRejected('missing_claim', `Tokens of this issuer are single use and need a jti of 1 to ${MAX_JTI_LENGTH} characters.`, { claim: 'jti' });
+    if (
+      issuer.singleUse &&
+      !(typeof claims.jti === 'string' && claims.jti.length > 0 && claims.jti.length <= MAX_JTI_LENGTH)
+    ) {
+      throw new TokenRejected(
+        'missing_claim',
+        `Tokens of this issuer are single use and need a jti of 1 to ${MAX_JTI_LENGTH} characters.`,
+        { claim: 'jti' },
+      );
     }
     return { issuer, header, claims };
   }
@@ -74,7 +87,11 @@ export class ExternalJwtVerifier {
   }
 
   /** Tries each candidate key (several only for shared secrets being rotated). */
-  private async verifyWithAny(token: string, candidates: VerificationKey[], options: JWTVerifyOptions): Promise<Claims> {
+  private async verifyWithAny(
+    token: string,
+    candidates: VerificationKey[],
+    options: JWTVerifyOptions,
+  ): Promise<Claims> {
     for (const key of candidates) {
       try {
         const { payload } = await jwtVerify(token, key, options);
@@ -84,7 +101,7 @@ export class ExternalJwtVerifier {
         throw rejection(error);
       }
     }
-    throw new TokenRejected('bad_signature', 'The token\'s signature does not verify with the issuer\'s key.');
+    throw new TokenRejected('bad_signature', "The token's signature does not verify with the issuer's key.");
   }
 
   /** jose checks `iat` only with maxTokenAge; a token issued in the future is refused here. */
@@ -95,10 +112,18 @@ export class ExternalJwtVerifier {
   }
 }
 
-function chooseIssuer(issuers: readonly TrustedIssuerSettings[], issuerId: string | undefined, iss: unknown): TrustedIssuerSettings {
+function chooseIssuer(
+  issuers: readonly TrustedIssuerSettings[],
+  issuerId: string | undefined,
+  iss: unknown,
+): TrustedIssuerSettings {
   if (issuerId !== undefined) {
     const named = issuers.find((issuer) => issuer.id === issuerId);
-    if (named === undefined) throw new TesseraError('invalid_request', { message: 'This app has no trusted issuer of that id.', details: [{ path: '/issuer', message: 'unknown issuer' }] });
+    if (named === undefined)
+      throw new TesseraError('invalid_request', {
+        message: 'This app has no trusted issuer of that id.',
+        details: [{ path: '/issuer', message: 'unknown issuer' }],
+      });
     return named;
   }
   const [only] = issuers;
@@ -108,18 +133,26 @@ function chooseIssuer(issuers: readonly TrustedIssuerSettings[], issuerId: strin
   if (matching.length === 1 && match !== undefined) return match;
   throw new TokenRejected(
     'unknown_issuer',
-    issuers.length === 0 ? 'This app trusts no issuer yet.' : 'The token\'s iss names no single trusted issuer of this app; name it in the login body (issuer).',
+    issuers.length === 0
+      ? 'This app trusts no issuer yet.'
+      : "The token's iss names no single trusted issuer of this app; name it in the login body (issuer).",
   );
 }
 
 /** jose's verdicts, as reasons an integrator can act on. Anything unexpected is a malformed token, never a crash. */
 function rejection(error: unknown): TokenRejected {
-  if (error instanceof errors.JWTExpired) return new TokenRejected('expired', 'The token has expired.', { claim: 'exp' });
+  if (error instanceof errors.JWTExpired)
+    return new TokenRejected('expired', 'The token has expired.', { claim: 'exp' });
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return new TokenRejected('missing_claim', `The token has no ${error.claim} claim.`, { claim: error.claim });
-    if (error.claim === 'nbf') return new TokenRejected('not_yet_valid', 'The token is not valid yet.', { claim: 'nbf' });
-    return new TokenRejected('claim_mismatch', `The token's ${error.claim} claim is not the expected one.`, { claim: error.claim });
+    if (error.reason === 'missing')
+      return new TokenRejected('missing_claim', `The token has no ${error.claim} claim.`, { claim: error.claim });
+    if (error.claim === 'nbf')
+      return new TokenRejected('not_yet_valid', 'The token is not valid yet.', { claim: 'nbf' });
+    return new TokenRejected('claim_mismatch', `The token's ${error.claim} claim is not the expected one.`, {
+      claim: error.claim,
+    });
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return new TokenRejected('unsupported_alg', 'The token\'s alg does not fit the issuer\'s key.');
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return new TokenRejected('unsupported_alg', "The token's alg does not fit the issuer's key.");
   return new TokenRejected('malformed', 'The token could not be verified.');
 }

@@ -11,9 +11,12 @@ const KeyInput = Type.Object(
   {
     strategy: Type.Literal('key'),
     userId: Type.String({ minLength: 1, maxLength: 64, description: 'The Tessera id of the user to log in as.' }),
-    key: Type.String({ minLength: 1, maxLength: 256, description: 'The app\'s publishable key (pk_…).' }),
+    key: Type.String({ minLength: 1, maxLength: 256, description: "The app's publishable key (pk_…)." }),
   },
-  { additionalProperties: false, description: 'Development only: a user id and the app\'s publishable key, no secret of the user.' },
+  {
+    additionalProperties: false,
+    description: "Development only: a user id and the app's publishable key, no secret of the user.",
+  },
 );
 
 export interface KeyStrategyOptions {
@@ -42,15 +45,27 @@ export class KeyStrategy implements Strategy<typeof KeyInput> {
     const { mode, logger } = this.options;
     const fields = { app: app.path, userId: input.userId, strategy: this.name };
     if (mode === 'production') {
-      logger.warn(fields, 'key login refused: the key strategy is for development only and this server runs in production mode');
-      throw new TesseraError('strategy_disabled', { message: 'The key strategy is for development only; this server runs in production mode.', details: { strategy: this.name, reason: 'production_mode' } });
+      logger.warn(
+        fields,
+        'key login refused: the key strategy is for development only and this server runs in production mode',
+      );
+      throw new TesseraError('strategy_disabled', {
+        message: 'The key strategy is for development only; this server runs in production mode.',
+        details: { strategy: this.name, reason: 'production_mode' },
+      });
     }
     try {
       const user = await this.prove(app, input);
-      logger.warn(fields, 'DEVELOPMENT: key login — a user logged in with only the app\'s publishable key; never enable the key strategy for real users');
+      logger.warn(
+        fields,
+        "DEVELOPMENT: key login — a user logged in with only the app's publishable key; never enable the key strategy for real users",
+      );
       return { user };
     } catch (error) {
-      logger.warn({ ...fields, code: error instanceof TesseraError ? error.code : 'internal_error' }, 'key login refused');
+      logger.warn(
+        { ...fields, code: error instanceof TesseraError ? error.code : 'internal_error' },
+        'key login refused',
+      );
       throw error;
     }
   }
@@ -58,9 +73,13 @@ export class KeyStrategy implements Strategy<typeof KeyInput> {
   private async prove(app: StrategyContext['app'], input: { userId: string; key: string }) {
     const key = await this.options.apps.authenticateKey(app, input.key);
     // The secret key must never reach a client; refusing it here keeps anyone from learning to put it there.
-    if (key.kind !== 'publishable') throw new TesseraError('invalid_api_key', { message: 'Use the app\'s publishable key (pk_…) for key login, never the secret key.' });
+    if (key.kind !== 'publishable')
+      throw new TesseraError('invalid_api_key', {
+        message: "Use the app's publishable key (pk_…) for key login, never the secret key.",
+      });
     const user = await this.options.users.findById(app.id, input.userId);
-    if (user === undefined) throw new TesseraError('invalid_credentials', { message: 'No user of this app has this id.' });
+    if (user === undefined)
+      throw new TesseraError('invalid_credentials', { message: 'No user of this app has this id.' });
     // Checked here, not only by the authenticator, so that the log line tells the real outcome.
     this.options.sessions.assertUserActive(user);
     return user;

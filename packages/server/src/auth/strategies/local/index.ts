@@ -28,11 +28,15 @@ export class LocalStrategy implements Strategy<typeof LocalInput> {
     private readonly throttle: LoginThrottle,
   ) {}
 
-  async authenticate(input: { email?: string; username?: string; password: string }, { app, client }: StrategyContext): Promise<Identity> {
+  async authenticate(
+    input: { email?: string; username?: string; password: string },
+    { app, client }: StrategyContext,
+  ): Promise<Identity> {
     if ((input.email === undefined) === (input.username === undefined)) {
       throw new TesseraError('invalid_request', { message: 'Give either email or username.' });
     }
-    const login: { email: string } | { username: string } = input.email !== undefined ? { email: input.email } : { username: input.username ?? '' };
+    const login: { email: string } | { username: string } =
+      input.email !== undefined ? { email: input.email } : { username: input.username ?? '' };
     const subject = { account: throttleAccountOfLogin(login), ip: client.ip };
     await this.throttle.assertAllowed(app, subject);
     const user = await this.users.findByLogin(app, login);

@@ -60,7 +60,8 @@ export async function loadMetadata(issuer: string, timeoutMs: number): Promise<P
   // §4.3: a document naming another issuer must not be used, or one provider could speak for another.
   if (document.issuer !== issuer) throw new ProviderDocumentError('issuer_mismatch');
   const { jwks_uri: jwksUri, id_token_signing_alg_values_supported: algorithms } = document;
-  if (typeof jwksUri !== 'string' || !isAllowedProviderUrl(jwksUri)) throw new ProviderDocumentError('invalid_document');
+  if (typeof jwksUri !== 'string' || !isAllowedProviderUrl(jwksUri))
+    throw new ProviderDocumentError('invalid_document');
   if (algorithms !== undefined && !(Array.isArray(algorithms) && algorithms.every((alg) => typeof alg === 'string'))) {
     throw new ProviderDocumentError('invalid_document');
   }
@@ -75,7 +76,8 @@ export async function loadMetadata(issuer: string, timeoutMs: number): Promise<P
  */
 export async function loadKeys(jwksUri: string, timeoutMs: number): Promise<ProviderKeys> {
   const document = await fetchJson(jwksUri, { timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
-  if (!isRecord(document) || !Array.isArray(document.keys) || document.keys.length > MAX_KEYS) throw new ProviderDocumentError('invalid_document');
+  if (!isRecord(document) || !Array.isArray(document.keys) || document.keys.length > MAX_KEYS)
+    throw new ProviderDocumentError('invalid_document');
   const keys: JWK[] = [];
   const refused: RefusedKey[] = [];
   for (const key of document.keys as unknown[]) {

@@ -44,7 +44,8 @@ export function invalidIdToken(check: IdTokenCheck): ExternalTokenRefused {
 
 /** A provider that could not be reached, or whose documents cannot be used, as `idp_unreachable`. */
 export function providerUnreachable(issuer: string, step: 'discovery' | 'jwks', error: unknown): TesseraError {
-  const reason = error instanceof ProviderFetchError || error instanceof ProviderDocumentError ? error.reason : 'network';
+  const reason =
+    error instanceof ProviderFetchError || error instanceof ProviderDocumentError ? error.reason : 'network';
   const status = error instanceof ProviderFetchError ? error.status : undefined;
   return new TesseraError('idp_unreachable', {
     message: `The OpenID provider could not be used: its ${step === 'discovery' ? 'discovery document' : 'key set'} ${describe(reason, status)}.`,

@@ -1,4 +1,13 @@
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
 import { isBareJsonObject } from '../../external-tokens/json-segment.js';
@@ -12,7 +21,19 @@ import type { OidcProviderSettings } from './settings.js';
  * The algorithms an ID token may be signed with. Asymmetric only: an HS* ID token is signed with
  * the client secret, which Tessera does not hold, and `none` is never a signature.
  */
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 
 /** Clock difference tolerated between Tessera and the provider, for `exp`, `nbf` and `iat`. */
 const CLOCK_SKEW_SECONDS = 60;
@@ -38,7 +59,12 @@ export class IdTokenVerifier {
     private readonly clock: Clock,
   ) {}
 
-  async verify(appId: string, providers: readonly OidcProviderSettings[], idToken: string, nonce: string | undefined): Promise<VerifiedIdToken> {
+  async verify(
+    appId: string,
+    providers: readonly OidcProviderSettings[],
+    idToken: string,
+    nonce: string | undefined,
+  ): Promise<VerifiedIdToken> {
     const { provider, header, payload } = chooseProvider(providers, idToken);
     try {
       // Before jose, which takes an exp of 1e400 (Infinity) for a token that never expires.
@@ -48,12 +74,22 @@ export class IdTokenVerifier {
       checkClaims(claims, provider, nonce, this.clock.now());
       return { provider, claims };
     } catch (error) {
-      throw error instanceof ExternalTokenRefused ? error.withFacts({ issuer: provider.issuer, kid: typeof header.kid === 'string' ? header.kid.slice(0, 256) : undefined }) : error;
+      throw error instanceof ExternalTokenRefused
+        ? error.withFacts({
+            issuer: provider.issuer,
+            kid: typeof header.kid === 'string' ? header.kid.slice(0, 256) : undefined,
+          })
+        : error;
     }
   }
 
   /** Signature, `iss`, `aud`, `exp` and `nbf`; on an unknown key, the keys are fetched again once per cooldown. */
-  private async verifySignedClaims(appId: string, provider: OidcProviderSettings, state: ProviderState, idToken: string): Promise<IdTokenClaims> {
+  private async verifySignedClaims(
+    appId: string,
+    provider: OidcProviderSettings,
+    state: ProviderState,
+    idToken: string,
+  ): Promise<IdTokenClaims> {
     const options = this.verifyOptions(provider, state);
     try {
       return await verifyWithKeys(idToken, state, options);
@@ -74,7 +110,10 @@ export class IdTokenVerifier {
     return {
       issuer: provider.issuer,
       audience: provider.clientId,
-      algorithms: advertised === undefined ? ASYMMETRIC_ALGORITHMS : ASYMMETRIC_ALGORITHMS.filter((alg) => advertised.includes(alg)),
+      algorithms:
+        advertised === undefined
+          ? ASYMMETRIC_ALGORITHMS
+          : ASYMMETRIC_ALGORITHMS.filter((alg) => advertised.includes(alg)),
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: new Date(this.clock.now()),
@@ -87,11 +126,15 @@ export class IdTokenVerifier {
  * then verified in full against that provider. When several entries share the issuer, the one
  * whose client id the token names is tried (the audience check still applies).
  */
-function chooseProvider(providers: readonly OidcProviderSettings[], idToken: string): { provider: OidcProviderSettings; header: ProtectedHeaderParameters; payload: JWTPayload } {
+function chooseProvider(
+  providers: readonly OidcProviderSettings[],
+  idToken: string,
+): { provider: OidcProviderSettings; header: ProtectedHeaderParameters; payload: JWTPayload } {
   const { header, payload } = peek(idToken);
   // Header values are untrusted JSON here: `typ` may be any type.
   const typ: unknown = header.typ;
-  if (typ !== undefined && (typeof typ !== 'string' || !ID_TOKEN_TYPES.has(typ.toLowerCase()))) throw invalidIdToken('typ');
+  if (typ !== undefined && (typeof typ !== 'string' || !ID_TOKEN_TYPES.has(typ.toLowerCase())))
+    throw invalidIdToken('typ');
   const candidates = providers.filter((provider) => provider.issuer === payload.iss);
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   const provider = candidates.find((candidate) => audiences.includes(candidate.clientId)) ?? candidates[0];
@@ -102,7 +145,8 @@ function chooseProvider(providers: readonly OidcProviderSettings[], idToken: str
 function peek(idToken: string): { header: ProtectedHeaderParameters; payload: JWTPayload } {
   // Header and claims must be bare JSON objects: no byte-order mark or whitespace that decoders forgive.
   const [header = '', payload = ''] = idToken.split('.');
-  if (!isBareJsonObject(Buffer.from(header, 'base64url')) || !isBareJsonObject(Buffer.from(payload, 'base64url'))) throw invalidIdToken('format');
+  if (!isBareJsonObject(Buffer.from(header, 'base64url')) || !isBareJsonObject(Buffer.from(payload, 'base64url')))
+    throw invalidIdToken('format');
   try {
     return { header: decodeProtectedHeader(idToken), payload: decodeJwt(idToken) };
   } catch {
@@ -110,7 +154,11 @@ function peek(idToken: string): { header: ProtectedHeaderParameters; payload: JW
   }
 }
 
-async function verifyWithKeys(idToken: string, state: ProviderState, options: JWTVerifyOptions): Promise<IdTokenClaims> {
+async function verifyWithKeys(
+  idToken: string,
+  state: ProviderState,
+  options: JWTVerifyOptions,
+): Promise<IdTokenClaims> {
   try {
     const { payload } = await jwtVerify(idToken, state.keys.getKey, options);
     return payload as IdTokenClaims;
@@ -121,7 +169,11 @@ async function verifyWithKeys(idToken: string, state: ProviderState, options: JW
   }
 }
 
-async function verifyWithEachKey(idToken: string, keys: AsyncIterable<CryptoKey>, options: JWTVerifyOptions): Promise<IdTokenClaims> {
+async function verifyWithEachKey(
+  idToken: string,
+  keys: AsyncIterable<CryptoKey>,
+  options: JWTVerifyOptions,
+): Promise<IdTokenClaims> {
   for await (const key of keys) {
     try {
       const { payload } = await jwtVerify(idToken, key, options);
@@ -134,9 +186,15 @@ async function verifyWithEachKey(idToken: string, keys: AsyncIterable<CryptoKey>
 }
 
 /** The checks jose does not make: `sub`, `azp` with several audiences, `iat` not in the future, the nonce. */
-function checkClaims(claims: IdTokenClaims, provider: OidcProviderSettings, nonce: string | undefined, now: number): void {
+function checkClaims(
+  claims: IdTokenClaims,
+  provider: OidcProviderSettings,
+  nonce: string | undefined,
+  now: number,
+): void {
   if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) throw invalidIdToken('sub');
-  if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== provider.clientId) throw invalidIdToken('azp');
+  if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== provider.clientId)
+    throw invalidIdToken('azp');
   if (typeof claims.iat === 'number' && claims.iat > now / 1000 + CLOCK_SKEW_SECONDS) throw invalidIdToken('iat');
   if (nonce !== undefined && claims.nonce !== nonce) throw invalidIdToken('nonce');
 }
@@ -154,7 +212,12 @@ function joseCheck(error: unknown): IdTokenCheck | undefined {
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'algorithm';
   // A key of the provider's set that cannot be used (a private key, a malformed one) verifies nothing.
-  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSInvalid || error instanceof errors.JWKInvalid) return 'key';
+  if (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSInvalid ||
+    error instanceof errors.JWKInvalid
+  )
+    return 'key';
   if (error instanceof errors.JOSEError) return 'format';
   return undefined;
 }

@@ -11,8 +11,18 @@ import { ProviderCache, type ProviderCacheOptions } from './provider-cache.js';
 const OidcInput = Type.Object(
   {
     strategy: Type.Literal('oidc'),
-    idToken: Type.String({ minLength: 1, maxLength: 8192, description: 'An ID token issued to the app’s client id by one of its OpenID providers.' }),
-    nonce: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The nonce the client sent in its authentication request; the token must carry the same.' })),
+    idToken: Type.String({
+      minLength: 1,
+      maxLength: 8192,
+      description: 'An ID token issued to the app’s client id by one of its OpenID providers.',
+    }),
+    nonce: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 512,
+        description: 'The nonce the client sent in its authentication request; the token must carry the same.',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'An ID token from one of the app’s OpenID Connect providers.' },
 );

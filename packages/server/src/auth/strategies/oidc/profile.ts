@@ -26,12 +26,15 @@ export function profileFromClaims(claims: IdTokenClaims): ExternalProfile {
   const avatarUrl = stringClaim(claims.picture);
   if (avatarUrl !== undefined && Value.Check(AvatarUrl, { avatarUrl })) profile.avatarUrl = avatarUrl;
   const phone = stringClaim(claims.phone_number);
-  if (phone !== undefined && claims.phone_number_verified !== false && Value.Check(Phone, { phone })) profile.phone = phone;
+  if (phone !== undefined && claims.phone_number_verified !== false && Value.Check(Phone, { phone }))
+    profile.phone = phone;
   return profile;
 }
 
 function fullNameOf(claims: IdTokenClaims): string | undefined {
-  const name = stringClaim(claims.name) ?? [stringClaim(claims.given_name), stringClaim(claims.family_name)].filter((part) => part !== undefined).join(' ');
+  const name =
+    stringClaim(claims.name) ??
+    [stringClaim(claims.given_name), stringClaim(claims.family_name)].filter((part) => part !== undefined).join(' ');
   if (name === '') return undefined;
   // A name longer than the profile allows is cut rather than dropped, by code points so no character is split.
   return [...name].slice(0, FULL_NAME_MAX).join('');

@@ -47,7 +47,8 @@ export class ProviderCache {
   async get(appId: string, provider: OidcProviderSettings): Promise<ProviderState> {
     const key = cacheKey(appId, provider.issuer);
     const cached = this.entries.get(key);
-    if (cached !== undefined && this.clock.now() - cached.loadedAt < provider.discoveryCacheSeconds * 1000) return cached;
+    if (cached !== undefined && this.clock.now() - cached.loadedAt < provider.discoveryCacheSeconds * 1000)
+      return cached;
     return this.once(key, () => this.load(provider));
   }
 
@@ -56,7 +57,11 @@ export class ProviderCache {
    * its keys). Returns undefined when the keys were fetched too recently: a stream of tokens with
    * made-up key ids must not turn into a stream of requests to the provider.
    */
-  async refreshKeys(appId: string, provider: OidcProviderSettings, current: ProviderState): Promise<ProviderState | undefined> {
+  async refreshKeys(
+    appId: string,
+    provider: OidcProviderSettings,
+    current: ProviderState,
+  ): Promise<ProviderState | undefined> {
     if (this.clock.now() - current.keysLoadedAt < this.cooldownMs) return undefined;
     const key = cacheKey(appId, provider.issuer);
     return this.once(key, async () => {
@@ -85,7 +90,10 @@ export class ProviderCache {
       throw providerUnreachable(provider.issuer, 'jwks', error);
     }
     for (const { kid, reason } of keys.refused) {
-      this.logger.warn({ strategy: 'oidc', issuer: provider.issuer, url: jwksUri, kid, reason }, 'OpenID provider key refused by the key checks; the other keys of the set stay usable');
+      this.logger.warn(
+        { strategy: 'oidc', issuer: provider.issuer, url: jwksUri, kid, reason },
+        'OpenID provider key refused by the key checks; the other keys of the set stay usable',
+      );
     }
     return keys;
   }

@@ -6,7 +6,8 @@ import { enabledFlag } from '../toggle.js';
  * http is accepted only for a loopback host, so tests and local development can run a provider
  * on 127.0.0.1; anywhere else it would let a network attacker serve their own keys.
  */
-export const ISSUER_PATTERN = '^(?:https://[^/?#@\\s]+|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::[0-9]{1,5})?)(?:/[^?#\\s]*)?$';
+export const ISSUER_PATTERN =
+  '^(?:https://[^/?#@\\s]+|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::[0-9]{1,5})?)(?:/[^?#\\s]*)?$';
 
 /** One OpenID Connect provider whose ID tokens the app accepts. */
 export const OidcProviderSettings = Type.Object(
@@ -17,19 +18,36 @@ export const OidcProviderSettings = Type.Object(
       description:
         'The provider’s issuer identifier, exactly as its discovery document and its ID tokens state it (e.g. `https://accounts.google.com`). https only; http is accepted for 127.0.0.1, localhost and [::1], for tests and local development.',
     }),
-    clientId: Type.String({ minLength: 1, maxLength: 512, description: 'The app’s client id at this provider: an ID token must name it in `aud`.' }),
+    clientId: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      description: 'The app’s client id at this provider: an ID token must name it in `aud`.',
+    }),
     autoProvision: Type.Optional(
-      Type.Boolean({ description: 'Whether an unknown (issuer, subject) creates a user of kind `external`. When absent, the app’s `autoProvisionUsers` decides.' }),
+      Type.Boolean({
+        description:
+          'Whether an unknown (issuer, subject) creates a user of kind `external`. When absent, the app’s `autoProvisionUsers` decides.',
+      }),
     ),
     discoveryCacheSeconds: Type.Integer({
       default: 3600,
       minimum: 60,
       maximum: 7 * 24 * 3600,
-      description: 'How long the provider’s discovery document and keys are kept before they are fetched again. An unknown key id fetches the keys sooner, at most once per 30 seconds.',
+      description:
+        'How long the provider’s discovery document and keys are kept before they are fetched again. An unknown key id fetches the keys sooner, at most once per 30 seconds.',
     }),
-    timeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 30_000, description: 'Timeout of each request to the provider (discovery document, keys).' }),
+    timeoutMs: Type.Integer({
+      default: 3000,
+      minimum: 100,
+      maximum: 30_000,
+      description: 'Timeout of each request to the provider (discovery document, keys).',
+    }),
     maxTokenLifetime: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 10 * 366 * 24 * 3600, description: 'Seconds an ID token may live (exp − iat) at most. Unset: no limit.' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 10 * 366 * 24 * 3600,
+        description: 'Seconds an ID token may live (exp − iat) at most. Unset: no limit.',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -12,7 +12,11 @@ const ReconnectInput = Type.Object(
 export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
   readonly name = 'reconnect';
   readonly input = ReconnectInput;
-  readonly limits: StrategyLimits<{ token: string }> = { attempts: 'reconnect', tokenIdOf: ({ token }) => parseOpaqueToken(token)?.id, guesses: true };
+  readonly limits: StrategyLimits<{ token: string }> = {
+    attempts: 'reconnect',
+    tokenIdOf: ({ token }) => parseOpaqueToken(token)?.id,
+    guesses: true,
+  };
 
   constructor(private readonly sessions: SessionService) {}
 
