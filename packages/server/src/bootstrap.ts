@@ -1,4 +1,4 @@
-import type { Services } from './http/context.js';
+import type { Services } from './services.js';
 
 export interface FirstRun {
   app: string;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { unknownEnvironmentVariables } from '../config/index.js';
-import type { Services } from '../http/context.js';
+import type { Services } from '../services.js';
 import { closeServices, createTessera, openServices, VERSION, type Tessera } from '../tessera.js';
 import { onFirstStart } from './first-start.js';
 import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';

@@ -4,7 +4,7 @@ import { andThen, type MaybePromise } from '../lib/maybe-promise.js';
 import type { Caller } from '../auth/limits/abuse-limiter.js';
 import type { AuthContext } from '../auth/sessions/session-service.js';
 import type { ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
-import type { Services } from './context.js';
+import type { Services } from '../services.js';
 
 export const KEY_HEADER = 'x-tessera-key';
 

@@ -5,8 +5,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { ProxyTrust } from '../config/proxy-trust.js';
 import { TesseraError } from '../errors.js';
-import type { LiveConnections, RequestAuth, Services } from './context.js';
-import { settle } from '../lib/maybe-promise.js';
+import type { RequestAuth } from './context.js';
+import type { LiveConnections, Services } from '../services.js';
+import { callbackOnce } from '../lib/maybe-promise.js';
 import type { AppRecord } from '../store/repositories/index.js';
 import { allowCrossOrigin, preflightRoutes } from './cors.js';
 import { KEY_HEADER } from './credentials.js';
@@ -117,7 +118,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
           request.tessera.app = found;
           allowCrossOrigin(request, reply, found);
         };
-        settle(() => services.apps.getApp(namespace, app), use, done);
+        callbackOnce(() => services.apps.getApp(namespace, app), use, done);
       });
       scope.addHook('onSend', (_request, reply, payload, done) => {
         // Answers carry tokens and personal data: never cache them (RFC 6749 §5.1).

@@ -15,7 +15,11 @@ export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybeP
  * Calls `done` Fastify's way (an error, or nothing) once `run`'s value is here: synchronously
  * when it is, so a callback-style hook stays in the request's tick.
  */
-export function settle<T>(run: () => MaybePromise<T>, use: (value: T) => void, done: (error?: Error) => void): void {
+export function callbackOnce<T>(
+  run: () => MaybePromise<T>,
+  use: (value: T) => void,
+  done: (error?: Error) => void,
+): void {
   let value: MaybePromise<T>;
   try {
     value = run();

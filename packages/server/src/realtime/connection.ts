@@ -18,7 +18,7 @@ import { TesseraError } from '../errors.js';
 import { toIso, type Clock } from '../lib/clock.js';
 import type { Cancel, Scheduler } from '../lib/scheduler.js';
 import type { AppRecord, UserRecord } from '../store/repositories/index.js';
-import { asTesseraError, causeOf, closeFrameOf, type CloseCause } from './closing.js';
+import { asTesseraError, causeOf, closeFrameOf, type CloseCause } from './close-codes.js';
 import { ExpiryTimeline, type SessionTimes } from './expiry.js';
 import { errorFrame, parseClientFrame, withId } from './frames.js';
 import {
@@ -30,11 +30,11 @@ import {
   type Binding,
   type BindResult,
   type GatewayServices,
-} from './handshake.js';
+} from './in-band-auth.js';
 import { exceedsUserConnections, FrameRateLimiter, isSlowConsumer, MAX_PRESENCE_ENTRIES } from './limits.js';
 import type { PendingSlot } from './pending-per-address.js';
 import type { Presence, PresenceMember, PresenceSubscriber } from './presence.js';
-import { authenticatedFrame, refreshedFrame } from './present.js';
+import { authenticatedFrame, refreshedFrame } from './outgoing-frames.js';
 import type { ConnectionRegistry } from './registry.js';
 import type { UpgradeTarget } from './upgrade.js';
 

@@ -1,4 +1,4 @@
-import type { AnonymousUsers } from '../auth/strategies/anonymous/lifecycle.js';
+import type { AnonymousUsers } from './anonymous-lifecycle.js';
 import type { SessionService } from '../auth/sessions/session-service.js';
 import type { Clock } from '../lib/clock.js';
 import type { Repositories } from '../store/repositories/index.js';

@@ -4,7 +4,7 @@ import { maskSecrets } from '../../apps/secret-settings.js';
 import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.js';
 import { toIso, toIsoOrNull } from '../../lib/clock.js';
 import type { ApiKeyRecord, AppRecord } from '../../store/repositories/index.js';
-import type { Services } from '../context.js';
+import type { Services } from '../../services.js';
 import { bearer, callerOf } from '../credentials.js';
 import { TesseraError } from '../../errors.js';
 import { AppParams, errorResponses, nullable, oneOfStrings } from '../schemas.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { CreateAuthTokenBodySchema } from '../../auth/tokens/auth-tokens.js';
-import type { Services } from '../context.js';
+import type { Services } from '../../services.js';
 import { requireKey } from '../credentials.js';
 import { errorResponses, nullable } from '../schemas.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Services } from '../context.js';
+import type { Services } from '../../services.js';
 import { clientInfo, requireKey, requireUser } from '../credentials.js';
 import { AuthenticationResultSchema, errorResponses } from '../schemas.js';
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../../store/errors.js';
-import type { Services } from '../context.js';
+import type { Services } from '../../services.js';
 import type { ServingState } from '../serving-state.js';
 
 /** Liveness (the process answers) and readiness (its database answers and it is not shutting down). */

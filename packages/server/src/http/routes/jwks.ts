@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { Services } from '../context.js';
+import type { Services } from '../../services.js';
 
 /** The app's public signing keys, for anyone who verifies its access tokens offline. */
 export function jwksRoutes(services: Services): FastifyPluginAsyncTypebox {

@@ -4,7 +4,7 @@ import { TesseraError } from '../../errors.js';
 import { andThen } from '../../lib/maybe-promise.js';
 import { presentSession, presentUser } from '../../users/presenter.js';
 import { SignupBodySchema, UpdateMeBodySchema } from '../../users/profile-schema.js';
-import type { LiveConnections, Services } from '../context.js';
+import type { LiveConnections, Services } from '../../services.js';
 import { clientInfo, requireUser } from '../credentials.js';
 import {
   AuthenticationResultSchema,

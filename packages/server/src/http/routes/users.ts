@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { presentUser } from '../../users/presenter.js';
 import { AdminUpdateUserBodySchema, CreateUserBodySchema } from '../../users/profile-schema.js';
-import type { Services } from '../context.js';
+import type { Services } from '../../services.js';
 import { requireKey } from '../credentials.js';
 import { UserSchema, errorResponses, pageOf } from '../schemas.js';
 

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { enabledFlag } from '../toggle.js';
+import { enabledFlag } from '../enabled-flag.js';
 
 /** Per-app settings of the `auth-token` strategy. */
 export const AuthTokenSettings = Type.Object(

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { secretString } from '../../../apps/secret-settings.js';
-import { enabledFlag } from '../toggle.js';
+import { enabledFlag } from '../enabled-flag.js';
 
 /** A field of the identity provider's JSON answer: a name, or a dotted path such as `user.id`. */
 const answerPath = (options: { default?: string; description?: string } = {}) =>

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { enabledFlag } from '../toggle.js';
+import { enabledFlag } from '../enabled-flag.js';
 
 const MINUTE = 60;
 const DAY = 24 * 3600;

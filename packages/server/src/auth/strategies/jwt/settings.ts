@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { secretString } from '../../../apps/secret-settings.js';
-import { enabledFlag } from '../toggle.js';
+import { enabledFlag } from '../enabled-flag.js';
 import { publicKeyEntryProblem, secretProblem } from './key-config.js';
 
 /*

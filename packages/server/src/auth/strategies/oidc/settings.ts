@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { enabledFlag } from '../toggle.js';
+import { enabledFlag } from '../enabled-flag.js';
 
 /**
  * An issuer is an https URL without query or fragment (OpenID Connect Discovery 1.0, §2). Plain

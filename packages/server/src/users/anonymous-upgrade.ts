@@ -1,14 +1,14 @@
 import type { AuthenticationResult } from '@tessera/protocol';
 import type { Static } from 'typebox';
-import { TesseraError } from '../../../errors.js';
-import type { Clock } from '../../../lib/clock.js';
-import { isUniqueViolation } from '../../../store/errors.js';
-import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../../../store/repositories/index.js';
-import type { SignupBodySchema } from '../../../users/profile-schema.js';
-import { profileColumns } from '../../../users/user-service.js';
-import { presentLogin } from '../../authenticator.js';
-import { normalizePassword, passwordPolicyOf, type PasswordHasher } from '../../passwords/index.js';
-import type { AuthContext, ClientInfo, SessionService } from '../../sessions/session-service.js';
+import { TesseraError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import { isUniqueViolation } from '../store/errors.js';
+import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
+import type { SignupBodySchema } from './profile-schema.js';
+import { profileColumns } from './user-service.js';
+import { presentLogin } from '../auth/authenticator.js';
+import { normalizePassword, passwordPolicyOf, type PasswordHasher } from '../auth/passwords/index.js';
+import type { AuthContext, ClientInfo, SessionService } from '../auth/sessions/session-service.js';
 
 export type UpgradeInput = Static<typeof SignupBodySchema>;
 

@@ -1,7 +1,7 @@
-import type { Clock } from '../../../lib/clock.js';
-import type { UserRef } from '../../../store/repositories/ephemeral-users.js';
-import type { AppRecord, Repositories, UserRecord } from '../../../store/repositories/index.js';
-import type { RevocationEvent, SessionService } from '../../sessions/session-service.js';
+import type { Clock } from '../lib/clock.js';
+import type { UserRef } from '../store/repositories/ephemeral-users.js';
+import type { AppRecord, Repositories, UserRecord } from '../store/repositories/index.js';
+import type { RevocationEvent, SessionService } from '../auth/sessions/session-service.js';
 
 /** Users made in the last minute may still be waiting for their first session: the sweep leaves them alone. */
 export const NEW_USER_GRACE_MS = 60_000;

@@ -2,7 +2,7 @@ import type { AuthenticatedFrame, FrameId, RealtimeAuthentication, RefreshedFram
 import { toIso } from '../lib/clock.js';
 import type { SessionRecord } from '../store/repositories/index.js';
 import { presentUser } from '../users/presenter.js';
-import type { BindResult } from './handshake.js';
+import type { BindResult } from './in-band-auth.js';
 
 /** The answer to a successful authentication; the new tokens when the frame logged in. */
 export function authenticatedFrame(

@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import type { Caller } from '../auth/limits/abuse-limiter.js';
 import type { ClientInfo, SessionService } from '../auth/sessions/session-service.js';
 import { TesseraError } from '../errors.js';
-import type { Services } from '../http/context.js';
+import type { Services } from '../services.js';
 import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories/index.js';
 
 /** What the gateway needs of the server's services. */
