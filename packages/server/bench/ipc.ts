@@ -1,7 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 
 /** What the benchmark asks of a server process (realtime-server.mjs, raw-ws-server.mjs). */
-export type BenchRequest = { type: 'sessions'; count: number } | { type: 'memory' };
+export type BenchRequest =
+  | { type: 'sessions'; count: number }
+  | { type: 'reconnectTokens'; count: number }
+  | { type: 'cpu' }
+  | { type: 'memory' };
 
 export interface BenchMemory {
   rss: number;
@@ -12,6 +16,8 @@ export interface BenchMemory {
 export type BenchReply =
   | { type: 'ready'; url: string }
   | { type: 'sessions'; tokens: string[] }
+  | { type: 'reconnectTokens'; tokens: string[]; publishableKey: string }
+  | { type: 'cpu'; micros: number }
   | { type: 'memory'; memory: BenchMemory; connections: number };
 
 /** A server script forked with an IPC channel; requests are answered in order. */
@@ -24,7 +30,7 @@ export class BenchProcess {
   static async start(script: string): Promise<BenchProcess> {
     const child = fork(new URL(script, import.meta.url).pathname, [], {
       // Plain JS on the built server, as in production (a TypeScript loader would add to every function).
-      execArgv: ['--expose-gc'],
+      execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [])],
       env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -35,6 +41,18 @@ export class BenchProcess {
   async sessions(count: number): Promise<string[]> {
     this.child.send({ type: 'sessions', count } satisfies BenchRequest);
     return (await next(this.child, 'sessions', 600_000)).tokens;
+  }
+
+  /** Reconnect tokens of `count` new sessions, and the app's publishable key a socket login presents. */
+  async reconnectTokens(count: number): Promise<{ tokens: string[]; publishableKey: string }> {
+    this.child.send({ type: 'reconnectTokens', count } satisfies BenchRequest);
+    return next(this.child, 'reconnectTokens', 600_000);
+  }
+
+  /** The server process's CPU time so far (user + system), in microseconds. */
+  async cpuMicros(): Promise<number> {
+    this.child.send({ type: 'cpu' } satisfies BenchRequest);
+    return (await next(this.child, 'cpu', 60_000)).micros;
   }
 
   async memory(): Promise<{ memory: BenchMemory; connections: number }> {

@@ -23,21 +23,32 @@ const config = loadConfig({
   },
 });
 const tessera = await createTessera({ config });
-if ((await bootstrapFirstRun(tessera.services)) === undefined) throw new Error('expected a fresh database');
+const firstRun = await bootstrapFirstRun(tessera.services);
+if (firstRun === undefined) throw new Error('expected a fresh database');
 const { apps, users, sessions } = tessera.services;
-// One bench user may hold many connections; the per-user limit is not what is measured.
-await apps.updateSettings(await apps.getApp('demo', 'chat'), { realtime: { maxConnectionsPerUser: 1000 } });
+// One bench user may hold many connections, and every bench client refreshes from 127.0.0.1:
+// the per-user and per-address limits are not what is measured.
+await apps.updateSettings(await apps.getApp('demo', 'chat'), {
+  realtime: { maxConnectionsPerUser: 1000 },
+  rateLimits: { reconnect: { perAddress: 0 } },
+});
 const url = await tessera.listen();
 
-/** Access tokens of `count` new sessions, one user per session. */
+/** The credentials of `count` new sessions, one user per session. */
 async function newSessions(count) {
   const app = await apps.getApp('demo', 'chat');
-  const tokens = [];
+  const issued = [];
   for (let index = 0; index < count; index += 1) {
     const user = await users.create(app, { kind: 'registered', profile: { fullName: `Bench user ${index}` } });
-    tokens.push((await sessions.start(app, user, 'bench', { userAgent: 'bench', ip: '127.0.0.1' })).accessToken);
+    issued.push(await sessions.start(app, user, 'bench', { userAgent: 'bench', ip: '127.0.0.1' }));
   }
-  return tokens;
+  return issued;
+}
+
+/** CPU time this process has used so far (user + system), every thread, in microseconds. */
+function cpuMicros() {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 function memory() {
@@ -49,7 +60,18 @@ function memory() {
 
 process.on('message', (message) => {
   void (async () => {
-    if (message.type === 'sessions') process.send({ type: 'sessions', tokens: await newSessions(message.count) });
+    if (message.type === 'sessions')
+      process.send({
+        type: 'sessions',
+        tokens: (await newSessions(message.count)).map((issued) => issued.accessToken),
+      });
+    else if (message.type === 'reconnectTokens')
+      process.send({
+        type: 'reconnectTokens',
+        tokens: (await newSessions(message.count)).map((issued) => issued.reconnectToken),
+        publishableKey: firstRun.publishableKey,
+      });
+    else if (message.type === 'cpu') process.send({ type: 'cpu', micros: cpuMicros() });
     else if (message.type === 'memory')
       process.send({ type: 'memory', memory: memory(), connections: tessera.realtime.connections });
   })();

@@ -5,6 +5,8 @@
  *
  *   (d) authenticated handshakes per second (token at the upgrade, until `authenticated`)
  *       vs raw `ws` handshakes per second (until the server's first frame)
+ *   (d2) socket logins per second: an `authenticate` frame spending a reconnect token (what every
+ *       reconnect does), until `authenticated`, vs raw `ws` handshakes per second
  *   (e) memory per idle authenticated connection at BENCH_REALTIME_CONNECTIONS (default 10,000)
  *       vs raw `ws`: the server process's RSS and heap after full GCs, before and after
  *   (f) time from a REST logout call to the client's close event, p50 / p99 over BENCH_LOGOUT_RUNS
@@ -63,6 +65,55 @@ async function handshakesPerSecond(
   const started = performance.now();
   await Promise.all(Array.from({ length: HANDSHAKE_CONCURRENCY }, (_unused, offset) => worker(offset)));
   return { rate: done / ((performance.now() - started) / 1000), failures };
+}
+
+/** Opens a socket with the app's key at the upgrade, logs in by an `authenticate` frame, resolves once answered. */
+function socketLogin(url: string, publishableKey: string, reconnectToken: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, [REALTIME_SUBPROTOCOL], {
+      perMessageDeflate: false,
+      headers: { 'x-tessera-key': publishableKey },
+    });
+    ws.once('open', () =>
+      ws.send(JSON.stringify({ type: 'authenticate', strategy: 'reconnect', token: reconnectToken })),
+    );
+    ws.once('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString()) as { type: string };
+      if (frame.type === 'authenticated') resolve(ws);
+      else reject(new Error(`answered ${data.toString().slice(0, 200)}`));
+    });
+    ws.once('error', reject);
+    ws.once('close', (code) => reject(new Error(`closed with ${code} before its first frame`)));
+  });
+}
+
+/** Socket logins per second, `HANDSHAKE_CONCURRENCY` in flight, each spending one of `tokens` (bounded by their count). */
+async function socketLoginsPerSecond(
+  url: string,
+  seconds: number,
+  publishableKey: string,
+  tokens: string[],
+): Promise<{ rate: number; failures: number; seconds: number }> {
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  let failures = 0;
+  let next = 0;
+  const worker = async () => {
+    while (performance.now() < deadline && next < tokens.length) {
+      const token = tokens[next++]!;
+      try {
+        (await socketLogin(url, publishableKey, token)).terminate();
+        done += 1;
+      } catch (error) {
+        if (failures === 0) console.log(`  first socket login failure: ${(error as Error).message}`);
+        failures += 1;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: HANDSHAKE_CONCURRENCY }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  return { rate: done / elapsed, failures, seconds: elapsed };
 }
 
 /** Opens `count` sockets that stay open, `OPEN_CONCURRENCY` at a time. */
@@ -168,6 +219,25 @@ export async function runRealtimeBench({
       authRate.rate,
       rawRate.rate,
       '≥ 5000/s',
+      'per s',
+    );
+
+    // (d2) socket logins by reconnect token: enough tokens for the whole load, made before it starts
+    const logins = await tessera.reconnectTokens(Math.ceil(seconds * 4000));
+    const rawLoginBaseline = await handshakesPerSecond(rawWs, seconds);
+    const cpuBefore = await tessera.cpuMicros();
+    const loginRate = await socketLoginsPerSecond(tesseraWs, seconds, logins.publishableKey, logins.tokens);
+    const cpuPerLogin = (await tessera.cpuMicros()) - cpuBefore;
+    if (loginRate.failures > 0) console.log(`  socket login failures: ${loginRate.failures}`);
+    const loginsDone = Math.round(loginRate.rate * loginRate.seconds);
+    console.log(
+      `  server CPU per socket login (all threads, incl. the socket's open and close): ${(cpuPerLogin / 1000 / loginsDone).toFixed(3)} ms over ${loginsDone} logins`,
+    );
+    record(
+      '(d2) socket logins by reconnect token/s ÷ raw ws handshakes/s',
+      loginRate.rate,
+      rawLoginBaseline.rate,
+      'report',
       'per s',
     );
 

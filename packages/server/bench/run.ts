@@ -13,6 +13,7 @@
  *
  * `npm run bench` runs every part; `npm run bench -- rest`, `-- realtime`, `-- client-size`, `-- cluster` or `-- memory` runs one;
  * `-- revocation-window` runs the cluster's (m) alone.
+ * BENCH_SERVER_NODE_OPTIONS adds Node flags to the server processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * BENCH_SECONDS sets each load's duration (default 10); BENCH_ROUNDS how many times (a), (b) and (c) alternate
  * baseline and subject (default 3, medians kept); BENCH_REALTIME_CONNECTIONS the idle
  * connections of (e) (default 10,000); BENCH_LOGOUT_RUNS the runs of (f), (h) and (m) (default 200);
