@@ -1,4 +1,5 @@
 import { TesseraError } from '../../../errors.js';
+import { fetchJson, FetchJsonError, type FetchFailureReason } from '../../remote/fetch-json.js';
 
 /** Why the identity provider gave no usable answer; sent as `details.reason` of `idp_unreachable`. */
 export type UnreachableReason =
@@ -34,81 +35,41 @@ export function unreachable(reason: UnreachableReason, extra: Record<string, unk
  * `idp_unreachable`. Redirects are refused: the provider's URL is the one the app configured.
  */
 export async function askIdentityProvider(call: WebhookCall, token: string): Promise<Record<string, unknown>> {
-  const signal = AbortSignal.timeout(call.timeoutMs);
-  let response: Response;
+  let answer: unknown;
   try {
-    const headers = new Headers(call.headers.map(({ name, value }): [string, string] => [name, value]));
-    headers.set('content-type', 'application/json');
-    headers.set('accept', 'application/json');
-    response = await fetch(call.url, {
+    answer = await fetchJson({
+      url: call.url,
       method: 'POST',
-      headers,
-      body: JSON.stringify({ token }),
-      redirect: 'error',
-      signal,
+      body: { token },
+      headers: call.headers,
+      timeoutMs: call.timeoutMs,
+      maxBytes: call.maxResponseBytes,
     });
   } catch (error) {
-    throw unreachable(failureReason(error, signal));
+    if (!(error instanceof FetchJsonError)) throw error;
+    if (error.reason === 'status' && error.status !== undefined && REJECTING_STATUSES.has(error.status))
+      throw new TesseraError('idp_rejected', { details: { status: error.status } });
+    throw unreachableAfter(error, call.maxResponseBytes);
   }
-  if (response.status !== 200) {
-    await discard(response);
-    if (REJECTING_STATUSES.has(response.status))
-      throw new TesseraError('idp_rejected', { details: { status: response.status } });
-    throw unreachable('bad_status', { status: response.status });
-  }
-  const body = await readCapped(response, call.maxResponseBytes, signal);
-  return parseObject(body);
-}
-
-function failureReason(error: unknown, signal: AbortSignal): UnreachableReason {
-  if (signal.aborted) return 'timeout';
-  // undici reports a refused redirect as "fetch failed" caused by "unexpected redirect".
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error && /redirect/i.test(cause.message)) return 'redirect';
-  return 'network_error';
-}
-
-/** Reads the body, but stops (and drops the connection's stream) as soon as it passes `limit` bytes. */
-async function readCapped(response: Response, limit: number, signal: AbortSignal): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) {
-    await discard(response);
-    throw unreachable('too_large', { limit });
-  }
-  if (response.body === null) return new Uint8Array();
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw unreachable('too_large', { limit });
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (error instanceof TesseraError) throw error;
-    throw unreachable(failureReason(error, signal));
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseObject(body: Uint8Array): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-  } catch {
-    throw unreachable('not_json');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
+  if (typeof answer !== 'object' || answer === null || Array.isArray(answer))
     throw unreachable('not_json', { message: 'the answer is not a JSON object' });
-  return value as Record<string, unknown>;
+  return answer as Record<string, unknown>;
 }
 
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => undefined);
+/**
+ * The reasons this strategy has always sent for a failed request: the same words as the fetch's,
+ * except `network_error` and `bad_status`, kept for integrators (docs/login/custom.md).
+ */
+const WIRE_REASONS = {
+  timeout: 'timeout',
+  network: 'network_error',
+  redirect: 'redirect',
+  status: 'bad_status',
+  too_large: 'too_large',
+  not_json: 'not_json',
+} as const satisfies Record<FetchFailureReason, UnreachableReason>;
+
+function unreachableAfter(error: FetchJsonError, limit: number): TesseraError {
+  const extra = error.reason === 'status' ? { status: error.status } : error.reason === 'too_large' ? { limit } : {};
+  return unreachable(WIRE_REASONS[error.reason], extra);
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../../../lib/clock.js';
 import { parseOpaqueToken } from '../../../lib/opaque-token.js';
 import type { AppRecord, Repositories } from '../../../store/repositories/index.js';
 import { logRefusal } from '../../external-tokens/refusal.js';
+import { KeySets } from '../../remote/key-sets.js';
 import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { profileFrom, userIdFrom, type Claims } from './claims.js';
@@ -60,7 +61,12 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
 
   constructor(private readonly dependencies: JwtStrategyDependencies) {
     const { clock, logger } = dependencies;
-    this.verifier = new ExternalJwtVerifier(new IssuerKeys(new JwksCache(clock), logger), clock);
+    const keySets = new KeySets({
+      clock,
+      logger,
+      refusedKeyMessage: 'trusted issuer key refused by the key checks; it is not used',
+    });
+    this.verifier = new ExternalJwtVerifier(new IssuerKeys(new JwksCache(keySets), logger), clock);
   }
 
   async authenticate(input: { token: string; issuer?: string }, context: StrategyContext): Promise<Identity> {

@@ -1,6 +1,5 @@
 import { importJWK, type CryptoKey } from 'jose';
 import type { Logger } from 'pino';
-import { publicKeyProblem } from '../../key-checks/public-key.js';
 import { isHmac, keyMismatch, type AsymmetricAlgorithm, type HmacAlgorithm } from './algorithms.js';
 import {
   publicJwkOf,
@@ -27,14 +26,15 @@ export interface AppScope {
  * `alg` and `kid` — never by anything else the token says. An issuer has one kind of key, so
  * an HS256 token meets only shared secrets and an RS256 token only public keys: a public key
  * can never be used as an HMAC secret. Every key passes the key checks (auth/key-checks) before
- * it is used; one they refuse is skipped and logged once (`warn`), and the others stay usable.
- * Imported keys and verdicts are kept per configuration object, which is replaced whenever the
- * app's settings or the issuer's key set change.
+ * it is used (a JWKS's keys in auth/remote/key-sets.ts, settings entries here); one they refuse
+ * is skipped and logged once (`warn`), and the others stay usable. Imported keys and verdicts
+ * are kept per configuration object, which is replaced whenever the app's settings or the
+ * issuer's key set change.
  */
 export class IssuerKeys {
   private readonly imported = new WeakMap<object, Map<string, Promise<CryptoKey>>>();
-  /** Why a key (settings entry or JWK) is refused, or null when it is not; judged once per object and opt-in. */
-  private readonly verdicts = new WeakMap<object, Map<string, string | null>>();
+  /** Why a settings entry is refused, or null when it is not; judged once per object. */
+  private readonly verdicts = new WeakMap<object, string | null>();
 
   constructor(
     private readonly jwks: JwksCache,
@@ -43,8 +43,8 @@ export class IssuerKeys {
 
   async candidates(app: AppScope, issuer: TrustedIssuerSettings, header: TokenHeader): Promise<VerificationKey[]> {
     const { alg } = header;
-    const refused = (key: object, problem: () => string | undefined, facts: Record<string, unknown>, optIn = '') =>
-      this.refused(key, optIn, problem, { app: app.path, issuer: issuer.id, ...facts });
+    const refused = (key: object, problem: () => string | undefined, facts: Record<string, unknown>) =>
+      this.refused(key, problem, { app: app.path, issuer: issuer.id, ...facts });
     if (issuer.secrets !== undefined) {
       if (!isHmac(alg)) throw notForIssuer(alg);
       const usable = issuer.secrets.filter(
@@ -62,37 +62,17 @@ export class IssuerKeys {
     }
     const { jwks } = issuer;
     if (jwks === undefined || !jwks.algorithms.includes(alg)) throw notForIssuer(alg);
-    const keys = await this.jwks.keys(`${app.id}\n${issuer.id}\n${jwks.url}`, jwks, header.kid);
-    const policy = { rsaExponents: jwks.rsaExponents ?? [] };
-    const kidOf = (key: Jwk) => (typeof key.kid === 'string' ? key.kid.slice(0, 256) : undefined);
-    const usable = keys.filter(
-      (key) =>
-        !refused(
-          key,
-          () => publicKeyProblem(key, policy),
-          { url: jwks.url, kid: kidOf(key) },
-          policy.rsaExponents.join(),
-        ),
-    );
+    // The key-set cache has run the key checks under the issuer's opt-in: every key here passed.
+    const usable = await this.jwks.keys({ appId: app.id, appPath: app.path, issuerId: issuer.id }, jwks, header.kid);
     return this.jwksCandidates(usable, alg, header.kid);
   }
 
-  /**
-   * Whether the key checks refuse the key under the issuer's opt-in; a refusal is logged when
-   * first judged (a key set's keys are new objects after each fetch, a settings entry after each change).
-   */
-  private refused(
-    key: object,
-    optIn: string,
-    problem: () => string | undefined,
-    facts: Record<string, unknown>,
-  ): boolean {
-    let byOptIn = this.verdicts.get(key);
-    if (byOptIn === undefined) this.verdicts.set(key, (byOptIn = new Map<string, string | null>()));
-    let verdict = byOptIn.get(optIn);
+  /** Whether the key checks refuse the settings entry; logged when first judged (entries are new objects after each change). */
+  private refused(key: object, problem: () => string | undefined, facts: Record<string, unknown>): boolean {
+    let verdict = this.verdicts.get(key);
     if (verdict === undefined) {
       verdict = problem() ?? null;
-      byOptIn.set(optIn, verdict);
+      this.verdicts.set(key, verdict);
       if (verdict !== null)
         this.logger.warn(
           { ...facts, strategy: 'jwt', reason: verdict },
@@ -117,7 +97,7 @@ export class IssuerKeys {
   }
 
   private async jwksCandidates(
-    keys: Jwk[],
+    keys: readonly Jwk[],
     alg: AsymmetricAlgorithm,
     kid: string | undefined,
   ): Promise<VerificationKey[]> {

@@ -1,6 +1,4 @@
-import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
-import { publicKeyProblem } from '../../key-checks/public-key.js';
-import { fetchJson } from './fetch-json.js';
+import { fetchJson } from '../../remote/fetch-json.js';
 
 /** What Tessera uses of a provider's discovery document. */
 export interface ProviderMetadata {
@@ -10,19 +8,7 @@ export interface ProviderMetadata {
   idTokenAlgorithms: string[] | undefined;
 }
 
-/** A provider's verification keys, ready for jose. */
-export interface ProviderKeys {
-  getKey: JWTVerifyGetKey;
-  /** Keys of the set that the key checks refused, left out of `getKey`. */
-  refused: RefusedKey[];
-}
-
-export interface RefusedKey {
-  kid: string | undefined;
-  reason: string;
-}
-
-/** A discovery document or key set that arrived but cannot be used. */
+/** A discovery document that arrived but cannot be used. */
 export class ProviderDocumentError extends Error {
   override name = 'ProviderDocumentError';
 
@@ -31,9 +17,8 @@ export class ProviderDocumentError extends Error {
   }
 }
 
-// Discovery documents and key sets are a few KiB; a provider answering megabytes is broken or hostile.
+// Discovery documents are a few KiB; a provider answering megabytes is broken or hostile.
 const MAX_DOCUMENT_BYTES = 256 * 1024;
-const MAX_KEYS = 100;
 
 /** OpenID Connect Discovery 1.0, §4: the issuer without its trailing slash, then the well-known path. */
 export function discoveryUrl(issuer: string): string {
@@ -55,7 +40,7 @@ export function isAllowedProviderUrl(value: string): boolean {
 
 /** Fetches and checks the discovery document of `issuer`; its `issuer` must equal the configured one exactly. */
 export async function loadMetadata(issuer: string, timeoutMs: number): Promise<ProviderMetadata> {
-  const document = await fetchJson(discoveryUrl(issuer), { timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
+  const document = await fetchJson({ url: discoveryUrl(issuer), timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
   if (!isRecord(document)) throw new ProviderDocumentError('invalid_document');
   // §4.3: a document naming another issuer must not be used, or one provider could speak for another.
   if (document.issuer !== issuer) throw new ProviderDocumentError('issuer_mismatch');
@@ -66,33 +51,6 @@ export async function loadMetadata(issuer: string, timeoutMs: number): Promise<P
     throw new ProviderDocumentError('invalid_document');
   }
   return { issuer, jwksUri, idTokenAlgorithms: algorithms };
-}
-
-/**
- * Fetches the provider's JSON Web Key Set. Every key passes the key checks (auth/key-checks:
- * RSA exponent 65537 and at least 2048 bits, points on their curve, no ROCA modulus) or is left
- * out, the rest of the set staying usable. Keys that are not public signing keys never match a
- * token (jose checks).
- */
-export async function loadKeys(jwksUri: string, timeoutMs: number): Promise<ProviderKeys> {
-  const document = await fetchJson(jwksUri, { timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
-  if (!isRecord(document) || !Array.isArray(document.keys) || document.keys.length > MAX_KEYS)
-    throw new ProviderDocumentError('invalid_document');
-  const keys: JWK[] = [];
-  const refused: RefusedKey[] = [];
-  for (const key of document.keys as unknown[]) {
-    if (!isRecord(key)) throw new ProviderDocumentError('invalid_document');
-    // Symmetric and encryption keys never verify an ID token here: left out, not judged.
-    if (key.kty === 'oct' || key.use === 'enc') continue;
-    const problem = publicKeyProblem(key);
-    if (problem === undefined) keys.push(key);
-    else refused.push({ kid: typeof key.kid === 'string' ? key.kid.slice(0, 256) : undefined, reason: problem });
-  }
-  try {
-    return { getKey: createLocalJWKSet({ keys }), refused };
-  } catch {
-    throw new ProviderDocumentError('invalid_document');
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

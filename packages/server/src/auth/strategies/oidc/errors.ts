@@ -1,7 +1,8 @@
 import { TesseraError } from '../../../errors.js';
 import { ExternalTokenRefused } from '../../external-tokens/refusal.js';
+import { FetchJsonError } from '../../remote/fetch-json.js';
+import { KeySetUnavailable } from '../../remote/key-sets.js';
 import { ProviderDocumentError } from './discovery.js';
-import { ProviderFetchError } from './fetch-json.js';
 
 /** The check an ID token failed; named in the server's log, never to the client, never with the token itself. */
 export type IdTokenCheck =
@@ -44,14 +45,21 @@ export function invalidIdToken(check: IdTokenCheck): ExternalTokenRefused {
 
 /** A provider that could not be reached, or whose documents cannot be used, as `idp_unreachable`. */
 export function providerUnreachable(issuer: string, step: 'discovery' | 'jwks', error: unknown): TesseraError {
-  const reason =
-    error instanceof ProviderFetchError || error instanceof ProviderDocumentError ? error.reason : 'network';
-  const status = error instanceof ProviderFetchError ? error.status : undefined;
+  const { reason, status } = failureOf(error);
   return new TesseraError('idp_unreachable', {
     message: `The OpenID provider could not be used: its ${step === 'discovery' ? 'discovery document' : 'key set'} ${describe(reason, status)}.`,
     details: { strategy: 'oidc', issuer, step, reason, ...(status === undefined ? {} : { status }) },
     cause: error,
   });
+}
+
+/** The reason on the wire: the fetch's own, except that a body which is not a key set is an `invalid_document`. */
+function failureOf(error: unknown): { reason: string; status?: number | undefined } {
+  if (error instanceof ProviderDocumentError) return { reason: error.reason };
+  if (error instanceof KeySetUnavailable)
+    return { reason: error.reason === 'not_a_key_set' ? 'invalid_document' : error.reason, status: error.status };
+  if (error instanceof FetchJsonError) return { reason: error.reason, status: error.status };
+  return { reason: 'network' };
 }
 
 function describe(reason: string, status: number | undefined): string {

@@ -69,8 +69,9 @@ export class IdTokenVerifier {
     try {
       // Before jose, which takes an exp of 1e400 (Infinity) for a token that never expires.
       assertTimeClaims(payload, { maxTokenLifetime: provider.maxTokenLifetime });
-      const state = await this.cache.get(appId, provider);
-      const claims = await this.verifySignedClaims(appId, provider, state, idToken);
+      const kid = typeof header.kid === 'string' ? header.kid : undefined;
+      const state = await this.cache.get(appId, provider, kid);
+      const claims = await this.verifySignedClaims(provider, state, idToken);
       checkClaims(claims, provider, nonce, this.clock.now());
       return { provider, claims };
     } catch (error) {
@@ -83,23 +84,14 @@ export class IdTokenVerifier {
     }
   }
 
-  /** Signature, `iss`, `aud`, `exp` and `nbf`; on an unknown key, the keys are fetched again once per cooldown. */
+  /** Signature, `iss`, `aud`, `exp` and `nbf`, with the keys the cache gave for the token's `kid`. */
   private async verifySignedClaims(
-    appId: string,
     provider: OidcProviderSettings,
     state: ProviderState,
     idToken: string,
   ): Promise<IdTokenClaims> {
-    const options = this.verifyOptions(provider, state);
     try {
-      return await verifyWithKeys(idToken, state, options);
-    } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey)) throw toTesseraError(error);
-    }
-    const refreshed = await this.cache.refreshKeys(appId, provider, state);
-    if (refreshed === undefined) throw invalidIdToken('key');
-    try {
-      return await verifyWithKeys(idToken, refreshed, options);
+      return await verifyWithKeys(idToken, state, this.verifyOptions(provider, state));
     } catch (error) {
       throw toTesseraError(error);
     }
@@ -160,7 +152,7 @@ async function verifyWithKeys(
   options: JWTVerifyOptions,
 ): Promise<IdTokenClaims> {
   try {
-    const { payload } = await jwtVerify(idToken, state.keys.getKey, options);
+    const { payload } = await jwtVerify(idToken, state.getKey, options);
     return payload as IdTokenClaims;
   } catch (error) {
     // Several keys fit the header (no `kid`, or a reused one): jose leaves trying each to the caller.
