@@ -1,10 +1,11 @@
-import type {
-  AuthenticationBody,
-  AuthenticationResult,
-  Session,
-  SignupBody,
-  UpgradeBody,
-  User,
+import {
+  SESSION_RESUMING_STRATEGIES,
+  type AuthenticationBody,
+  type AuthenticationResult,
+  type Session,
+  type SignupBody,
+  type UpgradeBody,
+  type User,
 } from '@tessera/protocol';
 import { systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
@@ -17,7 +18,7 @@ import { RealtimeConnection } from './realtime.js';
 import { SessionManager, unusable } from './session.js';
 
 /** Strategies that continue the held session and supersede its tokens, rather than start a new one. */
-const ROTATING = new Set(['reconnect', 'access-token']);
+const ROTATING: ReadonlySet<string> = new Set(SESSION_RESUMING_STRATEGIES);
 
 /** One app's client. Make it with {@link createClient}. */
 export class TesseraClient {

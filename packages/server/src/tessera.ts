@@ -267,7 +267,7 @@ function wireServices(
   const externalUsers = new ExternalUsers(repositories, users, sessions, clock, logger);
   const strategies = new StrategyRegistry([
     new LocalStrategy(users, passwords, throttle),
-    new ReconnectStrategy(sessions),
+    new ReconnectStrategy(sessions, limits),
     new AccessTokenStrategy(sessions),
     new AnonymousStrategy(users),
     new GuestStrategy(users, clock),

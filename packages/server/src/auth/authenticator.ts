@@ -1,11 +1,20 @@
-import type { AuthenticationResult } from '@tessera/protocol';
-import { toIso } from '../lib/clock.js';
-import type { AppRecord, UserRecord } from '../store/repositories/index.js';
-import { presentUser } from '../users/presenter.js';
+import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories/index.js';
 import type { AbuseLimiter } from './limits/abuse-limiter.js';
 import type { ClientInfo, IssuedCredentials, SessionService } from './sessions/session-service.js';
 import type { Identity, Strategy } from './strategies/contract.js';
 import type { StrategyRegistry } from './strategies/registry.js';
+
+/** What a login (or an anonymous upgrade) comes to, as records: each transport presents it its own way. */
+export interface LoginOutcome {
+  /** The strategy that proved the identity (`upgrade` for an anonymous upgrade). */
+  strategy: string;
+  user: UserRecord;
+  /** The session the new tokens hold (`credentials.session`). */
+  session: SessionRecord;
+  credentials: IssuedCredentials;
+  /** True when the login continued an existing session rather than started one. */
+  resumed: boolean;
+}
 
 /**
  * The login pipeline shared by every strategy and every transport: resolve the strategy,
@@ -18,12 +27,12 @@ export class Authenticator {
     private readonly limiter: AbuseLimiter,
   ) {}
 
-  async login(app: AppRecord, body: unknown, client: ClientInfo): Promise<AuthenticationResult> {
+  async login(app: AppRecord, body: unknown, client: ClientInfo): Promise<LoginOutcome> {
     const { strategy, input } = this.strategies.resolve(app, body);
-    const identity = await this.prove(app, strategy, input, client);
-    if (identity.resumes === undefined) return this.startSession(app, identity.user, strategy.name, client);
-    const credentials = await this.sessions.issue(app, identity.user, identity.resumes, identity.renewal);
-    return presentLogin(strategy.name, identity.user, credentials);
+    const { user, resumes, renewal } = await this.prove(app, strategy, input, client);
+    if (resumes === undefined) return this.startSession(app, user, strategy.name, client);
+    const credentials = await this.sessions.issue(app, user, resumes, renewal);
+    return { strategy: strategy.name, user, session: credentials.session, credentials, resumed: true };
   }
 
   /** Runs the strategy within the abuse limits it declares, the same for every transport. */
@@ -44,25 +53,9 @@ export class Authenticator {
     user: UserRecord,
     strategy: string,
     client: ClientInfo,
-  ): Promise<AuthenticationResult> {
+  ): Promise<LoginOutcome> {
     this.sessions.assertUserActive(user);
     const credentials = await this.sessions.start(app, user, strategy, client);
-    return presentLogin(strategy, user, credentials);
+    return { strategy, user, session: credentials.session, credentials, resumed: false };
   }
-}
-
-/** A new session's tokens, answered as a login is (an upgrade answers so too). */
-export function presentLogin(strategy: string, user: UserRecord, credentials: IssuedCredentials): AuthenticationResult {
-  const { session } = credentials;
-  return {
-    accessToken: credentials.accessToken,
-    reconnectToken: credentials.reconnectToken,
-    authentication: {
-      strategy,
-      accessTokenExpiresAt: toIso(credentials.accessTokenExpiresAt),
-      reconnectTokenExpiresAt: toIso(credentials.reconnectTokenExpiresAt),
-    },
-    session: { id: session.id, expiresAt: toIso(session.expiresAt), idleExpiresAt: toIso(session.idleExpiresAt) },
-    user: presentUser(user),
-  };
 }

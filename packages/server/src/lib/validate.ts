@@ -20,3 +20,8 @@ export function parseWithSchema<T extends TSchema>(schema: T, value: unknown): S
     details: problems.map((problem) => ({ path: problem.instancePath || '/', message: problem.message })),
   });
 }
+
+/** Whether a value matches a schema, for a caller that has no error to answer when it does not. */
+export function matchesSchema<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
+  return validatorOf(schema).Check(value);
+}

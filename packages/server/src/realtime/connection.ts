@@ -223,7 +223,7 @@ export class Connection implements PresenceSubscriber {
   private async login(frame: AuthenticateFrame): Promise<BindResult> {
     const { services, presence } = this.context;
     // Refuse a connection over the user's limit before a reconnect token is rotated away.
-    const resumed = await resumedUserOf(services, frame, { app: this.app, ip: this.target.client.ip });
+    const resumed = await resumedUserOf(services, this.app, frame, this.target.client);
     if (resumed !== undefined && exceedsUserConnections(this.app, presence.connectionsOf(this.app.id, resumed)))
       throw new TesseraError('too_many_connections');
     return loginByFrame(services, this.app, frame, this.target.apiKey, this.target.client);

@@ -1,6 +1,6 @@
-import type { AuthenticateFrame, AuthenticationResult, RefreshFrame } from '@tessera/protocol';
+import type { AuthenticateFrame, RefreshFrame } from '@tessera/protocol';
 import { decodeJwt } from 'jose';
-import type { Caller } from '../auth/limits/abuse-limiter.js';
+import type { LoginOutcome } from '../auth/authenticator.js';
 import type { ClientInfo, SessionService } from '../auth/sessions/session-service.js';
 import { TesseraError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -9,7 +9,15 @@ import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories
 /** What the gateway needs of the server's services. */
 export type GatewayServices = Pick<
   Services,
-  'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster' | 'limits' | 'killSwitch'
+  | 'apps'
+  | 'users'
+  | 'sessions'
+  | 'authenticator'
+  | 'strategies'
+  | 'anonymousUsers'
+  | 'cluster'
+  | 'limits'
+  | 'killSwitch'
 >;
 
 /** Who an authenticated connection is: its user, its session and the access token that holds it. */
@@ -24,27 +32,30 @@ export interface Binding {
 
 export interface BindResult {
   binding: Binding;
-  /** New tokens, when the frame logged in or spent a reconnect token. */
-  issued?: AuthenticationResult;
+  /** The login that issued new tokens, when the frame logged in or spent a reconnect token. */
+  login?: LoginOutcome;
 }
 
-/** Strategies that continue an existing session rather than start one. */
-const RESUMING_STRATEGIES = new Set(['reconnect', 'access-token']);
+/** The connection's binding to the session a login just started or continued: its records, not a re-read. */
+function bindingOf(login: LoginOutcome): Binding {
+  return {
+    user: login.user,
+    session: login.session,
+    accessToken: login.credentials.accessToken,
+    accessExpiresAt: login.credentials.accessTokenExpiresAt,
+    strategy: login.strategy,
+  };
+}
 
-/** Binds a connection to a still-valid access token: the checks of every authenticated REST call. */
-export async function bindAccessToken(
-  sessions: SessionService,
-  app: AppRecord,
-  accessToken: string,
-  strategy = 'access-token',
-): Promise<Binding> {
+/** Binds a connection to a still-valid access token the client holds: the checks of every authenticated REST call. */
+export async function bindAccessToken(sessions: SessionService, app: AppRecord, accessToken: string): Promise<Binding> {
   const context = await sessions.authenticate(app, accessToken);
   return {
     user: context.user,
     session: context.session,
     accessToken,
     accessExpiresAt: context.claims.exp * 1000,
-    strategy,
+    strategy: 'access-token',
   };
 }
 
@@ -62,7 +73,7 @@ export async function bindPresentedToken(
 
 /**
  * An `authenticate` frame: the app's key as for `POST …/authentication`, then the very same
- * login pipeline (any enabled strategy), then the session the new access token holds.
+ * login pipeline (any enabled strategy), whose outcome the connection is bound to.
  */
 export async function loginByFrame(
   services: GatewayServices,
@@ -77,9 +88,8 @@ export async function loginByFrame(
     });
   }
   await services.limits.checked({ app, ip: client.ip }, 'address', () => services.apps.authenticateKey(app, apiKey));
-  const issued = await services.authenticator.login(app, loginBodyOf(frame), client);
-  const binding = await bindAccessToken(services.sessions, app, issued.accessToken, issued.authentication.strategy);
-  return { binding, issued };
+  const login = await services.authenticator.login(app, loginBodyOf(frame), client);
+  return { binding: bindingOf(login), login };
 }
 
 /**
@@ -87,26 +97,19 @@ export async function loginByFrame(
  * anything: so that a connection over the user's limit is refused before its reconnect token
  * is rotated away. Undefined when unknown (a login that starts a new session).
  */
-export async function resumedUserOf(
+export function resumedUserOf(
   services: GatewayServices,
+  app: AppRecord,
   frame: AuthenticateFrame,
-  caller: Caller,
+  client: ClientInfo,
 ): Promise<string | undefined> {
-  const body = frame as { strategy: string; token?: unknown; accessToken?: unknown };
-  if (body.strategy === 'reconnect' && typeof body.token === 'string') {
-    // A refused guesser is turned away before its token is even looked up.
-    services.limits.assertNotGuessing(caller, 'address-and-app');
-    return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
-  }
-  if ((body.strategy === 'access-token' || body.strategy === 'jwt') && typeof body.accessToken === 'string')
-    return unverifiedClaims(body.accessToken)?.sub;
-  return undefined;
+  return services.strategies.peekResumedUser(loginBodyOf(frame), { app, client });
 }
 
 /** Ends the session a refused login just started; a resumed session is left alone. */
-export async function discardNewSession(sessions: SessionService, result: BindResult): Promise<void> {
-  if (result.issued === undefined || RESUMING_STRATEGIES.has(result.binding.strategy)) return;
-  await sessions.revoke(result.binding.user, result.binding.session.id, 'revoked');
+export async function discardNewSession(sessions: SessionService, { login }: BindResult): Promise<void> {
+  if (login === undefined || login.resumed) return;
+  await sessions.revoke(login.user, login.session.id, 'revoked');
 }
 
 /**
@@ -127,14 +130,13 @@ export async function refreshBinding(
     const owner = await services.sessions.reconnectTokenOwner(frame.reconnectToken);
     if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id))
       throw mismatch(owner.appId !== app.id);
-    const issued = await services.authenticator.login(
+    const login = await services.authenticator.login(
       app,
       { strategy: 'reconnect', token: frame.reconnectToken },
       client,
     );
-    const binding = await bindAccessToken(services.sessions, app, issued.accessToken, 'reconnect');
-    if (binding.user.id !== current.user.id) throw mismatch(false);
-    return { binding, issued };
+    if (login.user.id !== current.user.id) throw mismatch(false);
+    return { binding: bindingOf(login), login };
   }
   // Another app's token cannot be verified with this app's keys: its audience says whose it is.
   // A forged audience only closes the connection of the client that sent it.
@@ -157,7 +159,7 @@ function mismatch(otherApp: boolean): TesseraError {
   return new TesseraError('identity_mismatch', { details: { reason: otherApp ? 'other_app' : 'other_user' } });
 }
 
-function unverifiedClaims(token: string): { sub?: string; aud?: string | string[] } | undefined {
+function unverifiedClaims(token: string): { aud?: string | string[] } | undefined {
   try {
     return decodeJwt(token);
   } catch {

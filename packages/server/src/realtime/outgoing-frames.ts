@@ -1,7 +1,7 @@
-import type { AuthenticatedFrame, FrameId, RealtimeAuthentication, RefreshedFrame, Session } from '@tessera/protocol';
+import type { AuthenticatedFrame, FrameId, RealtimeAuthentication, RefreshedFrame } from '@tessera/protocol';
 import { toIso } from '../lib/clock.js';
-import type { SessionRecord } from '../store/repositories/index.js';
-import { presentUser } from '../users/presenter.js';
+import { presentSessionTimes } from '../presenters/login.js';
+import { presentUser } from '../presenters/users.js';
 import type { BindResult } from './in-band-auth.js';
 
 /** The answer to a successful authentication; the new tokens when the frame logged in. */
@@ -18,23 +18,20 @@ export function refreshedFrame(result: BindResult, id: FrameId | undefined): Ref
   return { type: 'refreshed', ...(id === undefined ? {} : { id }), ...bindingFields(result) };
 }
 
-function bindingFields({ binding, issued }: BindResult): Omit<RefreshedFrame, 'type' | 'id'> {
+function bindingFields({ binding, login }: BindResult): Omit<RefreshedFrame, 'type' | 'id'> {
   const authentication: RealtimeAuthentication = {
     strategy: binding.strategy,
     accessTokenExpiresAt: toIso(binding.accessExpiresAt),
   };
-  if (issued === undefined)
-    return { user: presentUser(binding.user), session: sessionSummary(binding.session), authentication };
-  authentication.reconnectTokenExpiresAt = issued.authentication.reconnectTokenExpiresAt;
+  if (login === undefined)
+    return { user: presentUser(binding.user), session: presentSessionTimes(binding.session), authentication };
+  const { credentials } = login;
+  authentication.reconnectTokenExpiresAt = toIso(credentials.reconnectTokenExpiresAt);
   return {
     user: presentUser(binding.user),
-    session: sessionSummary(binding.session),
+    session: presentSessionTimes(binding.session),
     authentication,
-    accessToken: issued.accessToken,
-    reconnectToken: issued.reconnectToken,
+    accessToken: credentials.accessToken,
+    reconnectToken: credentials.reconnectToken,
   };
-}
-
-function sessionSummary(session: SessionRecord): Pick<Session, 'id' | 'expiresAt' | 'idleExpiresAt'> {
-  return { id: session.id, expiresAt: toIso(session.expiresAt), idleExpiresAt: toIso(session.idleExpiresAt) };
 }

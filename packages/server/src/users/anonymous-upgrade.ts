@@ -1,4 +1,3 @@
-import type { AuthenticationResult } from '@tessera/protocol';
 import type { Static } from 'typebox';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
@@ -6,7 +5,7 @@ import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
 import type { SignupBodySchema } from './profile-schema.js';
 import { profileColumns } from './user-service.js';
-import { presentLogin } from '../auth/authenticator.js';
+import type { LoginOutcome } from '../auth/authenticator.js';
 import { normalizePassword, passwordPolicyOf, type PasswordHasher } from '../auth/passwords/index.js';
 import type { AuthContext, ClientInfo, SessionService } from '../auth/sessions/session-service.js';
 
@@ -29,7 +28,7 @@ export class AnonymousUpgrade {
     private readonly clock: Clock,
   ) {}
 
-  async upgrade(context: AuthContext, input: UpgradeInput, client: ClientInfo): Promise<AuthenticationResult> {
+  async upgrade(context: AuthContext, input: UpgradeInput, client: ClientInfo): Promise<LoginOutcome> {
     const { app, user } = context;
     if (user.kind !== 'anonymous') throw new TesseraError('not_anonymous', { details: { kind: user.kind } });
     // An upgrade is a signup by a client: an app that closed public signup closed this door too.
@@ -73,7 +72,13 @@ export class AnonymousUpgrade {
     });
     await this.sessions.userChanged(user.id);
     await this.sessions.announceRevocation(revocation);
-    return presentLogin(UPGRADE_SESSION_STRATEGY, upgraded, credentials);
+    return {
+      strategy: UPGRADE_SESSION_STRATEGY,
+      user: upgraded,
+      session: credentials.session,
+      credentials,
+      resumed: false,
+    };
   }
 
   /** Registers the user, unless it is no longer a live anonymous user: then it throws why. */

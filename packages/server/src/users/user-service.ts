@@ -14,7 +14,7 @@ import type { SessionService, AuthContext } from '../auth/sessions/session-servi
 import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
-import { presentUser } from './presenter.js';
+import { presentUser } from '../presenters/users.js';
 import {
   CUSTOM_DATA_MAX_BYTES,
   type AdminUpdateUserBodySchema,

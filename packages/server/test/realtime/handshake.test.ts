@@ -1,5 +1,13 @@
-import { ERROR_CODES, REALTIME_SUBPROTOCOL } from '@tessera/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ERROR_CODES,
+  REALTIME_SUBPROTOCOL,
+  type AuthenticatedFrame,
+  type RefreshedFrame,
+  type User,
+} from '@tessera/protocol';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { AccessTokenService } from '../../src/auth/tokens/access-tokens.js';
+import { SessionsRepository } from '../../src/store/repositories/sessions.js';
 import { createApp } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
 import { connect, connectWithToken, realtimeUrl, refusedUpgrade } from '../helpers/realtime.js';
@@ -55,6 +63,46 @@ describe.each(backends)('realtime handshake on $name', (backend) => {
     const client = await connect(server, { protocols: [REALTIME_SUBPROTOCOL, `bearer.${login.accessToken}`] });
     expect(client.ws.protocol).toBe(REALTIME_SUBPROTOCOL);
     expect(await client.next('authenticated')).toMatchObject({ user: { id: user.id } });
+    await client.close();
+  });
+
+  it('binds a frame login and a refresh by reconnect token to the records the login made: no verify of the token it just signed, no session re-read (issue 13)', async () => {
+    const { user, email } = await signUpAndLogIn(server);
+    const client = await connect(server, { key: server.publishableKey });
+    // Pass-through spies on the server's own objects: they count, the real code runs.
+    const verified = vi.spyOn(AccessTokenService.prototype, 'verify');
+    const sessionReads = vi.spyOn(SessionsRepository.prototype, 'findById');
+    const authenticated = vi.spyOn(server.tessera.services.sessions, 'authenticate');
+    onTestFinished(() => [verified, sessionReads, authenticated].forEach((spy) => spy.mockRestore()));
+
+    const login = await client.request<AuthenticatedFrame>({
+      type: 'authenticate',
+      strategy: 'local',
+      email,
+      password: PASSWORD,
+    });
+    expect(verified).not.toHaveBeenCalled();
+    expect(sessionReads).not.toHaveBeenCalled();
+
+    const refreshed = await client.request<RefreshedFrame>({ type: 'refresh', reconnectToken: login.reconnectToken });
+    expect(verified).not.toHaveBeenCalled();
+    expect(authenticated).not.toHaveBeenCalled();
+
+    expect(login).toMatchObject({
+      type: 'authenticated',
+      user: { id: user.id },
+      authentication: { strategy: 'local' },
+    });
+    expect(refreshed).toMatchObject({
+      type: 'refreshed',
+      session: login.session,
+      authentication: { strategy: 'reconnect' },
+    });
+    // What the frames present is what the store holds: the same user as REST shows, the tokens work.
+    const me = await server.api<User>('GET', '/v1/apps/demo/chat/me', { token: refreshed.accessToken! });
+    expect(login.user).toEqual(me.body);
+    expect(refreshed.user).toEqual(me.body);
+    expect(Date.parse(refreshed.authentication.accessTokenExpiresAt)).toBeGreaterThan(server.clock.now());
     await client.close();
   });
 

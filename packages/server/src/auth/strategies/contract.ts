@@ -32,6 +32,7 @@ export interface StrategyLimits<Input> {
  * One way of logging in. A strategy validates its own input (by `input`, a schema whose
  * `strategy` property is the strategy's name) and proves an identity, or throws a
  * TesseraError. It never creates sessions or tokens: the authenticator does that for all.
+ * A strategy that resumes sessions (`Identity.resumes`) implements `peekResumedUser`.
  */
 export interface Strategy<Input extends TSchema = TSchema> {
   readonly name: string;
@@ -39,4 +40,11 @@ export interface Strategy<Input extends TSchema = TSchema> {
   /** The abuse limits a login by this strategy is subject to (see auth/limits/); none when absent. */
   readonly limits?: StrategyLimits<Static<Input>>;
   authenticate(input: Static<Input>, context: StrategyContext): Promise<Identity>;
+  /**
+   * The id of the user whose session `input` would resume, found without spending or counting
+   * anything, or undefined: so that a transport refuses a login it would refuse anyway (a socket
+   * over the user's limit) before a single-use token is rotated away. The registry's list of
+   * resuming strategies is the strategies that have it.
+   */
+  peekResumedUser?(input: Static<Input>, context: StrategyContext): Promise<string | undefined>;
 }

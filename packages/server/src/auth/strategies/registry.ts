@@ -1,7 +1,7 @@
 import { TesseraError } from '../../errors.js';
-import { parseWithSchema } from '../../lib/validate.js';
+import { matchesSchema, parseWithSchema } from '../../lib/validate.js';
 import type { AppRecord } from '../../store/repositories/index.js';
-import type { Strategy } from './contract.js';
+import type { Strategy, StrategyContext } from './contract.js';
 import type { StrategyName } from './settings.js';
 
 export interface ResolvedStrategy {
@@ -21,10 +21,15 @@ export class StrategyRegistry {
     return [...this.byName.values()];
   }
 
+  /** The strategies that continue an existing session rather than start one (see `Strategy.peekResumedUser`). */
+  get resuming(): string[] {
+    return this.all.filter((strategy) => strategy.peekResumedUser !== undefined).map((strategy) => strategy.name);
+  }
+
   /** Picks the strategy a login body names, checks the app allows it, and validates its input. */
   resolve(app: AppRecord, body: unknown): ResolvedStrategy {
     const input = feathersCompatible(body);
-    const name = typeof input === 'object' && input !== null && 'strategy' in input ? input.strategy : undefined;
+    const name = strategyNameOf(input);
     if (typeof name !== 'string')
       throw new TesseraError('invalid_request', {
         message: 'Name the login strategy.',
@@ -38,6 +43,23 @@ export class StrategyRegistry {
     if (!isEnabled(app, name)) throw new TesseraError('strategy_disabled', { details: { strategy: name } });
     return { strategy, input: parseWithSchema(strategy.input, input) };
   }
+
+  /**
+   * The id of the user whose session a login body would resume, when that can be known without
+   * spending anything; undefined for a login that starts a session, or whose body the login will
+   * refuse (it says why, so this never throws for a bad body).
+   */
+  async peekResumedUser(body: unknown, context: StrategyContext): Promise<string | undefined> {
+    const input = feathersCompatible(body);
+    const name = strategyNameOf(input);
+    const strategy = typeof name === 'string' ? this.byName.get(name) : undefined;
+    if (strategy?.peekResumedUser === undefined || !matchesSchema(strategy.input, input)) return undefined;
+    return strategy.peekResumedUser(input, context);
+  }
+}
+
+function strategyNameOf(body: unknown): unknown {
+  return typeof body === 'object' && body !== null && 'strategy' in body ? body.strategy : undefined;
 }
 
 function isEnabled(app: AppRecord, name: string): boolean {

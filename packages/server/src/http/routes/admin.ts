@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { maskSecrets } from '../../apps/secret-settings.js';
 import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.js';
-import { toIso, toIsoOrNull } from '../../lib/clock.js';
-import type { ApiKeyRecord, AppRecord } from '../../store/repositories/index.js';
+import { toIso } from '../../lib/clock.js';
+import { presentApp, presentKey } from '../../presenters/apps.js';
 import type { Services } from '../../services.js';
 import { bearer, callerOf } from '../credentials.js';
 import { TesseraError } from '../../errors.js';
@@ -30,24 +29,6 @@ const KeySchema = Type.Object({
   label: nullable(Type.String()),
   createdAt: Type.String(),
   revokedAt: nullable(Type.String()),
-});
-
-/** Settings leave masked: every field their schema marks secret (`secretString`) never leaves in full. */
-const presentApp = (app: AppRecord) => ({
-  id: app.id,
-  namespace: app.namespace,
-  name: app.name,
-  path: app.path,
-  createdAt: toIso(app.createdAt),
-  sessionsRevokedBefore: toIsoOrNull(app.sessionsRevokedBefore),
-  settings: maskSecrets(AppSettingsSchema, app.settings),
-});
-const presentKey = (key: ApiKeyRecord) => ({
-  id: key.id,
-  kind: key.kind,
-  label: key.label,
-  createdAt: toIso(key.createdAt),
-  revokedAt: key.revokedAt === null ? null : toIso(key.revokedAt),
 });
 
 /** The operator's API: namespaces, apps, their settings, API keys and signing keys. Needs an admin token. */

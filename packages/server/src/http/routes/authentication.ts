@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { presentLogin } from '../../presenters/login.js';
 import type { Services } from '../../services.js';
 import { clientInfo, requireKey, requireUser } from '../credentials.js';
 import { AuthenticationResultSchema, errorResponses } from '../schemas.js';
@@ -29,8 +30,8 @@ export function authenticationRoutes(services: Services): FastifyPluginAsyncType
       handler: async (request, reply) => {
         const app = request.tessera.app!;
         await requireKey(services, request, app, 'any');
-        const result = await services.authenticator.login(app, request.body, clientInfo(request));
-        return reply.status(201).send(result);
+        const login = await services.authenticator.login(app, request.body, clientInfo(request));
+        return reply.status(201).send(presentLogin(login));
       },
     });
 

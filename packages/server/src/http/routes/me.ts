@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { andThen } from '../../lib/maybe-promise.js';
-import { presentSession, presentUser } from '../../users/presenter.js';
+import { presentLogin } from '../../presenters/login.js';
+import { presentSession, presentUser } from '../../presenters/users.js';
 import { SignupBodySchema, UpdateMeBodySchema } from '../../users/profile-schema.js';
 import type { LiveConnections, Services } from '../../services.js';
 import { clientInfo, requireUser } from '../credentials.js';
@@ -49,7 +50,7 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
       },
       handler: async (request) => {
         const context = await requireUser(services, request, request.tessera.app!);
-        return services.anonymousUpgrade.upgrade(context, request.body, clientInfo(request));
+        return presentLogin(await services.anonymousUpgrade.upgrade(context, request.body, clientInfo(request)));
       },
     });
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
-import { presentSession } from '../../users/presenter.js';
+import { presentSession } from '../../presenters/users.js';
 import type { LiveConnections, Services } from '../../services.js';
 import { requireKey } from '../credentials.js';
 import { RevokedCountSchema, SessionSchema, errorResponses } from '../schemas.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { presentUser } from '../../users/presenter.js';
+import { presentUser } from '../../presenters/users.js';
 import { AdminUpdateUserBodySchema, CreateUserBodySchema } from '../../users/profile-schema.js';
 import type { Services } from '../../services.js';
 import { requireKey } from '../credentials.js';

@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import Type from 'typebox';
 import type { SessionService } from '../../sessions/session-service.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
@@ -21,5 +22,14 @@ export class AccessTokenStrategy implements Strategy<typeof AccessTokenInput> {
   async authenticate(input: { accessToken: string }, { app }: StrategyContext): Promise<Identity> {
     const { user, session, claims } = await this.sessions.authenticate(app, input.accessToken);
     return { user, resumes: session, renewal: { accessTokenId: claims.jti } };
+  }
+
+  /** Read unverified: the login verifies the token; a forged `sub` can only get its own sender refused. */
+  async peekResumedUser({ accessToken }: { accessToken: string }): Promise<string | undefined> {
+    try {
+      return decodeJwt(accessToken).sub;
+    } catch {
+      return undefined;
+    }
   }
 }

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { parseOpaqueToken } from '../../../lib/opaque-token.js';
+import type { AbuseLimiter } from '../../limits/abuse-limiter.js';
 import type { SessionService } from '../../sessions/session-service.js';
 import type { Identity, Strategy, StrategyContext, StrategyLimits } from '../contract.js';
 
@@ -18,10 +19,19 @@ export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
     guesses: true,
   };
 
-  constructor(private readonly sessions: SessionService) {}
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly limiter: AbuseLimiter,
+  ) {}
 
   async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
     const { session, user, presented } = await this.sessions.checkReconnectToken(app, input.token);
     return { user, resumes: session, renewal: { reconnectToken: presented } };
+  }
+
+  async peekResumedUser({ token }: { token: string }, { app, client }: StrategyContext): Promise<string | undefined> {
+    // A refused guesser is turned away before its token is even looked up.
+    this.limiter.assertNotGuessing({ app, ip: client.ip }, 'address-and-app');
+    return (await this.sessions.reconnectTokenOwner(token))?.userId;
   }
 }
