@@ -5,7 +5,7 @@ import { StrategiesSettings } from '../auth/strategies/settings.js';
 import { RateLimitsSettings } from '../auth/limits/settings.js';
 import { LoginThrottleSettings } from '../auth/throttle/settings.js';
 import { PasswordPolicySettings } from '../auth/passwords/settings.js';
-import { RealtimeSettings } from '../realtime/settings.js';
+import { RealtimeSettings } from './realtime-settings.js';
 import { AllowedOriginsSetting } from './allowed-origins.js';
 
 const MINUTE = 60;

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ANY_ORIGIN, originAllowed, originNotAllowed } from '../apps/allowed-origins.js';
 import type { AppRecord } from '../store/repositories/index.js';
 import { KEY_HEADER } from './credentials.js';
+import { appOf } from './request-state.js';
 
 /*
  * CORS for `/v1/apps/{namespace}/{app}/…`, decided per app by `settings.allowedOrigins`.
@@ -51,7 +52,7 @@ export function preflightRoutes(): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     fastify.options('/*', { schema: { hide: true } }, (request, reply) => {
       const origin = request.headers.origin;
-      if (origin === undefined || !originAllowed(request.tessera.app!.settings.allowedOrigins, origin))
+      if (origin === undefined || !originAllowed(appOf(request).settings.allowedOrigins, origin))
         throw originNotAllowed(origin);
       void reply.header('access-control-allow-methods', ALLOWED_METHODS);
       void reply.header('access-control-allow-headers', ALLOWED_HEADERS);

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
-import { andThen, type MaybePromise } from '../lib/maybe-promise.js';
+import type { MaybePromise } from '../lib/maybe-promise.js';
 import type { Caller } from '../auth/limits/abuse-limiter.js';
 import type { AuthContext } from '../auth/sessions/session-service.js';
-import type { ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
+import type { AdminTokenRecord, ApiKeyRecord, AppRecord } from '../store/repositories/index.js';
 import type { Services } from '../services.js';
 
 export const KEY_HEADER = 'x-tessera-key';
@@ -41,7 +41,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
 
 /** The app's API key the request presents. `secret` demands a secret key. */
 export async function requireKey(
-  services: Services,
+  services: Pick<Services, 'apps' | 'limits'>,
   request: FastifyRequest,
   app: AppRecord,
   kind: 'any' | 'secret',
@@ -57,22 +57,33 @@ export async function requireKey(
   );
   if (kind === 'secret' && key.kind !== 'secret')
     throw new TesseraError('forbidden', { message: 'This call needs the secret key.' });
-  request.tessera.key = key;
   return key;
 }
 
 /** The signed-in user behind the request's access token; synchronously when this node's caches answer. */
-export function requireUser(services: Services, request: FastifyRequest, app: AppRecord): MaybePromise<AuthContext> {
+export function requireUser(
+  services: Pick<Services, 'limits' | 'sessions'>,
+  request: FastifyRequest,
+  app: AppRecord,
+): MaybePromise<AuthContext> {
   const token = bearer(request);
   if (token === undefined || /^(pk|sk|adm|at|rt)_/.test(token))
     throw new TesseraError('missing_credentials', {
       message: 'Send an access token: Authorization: Bearer <accessToken>.',
     });
   // A forged token counts as a guess by the caller's address; a valid one costs no round trip.
-  const authenticated = services.limits.checked(callerOf(request, app), 'address', () =>
-    services.sessions.authenticate(app, token),
-  );
-  return andThen(authenticated, (context) => (request.tessera.user = context));
+  return services.limits.checked(callerOf(request, app), 'address', () => services.sessions.authenticate(app, token));
+}
+
+/** The admin token of a call to the operator's API. */
+export async function requireAdmin(
+  services: Pick<Services, 'apps' | 'limits'>,
+  request: FastifyRequest,
+): Promise<AdminTokenRecord> {
+  const token = bearer(request);
+  if (token === undefined)
+    throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer adm_….' });
+  return services.limits.checked(callerOf(request, null), 'address', () => services.apps.authenticateAdmin(token));
 }
 
 /** Whose failed credential checks count together: the request's client address, within the app (or the admin API). */

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
-import { unavailableError } from '../store/errors.js';
+import { DATABASE_RETRY_AFTER_SECONDS, unavailableError } from '../store/errors.js';
 
 /** Fastify's own errors, in the words of Tessera's registry. */
 const FASTIFY_ERRORS: Record<string, () => TesseraError> = {
@@ -13,6 +13,15 @@ const FASTIFY_ERRORS: Record<string, () => TesseraError> = {
     new TesseraError('invalid_json', { message: 'The request body is empty but its type is JSON.' }),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new TesseraError('invalid_json'),
 };
+
+/** The readiness probe's answer when the database does not answer, whatever the driver said. */
+export function databaseNotAnswering(cause: unknown): TesseraError {
+  return new TesseraError('unavailable', {
+    message: 'The database does not answer.',
+    retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+    cause,
+  });
+}
 
 /** Turns anything thrown while handling a request into the one error envelope. */
 export function toTesseraError(error: unknown): TesseraError {

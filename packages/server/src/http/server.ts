@@ -5,7 +5,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { ProxyTrust } from '../config/proxy-trust.js';
 import { TesseraError } from '../errors.js';
-import type { RequestAuth } from './context.js';
 import type { LiveConnections, Services } from '../services.js';
 import { callbackOnce } from '../lib/maybe-promise.js';
 import type { AppRecord } from '../store/repositories/index.js';
@@ -16,14 +15,16 @@ import { validatorCompiler } from './validation.js';
 import { ServingState } from './serving-state.js';
 import { LazyRequestLogger } from './request-logger.js';
 import { REQUEST_ID_HEADER, requestIdOf } from '../lib/request-id.js';
+import { decorateCallerState, setApp } from './request-state.js';
+import { publishableScope, secretScope, userScope } from './scopes.js';
 import { adminRoutes } from './routes/admin.js';
 import { authTokenRoutes } from './routes/auth-tokens.js';
-import { authenticationRoutes } from './routes/authentication.js';
+import { loginRoutes, logoutRoutes } from './routes/authentication.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoutes } from './routes/jwks.js';
 import { meRoutes } from './routes/me.js';
 import { userSessionRoutes } from './routes/user-sessions.js';
-import { userRoutes } from './routes/users.js';
+import { signupRoutes, userRoutes } from './routes/users.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -61,11 +62,10 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   fastify.setNotFoundHandler((request, reply) => sendError(new TesseraError('route_not_found'), request, reply));
-  fastify.decorateRequest('tessera', null as unknown as RequestAuth);
+  decorateCallerState(fastify);
   // Hooks that do not wait on anything take Fastify's callback form: an async hook costs a
   // promise and a microtask turn on every request.
   fastify.addHook('onRequest', (request, reply, done) => {
-    request.tessera = { app: null, key: null, user: null, admin: null };
     void reply.header(REQUEST_ID_HEADER, request.id);
     done(state.phase === 'closing' ? new TesseraError('server_shutdown', { retryAfterSeconds: 1 }) : undefined);
   });
@@ -115,7 +115,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
       scope.addHook('onRequest', (request, reply, done) => {
         const { namespace, app } = request.params as { namespace: string; app: string };
         const use = (found: AppRecord) => {
-          request.tessera.app = found;
+          setApp(request, found);
           allowCrossOrigin(request, reply, found);
         };
         callbackOnce(() => services.apps.getApp(namespace, app), use, done);
@@ -125,11 +125,16 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
         if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
         done(null, payload);
       });
-      await scope.register(authenticationRoutes(services));
-      await scope.register(userRoutes(services));
-      await scope.register(userSessionRoutes(services, options.liveConnections));
-      await scope.register(authTokenRoutes(services));
-      await scope.register(meRoutes(services, options.liveConnections));
+      // In this order, the OpenAPI document lists the paths as it always has.
+      await scope.register(publishableScope(services, [loginRoutes(services), signupRoutes(services)]));
+      await scope.register(
+        secretScope(services, [
+          userRoutes(services),
+          userSessionRoutes(services, options.liveConnections),
+          authTokenRoutes(services),
+        ]),
+      );
+      await scope.register(userScope(services, [logoutRoutes(services), meRoutes(services, options.liveConnections)]));
       await scope.register(jwksRoutes(services));
       await scope.register(preflightRoutes());
     },

@@ -4,8 +4,9 @@ import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.j
 import { toIso } from '../../lib/clock.js';
 import { presentApp, presentKey } from '../../presenters/apps.js';
 import type { Services } from '../../services.js';
-import { bearer, callerOf } from '../credentials.js';
-import { TesseraError } from '../../errors.js';
+import { callbackOnce } from '../../lib/maybe-promise.js';
+import { requireAdmin } from '../credentials.js';
+import { setAdmin } from '../request-state.js';
 import { AppParams, errorResponses, nullable, oneOfStrings } from '../schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 63, description: 'Lowercase letters, digits and dashes.' });
@@ -32,17 +33,19 @@ const KeySchema = Type.Object({
 });
 
 /** The operator's API: namespaces, apps, their settings, API keys and signing keys. Needs an admin token. */
-export function adminRoutes(services: Services): FastifyPluginAsyncTypebox {
+export function adminRoutes(
+  services: Pick<Services, 'apps' | 'killSwitch' | 'limits' | 'signingKeys'>,
+): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const tags = ['admin'];
-    fastify.addHook('onRequest', async (request) => {
-      const token = bearer(request);
-      if (token === undefined)
-        throw new TesseraError('missing_credentials', { message: 'Send an admin token: Authorization: Bearer adm_….' });
-      request.tessera.admin = await services.limits.checked(callerOf(request, null), 'address', () =>
-        services.apps.authenticateAdmin(token),
-      );
-    });
+    // onRequest: an admin call without a valid token is refused before its body is read.
+    fastify.addHook('onRequest', (request, _reply, done) =>
+      callbackOnce(
+        () => requireAdmin(services, request),
+        (admin) => setAdmin(request, admin),
+        done,
+      ),
+    );
 
     fastify.post('/namespaces', {
       schema: {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { CreateAuthTokenBodySchema } from '../../auth/tokens/auth-tokens.js';
 import type { Services } from '../../services.js';
-import { requireKey } from '../credentials.js';
+import { appOf } from '../request-state.js';
 import { errorResponses, nullable } from '../schemas.js';
 
 const UserParams = Type.Object({
@@ -22,7 +22,7 @@ const AuthTokenSchema = Type.Object({
 const TokenParams = Type.Object({ ...UserParams.properties, tokenId: Type.String({ maxLength: 64 }) });
 
 /** A user's long-lived auth tokens, made, listed and revoked by the app's backend with the secret key. */
-export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
+export function authTokenRoutes(services: Pick<Services, 'authTokens'>): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const tags = ['auth tokens'];
 
@@ -44,8 +44,7 @@ export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
         request.body ??= {};
       },
       handler: async (request, reply) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         const { token, metadata } = await services.authTokens.create(app, request.params.userId, request.body);
         return reply.status(201).send({ token, ...metadata });
       },
@@ -59,8 +58,7 @@ export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
         response: { 200: Type.Object({ items: Type.Array(AuthTokenSchema) }), ...errorResponses(401, 403, 404) },
       },
       handler: async (request) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         return { items: await services.authTokens.list(app, request.params.userId) };
       },
     });
@@ -75,8 +73,7 @@ export function authTokenRoutes(services: Services): FastifyPluginAsyncTypebox {
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
       },
       handler: async (request, reply) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         await services.authTokens.revoke(app, request.params.userId, request.params.tokenId);
         return reply.status(204).send(null);
       },

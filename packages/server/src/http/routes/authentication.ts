@@ -2,11 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { presentLogin } from '../../presenters/login.js';
 import type { Services } from '../../services.js';
-import { clientInfo, requireKey, requireUser } from '../credentials.js';
+import { clientInfo } from '../credentials.js';
+import { appOf, userOf } from '../request-state.js';
 import { AuthenticationResultSchema, errorResponses } from '../schemas.js';
 
-/** `POST …/authentication` logs in with any enabled strategy; `DELETE` logs out. */
-export function authenticationRoutes(services: Services): FastifyPluginAsyncTypebox {
+/** `POST …/authentication` logs in with any enabled strategy (publishable or secret key). */
+export function loginRoutes(services: Pick<Services, 'strategies' | 'authenticator'>): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const body = Type.Union(
       services.strategies.all.map((strategy) => strategy.input),
@@ -28,13 +29,17 @@ export function authenticationRoutes(services: Services): FastifyPluginAsyncType
       // precise error (`unknown_strategy`, the strategy's own field errors) instead of a union's.
       validatorCompiler: () => () => true,
       handler: async (request, reply) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'any');
+        const app = appOf(request);
         const login = await services.authenticator.login(app, request.body, clientInfo(request));
         return reply.status(201).send(presentLogin(login));
       },
     });
+  };
+}
 
+/** `DELETE …/authentication` logs out (access token). */
+export function logoutRoutes(services: Pick<Services, 'sessions'>): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
     fastify.delete('/authentication', {
       schema: {
         tags: ['authentication'],
@@ -42,7 +47,7 @@ export function authenticationRoutes(services: Services): FastifyPluginAsyncType
         response: { 200: Type.Object({ sessionId: Type.String() }), ...errorResponses(401) },
       },
       handler: async (request) => {
-        const context = await requireUser(services, request, request.tessera.app!);
+        const context = userOf(request);
         await services.sessions.revoke(context.user, context.session.id, 'logout');
         return { sessionId: context.session.id };
       },

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../../store/errors.js';
 import type { Services } from '../../services.js';
+import { databaseNotAnswering } from '../errors.js';
 import type { ServingState } from '../serving-state.js';
 
 /** Liveness (the process answers) and readiness (its database answers and it is not shutting down). */
-export function healthRoutes(services: Services, state: ServingState): FastifyPluginAsyncTypebox {
+export function healthRoutes(services: Pick<Services, 'store'>, state: ServingState): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const Status = Type.Object({ status: Type.String() });
     fastify.get('/healthz', { schema: { tags: ['operations'], response: { 200: Status } } }, () => ({ status: 'ok' }));
@@ -15,11 +15,7 @@ export function healthRoutes(services: Services, state: ServingState): FastifyPl
       try {
         await services.store.ping();
       } catch (error) {
-        throw new TesseraError('unavailable', {
-          message: 'The database does not answer.',
-          retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
-          cause: error,
-        });
+        throw databaseNotAnswering(error);
       }
       return { status: 'ready' };
     });

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Services } from '../../services.js';
+import { appOf } from '../request-state.js';
 
 /** The app's public signing keys, for anyone who verifies its access tokens offline. */
-export function jwksRoutes(services: Services): FastifyPluginAsyncTypebox {
+export function jwksRoutes(services: Pick<Services, 'signingKeys'>): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     fastify.get('/.well-known/jwks.json', {
       schema: {
@@ -13,7 +14,7 @@ export function jwksRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       handler: async (request, reply) => {
         void reply.header('cache-control', 'public, max-age=300');
-        return services.signingKeys.jwks(request.tessera.app!);
+        return services.signingKeys.jwks(appOf(request));
       },
     });
   };

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
-import { andThen } from '../../lib/maybe-promise.js';
 import { presentLogin } from '../../presenters/login.js';
 import { presentSession, presentUser } from '../../presenters/users.js';
 import { SignupBodySchema, UpdateMeBodySchema } from '../../users/profile-schema.js';
 import type { LiveConnections, Services } from '../../services.js';
-import { clientInfo, requireUser } from '../credentials.js';
+import { clientInfo } from '../credentials.js';
+import { userOf } from '../request-state.js';
 import {
   AuthenticationResultSchema,
   RevokedCountSchema,
@@ -16,14 +16,16 @@ import {
 } from '../schemas.js';
 
 /** The signed-in user's own profile and sessions. */
-export function meRoutes(services: Services, live: LiveConnections): FastifyPluginAsyncTypebox {
+export function meRoutes(
+  services: Pick<Services, 'anonymousUpgrade' | 'sessions' | 'users'>,
+  live: LiveConnections,
+): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const tags = ['me'];
 
     fastify.get('/me', {
       schema: { tags, summary: 'The signed-in user', response: { 200: UserSchema, ...errorResponses(401) } },
-      handler: (request) =>
-        andThen(requireUser(services, request, request.tessera.app!), (context) => presentUser(context.user)),
+      handler: (request) => presentUser(userOf(request).user),
     });
 
     fastify.patch('/me', {
@@ -34,7 +36,7 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
         response: { 200: UserSchema, ...errorResponses(400, 401, 403, 409) },
       },
       handler: async (request) => {
-        const context = await requireUser(services, request, request.tessera.app!);
+        const context = userOf(request);
         return presentUser(await services.users.updateSelf(context, request.body));
       },
     });
@@ -49,7 +51,7 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
         response: { 200: AuthenticationResultSchema, ...errorResponses(400, 401, 403, 409, 503) },
       },
       handler: async (request) => {
-        const context = await requireUser(services, request, request.tessera.app!);
+        const context = userOf(request);
         return presentLogin(await services.anonymousUpgrade.upgrade(context, request.body, clientInfo(request)));
       },
     });
@@ -61,7 +63,7 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
         response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errorResponses(401) },
       },
       handler: async (request) => {
-        const context = await requireUser(services, request, request.tessera.app!);
+        const context = userOf(request);
         const sessions = await services.sessions.list(context.user);
         const connections = live.connectionsBySession(context.app.id, context.user.id);
         return { items: sessions.map((session) => presentSession(session, connections, context.session.id)) };
@@ -85,7 +87,7 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
         response: { 200: RevokedCountSchema, ...errorResponses(400, 401) },
       },
       handler: async (request) => {
-        const context = await requireUser(services, request, request.tessera.app!);
+        const context = userOf(request);
         const keep = request.query.except === 'current' ? context.session.id : undefined;
         return { revoked: (await services.sessions.revokeAll(context.user, 'logout', keep)).length };
       },
@@ -103,7 +105,7 @@ export function meRoutes(services: Services, live: LiveConnections): FastifyPlug
         response: { 204: Type.Null(), ...errorResponses(401, 404) },
       },
       handler: async (request, reply) => {
-        const context = await requireUser(services, request, request.tessera.app!);
+        const context = userOf(request);
         if (!(await services.sessions.revoke(context.user, request.params.sessionId, 'revoked')))
           throw new TesseraError('session_not_found');
         return reply.status(204).send(null);

@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { presentSession } from '../../presenters/users.js';
 import type { LiveConnections, Services } from '../../services.js';
-import { requireKey } from '../credentials.js';
+import { appOf } from '../request-state.js';
 import { RevokedCountSchema, SessionSchema, errorResponses } from '../schemas.js';
 
 const UserParams = Type.Object({
@@ -14,7 +14,10 @@ const UserParams = Type.Object({
 const SessionParams = Type.Object({ ...UserParams.properties, sessionId: Type.String({ maxLength: 64 }) });
 
 /** A user's sessions as the app's backend sees them (secret key): list them, end one or all. */
-export function userSessionRoutes(services: Services, live: LiveConnections): FastifyPluginAsyncTypebox {
+export function userSessionRoutes(
+  services: Pick<Services, 'sessions' | 'users'>,
+  live: LiveConnections,
+): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const tags = ['users'];
 
@@ -26,8 +29,7 @@ export function userSessionRoutes(services: Services, live: LiveConnections): Fa
         response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errorResponses(401, 403, 404) },
       },
       handler: async (request) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         const user = await services.users.get(app, request.params.userId);
         const connections = live.connectionsBySession(app.id, user.id);
         return { items: (await services.sessions.list(user)).map((session) => presentSession(session, connections)) };
@@ -44,8 +46,7 @@ export function userSessionRoutes(services: Services, live: LiveConnections): Fa
         response: { 200: RevokedCountSchema, ...errorResponses(401, 403, 404) },
       },
       handler: async (request) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         const user = await services.users.get(app, request.params.userId);
         return { revoked: (await services.sessions.revokeAll(user, 'revoked')).length };
       },
@@ -59,8 +60,7 @@ export function userSessionRoutes(services: Services, live: LiveConnections): Fa
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
       },
       handler: async (request, reply) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         const user = await services.users.get(app, request.params.userId);
         if (!(await services.sessions.revoke(user, request.params.sessionId, 'revoked')))
           throw new TesseraError('session_not_found');

@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { presentUser } from '../../presenters/users.js';
 import { AdminUpdateUserBodySchema, CreateUserBodySchema } from '../../users/profile-schema.js';
 import type { Services } from '../../services.js';
-import { requireKey } from '../credentials.js';
+import { appOf, keyOf } from '../request-state.js';
 import { UserSchema, errorResponses, pageOf } from '../schemas.js';
 
 const UserParams = Type.Object({
@@ -12,8 +12,8 @@ const UserParams = Type.Object({
   userId: Type.String({ maxLength: 64 }),
 });
 
-/** Signup (publishable key, when the app allows it) and user administration (secret key). */
-export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
+/** Signup: with the publishable key when the app allows it, always with the secret key. */
+export function signupRoutes(services: Pick<Services, 'limits' | 'users'>): FastifyPluginAsyncTypebox {
   return async (fastify) => {
     const tags = ['users'];
 
@@ -26,14 +26,21 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         response: { 201: UserSchema, ...errorResponses(400, 401, 403, 409, 429, 503) },
       },
       handler: async (request, reply) => {
-        const app = request.tessera.app!;
-        const key = await requireKey(services, request, app, 'any');
+        const app = appOf(request);
+        const key = keyOf(request);
         // The app's backend may sign up as many users as it likes; the public may not.
         if (key.kind !== 'secret') await services.limits.consume(app, 'signup', request.ip);
         const user = await services.users.signup(app, request.body, { viaSecretKey: key.kind === 'secret' });
         return reply.status(201).send(presentUser(user));
       },
     });
+  };
+}
+
+/** User administration by the app's backend (secret key). */
+export function userRoutes(services: Pick<Services, 'users'>): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    const tags = ['users'];
 
     fastify.get('/users', {
       schema: {
@@ -52,8 +59,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         response: { 200: pageOf(UserSchema), ...errorResponses(400, 401, 403) },
       },
       handler: async (request) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         return services.users.list(app, request.query);
       },
     });
@@ -66,8 +72,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         response: { 200: UserSchema, ...errorResponses(401, 403, 404) },
       },
       handler: async (request) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         return presentUser(await services.users.get(app, request.params.userId));
       },
     });
@@ -81,8 +86,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 409) },
       },
       handler: async (request) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         return presentUser(await services.users.updateAsAdmin(app, request.params.userId, request.body));
       },
     });
@@ -95,8 +99,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
       },
       handler: async (request, reply) => {
-        const app = request.tessera.app!;
-        await requireKey(services, request, app, 'secret');
+        const app = appOf(request);
         await services.users.delete(app, request.params.userId);
         return reply.status(204).send(null);
       },
