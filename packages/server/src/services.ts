@@ -9,7 +9,7 @@ import type { PasswordHasher } from './auth/passwords/index.js';
 import type { StrategyRegistry } from './auth/strategies/registry.js';
 import type { AnonymousUsers } from './users/anonymous-lifecycle.js';
 import type { AnonymousUpgrade } from './users/anonymous-upgrade.js';
-import type { UserMaintenance } from './users/maintenance.js';
+import type { Maintenance } from './maintenance.js';
 import type { AuthTokenService } from './auth/tokens/auth-tokens.js';
 import type { AbuseLimiter } from './auth/limits/abuse-limiter.js';
 import type { SessionKillSwitch } from './auth/sessions/kill-switch.js';
@@ -29,8 +29,8 @@ export interface Services {
   /** Ends anonymous users (the realtime gateway calls it when the last connection closes). */
   anonymousUsers: AnonymousUsers;
   anonymousUpgrade: AnonymousUpgrade;
-  /** The periodic upkeep of ephemeral users; the server runs it, tests call it. */
-  maintenance: UserMaintenance;
+  /** The periodic upkeep of ephemeral users and used token ids; the server runs it, tests call it. */
+  maintenance: Maintenance;
   authTokens: AuthTokenService;
   /** Abuse limits of unauthenticated writes and credential guesses, for REST and realtime alike. */
   limits: AbuseLimiter;

@@ -44,6 +44,7 @@ import { openCluster } from './cluster/index.js';
 import { LoginThrottle } from './auth/throttle/login-throttle.js';
 import { AbuseLimiter } from './auth/limits/abuse-limiter.js';
 import { UserMaintenance } from './users/maintenance.js';
+import { Maintenance } from './maintenance.js';
 
 export interface TesseraOptions {
   config: Readonly<Config>;
@@ -174,9 +175,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     );
     // The gateway refuses upgrades and sends every socket its close frame before the port closes.
     const sockets = realtime.close().then(() => logger.info('shutdown: realtime sockets closed'));
-    // Node closes idle keep-alive connections once, when the port closes; a connection whose
-    // request was in flight becomes idle later and would hold the shutdown for the keep-alive
-    // timeout. Closing idle ones again until the end costs nothing per request, unlike a header hook.
+    // Node closes idle keep-alive connections only when the port closes: those whose request was in flight then go here.
     const idleSweep = setInterval(() => http.server.closeIdleConnections(), IDLE_SWEEP_MS);
     const requests = http.close().then(() => logger.info('shutdown: port closed and requests in flight answered'));
     await Promise.all([sockets, requests]).finally(() => clearInterval(idleSweep));
@@ -278,8 +277,9 @@ function wireServices(
     new JwtStrategy({ repositories, externalUsers, apps, clock, logger }),
   ]);
   const authenticator = new Authenticator(strategies, sessions, limits);
-  const anonymousUpgrade = new AnonymousUpgrade(repositories, passwords, sessions, clock);
-  const maintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
+  const anonymousUpgrade = new AnonymousUpgrade(repositories, users, sessions);
+  const userMaintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
+  const maintenance = new Maintenance(userMaintenance, repositories, clock);
   return {
     store,
     cluster,

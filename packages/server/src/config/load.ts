@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import Type, { type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { dottedPath } from '../lib/validation-details.js';
 import { parseTrustedProxies } from './proxy-trust.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -73,17 +74,13 @@ function readEnvironment(schema: TSchema, env: NodeJS.ProcessEnv): ConfigInput {
 }
 
 function describeError(error: { instancePath: string; message: string }, env: NodeJS.ProcessEnv): string {
-  const path = pathLabel(error.instancePath) || 'configuration';
+  const path = dottedPath(error.instancePath) || 'configuration';
   const property = propertyAt(error.instancePath);
   if (property === undefined) return `${path}: unknown setting`;
   const name = envName(property);
   const fromEnv = name !== undefined && env[name] !== undefined ? ` (from ${name})` : '';
   const hint = describe(property) === '' ? '' : ` — ${describe(property)}`;
   return `${path}${fromEnv}: ${error.message}${hint}`;
-}
-
-function pathLabel(instancePath: string): string {
-  return instancePath.replace(/^\//, '').replaceAll('/', '.');
 }
 
 function propertyAt(instancePath: string): TSchema | undefined {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../errors.js';
 import { DATABASE_RETRY_AFTER_SECONDS, unavailableError } from '../store/errors.js';
+import { validationDetails } from '../lib/validation-details.js';
 
 /** Fastify's own errors, in the words of Tessera's registry. */
 const FASTIFY_ERRORS: Record<string, () => TesseraError> = {
@@ -30,14 +31,9 @@ export function toTesseraError(error: unknown): TesseraError {
   if (unavailable !== undefined) return unavailable;
   const fastifyError = error as Partial<FastifyError> & { validationContext?: string };
   if (fastifyError.validation !== undefined) {
+    const part = fastifyError.validationContext ?? 'body';
     return new TesseraError('invalid_request', {
-      details: fastifyError.validation.map((problem) => ({
-        path: `${fastifyError.validationContext ?? 'body'}${problem.instancePath || ''}`,
-        message: problem.message ?? 'is not valid',
-        ...(problem.keyword === 'additionalProperties'
-          ? { field: (problem.params as { additionalProperty?: string }).additionalProperty }
-          : {}),
-      })),
+      details: validationDetails(fastifyError.validation, { part, nameUnknownField: true }),
     });
   }
   const known = fastifyError.code === undefined ? undefined : FASTIFY_ERRORS[fastifyError.code];

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox';
 import Compile, { type Validator } from 'typebox/compile';
 import { TesseraError } from '../errors.js';
+import { validationDetails } from './validation-details.js';
 
 /** Compiled once per schema: checking a login's input must not interpret the schema on every request. */
 const validators = new WeakMap<TSchema, Validator>();
@@ -15,10 +16,7 @@ function validatorOf(schema: TSchema): Validator {
 export function parseWithSchema<T extends TSchema>(schema: T, value: unknown): Static<T> {
   const validator = validatorOf(schema);
   if (validator.Check(value)) return value as Static<T>;
-  const problems = validator.Errors(value).slice(0, 10);
-  throw new TesseraError('invalid_request', {
-    details: problems.map((problem) => ({ path: problem.instancePath || '/', message: problem.message })),
-  });
+  throw new TesseraError('invalid_request', { details: validationDetails(validator.Errors(value)) });
 }
 
 /** Whether a value matches a schema, for a caller that has no error to answer when it does not. */

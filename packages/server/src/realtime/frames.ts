@@ -1,13 +1,8 @@
-import {
-  CLIENT_FRAME_SCHEMAS,
-  type ClientFrame,
-  type ClientFrameType,
-  type FrameId,
-  type ServerFrame,
-} from '@tessera/protocol';
+import { CLIENT_FRAME_SCHEMAS, type ClientFrame, type FrameId, type ServerFrame } from '@tessera/protocol';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { RawData } from 'ws';
 import { TesseraError } from '../errors.js';
+import { validationDetails } from '../lib/validation-details.js';
 
 // The same rules as REST bodies: JSON types are not coerced and unknown fields are an error.
 const ajv = new Ajv({
@@ -57,19 +52,10 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame 
     };
   }
   if (!validate(value)) {
-    const details = (validate.errors ?? [])
-      .slice(0, 10)
-      .map((problem) => ({ path: problem.instancePath || '/', message: problem.message ?? 'is not valid' }));
+    const details = validationDetails(validate.errors ?? []);
     return { ok: false, id, error: new TesseraError('invalid_request', { details }) };
   }
   return { ok: true, frame: value as ClientFrame };
-}
-
-export function isFrameType<T extends ClientFrameType>(
-  frame: ClientFrame,
-  type: T,
-): frame is Extract<ClientFrame, { type: T }> {
-  return frame.type === type;
 }
 
 /** The answer's `id`: the client frame's, when it had one. */

@@ -80,7 +80,7 @@ export class RealtimeGateway {
   private closing: Promise<void> | undefined;
   private readonly clientAddress: (request: IncomingMessage) => string | null;
   /**
-   * Anonymous users whose last connection here closed while the view was incomplete (see `userOffline`).
+   * Users whose last connection here closed while the view was incomplete (see `userOffline`).
    * Not a cache: bounded by real authenticated connections, and emptied once the view is complete.
    */
   private readonly offlineWhileIncomplete = new Map<string, ConnectionMember>();
@@ -110,7 +110,7 @@ export class RealtimeGateway {
           missedBeats: config.presenceMissedBeats,
           time: options.realTime,
           logger: options.logger,
-          onViewComplete: () => this.endOfflineAnonymous(),
+          onViewComplete: () => this.viewCompleted(),
         })
       : undefined;
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
@@ -270,35 +270,28 @@ export class RealtimeGateway {
   }
 
   /**
-   * An anonymous user ends when its last connection in the cluster closes, on the node that held
-   * it (not when the server stops: it may reconnect elsewhere). While this node may not see every
-   * node's connections (its link is down or came back moments ago) it ends nobody: it looks
-   * again once its view is complete, and ends those that are still offline everywhere.
+   * A user's last connection in the cluster closed: the anonymous users' policy decides what
+   * follows (not when the server stops: the user may reconnect elsewhere). While this node may
+   * not see every node's connections (its link is down or came back moments ago) the news waits
+   * until the view is complete, and goes only for users still offline everywhere then.
    */
   private userOffline(member: ConnectionMember): void {
-    if (this.stopping || member.kind !== 'anonymous') return;
+    if (this.stopping) return;
     if (this.presenceSync?.viewComplete === false)
       this.offlineWhileIncomplete.set(`${member.app.id}/${member.userId}`, member);
-    else this.track(this.endAnonymous(member.app, member.userId));
+    else this.lastConnectionClosed(member);
   }
 
-  /** The anonymous users let go while the view was incomplete, now that it is complete: those still offline end. */
-  private endOfflineAnonymous(): void {
+  /** The users who went offline while the view was incomplete, now that it is complete: those still offline. */
+  private viewCompleted(): void {
     const members = [...this.offlineWhileIncomplete.values()];
     this.offlineWhileIncomplete.clear();
     for (const member of members)
-      if (!this.stopping && !this.presence.isOnline(member.app.id, member.userId))
-        this.track(this.endAnonymous(member.app, member.userId));
+      if (!this.stopping && !this.presence.isOnline(member.app.id, member.userId)) this.lastConnectionClosed(member);
   }
 
-  private async endAnonymous(app: AppRecord, userId: string): Promise<void> {
-    const { users, anonymousUsers } = this.options.services;
-    // Read again: the user may have been upgraded to a registered one, or deleted, meanwhile.
-    const user = await users.get(app, userId).catch((error: unknown) => {
-      if (error instanceof TesseraError && error.code === 'user_not_found') return undefined;
-      throw error;
-    });
-    if (user?.kind === 'anonymous' && user.endedAt === null) await anonymousUsers.end(app, user);
+  private lastConnectionClosed({ app, userId, kind }: ConnectionMember): void {
+    this.track(this.options.services.anonymousUsers.lastConnectionClosed(app, { id: userId, kind }));
   }
 
   private track(task: Promise<void>): void {

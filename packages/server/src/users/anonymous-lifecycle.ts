@@ -15,8 +15,8 @@ const SWEEP_MAX_BATCHES = 20;
  * Logging in anonymously again makes a new user.
  *
  * Revocations reach `sessionsEnded` through `SessionService.onRevoked`; sessions that simply
- * expire are found by `endIdle`, which the maintenance job runs. The realtime gateway calls
- * `end` when an anonymous user's last connection closes.
+ * expire are found by `endIdle`, which the maintenance job runs. The realtime gateway tells
+ * `lastConnectionClosed` when a user's last connection in the cluster closes.
  */
 export class AnonymousUsers {
   constructor(
@@ -39,6 +39,17 @@ export class AnonymousUsers {
     const app = await this.repositories.apps.findAppById(appId);
     if (app === undefined) return false;
     return (await this.endUsers(app, [userId], true)).length > 0;
+  }
+
+  /**
+   * A user's last realtime connection in the cluster closed: an anonymous user ends then.
+   * `kind` is what the connection knew; the user is read again, as it may have been upgraded to
+   * a registered one, or deleted, meanwhile.
+   */
+  async lastConnectionClosed(app: AppRecord, { id, kind }: Pick<UserRecord, 'id' | 'kind'>): Promise<void> {
+    if (kind !== 'anonymous') return;
+    const user = await this.repositories.users.findById(app.id, id);
+    if (user?.kind === 'anonymous' && user.endedAt === null) await this.end(app, user);
   }
 
   /** Ends an anonymous user now, with every session it still has. Does nothing for other kinds. */

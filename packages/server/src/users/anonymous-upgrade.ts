@@ -1,12 +1,9 @@
 import type { Static } from 'typebox';
 import { TesseraError } from '../errors.js';
-import type { Clock } from '../lib/clock.js';
-import { isUniqueViolation } from '../store/errors.js';
-import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
+import type { AppRecord, Repositories, UserRecord } from '../store/repositories/index.js';
 import type { SignupBodySchema } from './profile-schema.js';
-import { profileColumns } from './user-service.js';
+import type { NewAccount, UserService } from './user-service.js';
 import type { LoginOutcome } from '../auth/authenticator.js';
-import { normalizePassword, passwordPolicyOf, type PasswordHasher } from '../auth/passwords/index.js';
 import type { AuthContext, ClientInfo, SessionService } from '../auth/sessions/session-service.js';
 
 export type UpgradeInput = Static<typeof SignupBodySchema>;
@@ -23,26 +20,17 @@ export const UPGRADE_SESSION_STRATEGY = 'upgrade';
 export class AnonymousUpgrade {
   constructor(
     private readonly repositories: Repositories,
-    private readonly hasher: PasswordHasher,
+    private readonly users: UserService,
     private readonly sessions: SessionService,
-    private readonly clock: Clock,
   ) {}
 
   async upgrade(context: AuthContext, input: UpgradeInput, client: ClientInfo): Promise<LoginOutcome> {
     const { app, user } = context;
     if (user.kind !== 'anonymous') throw new TesseraError('not_anonymous', { details: { kind: user.kind } });
-    // An upgrade is a signup by a client: an app that closed public signup closed this door too.
-    if (!app.settings.publicSignup) throw new TesseraError('signup_disabled');
-    if (input.username === undefined && input.email === undefined) {
-      throw new TesseraError('invalid_request', {
-        message: 'Give a username, an email, or both.',
-        details: [{ path: '/username', message: 'username or email is required' }],
-      });
-    }
-    const { password, ...profile } = input;
+    // A signup by a client, checked as one: an app that closed public signup closed this door too.
     // Hashed and signed before the transaction: hashing takes tens of milliseconds on a thread,
     // and signing may read the store. The session is a registered user's, which does not expire.
-    const passwordHash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, profile)));
+    const account = await this.users.newAccount(app, input, { viaSecretKey: false });
     const prepared = await this.sessions.prepareStart(
       app,
       { ...user, expiresAt: null },
@@ -53,11 +41,7 @@ export class AnonymousUpgrade {
     // a failure leaves the anonymous user and its session usable and its login free, and no
     // tokens are answered for an upgrade that did not happen.
     const { upgraded, credentials, revocation } = await this.repositories.transaction(async (repositories) => {
-      await this.register(repositories, app, user, {
-        ...profileColumns(profile),
-        password_hash: passwordHash,
-        updated_at: this.clock.now(),
-      });
+      await this.register(repositories, app, user, account);
       const credentials = await this.sessions.writeStart(repositories, prepared);
       const revocation = await this.sessions.writeRevokeAll(
         repositories,
@@ -86,16 +70,9 @@ export class AnonymousUpgrade {
     repositories: Repositories,
     app: AppRecord,
     user: UserRecord,
-    patch: UserRowPatch,
+    account: NewAccount,
   ): Promise<void> {
-    let registered: boolean;
-    try {
-      registered = await repositories.ephemeralUsers.registerAnonymous(app.id, user.id, patch);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new TesseraError('user_exists');
-      throw error;
-    }
-    if (registered) return;
+    if (await this.users.registerAnonymous(repositories, app, user.id, account)) return;
     const current = await repositories.users.findById(app.id, user.id);
     if (current === undefined) throw new TesseraError('user_not_found');
     // Lost a race: the user ended, or a concurrent upgrade got there first.

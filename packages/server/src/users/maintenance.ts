@@ -6,22 +6,18 @@ import type { Repositories } from '../store/repositories/index.js';
 const REMOVE_BATCH = 500;
 const REMOVE_MAX_BATCHES = 20;
 
-export interface MaintenanceReport {
+export interface UserMaintenanceReport {
   /** Anonymous users ended because all their sessions had expired. */
   endedAnonymous: number;
   /** Users removed because their `expires_at` passed (guests, ended anonymous users). */
   removedExpired: number;
-  /** Used token ids (`jti` of single-use trusted-issuer tokens) forgotten because their tokens expired. */
-  prunedTokenIds: number;
 }
 
 /**
  * The periodic upkeep of users that do not last: ends anonymous users whose sessions all
- * expired, and removes users whose time is up, with their sessions and tokens. It also
- * forgets used token ids whose tokens have expired (they can no longer be replayed), so that
- * table stays small whether or not single-use logins keep coming. Every step is a conditional
- * statement, so several nodes may run it at once. The server runs it on an interval; tests
- * call `run` after moving the clock.
+ * expired, and removes users whose time is up, with their sessions and tokens. Every step is a
+ * conditional statement, so several nodes may run it at once. `Maintenance` (src/maintenance.ts)
+ * runs it with the rest of the server's upkeep.
  */
 export class UserMaintenance {
   constructor(
@@ -31,11 +27,10 @@ export class UserMaintenance {
     private readonly clock: Clock,
   ) {}
 
-  async run(): Promise<MaintenanceReport> {
+  async run(): Promise<UserMaintenanceReport> {
     const endedAnonymous = await this.anonymous.endIdle();
     const removedExpired = await this.removeExpired();
-    const prunedTokenIds = await this.repositories.usedTokenIds.prune(this.clock.now());
-    return { endedAnonymous, removedExpired, prunedTokenIds };
+    return { endedAnonymous, removedExpired };
   }
 
   /** Removes a bounded number of expired users per run, oldest first; the next run goes on. */

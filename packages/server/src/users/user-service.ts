@@ -35,6 +35,12 @@ export interface NewUser {
   expiresAt?: number | null;
 }
 
+/** A registered account as `newAccount` checked it, ready to be written. */
+export interface NewAccount {
+  profile: ProfileInput;
+  passwordHash: string;
+}
+
 export interface ListUsersInput {
   prefix?: string | undefined;
   cursor?: string | undefined;
@@ -70,6 +76,20 @@ export class UserService {
 
   /** Public signup (when `viaSecretKey` is false the app must allow it). */
   async signup(app: AppRecord, input: SignupInput, { viaSecretKey }: { viaSecretKey: boolean }): Promise<UserRecord> {
+    const account = await this.newAccount(app, input, { viaSecretKey });
+    return this.create(app, { kind: 'registered', ...account });
+  }
+
+  /**
+   * What a new registered account needs, checked as at signup (the anonymous upgrade is one too):
+   * signup open unless via the secret key, a username and/or an email, and a password the app's
+   * policy accepts (or, secret key only, an imported hash).
+   */
+  async newAccount(
+    app: AppRecord,
+    input: SignupInput,
+    { viaSecretKey }: { viaSecretKey: boolean },
+  ): Promise<NewAccount> {
     if (!viaSecretKey && !app.settings.publicSignup) throw new TesseraError('signup_disabled');
     if (input.username === undefined && input.email === undefined) {
       throw new TesseraError('invalid_request', {
@@ -79,14 +99,14 @@ export class UserService {
     }
     const { password, passwordHash: importedHash, ...profile } = input;
     const passwordHash = await this.initialPasswordHash(app, { password, importedHash, owner: profile }, viaSecretKey);
-    return this.create(app, { kind: 'registered', profile, passwordHash });
+    return { profile, passwordHash };
   }
 
   /**
    * Creates a user of any kind: signup, and the strategies that provision users on first login
    * (anonymous, guest, external identities). Profile fields are validated by the caller's schema.
+   * `repositories` are a transaction's when the new user must be written together with more rows.
    */
-  /** `repositories` are a transaction's when the new user must be written together with more rows. */
   async create(
     app: AppRecord,
     { kind, profile, passwordHash = null, expiresAt = null }: NewUser,
@@ -118,6 +138,20 @@ export class UserService {
         expires_at: expiresAt,
       }),
     );
+  }
+
+  /**
+   * Writes `account` over the live anonymous user `userId`, in `repositories`' transaction.
+   * Returns false when the user is no longer a live anonymous one.
+   */
+  async registerAnonymous(
+    repositories: Repositories,
+    app: AppRecord,
+    userId: string,
+    { profile, passwordHash }: NewAccount,
+  ): Promise<boolean> {
+    const patch = { ...profileColumns(profile), password_hash: passwordHash, updated_at: this.clock.now() };
+    return this.writeUnique(() => repositories.ephemeralUsers.registerAnonymous(app.id, userId, patch));
   }
 
   /**
@@ -279,7 +313,7 @@ function ownerAfter(user: UserRecord, profile: ProfileInput): { email: string | 
 }
 
 /** Maps API profile fields to columns; only the fields present in the input. */
-export function profileColumns(input: ProfileInput): UserRowPatch {
+function profileColumns(input: ProfileInput): UserRowPatch {
   const patch: UserRowPatch = {};
   if (input.username !== undefined) {
     patch.username = input.username.normalize('NFKC');

@@ -212,6 +212,32 @@ describe.each(backends)('the anonymous strategy on $name', (backend) => {
     expect((await me(registered.login.accessToken)).status).toBe(200);
   });
 
+  it('on the last connection closing, ends only a user still anonymous: not one upgraded or deleted meanwhile', async () => {
+    const { apps, users, anonymousUsers } = server.tessera.services;
+    const app = await apps.getApp('demo', 'chat');
+    const lastConnectionClosed = (id: string) => anonymousUsers.lastConnectionClosed(app, { id, kind: 'anonymous' });
+
+    const anonymous = await loggedIn();
+    await lastConnectionClosed(anonymous.user.id);
+    expect((await me(anonymous.accessToken)).body.error.code).toBe('user_ended');
+    // Told twice (two nodes, say): the second changes nothing.
+    await lastConnectionClosed(anonymous.user.id);
+
+    const upgraded = await loggedIn();
+    const response = await upgrade(upgraded.accessToken, { email: uniqueEmail(), password: PASSWORD });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    await lastConnectionClosed(upgraded.user.id);
+    expect((await me(response.body.accessToken)).status).toBe(200);
+
+    const deleted = await loggedIn();
+    await users.delete(app, deleted.user.id);
+    await expect(lastConnectionClosed(deleted.user.id)).resolves.toBeUndefined();
+
+    const registered = await signUpAndLogIn(server);
+    await anonymousUsers.lastConnectionClosed(app, { id: registered.user.id, kind: 'registered' });
+    expect((await me(registered.login.accessToken)).status).toBe(200);
+  });
+
   describe('upgrade to a registered user', () => {
     it('keeps the id, sets login and password, answers new tokens and ends the old session', async () => {
       const anonymous = await loggedIn({ displayName: 'Clark' });

@@ -1,6 +1,6 @@
 /** The signature algorithms a trusted issuer may use, and what each one needs of a key. */
 
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = [
   'RS256',
   'RS384',

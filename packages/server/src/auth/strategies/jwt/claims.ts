@@ -15,7 +15,7 @@ const MAX_SUBJECT_LENGTH = 256;
  * such as `https://example.com/roles` contain dots); otherwise the path walks nested objects.
  * Only own properties are read, so `__proto__` or `constructor` find nothing.
  */
-export function claimAt(claims: Claims, path: string): unknown {
+function claimAt(claims: Claims, path: string): unknown {
   if (Object.hasOwn(claims, path)) return claims[path];
   let current: unknown = claims;
   for (const segment of path.split('.')) {

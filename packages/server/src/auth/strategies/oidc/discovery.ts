@@ -21,12 +21,12 @@ export class ProviderDocumentError extends Error {
 const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 /** OpenID Connect Discovery 1.0, §4: the issuer without its trailing slash, then the well-known path. */
-export function discoveryUrl(issuer: string): string {
+function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
 }
 
 /** Whether Tessera may fetch from this URL: https, or http on a loopback host (tests, local development). */
-export function isAllowedProviderUrl(value: string): boolean {
+function isAllowedProviderUrl(value: string): boolean {
   let url: URL;
   try {
     url = new URL(value);

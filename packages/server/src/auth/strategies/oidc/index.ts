@@ -28,7 +28,7 @@ const OidcInput = Type.Object(
 );
 
 /** The `user_identities.provider` of an OpenID provider: one namespace of subjects per issuer. */
-export const identityProvider = (issuer: string): string => `oidc:${issuer}`;
+const identityProvider = (issuer: string): string => `oidc:${issuer}`;
 
 export interface OidcStrategyDependencies {
   externalUsers: ExternalUsers;
