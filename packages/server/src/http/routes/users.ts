@@ -4,13 +4,7 @@ import { presentUser } from '../../users/presenter.js';
 import { AdminUpdateUserBodySchema, CreateUserBodySchema } from '../../users/profile-schema.js';
 import type { Services } from '../../services.js';
 import { requireKey } from '../credentials.js';
-import { UserSchema, errorResponses, pageOf } from '../schemas.js';
-
-const UserParams = Type.Object({
-  namespace: Type.String(),
-  app: Type.String(),
-  userId: Type.String({ maxLength: 64 }),
-});
+import { UserParams, UserSchema, errorResponses, pageOf } from '../schemas.js';
 
 /** Signup (publishable key, when the app allows it) and user administration (secret key). */
 export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
