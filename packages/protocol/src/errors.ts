@@ -232,16 +232,6 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The JSON envelope of every error response. */
-export interface ErrorBody {
-  error: {
-    code: ErrorCode;
-    message: string;
-    status: number;
-    details?: unknown;
-  };
-}
-
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }

@@ -3,11 +3,11 @@
  * `/v1/apps/{namespace}/{app}/realtime`. Every frame is one JSON object with a `type`; a client
  * frame may carry an `id`, which the server echoes in the frame that answers it.
  *
- * Each frame has a TypeScript type and a plain JSON Schema (draft 2020-12 subset, no `$ref`), so
- * a server, a client or a test can validate frames with any JSON Schema validator. This module
- * has no runtime dependency.
+ * Each frame has a TypeScript type here and a JSON Schema in ./realtime-schemas.ts. This module
+ * has no runtime dependency, so that a client bundle importing its constants stays small.
  */
-import type { AuthenticationBody, Session, User, UserKind } from './rest.js';
+import type { AuthenticationBody } from './login-bodies.js';
+import type { Session, User, UserKind } from './rest.js';
 
 /** The WebSocket subprotocol of this version of the protocol. */
 export const REALTIME_SUBPROTOCOL = 'tessera.v1';
@@ -175,159 +175,6 @@ export type ServerFrame =
   | ErrorFrame
   | PongFrame;
 export type ServerFrameType = ServerFrame['type'];
-
-// ---------------------------------------------------------------------------------------------
-// JSON Schemas
-
-/** A JSON Schema, as plain data. */
-export type JsonSchema = { readonly [keyword: string]: unknown };
-
-const frameId = {
-  type: ['string', 'integer'],
-  minLength: 1,
-  maxLength: 64,
-  minimum: -Number.MAX_SAFE_INTEGER,
-  maximum: Number.MAX_SAFE_INTEGER,
-  description: 'Echoed in the answer.',
-} as const;
-const isoTime = { type: 'string', format: 'date-time' } as const;
-const token = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
-const userIds = (maxItems: number) =>
-  ({ type: 'array', maxItems, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } }) as const;
-
-function frame(
-  type: string,
-  properties: Record<string, JsonSchema>,
-  required: string[] = [],
-  description?: string,
-): JsonSchema {
-  return {
-    type: 'object',
-    ...(description === undefined ? {} : { description }),
-    properties: { type: { const: type }, ...properties },
-    required: ['type', ...required],
-    additionalProperties: false,
-  };
-}
-
-/**
- * Schemas of the client's frames, by type. `authenticate` checks only its envelope here: the
- * fields of each strategy are checked by that strategy, as for `POST …/authentication`.
- */
-export const CLIENT_FRAME_SCHEMAS = {
-  authenticate: {
-    type: 'object',
-    description: 'A login body of any enabled strategy, with `type`.',
-    properties: {
-      type: { const: 'authenticate' },
-      id: frameId,
-      strategy: { type: 'string', minLength: 1, maxLength: 64 },
-    },
-    required: ['type', 'strategy'],
-    additionalProperties: true,
-  },
-  refresh: {
-    type: 'object',
-    description: 'Exactly one of `reconnectToken` or `accessToken`.',
-    properties: { type: { const: 'refresh' }, id: frameId, reconnectToken: token(256), accessToken: token(8192) },
-    required: ['type'],
-    oneOf: [{ required: ['reconnectToken'] }, { required: ['accessToken'] }],
-    additionalProperties: false,
-  },
-  'presence.subscribe': frame('presence.subscribe', { id: frameId, userIds: userIds(1000) }),
-  'presence.unsubscribe': frame('presence.unsubscribe', { id: frameId }),
-  'presence.query': frame('presence.query', { id: frameId, userIds: userIds(100) }),
-  ping: frame('ping', { id: frameId }),
-} as const satisfies Record<ClientFrameType, JsonSchema>;
-
-const userSchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'kind', 'username', 'email', 'fullName', 'disabled', 'createdAt', 'updatedAt'],
-  properties: { id: { type: 'string' }, kind: { enum: ['registered', 'anonymous', 'guest', 'external'] } },
-  additionalProperties: true,
-};
-const sessionSchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'expiresAt', 'idleExpiresAt'],
-  properties: { id: { type: 'string' }, expiresAt: isoTime, idleExpiresAt: isoTime },
-  additionalProperties: false,
-};
-const authenticationSchema: JsonSchema = {
-  type: 'object',
-  required: ['strategy', 'accessTokenExpiresAt'],
-  properties: { strategy: { type: 'string' }, accessTokenExpiresAt: isoTime, reconnectTokenExpiresAt: isoTime },
-  additionalProperties: false,
-};
-const presenceEntrySchema: JsonSchema = {
-  type: 'object',
-  required: ['userId', 'kind', 'displayName', 'connections', 'sessions'],
-  properties: {
-    userId: { type: 'string' },
-    kind: { enum: ['registered', 'anonymous', 'guest', 'external'] },
-    displayName: { type: ['string', 'null'] },
-    connections: { type: 'integer', minimum: 1 },
-    sessions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['sessionId', 'connections'],
-        properties: { sessionId: { type: 'string' }, connections: { type: 'integer', minimum: 1 } },
-        additionalProperties: false,
-      },
-    },
-  },
-  additionalProperties: false,
-};
-const credentials = { accessToken: { type: 'string' }, reconnectToken: { type: 'string' } } as const;
-
-/** Schemas of the server's frames, by type. */
-export const SERVER_FRAME_SCHEMAS = {
-  authenticated: frame(
-    'authenticated',
-    {
-      id: frameId,
-      connectionId: { type: 'string' },
-      user: userSchema,
-      session: sessionSchema,
-      authentication: authenticationSchema,
-      ...credentials,
-    },
-    ['connectionId', 'user', 'session', 'authentication'],
-  ),
-  refreshed: frame(
-    'refreshed',
-    { id: frameId, user: userSchema, session: sessionSchema, authentication: authenticationSchema, ...credentials },
-    ['user', 'session', 'authentication'],
-  ),
-  'session.expiring': frame(
-    'session.expiring',
-    { reason: { enum: ['access_token', 'idle', 'session'] }, expiresAt: isoTime },
-    ['reason', 'expiresAt'],
-  ),
-  'presence.state': frame(
-    'presence.state',
-    { id: frameId, users: { type: 'array', items: presenceEntrySchema }, truncated: { type: 'boolean' } },
-    ['users', 'truncated'],
-  ),
-  'presence.join': frame('presence.join', { sessionId: { type: 'string' }, entry: presenceEntrySchema }, [
-    'sessionId',
-    'entry',
-  ]),
-  'presence.leave': frame(
-    'presence.leave',
-    {
-      userId: { type: 'string' },
-      sessionId: { type: 'string' },
-      entry: { anyOf: [presenceEntrySchema, { type: 'null' }] },
-    },
-    ['userId', 'sessionId', 'entry'],
-  ),
-  error: frame('error', { id: frameId, code: { type: 'string' }, message: { type: 'string' }, details: {} }, [
-    'code',
-    'message',
-  ]),
-  pong: frame('pong', { id: frameId, serverTime: isoTime }, ['serverTime']),
-} as const satisfies Record<ServerFrameType, JsonSchema>;
 
 /** The close codes of the WebSocket protocol itself (RFC 6455) that Tessera uses. */
 export const STANDARD_CLOSE_CODES = {

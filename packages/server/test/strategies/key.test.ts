@@ -149,13 +149,15 @@ describe.each(backends)('the key strategy on $name (development mode)', (backend
     });
     const app = await apps.getApp('demo', 'chat');
     const context = { app, client: { userAgent: null, ip: null } };
-    expect((await strategy.authenticate({ userId: user.id, key: server.publishableKey }, context)).user.id).toBe(
-      user.id,
-    );
+    expect(
+      (await strategy.authenticate({ strategy: 'key', userId: user.id, key: server.publishableKey }, context)).user.id,
+    ).toBe(user.id);
     await expect(
-      strategy.authenticate({ userId: 'nobody', key: server.publishableKey }, context),
+      strategy.authenticate({ strategy: 'key', userId: 'nobody', key: server.publishableKey }, context),
     ).rejects.toMatchObject({ code: 'invalid_credentials' });
-    await expect(strategy.authenticate({ userId: user.id, key: server.secretKey }, context)).rejects.toMatchObject({
+    await expect(
+      strategy.authenticate({ strategy: 'key', userId: user.id, key: server.secretKey }, context),
+    ).rejects.toMatchObject({
       code: 'invalid_api_key',
     });
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -1,17 +1,5 @@
-import Type from 'typebox';
+import { DISPLAY_NAME_MAX_LENGTH } from '@tessera/protocol';
 import { TesseraError } from '../../errors.js';
-
-/** The longest name kept, in code points after normalisation (the profile's `fullName` bound). */
-export const DISPLAY_NAME_MAX_LENGTH = 128;
-
-/**
- * The raw field as a login body carries it. Bounded generously so that padding and combining
- * forms still fit; `normalizeDisplayName` applies the real limit.
- */
-export const DisplayNameInput = Type.String({
-  maxLength: 4 * DISPLAY_NAME_MAX_LENGTH,
-  description: `Up to ${DISPLAY_NAME_MAX_LENGTH} characters; trimmed.`,
-});
 
 // Control, format (bidi overrides, zero-width) and separator-line characters make names that
 // look like other names or break the layout of whatever shows them.

@@ -1,5 +1,4 @@
-import type { AuthToken } from '@tessera/protocol';
-import Type, { type Static } from 'typebox';
+import { AUTH_TOKEN_LIFETIME_SECONDS, type AuthToken, type CreateAuthTokenBody } from '@tessera/protocol';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { toIso, toIsoOrNull } from '../../lib/clock.js';
@@ -13,38 +12,8 @@ const DAY_MS = 24 * 60 * MINUTE_MS;
 export const AUTH_TOKEN_TOUCH_INTERVAL_MS = MINUTE_MS;
 /** Active (unrevoked, unexpired) tokens one user may hold: bounds the list and a runaway backend. */
 export const MAX_ACTIVE_AUTH_TOKENS = 100;
-const MIN_LIFETIME_SECONDS = 60;
-const MAX_LIFETIME_SECONDS = 10 * 366 * 24 * 3600;
 /** Revoked and expired tokens are deleted this long after they ended, when the user gets a new one. */
 const KEEP_ENDED_MS = 30 * DAY_MS;
-
-export const CreateAuthTokenBodySchema = Type.Object(
-  {
-    label: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 128,
-        description: 'What the token is for, e.g. the device. Shown in lists.',
-      }),
-    ),
-    expiresIn: Type.Optional(
-      Type.Integer({
-        minimum: MIN_LIFETIME_SECONDS,
-        maximum: MAX_LIFETIME_SECONDS,
-        description: 'Lifetime in seconds. Give this or expiresAt, or neither for a token that never expires.',
-      }),
-    ),
-    expiresAt: Type.Optional(
-      Type.String({
-        format: 'date-time',
-        maxLength: 64,
-        description: 'When the token stops working (ISO 8601), at least a minute and at most ten years ahead.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type CreateAuthTokenBody = Static<typeof CreateAuthTokenBodySchema>;
 
 export interface CreatedAuthToken {
   /** The whole token. Only its hash is stored: it cannot be shown again. */
@@ -142,8 +111,8 @@ export class AuthTokenService {
     const expiresAt = Date.parse(body.expiresAt);
     if (
       Number.isNaN(expiresAt) ||
-      expiresAt < now + MIN_LIFETIME_SECONDS * 1000 ||
-      expiresAt > now + MAX_LIFETIME_SECONDS * 1000
+      expiresAt < now + AUTH_TOKEN_LIFETIME_SECONDS.min * 1000 ||
+      expiresAt > now + AUTH_TOKEN_LIFETIME_SECONDS.max * 1000
     ) {
       throw new TesseraError('invalid_request', {
         message: 'expiresAt must be at least a minute and at most ten years ahead.',

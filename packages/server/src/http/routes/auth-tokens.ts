@@ -1,24 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { CreateAuthTokenBodySchema } from '../../auth/tokens/auth-tokens.js';
 import type { Services } from '../../services.js';
 import { appOf } from '../request-state.js';
-import { errorResponses, nullable } from '../schemas.js';
+import {
+  AuthTokenSchema,
+  CreateAuthTokenBodySchema,
+  CreatedAuthTokenSchema,
+  UserParams,
+  errorResponses,
+} from '../schemas.js';
 
-const UserParams = Type.Object({
-  namespace: Type.String(),
-  app: Type.String(),
-  userId: Type.String({ maxLength: 64 }),
-});
-const Timestamp = Type.String({ format: 'date-time' });
-const AuthTokenSchema = Type.Object({
-  id: Type.String(),
-  userId: Type.String(),
-  label: nullable(Type.String()),
-  createdAt: Timestamp,
-  expiresAt: nullable(Timestamp),
-  lastUsedAt: nullable(Timestamp),
-});
 const TokenParams = Type.Object({ ...UserParams.properties, tokenId: Type.String({ maxLength: 64 }) });
 
 /** A user's long-lived auth tokens, made, listed and revoked by the app's backend with the secret key. */
@@ -35,7 +26,7 @@ export function authTokenRoutes(services: Pick<Services, 'authTokens'>): Fastify
         params: UserParams,
         body: CreateAuthTokenBodySchema,
         response: {
-          201: Type.Object({ token: Type.String(), ...AuthTokenSchema.properties }),
+          201: CreatedAuthTokenSchema,
           ...errorResponses(400, 401, 403, 404, 409),
         },
       },

@@ -4,13 +4,7 @@ import { presentUser } from '../../presenters/users.js';
 import { AdminUpdateUserBodySchema, CreateUserBodySchema } from '../../users/profile-schema.js';
 import type { Services } from '../../services.js';
 import { appOf, keyOf } from '../request-state.js';
-import { UserSchema, errorResponses, pageOf } from '../schemas.js';
-
-const UserParams = Type.Object({
-  namespace: Type.String(),
-  app: Type.String(),
-  userId: Type.String({ maxLength: 64 }),
-});
+import { UserParams, UserSchema, errorResponses, pageOf } from '../schemas.js';
 
 /** Signup: with the publishable key when the app allows it, always with the secret key. */
 export function signupRoutes(services: Pick<Services, 'limits' | 'users'>): FastifyPluginAsyncTypebox {

@@ -1,12 +1,8 @@
+import { AccessTokenLoginBodySchema as AccessTokenInput } from '@tessera/protocol';
 import { decodeJwt } from 'jose';
-import Type from 'typebox';
+import type { Static } from 'typebox';
 import type { SessionService } from '../../sessions/session-service.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
-
-const AccessTokenInput = Type.Object(
-  { strategy: Type.Literal('access-token'), accessToken: Type.String({ minLength: 1, maxLength: 8192 }) },
-  { additionalProperties: false, description: 'A still-valid access token of this app; continues its session.' },
-);
 
 /**
  * Re-authenticates with a still-valid access token, continuing its session (Feathers' `jwt`
@@ -19,7 +15,7 @@ export class AccessTokenStrategy implements Strategy<typeof AccessTokenInput> {
 
   constructor(private readonly sessions: SessionService) {}
 
-  async authenticate(input: { accessToken: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof AccessTokenInput>, { app }: StrategyContext): Promise<Identity> {
     const { user, session, claims } = await this.sessions.authenticate(app, input.accessToken);
     return { user, resumes: session, renewal: { accessTokenId: claims.jti } };
   }

@@ -1,12 +1,8 @@
-import Type from 'typebox';
+import { AnonymousLoginBodySchema as AnonymousInput } from '@tessera/protocol';
+import type { Static } from 'typebox';
 import type { UserService } from '../../../users/user-service.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
-import { DisplayNameInput, normalizeDisplayName } from '../display-name.js';
-
-const AnonymousInput = Type.Object(
-  { strategy: Type.Literal('anonymous'), displayName: Type.Optional(DisplayNameInput) },
-  { additionalProperties: false, description: 'An optional display name; every login makes a new anonymous user.' },
-);
+import { normalizeDisplayName } from '../display-name.js';
 
 /**
  * Anonymous login with an optional display name (Convergence's `connectAnonymously`). Every
@@ -20,7 +16,7 @@ export class AnonymousStrategy implements Strategy<typeof AnonymousInput> {
 
   constructor(private readonly users: UserService) {}
 
-  async authenticate(input: { displayName?: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof AnonymousInput>, { app }: StrategyContext): Promise<Identity> {
     const fullName = input.displayName === undefined ? null : normalizeDisplayName(input.displayName, '/displayName');
     const user = await this.users.create(app, { kind: 'anonymous', profile: { fullName } });
     return { user };

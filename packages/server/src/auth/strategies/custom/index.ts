@@ -1,4 +1,5 @@
-import Type from 'typebox';
+import { CustomLoginBodySchema as CustomInput } from '@tessera/protocol';
+import type { Static } from 'typebox';
 import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { mapAnswer } from './mapping.js';
@@ -6,22 +7,6 @@ import { askIdentityProvider, unreachable } from './webhook.js';
 
 /** Users vouched for by the identity-provider webhook are linked under this provider name. */
 export const CUSTOM_PROVIDER = 'custom';
-
-const CustomInput = Type.Object(
-  {
-    strategy: Type.Literal('custom'),
-    token: Type.String({
-      minLength: 1,
-      maxLength: 8192,
-      description: 'The app’s own opaque token; Tessera asks the app’s identity provider about it.',
-    }),
-  },
-  {
-    additionalProperties: false,
-    description:
-      'A token of the app’s own user system, checked by its identity-provider webhook (ConnectyCube’s custom identity provider).',
-  },
-);
 
 /**
  * Logs in with a token only the app's own identity provider understands: Tessera sends it to
@@ -34,7 +19,7 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
 
   constructor(private readonly externalUsers: ExternalUsers) {}
 
-  async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof CustomInput>, { app }: StrategyContext): Promise<Identity> {
     const settings = app.settings.strategies.custom;
     // The settings schema demands a URL when the strategy is on; a document older than that rule may lack one.
     if (settings.url === undefined) throw unreachable('not_configured');

@@ -1,14 +1,10 @@
-import Type from 'typebox';
+import { GuestLoginBodySchema as GuestInput } from '@tessera/protocol';
+import type { Static } from 'typebox';
 import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
 import type { UserService } from '../../../users/user-service.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
-import { DisplayNameInput, normalizeDisplayName } from '../display-name.js';
-
-const GuestInput = Type.Object(
-  { strategy: Type.Literal('guest'), fullName: DisplayNameInput },
-  { additionalProperties: false, description: "The guest's full name; every login makes a new guest user." },
-);
+import { normalizeDisplayName } from '../display-name.js';
 
 /**
  * A named guest (ConnectyCube's guest session): every login makes a new user of kind `guest`
@@ -25,7 +21,7 @@ export class GuestStrategy implements Strategy<typeof GuestInput> {
     private readonly clock: Clock,
   ) {}
 
-  async authenticate(input: { fullName: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof GuestInput>, { app }: StrategyContext): Promise<Identity> {
     const fullName = normalizeDisplayName(input.fullName, '/fullName');
     if (fullName === null)
       throw new TesseraError('invalid_request', {

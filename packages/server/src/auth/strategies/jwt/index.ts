@@ -1,5 +1,6 @@
+import { JwtLoginBodySchema as JwtInput } from '@tessera/protocol';
 import type { Logger } from 'pino';
-import Type from 'typebox';
+import type { Static } from 'typebox';
 import type { AppService } from '../../../apps/app-service.js';
 import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
@@ -15,26 +16,6 @@ import { JwksCache } from './jwks-cache.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import { TokenRejected } from './token-rejected.js';
 import { ExternalJwtVerifier } from './verify-external-jwt.js';
-
-const JwtInput = Type.Object(
-  {
-    strategy: Type.Literal('jwt'),
-    // Generous here so that a too-large token is answered `invalid_token` by the verifier (8 KiB).
-    token: Type.String({
-      minLength: 1,
-      maxLength: 65_536,
-      description: "A JWT signed by one of the app's trusted issuers.",
-    }),
-    issuer: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 64,
-        description: "The trusted issuer's id; needed only when the token's iss does not tell.",
-      }),
-    ),
-  },
-  { additionalProperties: false, description: "A token from one of the app's trusted issuers (external JWT)." },
-);
 
 /** The `user_identities.provider` of a trusted issuer. */
 export const issuerProvider = (issuerId: string): string => `jwt:${issuerId}`;
@@ -69,7 +50,7 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
     this.verifier = new ExternalJwtVerifier(new IssuerKeys(new JwksCache(keySets), logger), clock);
   }
 
-  async authenticate(input: { token: string; issuer?: string }, context: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof JwtInput>, context: StrategyContext): Promise<Identity> {
     try {
       return await this.authenticateToken(input, context);
     } catch (error) {
@@ -78,10 +59,7 @@ export class JwtStrategy implements Strategy<typeof JwtInput> {
     }
   }
 
-  private async authenticateToken(
-    input: { token: string; issuer?: string },
-    { app }: StrategyContext,
-  ): Promise<Identity> {
+  private async authenticateToken(input: Static<typeof JwtInput>, { app }: StrategyContext): Promise<Identity> {
     const { issuer, claims } = await this.verifier.verify({
       app,
       issuers: app.settings.strategies.jwt.issuers,

@@ -1,23 +1,12 @@
+import { KeyLoginBodySchema as KeyInput } from '@tessera/protocol';
 import type { Logger } from 'pino';
-import Type from 'typebox';
+import type { Static } from 'typebox';
 import type { AppService } from '../../../apps/app-service.js';
 import type { Config } from '../../../config/index.js';
 import { TesseraError } from '../../../errors.js';
 import type { UsersRepository } from '../../../store/repositories/users.js';
 import type { SessionService } from '../../sessions/session-service.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
-
-const KeyInput = Type.Object(
-  {
-    strategy: Type.Literal('key'),
-    userId: Type.String({ minLength: 1, maxLength: 64, description: 'The Tessera id of the user to log in as.' }),
-    key: Type.String({ minLength: 1, maxLength: 256, description: "The app's publishable key (pk_…)." }),
-  },
-  {
-    additionalProperties: false,
-    description: "Development only: a user id and the app's publishable key, no secret of the user.",
-  },
-);
 
 export interface KeyStrategyOptions {
   /** The server's mode: in production this strategy is refused whatever the app says. */
@@ -41,7 +30,7 @@ export class KeyStrategy implements Strategy<typeof KeyInput> {
 
   constructor(private readonly options: KeyStrategyOptions) {}
 
-  async authenticate(input: { userId: string; key: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof KeyInput>, { app }: StrategyContext): Promise<Identity> {
     const { mode, logger } = this.options;
     const fields = { app: app.path, userId: input.userId, strategy: this.name };
     if (mode === 'production') {
@@ -70,7 +59,7 @@ export class KeyStrategy implements Strategy<typeof KeyInput> {
     }
   }
 
-  private async prove(app: StrategyContext['app'], input: { userId: string; key: string }) {
+  private async prove(app: StrategyContext['app'], input: Static<typeof KeyInput>) {
     const key = await this.options.apps.authenticateKey(app, input.key);
     // The secret key must never reach a client; refusing it here keeps anyone from learning to put it there.
     if (key.kind !== 'publishable')

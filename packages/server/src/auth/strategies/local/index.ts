@@ -1,21 +1,10 @@
-import Type from 'typebox';
+import { LocalLoginBodySchema as LocalInput } from '@tessera/protocol';
+import type { Static } from 'typebox';
 import { TesseraError } from '../../../errors.js';
 import type { PasswordHasher } from '../../passwords/index.js';
 import { throttleAccountOfLogin, type UserService } from '../../../users/user-service.js';
 import type { LoginThrottle } from '../../throttle/login-throttle.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
-import { Email, Username } from '../../../users/profile-schema.js';
-
-const LocalInput = Type.Object(
-  {
-    strategy: Type.Literal('local'),
-    email: Type.Optional(Email),
-    username: Type.Optional(Username),
-    // Bounded generously: the app's policy applies when a password is set, not here (stored passwords keep working).
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
-  },
-  { additionalProperties: false, description: 'Username or email, and password.' },
-);
 
 /** Username or email and password (Feathers' `local`). */
 export class LocalStrategy implements Strategy<typeof LocalInput> {
@@ -28,10 +17,7 @@ export class LocalStrategy implements Strategy<typeof LocalInput> {
     private readonly throttle: LoginThrottle,
   ) {}
 
-  async authenticate(
-    input: { email?: string; username?: string; password: string },
-    { app, client }: StrategyContext,
-  ): Promise<Identity> {
+  async authenticate(input: Static<typeof LocalInput>, { app, client }: StrategyContext): Promise<Identity> {
     if ((input.email === undefined) === (input.username === undefined)) {
       throw new TesseraError('invalid_request', { message: 'Give either email or username.' });
     }

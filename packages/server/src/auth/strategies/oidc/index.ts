@@ -1,5 +1,6 @@
+import { OidcLoginBodySchema as OidcInput } from '@tessera/protocol';
 import type { Logger } from 'pino';
-import Type from 'typebox';
+import type { Static } from 'typebox';
 import type { Clock } from '../../../lib/clock.js';
 import { logRefusal } from '../../external-tokens/refusal.js';
 import type { ExternalUsers } from '../../identities/external-users.js';
@@ -7,25 +8,6 @@ import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { IdTokenVerifier, type VerifiedIdToken } from './id-token.js';
 import { profileFromClaims } from './profile.js';
 import { ProviderCache, type ProviderCacheOptions } from './provider-cache.js';
-
-const OidcInput = Type.Object(
-  {
-    strategy: Type.Literal('oidc'),
-    idToken: Type.String({
-      minLength: 1,
-      maxLength: 8192,
-      description: 'An ID token issued to the app’s client id by one of its OpenID providers.',
-    }),
-    nonce: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 512,
-        description: 'The nonce the client sent in its authentication request; the token must carry the same.',
-      }),
-    ),
-  },
-  { additionalProperties: false, description: 'An ID token from one of the app’s OpenID Connect providers.' },
-);
 
 /** The `user_identities.provider` of an OpenID provider: one namespace of subjects per issuer. */
 const identityProvider = (issuer: string): string => `oidc:${issuer}`;
@@ -57,7 +39,7 @@ export class OidcStrategy implements Strategy<typeof OidcInput> {
     this.logger = logger;
   }
 
-  async authenticate(input: { idToken: string; nonce?: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof OidcInput>, { app }: StrategyContext): Promise<Identity> {
     const { providers } = app.settings.strategies.oidc;
     let verified: VerifiedIdToken;
     try {

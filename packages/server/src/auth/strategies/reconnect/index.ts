@@ -1,19 +1,15 @@
-import Type from 'typebox';
+import { ReconnectLoginBodySchema as ReconnectInput } from '@tessera/protocol';
+import type { Static } from 'typebox';
 import { parseOpaqueToken } from '../../../lib/opaque-token.js';
 import type { AbuseLimiter } from '../../limits/abuse-limiter.js';
 import type { SessionService } from '../../sessions/session-service.js';
 import type { Identity, Strategy, StrategyContext, StrategyLimits } from '../contract.js';
 
-const ReconnectInput = Type.Object(
-  { strategy: Type.Literal('reconnect'), token: Type.String({ minLength: 1, maxLength: 256 }) },
-  { additionalProperties: false, description: 'A reconnect token from an earlier authentication; single use.' },
-);
-
 /** Resumes a session with its single-use reconnect token (Convergence's reconnect token). */
 export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
   readonly name = 'reconnect';
   readonly input = ReconnectInput;
-  readonly limits: StrategyLimits<{ token: string }> = {
+  readonly limits: StrategyLimits<Static<typeof ReconnectInput>> = {
     attempts: 'reconnect',
     tokenIdOf: ({ token }) => parseOpaqueToken(token)?.id,
     guesses: true,
@@ -24,7 +20,7 @@ export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
     private readonly limiter: AbuseLimiter,
   ) {}
 
-  async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
+  async authenticate(input: Static<typeof ReconnectInput>, { app }: StrategyContext): Promise<Identity> {
     const { session, user, presented } = await this.sessions.checkReconnectToken(app, input.token);
     return { user, resumes: session, renewal: { reconnectToken: presented } };
   }
