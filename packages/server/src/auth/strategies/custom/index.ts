@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import Type from 'typebox';
 import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
@@ -23,6 +24,12 @@ const CustomInput = Type.Object(
   },
 );
 
+export interface CustomStrategyDependencies {
+  externalUsers: ExternalUsers;
+  /** Where a webhook call that gave no usable answer is reported. */
+  logger: Logger;
+}
+
 /**
  * Logs in with a token only the app's own identity provider understands: Tessera sends it to
  * the app's webhook, maps the answer to a user of kind `external`, and links or creates it.
@@ -32,7 +39,13 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
   readonly input = CustomInput;
   readonly limits = { guesses: true } as const;
 
-  constructor(private readonly externalUsers: ExternalUsers) {}
+  private readonly externalUsers: ExternalUsers;
+  private readonly logger: Logger;
+
+  constructor({ externalUsers, logger }: CustomStrategyDependencies) {
+    this.externalUsers = externalUsers;
+    this.logger = logger;
+  }
 
   async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
     const settings = app.settings.strategies.custom;
@@ -46,6 +59,7 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
         headers: settings.headers,
       },
       input.token,
+      { logger: this.logger, app: app.path },
     );
     const { subject, profile } = mapAnswer(answer, settings.mapping);
     const autoProvision = settings.autoProvision ?? app.settings.autoProvisionUsers;
