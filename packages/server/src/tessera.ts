@@ -272,7 +272,7 @@ function wireServices(
     new GuestStrategy(users, clock),
     new KeyStrategy({ mode: config.mode, apps, users: repositories.users, sessions, logger }),
     new AuthTokenStrategy(authTokens),
-    new CustomStrategy(externalUsers),
+    new CustomStrategy({ externalUsers, logger }),
     new OidcStrategy({ externalUsers, clock, logger }),
     new JwtStrategy({ repositories, externalUsers, apps, clock, logger }),
   ]);

@@ -4,6 +4,7 @@ import type { AuthenticationResult, User } from '@tessera/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { json, LoopbackHttpServer, type Route } from '../helpers/http-server.js';
+import { LogCapture } from '../helpers/log-capture.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signUp } from '../helpers/users.js';
 
@@ -44,6 +45,7 @@ class IdentityProvider extends LoopbackHttpServer {
 
 describe.each(backends)('custom identity-provider strategy on $name', (backend) => {
   let server: TestServer;
+  const logs = new LogCapture();
   const idp = new IdentityProvider();
   let game: { publishableKey: string; secretKey: string };
   let counter = 0;
@@ -60,7 +62,7 @@ describe.each(backends)('custom identity-provider strategy on $name', (backend) 
 
   beforeAll(async () => {
     await idp.start();
-    server = await startTestServer(backend);
+    server = await startTestServer(backend, {}, { logs });
     game = await createApp(server, 'acme', 'game');
   });
   afterAll(async () => {
@@ -341,6 +343,40 @@ describe.each(backends)('custom identity-provider strategy on $name', (backend) 
     expect((await login('any-token')).body).toMatchObject({
       error: { code: 'idp_unreachable', status: 502, details: { reason: 'network_error' } },
     });
+  });
+
+  it('logs a webhook call that gave no usable answer at warn, without token, headers or query (issue 13)', async () => {
+    const QUERY_SECRET = 'query-secret-5f1e0c';
+    await configure({ url: `${idp.url}/verify?key=${QUERY_SECRET}`, timeoutMs: 150 });
+    const failed = 'identity provider webhook could not be used';
+    const cases: [string, Route, Record<string, unknown>][] = [
+      ['status 500', json(500, {}), { reason: 'status', status: 500 }],
+      ['a redirect', (response) => response.writeHead(302, { location: `${idp.url}/x` }).end(), { reason: 'redirect' }],
+      ['a JSON array', json(200, []), { reason: 'not_json' }],
+      ['no answer', idp.hold(), { reason: 'timeout' }],
+    ];
+    for (const [name, answer, facts] of cases) {
+      const who = fresh('logged');
+      idp.answers.set(who.token, answer);
+      const before = logs.withMessage(failed).length;
+      expect((await login(who.token)).status, name).toBe(502);
+      const lines = logs.withMessage(failed).slice(before);
+      expect(lines, name).toHaveLength(1);
+      expect(lines[0], name).toMatchObject({
+        level: 40,
+        app: 'demo/chat',
+        strategy: 'custom',
+        url: `${idp.url}/verify`,
+        ...facts,
+      });
+      expect(logs.text).not.toContain(who.token);
+    }
+    // The provider's verdict on a token is an answer, not a failure: no warning.
+    const rejected = fresh('rejected');
+    const before = logs.withMessage(failed).length;
+    expect((await login(rejected.token)).body).toMatchObject({ error: { code: 'idp_rejected' } });
+    expect(logs.withMessage(failed)).toHaveLength(before);
+    for (const secret of [SECRET, QUERY_SECRET, rejected.token]) expect(logs.text).not.toContain(secret);
   });
 
   it('refuses a disabled user with user_disabled', async () => {

@@ -1,4 +1,5 @@
 import { CustomLoginBodySchema as CustomInput } from '@tessera/protocol';
+import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
@@ -7,6 +8,12 @@ import { askIdentityProvider, unreachable } from './webhook.js';
 
 /** Users vouched for by the identity-provider webhook are linked under this provider name. */
 export const CUSTOM_PROVIDER = 'custom';
+
+export interface CustomStrategyDependencies {
+  externalUsers: ExternalUsers;
+  /** Where a webhook call that gave no usable answer is reported. */
+  logger: Logger;
+}
 
 /**
  * Logs in with a token only the app's own identity provider understands: Tessera sends it to
@@ -17,7 +24,13 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
   readonly input = CustomInput;
   readonly limits = { guesses: true } as const;
 
-  constructor(private readonly externalUsers: ExternalUsers) {}
+  private readonly externalUsers: ExternalUsers;
+  private readonly logger: Logger;
+
+  constructor({ externalUsers, logger }: CustomStrategyDependencies) {
+    this.externalUsers = externalUsers;
+    this.logger = logger;
+  }
 
   async authenticate(input: Static<typeof CustomInput>, { app }: StrategyContext): Promise<Identity> {
     const settings = app.settings.strategies.custom;
@@ -31,6 +44,7 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
         headers: settings.headers,
       },
       input.token,
+      { logger: this.logger, app: app.path },
     );
     const { subject, profile } = mapAnswer(answer, settings.mapping);
     const autoProvision = settings.autoProvision ?? app.settings.autoProvisionUsers;

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { secretString } from '../../../apps/secret-settings.js';
+import { outboundUrlProblem } from '../../remote/outbound-url.js';
 import { enabledFlag } from '../enabled-flag.js';
 
 /** A field of the identity provider's JSON answer: a name, or a dotted path such as `user.id`. */
@@ -120,17 +121,7 @@ export const CustomSettings = Type.Refine(
 
 export type CustomSettings = Static<typeof CustomSettingsObject>;
 
+/** Plain http to any host is allowed: the webhook is the app's own service, often on its private network. */
 function validUrl(url: string | undefined): boolean {
-  if (url === undefined) return true;
-  try {
-    const parsed = new URL(url);
-    return (
-      (parsed.protocol === 'http:' || parsed.protocol === 'https:') &&
-      parsed.hostname !== '' &&
-      parsed.username === '' &&
-      parsed.password === ''
-    );
-  } catch {
-    return false;
-  }
+  return url === undefined || outboundUrlProblem(url, { plainHttp: 'any_host' }) === undefined;
 }

@@ -1,5 +1,7 @@
+import type { Logger } from 'pino';
 import { TesseraError } from '../../../errors.js';
 import { fetchJson, FetchJsonError, type FetchFailureReason } from '../../remote/fetch-json.js';
+import { loggableUrl } from '../../remote/outbound-url.js';
 
 /** Why the identity provider gave no usable answer; sent as `details.reason` of `idp_unreachable`. */
 export type UnreachableReason =
@@ -24,6 +26,12 @@ export interface WebhookCall {
   headers: readonly { name: string; value: string }[];
 }
 
+/** Where a failed call is reported: the strategy's logger, and the app whose webhook it is. */
+export interface WebhookReport {
+  logger: Logger;
+  app: string;
+}
+
 export function unreachable(reason: UnreachableReason, extra: Record<string, unknown> = {}): TesseraError {
   return new TesseraError('idp_unreachable', { details: { reason, ...extra } });
 }
@@ -32,9 +40,15 @@ export function unreachable(reason: UnreachableReason, extra: Record<string, unk
  * Asks the app's identity provider about a token: POSTs `{ token }` as JSON and returns the
  * JSON object it answers with 200. 401, 403 and 404 mean the provider refused the token
  * (`idp_rejected`); anything else that is not a bounded JSON object within the timeout is
- * `idp_unreachable`. Redirects are refused: the provider's URL is the one the app configured.
+ * `idp_unreachable`, and logged at `warn` as jwt's and oidc's failed key-set fetches are (never
+ * the token, the headers, or the URL's query). Redirects are refused: the provider's URL is the
+ * one the app configured.
  */
-export async function askIdentityProvider(call: WebhookCall, token: string): Promise<Record<string, unknown>> {
+export async function askIdentityProvider(
+  call: WebhookCall,
+  token: string,
+  report: WebhookReport,
+): Promise<Record<string, unknown>> {
   let answer: unknown;
   try {
     answer = await fetchJson({
@@ -49,11 +63,21 @@ export async function askIdentityProvider(call: WebhookCall, token: string): Pro
     if (!(error instanceof FetchJsonError)) throw error;
     if (error.reason === 'status' && error.status !== undefined && REJECTING_STATUSES.has(error.status))
       throw new TesseraError('idp_rejected', { details: { status: error.status } });
+    logFailure(report, call.url, error.reason, error.status);
     throw unreachableAfter(error, call.maxResponseBytes);
   }
-  if (typeof answer !== 'object' || answer === null || Array.isArray(answer))
+  if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) {
+    logFailure(report, call.url, 'not_json');
     throw unreachable('not_json', { message: 'the answer is not a JSON object' });
+  }
   return answer as Record<string, unknown>;
+}
+
+function logFailure({ logger, app }: WebhookReport, url: string, reason: FetchFailureReason, status?: number): void {
+  logger.warn(
+    { app, strategy: 'custom', url: loggableUrl(url), reason, status },
+    'identity provider webhook could not be used',
+  );
 }
 
 /**

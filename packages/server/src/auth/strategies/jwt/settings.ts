@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { secretString } from '../../../apps/secret-settings.js';
+import { outboundUrlProblem, type OutboundUrlProblem } from '../../remote/outbound-url.js';
 import { enabledFlag } from '../enabled-flag.js';
 import { publicKeyEntryProblem, secretProblem } from './key-config.js';
 
@@ -256,18 +257,17 @@ function issuerProblem(issuer: {
   return kid === undefined ? undefined : `publicKeys: the kid ${JSON.stringify(kid)} is used twice`;
 }
 
+/** How a refused JWKS URL is explained in the settings error (`…jwks: url must be https…`). */
+const JWKS_URL_PROBLEMS: Record<OutboundUrlProblem, string> = {
+  not_a_url: 'is not a URL',
+  credentials: 'must not carry credentials',
+  scheme: 'must be https (plain http only on localhost)',
+};
+
 function jwksUrlProblem(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'is not a URL';
-  }
-  if (url.username !== '' || url.password !== '') return 'must not carry credentials';
-  if (url.protocol === 'https:') return undefined;
   // Keys fetched over plain HTTP could be swapped on the way; only a loopback address is safe.
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  return url.protocol === 'http:' && loopback ? undefined : 'must be https (plain http only on localhost)';
+  const problem = outboundUrlProblem(text, { plainHttp: 'loopback_only' });
+  return problem === undefined ? undefined : JWKS_URL_PROBLEMS[problem];
 }
 
 function duplicate(values: string[]): string | undefined {

@@ -1,4 +1,5 @@
 import { fetchJson } from '../../remote/fetch-json.js';
+import { outboundUrlProblem } from '../../remote/outbound-url.js';
 
 /** What Tessera uses of a provider's discovery document. */
 export interface ProviderMetadata {
@@ -26,16 +27,8 @@ function discoveryUrl(issuer: string): string {
 }
 
 /** Whether Tessera may fetch from this URL: https, or http on a loopback host (tests, local development). */
-function isAllowedProviderUrl(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.username !== '' || url.password !== '') return false;
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+export function isAllowedProviderUrl(value: string): boolean {
+  return outboundUrlProblem(value, { plainHttp: 'loopback_only' }) === undefined;
 }
 
 /** Fetches and checks the discovery document of `issuer`; its `issuer` must equal the configured one exactly. */
