@@ -9,7 +9,16 @@ import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories
 /** What the gateway needs of the server's services. */
 export type GatewayServices = Pick<
   Services,
-  'apps' | 'users' | 'sessions' | 'authenticator' | 'anonymousUsers' | 'cluster' | 'limits' | 'killSwitch'
+  | 'apps'
+  | 'users'
+  | 'sessions'
+  | 'reconnectTokens'
+  | 'revocations'
+  | 'authenticator'
+  | 'anonymousUsers'
+  | 'cluster'
+  | 'limits'
+  | 'killSwitch'
 >;
 
 /** Who an authenticated connection is: its user, its session and the access token that holds it. */
@@ -96,7 +105,7 @@ export async function resumedUserOf(
   if (body.strategy === 'reconnect' && typeof body.token === 'string') {
     // A refused guesser is turned away before its token is even looked up.
     services.limits.assertNotGuessing(caller, 'address-and-app');
-    return (await services.sessions.reconnectTokenOwner(body.token))?.userId;
+    return (await services.reconnectTokens.ownerOf(body.token))?.userId;
   }
   if ((body.strategy === 'access-token' || body.strategy === 'jwt') && typeof body.accessToken === 'string')
     return unverifiedClaims(body.accessToken)?.sub;
@@ -124,7 +133,7 @@ export async function refreshBinding(
   if ('reconnectToken' in frame) {
     // A refused guesser is turned away before its token is even looked up.
     services.limits.assertNotGuessing({ app, ip: client.ip }, 'address-and-app');
-    const owner = await services.sessions.reconnectTokenOwner(frame.reconnectToken);
+    const owner = await services.reconnectTokens.ownerOf(frame.reconnectToken);
     if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id))
       throw mismatch(owner.appId !== app.id);
     const issued = await services.authenticator.login(

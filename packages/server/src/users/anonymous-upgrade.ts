@@ -23,7 +23,6 @@ export const UPGRADE_SESSION_STRATEGY = 'upgrade';
  */
 export class AnonymousUpgrade {
   constructor(
-    private readonly repositories: Repositories,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly clock: Clock,
@@ -41,39 +40,28 @@ export class AnonymousUpgrade {
       });
     }
     const { password, ...profile } = input;
-    // Hashed and signed before the transaction: hashing takes tens of milliseconds on a thread,
-    // and signing may read the store. The session is a registered user's, which does not expire.
+    // Hashed before the transaction: hashing takes tens of milliseconds on a thread.
     const passwordHash = await this.hasher.hash(normalizePassword(password, passwordPolicyOf(app, profile)));
-    const prepared = await this.sessions.prepareStart(
-      app,
-      { ...user, expiresAt: null },
-      UPGRADE_SESSION_STRATEGY,
-      client,
-    );
     // The user's change, its new session and the end of its anonymous sessions commit together:
     // a failure leaves the anonymous user and its session usable and its login free, and no
-    // tokens are answered for an upgrade that did not happen.
-    const { upgraded, credentials, revocation } = await this.repositories.transaction(async (repositories) => {
-      await this.register(repositories, app, user, {
-        ...profileColumns(profile),
-        password_hash: passwordHash,
-        updated_at: this.clock.now(),
-      });
-      const credentials = await this.sessions.writeStart(repositories, prepared);
-      const revocation = await this.sessions.writeRevokeAll(
-        repositories,
-        user,
-        'user_upgraded',
-        credentials.session.id,
-      );
-      const upgraded = await repositories.users.findById(app.id, user.id);
-      if (upgraded === undefined) throw new TesseraError('user_not_found');
-      this.sessions.assertUserActive(upgraded);
-      return { upgraded, credentials, revocation };
+    // tokens are answered for an upgrade that did not happen. The session is a registered
+    // user's, which does not expire.
+    const credentials = await this.sessions.start(app, { ...user, expiresAt: null }, UPGRADE_SESSION_STRATEGY, client, {
+      endingOthers: 'user_upgraded',
+      alongside: async (repositories) => {
+        await this.register(repositories, app, user, {
+          ...profileColumns(profile),
+          password_hash: passwordHash,
+          updated_at: this.clock.now(),
+        });
+        const upgraded = await repositories.users.findById(app.id, user.id);
+        if (upgraded === undefined) throw new TesseraError('user_not_found');
+        this.sessions.assertUserActive(upgraded);
+        return upgraded;
+      },
     });
     await this.sessions.userChanged(user.id);
-    await this.sessions.announceRevocation(revocation);
-    return presentLogin(UPGRADE_SESSION_STRATEGY, upgraded, credentials);
+    return presentLogin(UPGRADE_SESSION_STRATEGY, credentials.alongside, credentials);
   }
 
   /** Registers the user, unless it is no longer a live anonymous user: then it throws why. */

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { parseOpaqueToken } from '../../../lib/opaque-token.js';
-import type { SessionService } from '../../sessions/session-service.js';
+import type { ReconnectTokens } from '../../sessions/reconnect-tokens.js';
 import type { Identity, Strategy, StrategyContext, StrategyLimits } from '../contract.js';
 
 const ReconnectInput = Type.Object(
@@ -18,10 +18,10 @@ export class ReconnectStrategy implements Strategy<typeof ReconnectInput> {
     guesses: true,
   };
 
-  constructor(private readonly sessions: SessionService) {}
+  constructor(private readonly tokens: ReconnectTokens) {}
 
   async authenticate(input: { token: string }, { app }: StrategyContext): Promise<Identity> {
-    const { session, user, presented } = await this.sessions.checkReconnectToken(app, input.token);
+    const { session, user, presented } = await this.tokens.check(app, input.token);
     return { user, resumes: session, renewal: { reconnectToken: presented } };
   }
 }
