@@ -63,15 +63,17 @@ export class ReconnectTokens {
   ) {}
 
   /**
-   * The session a reconnect token resumes, if the token may resume it; `renew` spends it. The
-   * session's state is read from the store, and answered before the token's own expiry.
+   * The session a reconnect token resumes, if the token may resume it; `renew` spends it. A spent
+   * token presented again ends its session (RFC 9700 §4.14.2), unless it is a duplicate: within
+   * the app's grace period, while its successor is unused. Why the session may not be used is
+   * answered before the token's own expiry.
    */
   async check(
     app: AppRecord,
     token: string,
   ): Promise<{ session: SessionRecord; user: UserRecord; presented: PresentedReconnectToken }> {
     const now = this.clock.now();
-    const found = await this.find(this.repositories, token);
+    const found = await this.find(token);
     if (found === undefined) throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
     const { session, user } = await readSession(this.repositories, app, found.record.sessionId);
     assertSessionLive(app, session, user, now);
@@ -82,7 +84,7 @@ export class ReconnectTokens {
 
   /** Whose session a reconnect token would resume, without spending it; undefined when it is not a valid token. */
   async ownerOf(token: string): Promise<{ appId: string; userId: string; sessionId: string } | undefined> {
-    const found = await this.find(this.repositories, token);
+    const found = await this.find(token);
     const session = found && (await this.repositories.sessions.findById(found.record.sessionId));
     return session === undefined ? undefined : { appId: session.appId, userId: session.userId, sessionId: session.id };
   }
@@ -105,12 +107,11 @@ export class ReconnectTokens {
 
   /** The token `token` names, if its secret matches; expired, spent or not. */
   private async find(
-    repositories: Repositories,
     token: string,
   ): Promise<{ record: ReconnectTokenRecord; presented: PresentedReconnectToken } | undefined> {
     const parsed = parseOpaqueToken(token);
     if (parsed?.prefix !== 'rt') return undefined;
-    const record = await repositories.sessions.findReconnectToken(parsed.id);
+    const record = await this.repositories.sessions.findReconnectToken(parsed.id);
     if (record === undefined || !secretMatches(parsed.secret, record.secretHash)) return undefined;
     return { record, presented: { id: parsed.id, secret: parsed.secret } };
   }
