@@ -12,7 +12,7 @@ import type {
   UserRecord,
 } from '../../store/repositories/index.js';
 import type { AccessTokenService, IssuedAccessToken } from '../tokens/access-tokens.js';
-import { assertSessionLive, assertUserActive, readSession, sessionTimedOut } from './liveness.js';
+import * as liveness from './liveness.js';
 import type { ReconnectTokens, Renewal } from './reconnect-tokens.js';
 import type { RevocationFeed, RevocationReason } from './revocations.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
@@ -227,14 +227,14 @@ export class SessionService {
 
   /** Throws why `user` may not hold a session (disabled, ended), if it may not. */
   assertUserActive(user: UserRecord, now: number = this.clock.now()): void {
-    assertUserActive(user, now);
+    liveness.assertUserActive(user, now);
   }
 
   /** Throws the error that says why a session may not be used, if it may not. */
   private assertLive(app: AppRecord, session: SessionRecord, user: UserRecord, now: number): void {
     // A view of a session that timed out is of no more use.
-    if (sessionTimedOut(session, now)) this.cache.invalidateSession(session.id);
-    assertSessionLive(app, session, user, now);
+    if (liveness.sessionTimedOut(session, now)) this.cache.invalidateSession(session.id);
+    liveness.assertSessionLive(app, session, user, now);
   }
 
   async list(user: UserRecord): Promise<SessionRecord[]> {
@@ -326,7 +326,7 @@ export class SessionService {
 
   private async load(sessionId: string, app: AppRecord, now: number): Promise<CachedSession> {
     const generation = this.cache.generation;
-    const entry = { ...(await readSession(this.repositories, app, sessionId)), loadedAt: now };
+    const entry = { ...(await liveness.readSession(this.repositories, app, sessionId)), loadedAt: now };
     // An invalidation heard while reading may be about what was just read: then it is not kept.
     if (this.revocations.hearsEveryChange) this.cache.set(entry, generation);
     return entry;
