@@ -1,6 +1,8 @@
 import type { Cluster } from './cluster/index.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { SessionService } from './auth/sessions/session-service.js';
+import type { ReconnectTokens } from './auth/sessions/reconnect-tokens.js';
+import type { RevocationFeed } from './auth/sessions/revocations.js';
 import type { SigningKeyService } from './auth/keys/signing-keys.js';
 import type { AppService } from './apps/app-service.js';
 import type { UserService } from './users/user-service.js';
@@ -22,6 +24,10 @@ export interface Services {
   apps: AppService;
   users: UserService;
   sessions: SessionService;
+  /** The reconnect-token chain of sessions: check, rotation and reuse. */
+  reconnectTokens: ReconnectTokens;
+  /** Ended sessions and changed users, told to every node and to the listeners. */
+  revocations: RevocationFeed;
   signingKeys: SigningKeyService;
   authenticator: Authenticator;
   strategies: StrategyRegistry;

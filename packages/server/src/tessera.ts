@@ -12,6 +12,7 @@ import { ReconnectTokens, SUCCESSOR_KEY_PURPOSE } from './auth/sessions/reconnec
 import { SessionCache } from './auth/sessions/session-cache.js';
 import { SessionKillSwitch } from './auth/sessions/kill-switch.js';
 import { SessionService } from './auth/sessions/session-service.js';
+import { RevocationFeed } from './auth/sessions/revocations.js';
 import { AccessTokenStrategy } from './auth/strategies/access-token/index.js';
 import { AnonymousStrategy } from './auth/strategies/anonymous/index.js';
 import { AnonymousUsers } from './users/anonymous-lifecycle.js';
@@ -238,17 +239,11 @@ function wireServices(
   const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock, { maxApps: caches.apps });
   const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase, caches.accessTokens);
   const cluster = openCluster(config, clock, logger);
-  const reconnectTokens = new ReconnectTokens(masterKey.deriveKey(SUCCESSOR_KEY_PURPOSE));
   const sessionCache = new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions);
-  const sessions = new SessionService(
-    repositories,
-    accessTokens,
-    reconnectTokens,
-    sessionCache,
-    clock,
-    cluster.bus,
-    logger,
-  );
+  const revocations = new RevocationFeed(cluster.bus, sessionCache, logger);
+  const successorKey = masterKey.deriveKey(SUCCESSOR_KEY_PURPOSE);
+  const reconnectTokens = new ReconnectTokens(successorKey, repositories, clock, revocations);
+  const sessions = new SessionService(repositories, accessTokens, reconnectTokens, sessionCache, clock, revocations);
   const throttle = new LoginThrottle(cluster.ephemeral);
   const limits = new AbuseLimiter(cluster.ephemeral, clock, logger);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);
@@ -260,13 +255,13 @@ function wireServices(
   };
   const apps = new AppService(repositories, signingKeys, clock, appCache, cluster.bus, logger);
   const anonymousUsers = new AnonymousUsers(repositories, sessions, clock);
-  sessions.onRevoked(anonymousUsers.sessionsEnded);
+  revocations.onRevoked(anonymousUsers.sessionsEnded);
   const authTokens = new AuthTokenService(repositories, sessions, clock);
   const killSwitch = new SessionKillSwitch(apps, sessions, cluster.bus, clock, logger);
   const externalUsers = new ExternalUsers(repositories, users, sessions, clock, logger);
   const strategies = new StrategyRegistry([
     new LocalStrategy(users, passwords, throttle),
-    new ReconnectStrategy(sessions, limits),
+    new ReconnectStrategy(reconnectTokens, limits),
     new AccessTokenStrategy(sessions),
     new AnonymousStrategy(users),
     new GuestStrategy(users, clock),
@@ -277,7 +272,7 @@ function wireServices(
     new JwtStrategy({ repositories, externalUsers, apps, clock, logger }),
   ]);
   const authenticator = new Authenticator(strategies, sessions, limits);
-  const anonymousUpgrade = new AnonymousUpgrade(repositories, users, sessions);
+  const anonymousUpgrade = new AnonymousUpgrade(users, sessions);
   const userMaintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
   const maintenance = new Maintenance(userMaintenance, repositories, clock);
   return {
@@ -286,6 +281,8 @@ function wireServices(
     apps,
     users,
     sessions,
+    reconnectTokens,
+    revocations,
     signingKeys,
     authenticator,
     strategies,

@@ -222,7 +222,7 @@ describe.each(backends)('tessera commands on $name', (backend) => {
       expect(err.join('')).toContain('without Redis');
       const reread = await services.apps.listApps('acme');
       expect(reread[0]?.sessionsRevokedBefore).toEqual(expect.any(Number));
-      await expect(services.sessions.current(reread[0]!, login.session.id)).rejects.toMatchObject({
+      await expect(services.sessions.reread(reread[0]!, login.session.id)).rejects.toMatchObject({
         code: 'session_revoked',
       });
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClusterBus } from '../cluster/index.js';
+import { openChannel, type Channel, type ClusterBus } from '../cluster/index.js';
 import { TesseraError } from '../errors.js';
 import { BoundedCache } from '../lib/bounded-cache.js';
 import type { Clock } from '../lib/clock.js';
@@ -52,7 +52,8 @@ const MISS_TTL_MS = 1000;
 /** The bus channel on which nodes tell each other of changed apps and keys. */
 const APPS_CHANNEL = 'apps';
 
-type AppsMessage = { node: string; app: string } | { node: string; key: string };
+/** An app (by path) or an API key (by id) changed: the other nodes drop what they hold of it. */
+type AppsMessage = { app: string } | { key: string };
 
 /**
  * Namespaces, apps, their API keys and the operators' admin tokens. App records and keys are
@@ -67,14 +68,15 @@ type AppsMessage = { node: string; app: string } | { node: string; key: string }
 export class AppService {
   private readonly apps: BoundedCache<string, AppRecord>;
   private readonly keys: BoundedCache<string, ApiKeyRecord>;
+  private readonly channel: Channel<AppsMessage>;
 
   constructor(
     private readonly repositories: Repositories,
     private readonly signingKeys: SigningKeyService,
     private readonly clock: Clock,
     limits: AppCacheLimits,
-    private readonly bus: ClusterBus,
-    private readonly logger: Logger,
+    bus: ClusterBus,
+    logger: Logger,
   ) {
     const misses = {
       clock,
@@ -84,15 +86,16 @@ export class AppService {
     };
     this.apps = new BoundedCache({ ...misses, maxEntries: limits.apps });
     this.keys = new BoundedCache({ ...misses, maxEntries: limits.apiKeys });
-    bus.subscribe(APPS_CHANNEL, (raw) => {
-      const message = JSON.parse(raw) as AppsMessage;
-      if (message.node === bus.nodeId) return;
-      if ('app' in message) this.apps.delete(message.app);
-      else this.keys.delete(message.key);
-    });
-    bus.onLinkChange(() => {
-      this.apps.clear();
-      this.keys.clear();
+    this.channel = openChannel<AppsMessage>(bus, APPS_CHANNEL, {
+      logger,
+      onMessage: (message) => {
+        if ('app' in message) this.apps.delete(message.app);
+        else this.keys.delete(message.key);
+      },
+      onLinkChange: () => {
+        this.apps.clear();
+        this.keys.clear();
+      },
     });
   }
 
@@ -141,7 +144,7 @@ export class AppService {
   /** The app at `namespace/name`, or `app_not_found`; synchronously when this node holds it. */
   getApp(namespace: string, name: string): MaybePromise<AppRecord> {
     const path = `${namespace}/${name}`;
-    if (this.bus.connected) {
+    if (this.channel.connected) {
       const cached = this.apps.get(path);
       if (cached !== undefined) return cached;
       if (this.apps.isKnownMiss(path)) return found(undefined, path);
@@ -171,7 +174,8 @@ export class AppService {
   async cutSessionsBefore(app: AppRecord, before: number): Promise<AppRecord> {
     const sessionsRevokedBefore = await this.repositories.apps.raiseSessionsRevokedBefore(app.id, before);
     this.apps.delete(app.path);
-    await this.tell({ node: this.bus.nodeId, app: app.path });
+    // The change is in the database already; a node that misses this message reads it within its cache TTL.
+    await this.channel.publish({ app: app.path });
     return { ...app, sessionsRevokedBefore };
   }
 
@@ -201,7 +205,7 @@ export class AppService {
     if (!(await this.repositories.apiKeys.revoke(app.id, keyId, this.clock.now())))
       throw new TesseraError('key_not_found');
     this.keys.delete(keyId);
-    void this.tell({ node: this.bus.nodeId, key: keyId });
+    void this.channel.publish({ key: keyId });
   }
 
   /** Keeps what the store said (`undefined`: a miss), unless this node may be missing the bus's news. */
@@ -211,21 +215,14 @@ export class AppService {
     value: T | undefined,
     since: number,
   ): void {
-    if (!this.bus.connected) return;
+    if (!this.channel.connected) return;
     if (value === undefined) cache.setMiss(key, { since });
     else cache.set(key, value, { since });
   }
 
   private appChanged(path: string): void {
     this.apps.delete(path);
-    void this.tell({ node: this.bus.nodeId, app: path });
-  }
-
-  /** The change is in the database already; a node that misses this message reads it within its cache TTL. */
-  private tell(message: AppsMessage): Promise<void> {
-    return this.bus
-      .publish(APPS_CHANNEL, JSON.stringify(message))
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not tell the other nodes of an app change'));
+    void this.channel.publish({ app: path });
   }
 
   /** The key a request presents, checked against the app it addresses. */
@@ -249,7 +246,7 @@ export class AppService {
 
   /** The key with this id, from this node's cache when it may trust it (a known miss included). */
   private async findKey(id: string): Promise<ApiKeyRecord | undefined> {
-    if (this.bus.connected) {
+    if (this.channel.connected) {
       const cached = this.keys.get(id);
       if (cached !== undefined || this.keys.isKnownMiss(id)) return cached;
     }

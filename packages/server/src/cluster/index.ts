@@ -13,6 +13,7 @@ import { RedisEphemeralStore } from './redis-ephemeral-store.js';
 
 export type { EphemeralStore } from './ephemeral-store.js';
 export type { ClusterBus, BusHandler } from './bus.js';
+export { openChannel, type Channel, type ChannelMessage } from './channel.js';
 
 /**
  * The shared-state port: what the nodes of a cluster must agree on. In-process for a single

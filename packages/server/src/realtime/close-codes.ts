@@ -1,5 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from '@tessera/protocol';
-import type { RevocationReason } from '../auth/sessions/session-service.js';
+import type { RevocationReason } from '../auth/sessions/revocations.js';
 import { TesseraError } from '../errors.js';
 import { unavailableError } from '../store/errors.js';
 

@@ -319,7 +319,7 @@ export class Connection implements PresenceSubscriber {
     if (binding === undefined || this.isClosed()) return undefined;
     try {
       this.app = await this.context.services.apps.getApp(this.app.namespace, this.app.name);
-      const { session, user } = await this.context.services.sessions.current(this.app, binding.session.id);
+      const { session, user } = await this.context.services.sessions.reread(this.app, binding.session.id);
       if (this.isClosed()) return undefined;
       if (this.binding !== binding) return this.binding?.session;
       binding.session = session;

@@ -4,7 +4,7 @@ import { ERROR_CODES } from '@tessera/protocol';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { CutoffEvent } from '../auth/sessions/kill-switch.js';
-import type { RevocationEvent } from '../auth/sessions/session-service.js';
+import type { RevocationEvent } from '../auth/sessions/revocations.js';
 import type { Config } from '../config/index.js';
 import type { ProxyTrust } from '../config/proxy-trust.js';
 import { TesseraError } from '../errors.js';
@@ -114,7 +114,7 @@ export class RealtimeGateway {
         })
       : undefined;
     this.context = { ...options, presence: this.presence, registry: this.registry, track: (task) => this.track(task) };
-    this.stopRevocations = options.services.sessions.onRevokedInCluster((event) => this.revoked(event));
+    this.stopRevocations = options.services.revocations.onRevokedInCluster((event) => this.revoked(event));
     this.stopCutoffs = options.services.killSwitch.onCutoffInCluster((cutoff) => this.cutOff(cutoff));
     this.stopLinkWatch = options.services.cluster.bus.onLinkChange((up) => this.linkChanged(up));
   }

@@ -12,6 +12,8 @@ export type GatewayServices = Pick<
   | 'apps'
   | 'users'
   | 'sessions'
+  | 'reconnectTokens'
+  | 'revocations'
   | 'authenticator'
   | 'strategies'
   | 'anonymousUsers'
@@ -127,7 +129,7 @@ export async function refreshBinding(
   if ('reconnectToken' in frame) {
     // A refused guesser is turned away before its token is even looked up.
     services.limits.assertNotGuessing({ app, ip: client.ip }, 'address-and-app');
-    const owner = await services.sessions.reconnectTokenOwner(frame.reconnectToken);
+    const owner = await services.reconnectTokens.ownerOf(frame.reconnectToken);
     if (owner !== undefined && (owner.appId !== app.id || owner.userId !== current.user.id))
       throw mismatch(owner.appId !== app.id);
     const login = await services.authenticator.login(

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClusterBus } from '../cluster/index.js';
+import { openChannel, type Channel, type ClusterBus } from '../cluster/index.js';
 import { every, realTime, type Cancel, type Timeline } from '../lib/scheduler.js';
 import type { Presence, SessionPart } from './presence.js';
 
@@ -16,14 +16,11 @@ export const STATE_CHUNK = 1000;
  * the sender is alive; `leaving` that it stops, so its sessions leave at once.
  */
 type PresenceMessage =
-  | { node: string; type: 'set'; parts: SessionPart[] }
-  | { node: string; type: 'state'; parts: SessionPart[]; first: boolean; last: boolean }
-  | { node: string; type: 'ask'; of: string | null }
-  | { node: string; type: 'beat' }
-  | { node: string; type: 'leaving' };
-
-type WithoutSender<T> = T extends PresenceMessage ? Omit<T, 'node'> : never;
-type MessageBody = WithoutSender<PresenceMessage>;
+  | { type: 'set'; parts: SessionPart[] }
+  | { type: 'state'; parts: SessionPart[]; first: boolean; last: boolean }
+  | { type: 'ask'; of: string | null }
+  | { type: 'beat' }
+  | { type: 'leaving' };
 
 export interface PresenceSyncOptions {
   bus: ClusterBus;
@@ -60,21 +57,19 @@ export class PresenceSync {
   private lastTickAt: number;
   private stopped = false;
   private readonly stopBeats: Cancel;
-  private readonly unsubscribe: () => void;
-  private readonly stopLinkWatch: () => void;
-  private readonly ownPrefix: string;
+  private readonly channel: Channel<PresenceMessage>;
   private readonly time: Timeline;
 
   constructor(private readonly options: PresenceSyncOptions) {
-    const { bus } = options;
     this.time = options.time ?? realTime();
     this.lastTickAt = this.time.now();
-    // Every message starts with its sender: this node skips its own without parsing them.
-    this.ownPrefix = `{"node":${JSON.stringify(bus.nodeId)},`;
-    this.unsubscribe = bus.subscribe(PRESENCE_CHANNEL, (message) => this.receive(message));
-    this.stopLinkWatch = bus.onLinkChange((up) => this.linkChanged(up));
+    this.channel = openChannel<PresenceMessage>(options.bus, PRESENCE_CHANNEL, {
+      logger: options.logger,
+      onMessage: (message, node) => this.receive(message, node),
+      onLinkChange: (up) => this.linkChanged(up),
+    });
     this.stopBeats = every(this.time, options.heartbeatMs, () => this.tick());
-    if (bus.connected) this.announce();
+    if (this.channel.connected) this.announce();
   }
 
   private get timeoutMs(): number {
@@ -83,7 +78,7 @@ export class PresenceSync {
 
   /** Whether the view holds every node's connections: the link is up and the nodes had time to answer since it came up. */
   get viewComplete(): boolean {
-    return this.options.bus.connected && this.time.now() >= this.completeAt;
+    return this.channel.connected && this.time.now() >= this.completeAt;
   }
 
   /** This node's part of a session changed (Presence's `localChange`); sent with the others of this turn of the event loop. */
@@ -99,17 +94,14 @@ export class PresenceSync {
   async leave(): Promise<void> {
     if (this.stopped) return;
     this.stop();
-    if (!this.options.bus.connected) return;
-    await this.options.bus.publish(PRESENCE_CHANNEL, this.encode({ type: 'leaving' })).catch((error: unknown) => {
-      this.options.logger.warn({ err: error }, 'could not tell the other nodes that this node leaves presence');
-    });
+    if (!this.channel.connected) return;
+    await this.channel.publish({ type: 'leaving' });
   }
 
   stop(): void {
     this.stopped = true;
     this.stopBeats();
-    this.unsubscribe();
-    this.stopLinkWatch();
+    this.channel.close();
     this.pending.clear();
   }
 
@@ -141,7 +133,7 @@ export class PresenceSync {
         'presence: a node was not heard from; its users left',
       );
     }
-    if (!this.options.bus.connected) return;
+    if (!this.channel.connected) return;
     if (this.stateNeeded) this.sendState();
     else this.send({ type: 'beat' });
   }
@@ -166,14 +158,14 @@ export class PresenceSync {
     const parts = [...this.pending.values()];
     this.pending = new Map();
     // While the link is down the changes would be lost anyway; the whole part goes out when it is back.
-    if (this.stopped || parts.length === 0 || !this.options.bus.connected) return;
+    if (this.stopped || parts.length === 0 || !this.channel.connected) return;
     for (let start = 0; start < parts.length; start += STATE_CHUNK)
       this.send({ type: 'set', parts: parts.slice(start, start + STATE_CHUNK) });
   }
 
   private sendState(): void {
     this.stateNeeded = false;
-    const parts = [...this.options.presence.partsOf(this.options.bus.nodeId)];
+    const parts = [...this.options.presence.partsOf(this.channel.nodeId)];
     // Sent in one go: the broker keeps one publisher's messages in order, so no change of this node comes between the chunks.
     for (let start = 0; start === 0 || start < parts.length; start += STATE_CHUNK) {
       this.send({
@@ -185,30 +177,23 @@ export class PresenceSync {
     }
   }
 
-  private send(body: MessageBody): void {
+  private send(message: PresenceMessage): void {
     if (this.stopped) return;
-    this.options.bus.publish(PRESENCE_CHANNEL, this.encode(body)).catch((error: unknown) => {
+    void this.channel.publish(message).then((sent) => {
       // The others missed something of this node: its whole part goes out at the next beat.
-      if (body.type === 'set' || body.type === 'state') this.stateNeeded = true;
-      this.options.logger.debug({ err: error, type: body.type }, 'could not send presence to the other nodes');
+      if (!sent && (message.type === 'set' || message.type === 'state')) this.stateNeeded = true;
     });
   }
 
-  private encode(body: MessageBody): string {
-    return JSON.stringify({ node: this.options.bus.nodeId, ...body });
-  }
-
-  private receive(raw: string): void {
-    if (this.stopped || raw.startsWith(this.ownPrefix)) return;
-    const message = JSON.parse(raw) as PresenceMessage;
-    const { node } = message;
+  private receive(message: PresenceMessage, node: string): void {
+    if (this.stopped) return;
     switch (message.type) {
       case 'leaving':
         return this.forget(node);
       case 'ask':
         // Its state follows its ask.
         this.noteHeard(node, false);
-        if (message.of === null || message.of === this.options.bus.nodeId) this.sendState();
+        if (message.of === null || message.of === this.channel.nodeId) this.sendState();
         return;
       case 'state':
         return this.receiveState(node, message.parts, message.first, message.last);

@@ -1,7 +1,8 @@
 import type { Clock } from '../lib/clock.js';
 import type { UserRef } from '../store/repositories/ephemeral-users.js';
 import type { AppRecord, Repositories, UserRecord } from '../store/repositories/index.js';
-import type { RevocationEvent, SessionService } from '../auth/sessions/session-service.js';
+import type { RevocationEvent } from '../auth/sessions/revocations.js';
+import type { SessionService } from '../auth/sessions/session-service.js';
 
 /** Users made in the last minute may still be waiting for their first session: the sweep leaves them alone. */
 export const NEW_USER_GRACE_MS = 60_000;
@@ -14,7 +15,7 @@ const SWEEP_MAX_BATCHES = 20;
  * `user_ended` from then on, and the clean-up removes it after the app's `anonymous.retention`.
  * Logging in anonymously again makes a new user.
  *
- * Revocations reach `sessionsEnded` through `SessionService.onRevoked`; sessions that simply
+ * Revocations reach `sessionsEnded` through `RevocationFeed.onRevoked`; sessions that simply
  * expire are found by `endIdle`, which the maintenance job runs. The realtime gateway tells
  * `lastConnectionClosed` when a user's last connection in the cluster closes.
  */
@@ -25,7 +26,7 @@ export class AnonymousUsers {
     private readonly clock: Clock,
   ) {}
 
-  /** Listener for `SessionService.onRevoked`. */
+  /** Listener for `RevocationFeed.onRevoked`. */
   readonly sessionsEnded = async (event: RevocationEvent): Promise<void> => {
     // A deleted user's row goes away with its sessions; there is nothing left to end.
     if (event.reason === 'user_deleted') return;

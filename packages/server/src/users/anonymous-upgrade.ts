@@ -19,7 +19,6 @@ export const UPGRADE_SESSION_STRATEGY = 'upgrade';
  */
 export class AnonymousUpgrade {
   constructor(
-    private readonly repositories: Repositories,
     private readonly users: UserService,
     private readonly sessions: SessionService,
   ) {}
@@ -28,37 +27,26 @@ export class AnonymousUpgrade {
     const { app, user } = context;
     if (user.kind !== 'anonymous') throw new TesseraError('not_anonymous', { details: { kind: user.kind } });
     // A signup by a client, checked as one: an app that closed public signup closed this door too.
-    // Hashed and signed before the transaction: hashing takes tens of milliseconds on a thread,
-    // and signing may read the store. The session is a registered user's, which does not expire.
+    // Hashed before the transaction: hashing takes tens of milliseconds on a thread.
     const account = await this.users.newAccount(app, input, { viaSecretKey: false });
-    const prepared = await this.sessions.prepareStart(
-      app,
-      { ...user, expiresAt: null },
-      UPGRADE_SESSION_STRATEGY,
-      client,
-    );
     // The user's change, its new session and the end of its anonymous sessions commit together:
     // a failure leaves the anonymous user and its session usable and its login free, and no
-    // tokens are answered for an upgrade that did not happen.
-    const { upgraded, credentials, revocation } = await this.repositories.transaction(async (repositories) => {
-      await this.register(repositories, app, user, account);
-      const credentials = await this.sessions.writeStart(repositories, prepared);
-      const revocation = await this.sessions.writeRevokeAll(
-        repositories,
-        user,
-        'user_upgraded',
-        credentials.session.id,
-      );
-      const upgraded = await repositories.users.findById(app.id, user.id);
-      if (upgraded === undefined) throw new TesseraError('user_not_found');
-      this.sessions.assertUserActive(upgraded);
-      return { upgraded, credentials, revocation };
+    // tokens are answered for an upgrade that did not happen. The session is a registered
+    // user's, which does not expire.
+    const credentials = await this.sessions.start(app, { ...user, expiresAt: null }, UPGRADE_SESSION_STRATEGY, client, {
+      endingOthers: 'user_upgraded',
+      alongside: async (repositories) => {
+        await this.register(repositories, app, user, account);
+        const upgraded = await repositories.users.findById(app.id, user.id);
+        if (upgraded === undefined) throw new TesseraError('user_not_found');
+        this.sessions.assertUserActive(upgraded);
+        return upgraded;
+      },
     });
     await this.sessions.userChanged(user.id);
-    await this.sessions.announceRevocation(revocation);
     return {
       strategy: UPGRADE_SESSION_STRATEGY,
-      user: upgraded,
+      user: credentials.alongside,
       session: credentials.session,
       credentials,
       resumed: false,

@@ -271,12 +271,9 @@ export class UserService {
    */
   async delete(app: AppRecord, id: string): Promise<void> {
     const user = await this.get(app, id);
-    const revocation = await this.repositories.transaction(async (repositories) => {
-      const ended = await this.sessions.writeRevokeAll(repositories, user, 'user_deleted');
-      await repositories.users.delete(app.id, id);
-      return ended;
+    await this.sessions.revokeAll(user, 'user_deleted', undefined, {
+      alongside: (repositories) => repositories.users.delete(app.id, id),
     });
-    await this.sessions.announceRevocation(revocation);
     await this.sessions.userChanged(id);
   }
 

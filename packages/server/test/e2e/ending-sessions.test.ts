@@ -1,8 +1,5 @@
 import type { AuthenticationResult, Session, User } from '@tessera/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SettingsSealer } from '../../src/apps/sealed-settings.js';
-import { MasterKey } from '../../src/auth/keys/master-key.js';
-import { createRepositories } from '../../src/store/repositories/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, logInTo, signUpAndLogInTo, type TestApp } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
 import { connectWithToken } from '../helpers/realtime.js';
@@ -172,12 +169,7 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
     // A login whose session is being written while the sweep runs: created before T, stored after it.
     const services = server.tessera.services;
     const appRecord = await services.apps.getApp(target.namespace, target.name);
-    const racing = await services.sessions.prepareStart(
-      appRecord,
-      await services.users.get(appRecord, old.user.id),
-      'local',
-      { userAgent: null, ip: null },
-    );
+    const startedAt = server.clock.now();
     server.clock.advance(1000);
     const bystander = await createApp(server);
     const unaffected = await signUpAndLogInTo(server, bystander);
@@ -189,18 +181,17 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
     );
     expect(cut.status).toBe(200);
     expect(cut.body).toEqual({ before: new Date(server.clock.now()).toISOString(), revoked: 3 });
-    // Sessions hold no sealed settings: any master key does for these repositories.
-    const repositories = createRepositories(
-      services.store.db,
-      new SettingsSealer(MasterKey.fromBase64(Buffer.alloc(32, 1).toString('base64'))),
-    );
-    await services.sessions.writeStart(repositories, racing);
+    // The login read the time before the sweep, and writes after it.
+    const now = vi.spyOn(server.clock, 'now').mockReturnValue(startedAt);
+    const racing = await services.sessions
+      .start(appRecord, await services.users.get(appRecord, old.user.id), 'local', { userAgent: null, ip: null })
+      .finally(() => now.mockRestore());
 
     expect(await socket.waitClosed()).toMatchObject({
       error: 'session_revoked',
       reason: 'session_revoked:revoked_before',
     });
-    for (const accessToken of [...old.logins.map((login) => login.accessToken), racing.access.token]) {
+    for (const accessToken of [...old.logins.map((login) => login.accessToken), racing.accessToken]) {
       const answer = await server.api<Failure>('GET', `${target.path}/me`, { token: accessToken });
       expect(answer.status).toBe(401);
       expect(answer.body.error).toMatchObject({ code: 'session_revoked', details: { reason: 'revoked_before' } });
@@ -208,7 +199,7 @@ describe.each(backends)('ending sessions from the backend on $name (issue 12)', 
     // Its reconnect token resumes nothing either, and the other app is untouched.
     const resumed = await server.api<Failure>('POST', `${target.path}/authentication`, {
       key: target.publishableKey,
-      body: { strategy: 'reconnect', token: racing.reconnect.token },
+      body: { strategy: 'reconnect', token: racing.reconnectToken },
     });
     expect(resumed.body.error.code).toBe('session_revoked');
     expect((await server.api('GET', `${bystander.path}/me`, { token: unaffected.login.accessToken })).status).toBe(200);

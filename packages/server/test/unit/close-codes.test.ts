@@ -1,6 +1,6 @@
 import { CLOSE_CODE_RANGES, ERROR_CODES, type ErrorCode } from '@tessera/protocol';
 import { describe, expect, it } from 'vitest';
-import type { RevocationReason } from '../../src/auth/sessions/session-service.js';
+import type { RevocationReason } from '../../src/auth/sessions/revocations.js';
 import { TesseraError } from '../../src/errors.js';
 import {
   asTesseraError,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AppService } from '../../apps/app-service.js';
-import type { ClusterBus } from '../../cluster/index.js';
+import { openChannel, type Channel, type ClusterBus } from '../../cluster/index.js';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { AppRecord } from '../../store/repositories/index.js';
@@ -22,7 +22,7 @@ export interface CutoffResult {
 /** The bus channel of kill switches between nodes: one message per use, for a whole app. */
 export const CUTOFF_CHANNEL = 'session-cutoffs';
 
-type CutoffMessage = { node: string; cutoff: CutoffEvent };
+type CutoffMessage = { cutoff: CutoffEvent };
 
 /**
  * The app-wide kill switch after a breach: every session of the app started before a moment
@@ -33,19 +33,21 @@ type CutoffMessage = { node: string; cutoff: CutoffEvent };
  */
 export class SessionKillSwitch {
   private readonly listeners = new Set<(cutoff: CutoffEvent) => void>();
+  private readonly channel: Channel<CutoffMessage>;
 
   constructor(
     private readonly apps: AppService,
     private readonly sessions: SessionService,
-    private readonly bus: ClusterBus,
+    bus: ClusterBus,
     private readonly clock: Clock,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    bus.subscribe(CUTOFF_CHANNEL, (raw) => {
-      const message = JSON.parse(raw) as CutoffMessage;
-      if (message.node === bus.nodeId) return;
-      this.sessions.forgetCachedSessions();
-      this.heard(message.cutoff);
+    this.channel = openChannel<CutoffMessage>(bus, CUTOFF_CHANNEL, {
+      logger,
+      onMessage: ({ cutoff }) => {
+        this.sessions.forgetCachedSessions();
+        this.cutOffHere(cutoff);
+      },
     });
   }
 
@@ -74,23 +76,15 @@ export class SessionKillSwitch {
     const updated = await this.apps.cutSessionsBefore(app, before);
     const cutoff: CutoffEvent = { appId: app.id, before: updated.sessionsRevokedBefore ?? before };
     const revoked = await this.sessions.revokeStartedBefore(updated, cutoff.before);
-    this.heard(cutoff);
-    await this.tell(cutoff);
+    this.cutOffHere(cutoff);
+    // The store holds the cut-off already: a node that misses this message refuses the sessions
+    // once its caches expire, and re-reads its sockets' sessions while its link is down.
+    await this.channel.publish({ cutoff });
     return { before: cutoff.before, revoked };
   }
 
-  private heard(cutoff: CutoffEvent): void {
+  /** A kill switch used on any node: this node's listeners close the sockets they hold of it. */
+  private cutOffHere(cutoff: CutoffEvent): void {
     for (const listener of this.listeners) listener(cutoff);
-  }
-
-  /**
-   * The store holds the cut-off already: a node that misses this message refuses the sessions
-   * once its caches expire, and re-reads its sockets' sessions while its link is down.
-   */
-  private async tell(cutoff: CutoffEvent): Promise<void> {
-    const message: CutoffMessage = { node: this.bus.nodeId, cutoff };
-    await this.bus.publish(CUTOFF_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'could not tell the other nodes of a kill switch');
-    });
   }
 }

@@ -1,3 +1,5 @@
+import { TesseraError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
 import {
   createOpaqueToken,
   deriveOpaqueToken,
@@ -11,7 +13,10 @@ import type {
   ReconnectTokenRecord,
   Repositories,
   SessionRecord,
+  UserRecord,
 } from '../../store/repositories/index.js';
+import { assertSessionLive, readSession } from './liveness.js';
+import type { RevocationFeed } from './revocations.js';
 
 /** What the key that derives successors is for (see `MasterKey.deriveKey`). */
 export const SUCCESSOR_KEY_PURPOSE = 'reconnect-token successors';
@@ -50,7 +55,49 @@ type TokenSession = Pick<SessionRecord, 'id' | 'expiresAt'>;
  * token in the same way, so that duplicates of it agree too.
  */
 export class ReconnectTokens {
-  constructor(private readonly successorKey: Buffer) {}
+  constructor(
+    private readonly successorKey: Buffer,
+    private readonly repositories: Repositories,
+    private readonly clock: Clock,
+    private readonly revocations: RevocationFeed,
+  ) {}
+
+  /**
+   * The session a reconnect token resumes, if the token may resume it; `renew` spends it. A spent
+   * token presented again ends its session (RFC 9700 §4.14.2), unless it is a duplicate: within
+   * the app's grace period, while its successor is unused. Why the session may not be used is
+   * answered before the token's own expiry.
+   */
+  async check(
+    app: AppRecord,
+    token: string,
+  ): Promise<{ session: SessionRecord; user: UserRecord; presented: PresentedReconnectToken }> {
+    const now = this.clock.now();
+    const found = await this.find(token);
+    if (found === undefined) throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
+    const { session, user } = await readSession(this.repositories, app, found.record.sessionId);
+    assertSessionLive(app, session, user, now);
+    if (found.record.expiresAt <= now)
+      throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
+    return { session, user, presented: found.presented };
+  }
+
+  /** Whose session a reconnect token would resume, without spending it; undefined when it is not a valid token. */
+  async ownerOf(token: string): Promise<{ appId: string; userId: string; sessionId: string } | undefined> {
+    const found = await this.find(token);
+    const session = found && (await this.repositories.sessions.findById(found.record.sessionId));
+    return session === undefined ? undefined : { appId: session.appId, userId: session.userId, sessionId: session.id };
+  }
+
+  /** A spent token came back past its grace (RFC 9700 §4.14.2): the session ends with all its tokens. */
+  async revokeForReuse(session: SessionRecord, user: UserRecord): Promise<void> {
+    const now = this.clock.now();
+    const revoked = await this.repositories.transaction(async (repositories) => {
+      await repositories.sessions.supersedeReconnectTokens(session.id, now);
+      return repositories.sessions.revoke(session.id, 'reconnect_token_reused', now);
+    });
+    if (revoked) await this.revocations.announce(user, [session.id], 'reconnect_token_reused');
+  }
 
   /** A session's first token (random), to be written with the session. */
   first(app: AppRecord, session: TokenSession, now: number): { token: string; row: NewReconnectTokenRow } {
@@ -59,13 +106,12 @@ export class ReconnectTokens {
   }
 
   /** The token `token` names, if its secret matches; expired, spent or not. */
-  async find(
-    repositories: Repositories,
+  private async find(
     token: string,
   ): Promise<{ record: ReconnectTokenRecord; presented: PresentedReconnectToken } | undefined> {
     const parsed = parseOpaqueToken(token);
     if (parsed?.prefix !== 'rt') return undefined;
-    const record = await repositories.sessions.findReconnectToken(parsed.id);
+    const record = await this.repositories.sessions.findReconnectToken(parsed.id);
     if (record === undefined || !secretMatches(parsed.secret, record.secretHash)) return undefined;
     return { record, presented: { id: parsed.id, secret: parsed.secret } };
   }

@@ -1,9 +1,6 @@
 import type { AccessTokenClaims } from '@tessera/protocol';
-import type { Logger } from 'pino';
-import type { ClusterBus } from '../../cluster/index.js';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
-import { settledWithin } from '../../lib/deadline.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
 import type {
@@ -15,7 +12,9 @@ import type {
   UserRecord,
 } from '../../store/repositories/index.js';
 import type { AccessTokenService, IssuedAccessToken } from '../tokens/access-tokens.js';
-import type { PresentedReconnectToken, ReconnectTokens, Renewal } from './reconnect-tokens.js';
+import * as liveness from './liveness.js';
+import type { ReconnectTokens, Renewal } from './reconnect-tokens.js';
+import type { RevocationFeed, RevocationReason } from './revocations.js';
 import type { CachedSession, SessionCache } from './session-cache.js';
 
 /** Activity moves a session's idle expiry forward, but is written at most this often. */
@@ -42,48 +41,25 @@ export interface IssuedCredentials {
   reconnectTokenExpiresAt: number;
 }
 
-/** A new session's rows and signed tokens, before they are written (see `SessionService.prepareStart`). */
-export interface PreparedSession {
+/** A new session's rows and signed tokens, before they are written. */
+interface PreparedSession {
   row: NewSessionRow;
   access: IssuedAccessToken;
   /** `token` is what the client is given; the row stores only a hash of its secret. */
   reconnect: { token: string; row: NewReconnectTokenRow };
 }
 
-export type RevocationReason =
-  | 'logout'
-  | 'revoked'
-  | 'password_changed'
-  | 'user_disabled'
-  | 'user_deleted'
-  | 'reconnect_token_reused'
-  | 'user_upgraded'
-  | 'user_ended'
-  | 'revoked_before';
-
-export interface RevocationEvent {
-  appId: string;
-  userId: string;
-  sessionIds: string[];
-  reason: RevocationReason;
+export interface StartOptions<T> {
+  /** The caller's writes, run first in the session's transaction: both commit or neither does. */
+  alongside?: (repositories: Repositories) => Promise<T>;
+  /** Ends the user's other live sessions in the same transaction, for this reason; told once it committed. */
+  endingOthers?: RevocationReason;
 }
 
-/** Sessions a write ended, to announce once that write committed (see `SessionService.writeRevokeAll`). */
-export interface Revocation {
-  user: UserRecord;
-  sessionIds: string[];
-  reason: RevocationReason;
+export interface RevokeAllOptions {
+  /** The caller's writes, run after the revocation in one transaction: both commit or neither does. */
+  alongside?: (repositories: Repositories) => Promise<unknown>;
 }
-
-/** A listener that returns a promise is awaited before the revoking call returns. */
-export type RevocationListener = (event: RevocationEvent) => void | Promise<void>;
-
-/** The bus channel of session events between nodes. */
-export const SESSION_CHANNEL = 'sessions';
-
-/** What one node tells the others about sessions: they drop their cached views and close sockets. */
-type SessionMessage =
-  { type: 'revoked'; node: string; event: RevocationEvent } | { type: 'user_changed'; node: string; userId: string };
 
 /**
  * Sessions: creating them with their tokens, checking them on every authenticated call,
@@ -91,59 +67,69 @@ type SessionMessage =
  * go through here.
  */
 export class SessionService {
-  private readonly listeners = new Set<RevocationListener>();
-  private readonly clusterListeners = new Set<(event: RevocationEvent) => void>();
-
   constructor(
     private readonly repositories: Repositories,
     private readonly accessTokens: AccessTokenService,
     private readonly reconnectTokens: ReconnectTokens,
     private readonly cache: SessionCache,
     private readonly clock: Clock,
-    private readonly bus: ClusterBus,
-    private readonly logger: Logger,
-  ) {
-    bus.subscribe(SESSION_CHANNEL, (message) => this.heard(message));
-    // Messages sent while the link was down are lost: nothing cached before or during the gap can be trusted.
-    bus.onLinkChange(() => this.cache.clear());
-  }
-
-  /**
-   * Called once per revocation, on the node that made it, and awaited (ending anonymous users
-   * happens there, once for the cluster).
-   */
-  onRevoked(listener: RevocationListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /**
-   * Called on every node for every revocation in the cluster, this node's at once and the
-   * others' as they arrive: the realtime gateway closes the sockets it holds for them.
-   */
-  onRevokedInCluster(listener: (event: RevocationEvent) => void): () => void {
-    this.clusterListeners.add(listener);
-    return () => this.clusterListeners.delete(listener);
-  }
+    private readonly revocations: RevocationFeed,
+  ) {}
 
   /**
    * A new session with its first tokens; records the user's login. The session, its reconnect
-   * token and the login stamp are written in one transaction: a login that fails anywhere leaves
-   * no session behind, and no session without its reconnect token.
+   * token, the login stamp and what `options` add are written in one transaction: a login that
+   * fails anywhere leaves no session behind, and no session without its reconnect token. The
+   * tokens are signed before it: finding the signing key may read the store, through
+   * repositories that a transaction on SQLite's one connection would keep waiting forever.
    */
-  async start(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<IssuedCredentials> {
-    const prepared = await this.prepareStart(app, user, strategy, client);
-    const credentials = await this.writeStart(this.repositories, prepared);
-    user.lastLoginAt = prepared.row.created_at;
-    return credentials;
+  start(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<IssuedCredentials>;
+  start<T>(
+    app: AppRecord,
+    user: UserRecord,
+    strategy: string,
+    client: ClientInfo,
+    options: StartOptions<T>,
+  ): Promise<IssuedCredentials & { alongside: T }>;
+  async start<T>(
+    app: AppRecord,
+    user: UserRecord,
+    strategy: string,
+    client: ClientInfo,
+    options: StartOptions<T> = {},
+  ): Promise<IssuedCredentials & { alongside?: T }> {
+    const { row, access, reconnect } = await this.prepareStart(app, user, strategy, client);
+    const { endingOthers } = options;
+    const written = await this.repositories.transaction(async (repositories) => {
+      const alongside = await options.alongside?.(repositories);
+      const session = await repositories.sessions.insert(row);
+      await repositories.sessions.insertReconnectToken(reconnect.row);
+      await repositories.users.recordLogin(row.app_id, row.user_id, row.created_at);
+      const ended =
+        endingOthers === undefined
+          ? []
+          : await repositories.sessions.revokeAllOfUser(user.id, endingOthers, this.clock.now(), session.id);
+      return { session, ended, alongside };
+    });
+    user.lastLoginAt = row.created_at;
+    if (endingOthers !== undefined) await this.announceRevokedAll(user, written.ended, endingOthers);
+    const credentials: IssuedCredentials = {
+      session: written.session,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      reconnectToken: reconnect.token,
+      reconnectTokenExpiresAt: reconnect.row.expires_at,
+    };
+    return options.alongside === undefined ? credentials : { ...credentials, alongside: written.alongside };
   }
 
-  /**
-   * The rows and signed tokens of a new session, nothing written yet. Made before any
-   * transaction: finding the signing key may read the store, through repositories that a
-   * transaction on SQLite's one connection would keep waiting forever.
-   */
-  async prepareStart(app: AppRecord, user: UserRecord, strategy: string, client: ClientInfo): Promise<PreparedSession> {
+  /** The rows and signed tokens of a new session, nothing written yet. */
+  private async prepareStart(
+    app: AppRecord,
+    user: UserRecord,
+    strategy: string,
+    client: ClientInfo,
+  ): Promise<PreparedSession> {
     const now = this.clock.now();
     const row: NewSessionRow = {
       id: uuidv7(now),
@@ -164,32 +150,9 @@ export class SessionService {
   }
 
   /**
-   * Writes a prepared session, its reconnect token and the login stamp in one transaction: the
-   * caller's when `repositories` are a transaction's (an upgrade commits it with the user's change).
-   */
-  async writeStart(
-    repositories: Repositories,
-    { row, access, reconnect }: PreparedSession,
-  ): Promise<IssuedCredentials> {
-    const session = await repositories.transaction(async (transaction) => {
-      const inserted = await transaction.sessions.insert(row);
-      await transaction.sessions.insertReconnectToken(reconnect.row);
-      await transaction.users.recordLogin(row.app_id, row.user_id, row.created_at);
-      return inserted;
-    });
-    return {
-      session,
-      accessToken: access.token,
-      accessTokenExpiresAt: access.expiresAt,
-      reconnectToken: reconnect.token,
-      reconnectTokenExpiresAt: reconnect.row.expires_at,
-    };
-  }
-
-  /**
    * New tokens for a live session; counts as activity on it. A session has one usable reconnect
    * token at a time: the new one supersedes the others. `renewal` is the token presented to ask
-   * for these. A reconnect token (see `checkReconnectToken`) is spent here, in the same
+   * for these. A reconnect token (see `ReconnectTokens.check`) is spent here, in the same
    * transaction that writes its successor, so a failure half-way leaves it usable rather than
    * spent with no successor (which a retry would take for reuse). Duplicates of one renewal get
    * the same reconnect token (see `ReconnectTokens`); a reuse beyond the grace period ends the session.
@@ -209,7 +172,7 @@ export class SessionService {
       return given;
     });
     if (reconnect === undefined) {
-      await this.revokeForReuse(session, user);
+      await this.reconnectTokens.revokeForReuse(session, user);
       throw new TesseraError('reconnect_token_reused');
     }
     if (touches) this.touched(session, now, idleExpiresAt);
@@ -262,27 +225,16 @@ export class SessionService {
     return { app, user: entry.user, session: entry.session, claims };
   }
 
+  /** Throws why `user` may not hold a session (disabled, ended), if it may not. */
   assertUserActive(user: UserRecord, now: number = this.clock.now()): void {
-    if (user.disabledAt !== null) throw new TesseraError('user_disabled');
-    // An ephemeral user that ended (anonymous) or outlived its lifetime (guest) is over for good.
-    if (user.endedAt !== null || (user.expiresAt !== null && user.expiresAt <= now))
-      throw new TesseraError('user_ended');
+    liveness.assertUserActive(user, now);
   }
 
   /** Throws the error that says why a session may not be used, if it may not. */
-  assertLive(app: AppRecord, session: SessionRecord, user: UserRecord, now: number = this.clock.now()): void {
-    // A disabled user's sessions are revoked too; the user's state is the more useful answer.
-    this.assertUserActive(user, now);
-    if (session.revokedAt !== null)
-      throw new TesseraError('session_revoked', { details: { reason: session.revokedReason } });
-    // Also a session the kill switch's sweep did not see (its login was being written meanwhile).
-    if (app.sessionsRevokedBefore !== null && session.createdAt < app.sessionsRevokedBefore) {
-      throw new TesseraError('session_revoked', { details: { reason: 'revoked_before' satisfies RevocationReason } });
-    }
-    if (session.expiresAt <= now || session.idleExpiresAt <= now) {
-      this.cache.invalidateSession(session.id);
-      throw new TesseraError('session_expired');
-    }
+  private assertLive(app: AppRecord, session: SessionRecord, user: UserRecord, now: number): void {
+    // A view of a session that timed out is of no more use.
+    if (liveness.sessionTimedOut(session, now)) this.cache.invalidateSession(session.id);
+    liveness.assertSessionLive(app, session, user, now);
   }
 
   async list(user: UserRecord): Promise<SessionRecord[]> {
@@ -294,36 +246,40 @@ export class SessionService {
     const session = await this.repositories.sessions.findById(sessionId);
     if (session === undefined || session.userId !== user.id) return false;
     const revoked = await this.repositories.sessions.revoke(sessionId, reason, this.clock.now());
-    if (revoked) await this.announce(user, [sessionId], reason);
+    if (revoked) await this.revocations.announce(user, [sessionId], reason);
     return revoked;
   }
 
-  /** Ends every session of a user, but `exceptSessionId` when given. */
-  async revokeAll(user: UserRecord, reason: RevocationReason, exceptSessionId?: string): Promise<string[]> {
-    const revocation = await this.writeRevokeAll(this.repositories, user, reason, exceptSessionId);
-    await this.announceRevocation(revocation);
-    return revocation.sessionIds;
-  }
-
   /**
-   * The write of `revokeAll` alone, with a caller's transaction. Nobody is told yet: the caller
-   * passes the result to `announceRevocation` once the transaction committed, so that no node and
-   * no socket hears of an end that a rollback takes back.
+   * Ends every session of a user, but `exceptSessionId` when given. With `alongside`, the caller's
+   * writes commit with it, and nobody hears of the end before they did (a rollback takes it back).
    */
-  async writeRevokeAll(
-    repositories: Repositories,
+  async revokeAll(
     user: UserRecord,
     reason: RevocationReason,
     exceptSessionId?: string,
-  ): Promise<Revocation> {
-    const sessionIds = await repositories.sessions.revokeAllOfUser(user.id, reason, this.clock.now(), exceptSessionId);
-    return { user, sessionIds, reason };
+    options: RevokeAllOptions = {},
+  ): Promise<string[]> {
+    const { alongside } = options;
+    const now = this.clock.now();
+    const write = (repositories: Repositories) =>
+      repositories.sessions.revokeAllOfUser(user.id, reason, now, exceptSessionId);
+    const sessionIds =
+      alongside === undefined
+        ? await write(this.repositories)
+        : await this.repositories.transaction(async (repositories) => {
+            const ended = await write(repositories);
+            await alongside(repositories);
+            return ended;
+          });
+    await this.announceRevokedAll(user, sessionIds, reason);
+    return sessionIds;
   }
 
-  /** Tells this node's cache, the other nodes and the listeners of sessions a committed write ended. */
-  async announceRevocation({ user, sessionIds, reason }: Revocation): Promise<void> {
+  /** A committed end of a user's sessions: this node forgets the user, and everyone hears of the sessions. */
+  private async announceRevokedAll(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
     this.cache.invalidateUser(user.id);
-    if (sessionIds.length > 0) await this.announce(user, sessionIds, reason);
+    if (sessionIds.length > 0) await this.revocations.announce(user, sessionIds, reason);
   }
 
   /**
@@ -346,82 +302,33 @@ export class SessionService {
     this.cache.clear();
   }
 
-  /**
-   * Forget cached views of a user after its record changed (profile, disabled flag), on every
-   * node; resolves once the other nodes were told (see `tell`).
-   */
-  async userChanged(userId: string): Promise<void> {
-    this.cache.invalidateUser(userId);
-    await this.tell({ type: 'user_changed', node: this.bus.nodeId, userId });
+  /** Forget cached views of a user after its record changed, on every node (the revocation feed carries it). */
+  userChanged(userId: string): Promise<void> {
+    return this.revocations.userChanged(userId);
   }
 
   /**
-   * A session's state read from the store, not the cache, for a holder of a long-lived
+   * A session's state re-read from the store, not the cache, for a holder of a long-lived
    * connection whose deadline came (the realtime gateway). Throws why the session may no longer
    * be used. It is not activity: the idle expiry does not move.
    */
-  async current(app: AppRecord, sessionId: string): Promise<{ session: SessionRecord; user: UserRecord }> {
+  async reread(app: AppRecord, sessionId: string): Promise<{ session: SessionRecord; user: UserRecord }> {
     const now = this.clock.now();
     const { session, user } = await this.load(sessionId, app, now);
     this.assertLive(app, session, user, now);
     return { session, user };
   }
 
-  /** Whose session a reconnect token would resume, without spending it; undefined when it is not a valid token. */
-  async reconnectTokenOwner(token: string): Promise<{ appId: string; userId: string; sessionId: string } | undefined> {
-    const found = await this.reconnectTokens.find(this.repositories, token);
-    const session = found && (await this.repositories.sessions.findById(found.record.sessionId));
-    return session === undefined ? undefined : { appId: session.appId, userId: session.userId, sessionId: session.id };
-  }
-
-  /**
-   * The session a reconnect token resumes, if the token may resume it; `issue` spends it. A spent
-   * token presented again ends its session (RFC 9700 §4.14.2), unless it is a duplicate: within
-   * the app's grace period, while its successor is unused (see `ReconnectTokens`).
-   */
-  async checkReconnectToken(
-    app: AppRecord,
-    token: string,
-  ): Promise<{ session: SessionRecord; user: UserRecord; presented: PresentedReconnectToken }> {
-    const now = this.clock.now();
-    const found = await this.reconnectTokens.find(this.repositories, token);
-    if (found === undefined) throw new TesseraError('invalid_token', { message: 'The reconnect token is not valid.' });
-    const { session, user } = await this.load(found.record.sessionId, app, now);
-    this.assertLive(app, session, user, now);
-    if (found.record.expiresAt <= now)
-      throw new TesseraError('invalid_token', { message: 'The reconnect token has expired.' });
-    return { session, user, presented: found.presented };
-  }
-
-  private async revokeForReuse(session: SessionRecord, user: UserRecord): Promise<void> {
-    const now = this.clock.now();
-    const revoked = await this.repositories.transaction(async (repositories) => {
-      await repositories.sessions.supersedeReconnectTokens(session.id, now);
-      return repositories.sessions.revoke(session.id, 'reconnect_token_reused', now);
-    });
-    if (revoked) await this.announce(user, [session.id], 'reconnect_token_reused');
-  }
-
   /** The cached view, only while this node hears every other node's changes. */
   private cached(sessionId: string, now: number): CachedSession | undefined {
-    return this.bus.connected ? this.cache.get(sessionId, now) : undefined;
+    return this.revocations.hearsEveryChange ? this.cache.get(sessionId, now) : undefined;
   }
 
   private async load(sessionId: string, app: AppRecord, now: number): Promise<CachedSession> {
     const generation = this.cache.generation;
-    const session = await this.repositories.sessions.findById(sessionId);
-    if (session !== undefined && session.appId !== app.id) throw new TesseraError('invalid_token');
-    const user = session && (await this.repositories.users.findById(app.id, session.userId));
-    // A session row is never deleted alone: it goes with its user (ON DELETE CASCADE), whom the
-    // secret key deleted or the clean-up removed once its time was up (users/maintenance.ts
-    // deletes users, never sessions). So `user_deleted` is true whichever it was, and it is what
-    // the user's sockets were closed with; the token that named the session was this app's own,
-    // which `invalid_token` would deny.
-    if (session === undefined || user === undefined)
-      throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
-    const entry = { session, user, loadedAt: now };
+    const entry = { ...(await liveness.readSession(this.repositories, app, sessionId)), loadedAt: now };
     // An invalidation heard while reading may be about what was just read: then it is not kept.
-    if (this.bus.connected) this.cache.set(entry, generation);
+    if (this.revocations.hearsEveryChange) this.cache.set(entry, generation);
     return entry;
   }
 
@@ -435,45 +342,5 @@ export class SessionService {
   private touched(session: SessionRecord, now: number, idleExpiresAt: number): void {
     session.lastSeenAt = now;
     session.idleExpiresAt = idleExpiresAt;
-  }
-
-  private async announce(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
-    const event: RevocationEvent = { appId: user.appId, userId: user.id, sessionIds, reason };
-    this.revokedHere(event);
-    const told = this.tell({ type: 'revoked', node: this.bus.nodeId, event });
-    // Every listener hears every revocation (closing sockets must not depend on ending anonymous
-    // users going well); a failure still reaches the caller, once all of them have run.
-    const results = await Promise.allSettled([...this.listeners].map(async (listener) => listener(event)));
-    await told;
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-  }
-
-  /** A revocation made by any node: this node forgets the sessions and closes what it holds of them. */
-  private revokedHere(event: RevocationEvent): void {
-    for (const sessionId of event.sessionIds) this.cache.invalidateSession(sessionId);
-    for (const listener of this.clusterListeners) listener(event);
-  }
-
-  /**
-   * Tells the other nodes; resolves once the broker took the message, so that the caller answers
-   * only then (Redis hands it to every subscriber as it answers the PUBLISH), or after the
-   * cache's lifetime, past which any view it would correct has expired anyway. Never rejects:
-   * the store holds the change, and a node that missed the message trusts its cached view for
-   * that lifetime at most (one whose link is down reads the store instead).
-   */
-  private async tell(message: SessionMessage): Promise<void> {
-    const published = this.bus.publish(SESSION_CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
-      this.logger.warn({ err: error, type: message.type }, 'could not tell the other nodes of a session change');
-    });
-    // No cache, no stale view to outrun; a link that is down cannot be counted on to carry it.
-    if (this.cache.ttlMs > 0 && this.bus.connected) await settledWithin(published, this.cache.ttlMs);
-  }
-
-  private heard(raw: string): void {
-    const message = JSON.parse(raw) as SessionMessage;
-    if (message.node === this.bus.nodeId) return;
-    if (message.type === 'revoked') this.revokedHere(message.event);
-    else this.cache.invalidateUser(message.userId);
   }
 }
