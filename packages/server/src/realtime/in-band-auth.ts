@@ -10,7 +10,6 @@ import type { AppRecord, SessionRecord, UserRecord } from '../store/repositories
 export type GatewayServices = Pick<
   Services,
   | 'apps'
-  | 'users'
   | 'sessions'
   | 'reconnectTokens'
   | 'revocations'

@@ -175,8 +175,7 @@ describe('AccessTokenService (auth/tokens/access-tokens.ts)', () => {
     const variants = [
       signCompactJws(signer, 'at+jwt', { ...claims, aud: 'other/app' }),
       signCompactJws(signer, 'at+jwt', { ...claims, iss: `${ISSUER_BASE}/v1/apps/other/app` }),
-      // A copy: compact-jws.ts keeps one encoded header per signer object, whatever the type.
-      signCompactJws({ ...signer }, 'JWT', claims),
+      signCompactJws(signer, 'JWT', claims),
       signCompactJws(signer, 'at+jwt', withoutSid),
       signCompactJws(signer, 'at+jwt', { ...claims, sid: 7 }),
     ];

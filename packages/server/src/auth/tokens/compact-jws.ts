@@ -1,8 +1,8 @@
 import { sign } from 'node:crypto';
 import type { Signer } from '../keys/signing-keys.js';
 
-/** The protected header of each signer's tokens, encoded once: it is the same for every token. */
-const encodedHeaders = new WeakMap<Signer, string>();
+/** The protected headers of each signer's tokens, encoded once per token type. */
+const encodedHeaders = new WeakMap<Signer, Map<string, string>>();
 
 /**
  * Signs a JWT (RFC 7515 compact serialisation) with one of the apps' own keys, synchronously.
@@ -11,10 +11,12 @@ const encodedHeaders = new WeakMap<Signer, string>();
  * `sign` takes a few microseconds for Ed25519. jose still verifies every token, ours included.
  */
 export function signCompactJws(signer: Signer, type: string, claims: object): string {
-  let header = encodedHeaders.get(signer);
+  let headers = encodedHeaders.get(signer);
+  if (headers === undefined) encodedHeaders.set(signer, (headers = new Map<string, string>()));
+  let header = headers.get(type);
   if (header === undefined) {
     header = base64url(JSON.stringify({ alg: signer.alg, kid: signer.kid, typ: type }));
-    encodedHeaders.set(signer, header);
+    headers.set(type, header);
   }
   const input = `${header}.${base64url(JSON.stringify(claims))}`;
   // ES256 signatures are r‖s (RFC 7518 §3.4), not the DER node:crypto gives by default.
