@@ -126,6 +126,12 @@ export const ERROR_CODES = {
     closeCode: 4135,
     retryable: false,
   },
+  insufficient_scope: {
+    status: 403,
+    message: 'This secret key lacks the scope this call needs.',
+    closeCode: 4136,
+    retryable: false,
+  },
 
   // 404, 405, 409, 413, 415
   app_not_found: { status: 404, message: 'No such app.', closeCode: 4140, retryable: false },

@@ -7,3 +7,4 @@ export * from './realtime-schemas.js';
 export * from './rest.js';
 export * from './realtime.js';
 export * from './strategies.js';
+export * from './scopes.js';

@@ -17,7 +17,8 @@ Every error, over REST and over the realtime socket, has one shape:
 \`\`\`
 
 \`code\` is stable: it is never renamed, and a retired code is never reused. \`details\`, when present,
-says more (for \`invalid_request\`, a list of \`{ path, message }\`; for \`weak_password\`, the \`reason\`).
+says more (for \`invalid_request\`, a list of \`{ path, message }\`; for \`weak_password\`, the \`reason\`;
+for \`insufficient_scope\`, the scope the key lacks, \`{ required }\`).
 Answers with \`retryable\` = yes may carry a \`Retry-After\` header.
 
 Realtime close codes ${CLOSE_CODE_RANGES.reconnectAllowed.from}–${CLOSE_CODE_RANGES.reconnectAllowed.to} mean "reconnect allowed";

@@ -16,6 +16,7 @@ import type {
   Repositories,
 } from '../store/repositories/index.js';
 import type { SigningKeyService } from '../auth/keys/signing-keys.js';
+import { checkedKeyScopes } from './key-scopes.js';
 import { maskedSecretPointer } from './secret-settings.js';
 import {
   AppSettingsError,
@@ -184,7 +185,17 @@ export class AppService {
     return this.repositories.apps.sealPlaintextSecrets();
   }
 
-  async createKey(app: AppRecord, kind: ApiKeyKind, label: string | null): Promise<CreatedKey> {
+  /**
+   * Makes a key. A secret key made without `scopes` has full access; with them, only the calls
+   * they allow (an unknown scope is refused with `invalid_request` naming it).
+   */
+  async createKey(
+    app: AppRecord,
+    kind: ApiKeyKind,
+    label: string | null,
+    scopes: readonly string[] | null = null,
+  ): Promise<CreatedKey> {
+    const checkedScopes = checkedKeyScopes(kind, scopes);
     const credential = createOpaqueToken(kind === 'publishable' ? 'pk' : 'sk');
     const key = await this.repositories.apiKeys.insert({
       id: credential.id,
@@ -193,6 +204,7 @@ export class AppService {
       label,
       secret_hash: credential.secretHash,
       created_at: this.clock.now(),
+      scopes: checkedScopes,
     });
     return { key, token: credential.token };
   }

@@ -1,6 +1,8 @@
+import { SCOPE_NAMES } from '@tessera/protocol';
 import { Command, Option } from 'commander';
 import { unknownEnvironmentVariables } from '../config/index.js';
 import type { Services } from '../services.js';
+import type { ApiKeyRecord } from '../store/repositories/index.js';
 import { closeServices, createTessera, openServices, VERSION, type Tessera } from '../tessera.js';
 import { onFirstStart } from './first-start.js';
 import { CliError, configFrom, parseAppPath, withStorageFlags, type StorageFlags } from './options.js';
@@ -90,13 +92,29 @@ export function buildProgram(io: CliIo): Command {
       new Option('--kind <kind>', 'publishable or secret').choices(['publishable', 'secret']).makeOptionMandatory(),
     )
     .option('--label <label>', 'a note to recognise the key by')
-    .action(async (path: string, flags: StorageFlags & { kind: 'publishable' | 'secret'; label?: string }) =>
-      withServices(flags, io, async (services) => {
-        const target = await findApp(services, path);
-        const { key: created, token } = await services.apps.createKey(target, flags.kind, flags.label ?? null);
-        io.stdout(`${token}\n`);
-        io.stderr(`${flags.kind} key ${created.id} created for ${target.path}; it is shown once.\n`);
-      }),
+    .option(
+      '--scope <scope>',
+      `a secret key's scope, repeated or comma-separated (${SCOPE_NAMES.join(', ')}); none: full access`,
+      collectScopes,
+    )
+    .action(
+      async (
+        path: string,
+        flags: StorageFlags & { kind: 'publishable' | 'secret'; label?: string; scope?: string[] },
+      ) =>
+        withServices(flags, io, async (services) => {
+          const target = await findApp(services, path);
+          const { key: created, token } = await services.apps.createKey(
+            target,
+            flags.kind,
+            flags.label ?? null,
+            flags.scope ?? null,
+          );
+          io.stdout(`${token}\n`);
+          io.stderr(
+            `${flags.kind} key ${created.id} created for ${target.path} (scopes: ${scopesColumn(created)}); it is shown once.\n`,
+          );
+        }),
     );
   withStorageFlags(
     key
@@ -115,7 +133,7 @@ export function buildProgram(io: CliIo): Command {
       withServices(flags, io, async (services) => {
         for (const listed of await services.apps.listKeys(await findApp(services, path))) {
           io.stdout(
-            `${listed.id}\t${listed.kind}\t${listed.revokedAt === null ? 'active' : 'revoked'}\t${listed.label ?? ''}\n`,
+            `${listed.id}\t${listed.kind}\t${listed.revokedAt === null ? 'active' : 'revoked'}\t${listed.label ?? ''}\t${scopesColumn(listed)}\n`,
           );
         }
       }),
@@ -205,6 +223,17 @@ async function withServices(flags: StorageFlags, io: CliIo, act: (services: Serv
   } finally {
     await closeServices(services);
   }
+}
+
+/** `--scope a --scope b,c`: every value, split at commas (checked against the vocabulary by createKey). */
+function collectScopes(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').flatMap((scope) => (scope.trim() === '' ? [] : [scope.trim()]))];
+}
+
+/** A key's scopes in one word: `all` for a full-access secret key, `-` for a publishable key. */
+function scopesColumn(key: ApiKeyRecord): string {
+  if (key.kind === 'publishable') return '-';
+  return key.scopes === null ? 'all' : key.scopes.join(',');
 }
 
 async function findApp(services: Services, path: string) {

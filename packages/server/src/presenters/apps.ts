@@ -1,3 +1,4 @@
+import type { Scope } from '@tessera/protocol';
 import { maskSecrets } from '../apps/secret-settings.js';
 import { AppSettingsSchema } from '../apps/settings.js';
 import { toIso, toIsoOrNull } from '../lib/clock.js';
@@ -16,7 +17,10 @@ export function presentApp(app: AppRecord) {
   };
 }
 
-/** An API key's metadata; the key itself is shown only once, when it is created. */
+/**
+ * An API key's metadata; the key itself is shown only once, when it is created. `scopes` is
+ * `null` for a full-access secret key and `[]` for a publishable key, which has none.
+ */
 export function presentKey(key: ApiKeyRecord) {
   return {
     id: key.id,
@@ -24,5 +28,11 @@ export function presentKey(key: ApiKeyRecord) {
     label: key.label,
     createdAt: toIso(key.createdAt),
     revokedAt: toIsoOrNull(key.revokedAt),
+    scopes: scopesOf(key),
   };
+}
+
+function scopesOf(key: ApiKeyRecord): Scope[] | null {
+  if (key.kind === 'publishable') return [];
+  return key.scopes === null ? null : [...key.scopes];
 }

@@ -43,6 +43,8 @@ export interface ApiKeyTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** JSON array of a secret key's scopes; null: full access (every key made before scopes existed). */
+  scopes: string | null;
 }
 
 export interface AdminTokenTable {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { KeyScopesSchema, SCOPE_NAMES } from '@tessera/protocol';
 import Type from 'typebox';
 import { AppSettingsPatchSchema, AppSettingsSchema } from '../../apps/settings.js';
 import { toIso } from '../../lib/clock.js';
@@ -30,6 +31,7 @@ const KeySchema = Type.Object({
   label: nullable(Type.String()),
   createdAt: Type.String(),
   revokedAt: nullable(Type.String()),
+  scopes: KeyScopesSchema,
 });
 
 /** The operator's API: namespaces, apps, their settings, API keys and signing keys. Needs an admin token. */
@@ -166,11 +168,19 @@ export function adminRoutes(
       schema: {
         tags,
         summary: 'Create an API key; the key is shown in this answer only',
+        description:
+          'A secret key made with `scopes` may make only the calls they allow (others answer 403 `insufficient_scope`); without them it has full access.',
         params: AppParams,
         body: Type.Object(
           {
             kind: Type.Union([Type.Literal('publishable'), Type.Literal('secret')]),
             label: Type.Optional(Type.String({ maxLength: 128 })),
+            scopes: Type.Optional(
+              Type.Array(Type.String({ maxLength: 64 }), {
+                maxItems: 32,
+                description: `A secret key's scopes (${SCOPE_NAMES.join(', ')}). Left out: full access.`,
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -181,7 +191,8 @@ export function adminRoutes(
       },
       handler: async (request, reply) => {
         const app = await services.apps.getApp(request.params.namespace, request.params.app);
-        const { key, token } = await services.apps.createKey(app, request.body.kind, request.body.label ?? null);
+        const { kind, label = null, scopes = null } = request.body;
+        const { key, token } = await services.apps.createKey(app, kind, label, scopes);
         return reply.status(201).send({ key: token, ...presentKey(key) });
       },
     });

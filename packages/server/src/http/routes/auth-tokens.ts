@@ -18,6 +18,7 @@ export function authTokenRoutes(services: Pick<Services, 'authTokens'>): Fastify
     const tags = ['auth tokens'];
 
     fastify.post('/users/:userId/auth-tokens', {
+      config: { keyScope: 'auth-tokens:write' },
       schema: {
         tags,
         summary: 'Make an auth token for a user (secret key); the token is shown in this answer only',
@@ -42,6 +43,7 @@ export function authTokenRoutes(services: Pick<Services, 'authTokens'>): Fastify
     });
 
     fastify.get('/users/:userId/auth-tokens', {
+      config: { keyScope: 'auth-tokens:read' },
       schema: {
         tags,
         summary: "List a user's active auth tokens (secret key); never the tokens themselves",
@@ -55,6 +57,7 @@ export function authTokenRoutes(services: Pick<Services, 'authTokens'>): Fastify
     });
 
     fastify.delete('/users/:userId/auth-tokens/:tokenId', {
+      config: { keyScope: 'auth-tokens:write' },
       schema: {
         tags,
         summary: 'Revoke an auth token (secret key)',

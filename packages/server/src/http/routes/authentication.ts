@@ -18,6 +18,8 @@ export function loginRoutes(services: Pick<Services, 'strategies' | 'authenticat
     );
 
     fastify.post('/authentication', {
+      // A secret key logs in as a publishable key does: no scope needed.
+      config: { keyScope: null },
       schema: {
         tags: ['authentication'],
         summary: 'Log in',

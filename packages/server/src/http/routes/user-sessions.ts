@@ -22,6 +22,7 @@ export function userSessionRoutes(
     const tags = ['users'];
 
     fastify.get('/users/:userId/sessions', {
+      config: { keyScope: 'sessions:read' },
       schema: {
         tags,
         summary: "A user's live sessions, with their open realtime connections (secret key)",
@@ -37,6 +38,7 @@ export function userSessionRoutes(
     });
 
     fastify.delete('/users/:userId/sessions', {
+      config: { keyScope: 'sessions:write' },
       schema: {
         tags,
         summary: 'End every session of a user (secret key)',
@@ -53,6 +55,7 @@ export function userSessionRoutes(
     });
 
     fastify.delete('/users/:userId/sessions/:sessionId', {
+      config: { keyScope: 'sessions:write' },
       schema: {
         tags,
         summary: 'End one session of a user (secret key)',

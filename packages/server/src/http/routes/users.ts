@@ -12,6 +12,8 @@ export function signupRoutes(services: Pick<Services, 'limits' | 'users'>): Fast
     const tags = ['users'];
 
     fastify.post('/users', {
+      // Asked of a secret key only: a publishable key has no scopes.
+      config: { keyScope: 'users:write' },
       schema: {
         tags,
         summary: 'Sign a user up',
@@ -37,6 +39,7 @@ export function userRoutes(services: Pick<Services, 'users'>): FastifyPluginAsyn
     const tags = ['users'];
 
     fastify.get('/users', {
+      config: { keyScope: 'users:read' },
       schema: {
         tags,
         summary: 'List users (secret key)',
@@ -59,6 +62,7 @@ export function userRoutes(services: Pick<Services, 'users'>): FastifyPluginAsyn
     });
 
     fastify.get('/users/:userId', {
+      config: { keyScope: 'users:read' },
       schema: {
         tags,
         summary: 'Get a user (secret key)',
@@ -72,6 +76,7 @@ export function userRoutes(services: Pick<Services, 'users'>): FastifyPluginAsyn
     });
 
     fastify.patch('/users/:userId', {
+      config: { keyScope: 'users:write' },
       schema: {
         tags,
         summary: 'Update, disable or enable a user (secret key)',
@@ -86,6 +91,7 @@ export function userRoutes(services: Pick<Services, 'users'>): FastifyPluginAsyn
     });
 
     fastify.delete('/users/:userId', {
+      config: { keyScope: 'users:write' },
       schema: {
         tags,
         summary: 'Delete a user and end its sessions (secret key)',

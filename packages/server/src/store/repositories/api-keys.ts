@@ -1,7 +1,13 @@
+import { isScope, type Scope } from '@tessera/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import type { AdminTokenTable, ApiKeyTable, Database } from '../schema.js';
 
 export type ApiKeyKind = ApiKeyTable['kind'];
+
+/** A key as `insert` takes it: its scopes as a list (`null`: full access, and always for a publishable key). */
+export type NewApiKeyRow = Omit<ApiKeyTable, 'last_used_at' | 'revoked_at' | 'scopes'> & {
+  scopes: readonly Scope[] | null;
+};
 
 export interface ApiKeyRecord {
   id: string;
@@ -11,6 +17,8 @@ export interface ApiKeyRecord {
   secretHash: string;
   createdAt: number;
   revokedAt: number | null;
+  /** A secret key's scopes; `null`: full access (every key made before scopes existed). */
+  scopes: readonly Scope[] | null;
 }
 
 export interface AdminTokenRecord {
@@ -25,8 +33,9 @@ export interface AdminTokenRecord {
 export class ApiKeysRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: Omit<ApiKeyTable, 'last_used_at' | 'revoked_at'>): Promise<ApiKeyRecord> {
-    const full = { ...row, last_used_at: null, revoked_at: null };
+  async insert(row: NewApiKeyRow): Promise<ApiKeyRecord> {
+    const scopes = row.scopes === null ? null : JSON.stringify(row.scopes);
+    const full = { ...row, scopes, last_used_at: null, revoked_at: null };
     await this.db.insertInto('api_keys').values(full).execute();
     return toApiKey(full);
   }
@@ -91,5 +100,13 @@ function toApiKey(row: Selectable<ApiKeyTable>): ApiKeyRecord {
     secretHash: row.secret_hash,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    scopes: scopesOf(row.scopes),
   };
+}
+
+/** A scope this version does not know (one retired since) grants nothing. */
+function scopesOf(stored: string | null): readonly Scope[] | null {
+  if (stored === null) return null;
+  const parsed: unknown = JSON.parse(stored);
+  return Array.isArray(parsed) ? parsed.filter(isScope) : [];
 }
