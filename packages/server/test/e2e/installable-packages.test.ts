@@ -32,14 +32,15 @@ function cleanEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
 }
 
+/** Runs a command to its end; a failure carries what it printed (tsc, for one, reports on stdout). */
 async function run(command: string, args: string[], cwd: string): Promise<string> {
-  const { stdout } = await execFileAsync(command, args, {
-    cwd,
-    env: cleanEnvironment(),
-    timeout: STEP_TIMEOUT_MS,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return stdout;
+  try {
+    const options = { cwd, env: cleanEnvironment(), timeout: STEP_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 };
+    return (await execFileAsync(command, args, options)).stdout;
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stdout}${stderr}`, { cause: error });
+  }
 }
 
 const readJson = <T>(path: string) => JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -153,6 +154,26 @@ describe(
       const stdout = await run(process.execPath, ['--input-type=module', '--eval', script], project);
       const { version } = readJson<{ version: string }>(join(repositoryRoot, 'packages/server/package.json'));
       expect(JSON.parse(stdout)).toEqual(['object', 'function', 'function', version, 'function']);
+    });
+
+    it('gives a TypeScript project the declarations of each package', async () => {
+      // `ErrorCode` would be `any` if the declarations did not resolve; a wrong code then type-checks.
+      writeFileSync(
+        join(project, 'consumer.ts'),
+        [
+          "import type { ErrorCode } from '@tessera/protocol';",
+          "import { createTessera, type Tessera } from '@tessera/server';",
+          "import { createClient, type TesseraClient } from '@tessera/client';",
+          "export const code: ErrorCode = 'invalid_credentials';",
+          '// @ts-expect-error not an error code',
+          "export const wrong: ErrorCode = 'no_such_code';",
+          'export const start: (typeof createTessera)[] = [createTessera];',
+          'export type Parts = [Tessera, TesseraClient, typeof createClient];',
+        ].join('\n'),
+      );
+      const tsc = join(repositoryRoot, 'node_modules/typescript/bin/tsc');
+      const options = ['--noEmit', '--strict', '--module', 'nodenext', '--target', 'es2023', '--skipLibCheck'];
+      await run(process.execPath, [tsc, ...options, 'consumer.ts'], project);
     });
 
     it("runs the client README's quick start against `tessera start` of the installed server", async () => {
