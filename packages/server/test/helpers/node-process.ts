@@ -44,6 +44,8 @@ export interface NodeOptions {
    * reaches `output()` after that.
    */
   stdoutReader?: 'reads' | 'stops reading' | 'closes';
+  /** A `tessera` executable to run instead of this checkout's build, e.g. the bin of an installed package. */
+  executable?: string;
 }
 
 /** Small argon2 parameters keep the suite fast, as for in-process test servers. */
@@ -55,7 +57,7 @@ const FAST_HASHING = {
 
 /** Starts a node and resolves once it listens. Starting the first node of a database creates demo/chat. */
 export async function startNode(options: NodeOptions): Promise<NodeProcess> {
-  if (!existsSync(CLI_PATH))
+  if (options.executable === undefined && !existsSync(CLI_PATH))
     throw new Error(`${CLI_PATH} is missing: build the server first (npx tsc -b packages/server)`);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -70,7 +72,9 @@ export async function startNode(options: NodeOptions): Promise<NodeProcess> {
     ...(options.redisUrl === undefined ? {} : { TESSERA_REDIS_URL: options.redisUrl }),
     ...options.env,
   };
-  const child = spawn(process.execPath, [CLI_PATH, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, args] =
+    options.executable === undefined ? [process.execPath, [CLI_PATH, 'start']] : [options.executable, ['start']];
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiters = new Set<() => void>();
   const append = (chunk: Buffer) => {
