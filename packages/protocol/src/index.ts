@@ -5,6 +5,7 @@ export * from './profile.js';
 export * from './login-bodies.js';
 export * from './realtime-schemas.js';
 export * from './rest.js';
+export * from './roles.js';
 export * from './realtime.js';
 export * from './strategies.js';
 export * from './scopes.js';

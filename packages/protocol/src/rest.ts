@@ -6,6 +6,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { NullableString, Timestamp, nullable, oneOfStrings } from './schema.js';
+import type { UserTokenClaims } from './roles.js';
 
 export const UserKindSchema = oneOfStrings(['registered', 'anonymous', 'guest', 'external']);
 export type UserKind = Static<typeof UserKindSchema>;
@@ -21,6 +22,7 @@ export const UserSchema = Type.Object({
   website: NullableString,
   avatarUrl: NullableString,
   tags: Type.Array(Type.String()),
+  roles: Type.Array(Type.String()),
   // Typed as the record it is: the static type of an open object schema would be `{}`.
   customData: Type.Unsafe<Record<string, unknown> | null>(nullable(Type.Object({}, { additionalProperties: true }))),
   disabled: Type.Boolean(),
@@ -135,8 +137,11 @@ export interface Page<T> {
 export const pageOf = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: NullableString });
 
-/** Claims of an access token. `aud` is the app (`namespace/app`). */
-export interface AccessTokenClaims {
+/**
+ * Claims of an access token. `aud` is the app (`namespace/app`). The user's roles, tags and
+ * chosen `customData` are there when the app's `accessTokenClaims` setting asks for them.
+ */
+export interface AccessTokenClaims extends UserTokenClaims {
   iss: string;
   aud: string;
   sub: string;

@@ -237,7 +237,7 @@ function wireServices(
   });
   const { caches } = config;
   const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock, { maxApps: caches.apps });
-  const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase, caches.accessTokens);
+  const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase, caches.accessTokens, logger);
   const cluster = openCluster(config, clock, logger);
   const sessionCache = new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions);
   const revocations = new RevocationFeed(cluster.bus, sessionCache, logger);

@@ -7,6 +7,7 @@ import { LoginThrottleSettings } from '../auth/throttle/settings.js';
 import { PasswordPolicySettings } from '../auth/passwords/settings.js';
 import { RealtimeSettings } from './realtime-settings.js';
 import { AllowedOriginsSetting } from './allowed-origins.js';
+import { AccessTokenClaimsSettings } from './access-token-claims.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -32,6 +33,7 @@ export const AppSettingsSchema = Type.Object(
       maximum: DAY,
       description: 'Lifetime of an access token.',
     }),
+    accessTokenClaims: AccessTokenClaimsSettings,
     sessionIdleTimeout: Type.Integer({
       default: 2 * HOUR,
       minimum: MINUTE,

@@ -14,6 +14,7 @@ export function presentUser(user: UserRecord): User {
     website: user.website,
     avatarUrl: user.avatarUrl,
     tags: user.tags,
+    roles: user.roles,
     customData: user.customData,
     disabled: user.disabledAt !== null,
     createdAt: toIso(user.createdAt),

@@ -88,6 +88,8 @@ export interface UserTable {
   tags: string;
   /** JSON object or null. */
   custom_data: string | null;
+  /** JSON array of role names (migration 0007). */
+  roles: string;
   password_hash: string | null;
   created_at: number;
   updated_at: number;

@@ -1,4 +1,4 @@
-import { Email, NewPassword, ProfileProperties, Username } from '@tessera/protocol';
+import { Email, NewPassword, ProfileProperties, Roles, Username } from '@tessera/protocol';
 import Type from 'typebox';
 
 /*
@@ -32,8 +32,12 @@ export const CreateUserBodySchema = Type.Object(
       }),
     ),
     ...ProfileProperties,
+    roles: Type.Optional(Roles),
   },
-  { additionalProperties: false, description: 'Give password, or (secret key) passwordHash.' },
+  {
+    additionalProperties: false,
+    description: 'Give password, or (secret key) passwordHash. Only the secret key may give roles.',
+  },
 );
 
 export const AdminUpdateUserBodySchema = Type.Object(
@@ -43,6 +47,7 @@ export const AdminUpdateUserBodySchema = Type.Object(
     password: Type.Optional(NewPassword),
     disabled: Type.Optional(Type.Boolean({ description: 'A disabled user cannot log in, and its sessions end.' })),
     ...ProfileProperties,
+    roles: Type.Optional(Roles),
   },
   { additionalProperties: false },
 );

@@ -91,6 +91,8 @@ export class UserService {
     { viaSecretKey }: { viaSecretKey: boolean },
   ): Promise<NewAccount> {
     if (!viaSecretKey && !app.settings.publicSignup) throw new TesseraError('signup_disabled');
+    if (!viaSecretKey && input.roles !== undefined)
+      throw new TesseraError('forbidden', { message: 'Only the secret key may set roles.' });
     if (input.username === undefined && input.email === undefined) {
       throw new TesseraError('invalid_request', {
         message: 'Give a username, an email, or both.',
@@ -128,6 +130,7 @@ export class UserService {
         avatar_url: null,
         tags: '[]',
         custom_data: null,
+        roles: '[]',
         ...profileColumns(profile),
         password_hash: passwordHash,
         created_at: now,
@@ -326,6 +329,7 @@ function profileColumns(input: ProfileInput): UserRowPatch {
   if (input.avatarUrl !== undefined) patch.avatar_url = input.avatarUrl;
   if (input.tags !== undefined) patch.tags = JSON.stringify(input.tags);
   if (input.customData !== undefined) patch.custom_data = serializeCustomData(input.customData);
+  if (input.roles !== undefined) patch.roles = JSON.stringify(input.roles);
   return patch;
 }
 

@@ -27,6 +27,8 @@ export interface TestAccount extends AccountClaims {
   picture?: string;
   phone_number?: string;
   phone_number_verified?: boolean;
+  /** Not a standard claim: stated with the profile, for providers whose settings map it to roles. */
+  roles?: string[];
 }
 
 export interface ObtainOptions {
@@ -123,7 +125,7 @@ async function configuration(kid: string, idTokenTtlSeconds: number, accounts: R
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'given_name', 'family_name', 'picture'],
+      profile: ['name', 'given_name', 'family_name', 'picture', 'roles'],
       phone: ['phone_number', 'phone_number_verified'],
     },
     // Put the profile claims in the ID token itself, as Firebase and Google do, not only at userinfo.

@@ -96,6 +96,7 @@ export async function openSessionParts(backend: Backend, options: SessionPartsOp
         avatar_url: null,
         tags: '[]',
         custom_data: null,
+        roles: '[]',
         password_hash: null,
         created_at: now,
         updated_at: now,

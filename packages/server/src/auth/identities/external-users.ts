@@ -7,7 +7,10 @@ import type { ProfileInput, UserService } from '../../users/user-service.js';
 import type { SessionService } from '../sessions/session-service.js';
 
 /** The profile fields an external identity may fill. Only the fields present are ever written. */
-export type ExternalProfile = Pick<ProfileInput, 'username' | 'email' | 'fullName' | 'avatarUrl' | 'phone' | 'tags'>;
+export type ExternalProfile = Pick<
+  ProfileInput,
+  'username' | 'email' | 'fullName' | 'avatarUrl' | 'phone' | 'tags' | 'roles'
+>;
 
 /** An identity proven by a trusted issuer, an OpenID provider or the app's identity-provider webhook. */
 export interface ExternalLogin {
@@ -236,5 +239,7 @@ function changedFields(profile: ExternalProfile, user: UserRecord): ExternalProf
   if (profile.phone !== undefined && profile.phone !== user.phone) changes.phone = profile.phone;
   if (profile.tags !== undefined && JSON.stringify(profile.tags) !== JSON.stringify(user.tags))
     changes.tags = profile.tags;
+  if (profile.roles !== undefined && JSON.stringify(profile.roles) !== JSON.stringify(user.roles))
+    changes.roles = profile.roles;
   return changes;
 }

@@ -144,7 +144,12 @@ export class SessionService {
       user_agent: client.userAgent,
       ip: client.ip,
     };
-    const access = await this.accessTokens.issue(app, { userId: user.id, sessionId: row.id, notAfter: row.expires_at });
+    const access = await this.accessTokens.issue(app, {
+      userId: user.id,
+      sessionId: row.id,
+      notAfter: row.expires_at,
+      user,
+    });
     const reconnect = this.reconnectTokens.first(app, { id: row.id, expiresAt: row.expires_at }, now);
     return { row, access, reconnect };
   }
@@ -163,6 +168,7 @@ export class SessionService {
       userId: user.id,
       sessionId: session.id,
       notAfter: session.expiresAt,
+      user,
     });
     const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;
     const touches = now > session.lastSeenAt;

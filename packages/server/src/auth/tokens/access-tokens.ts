@@ -1,5 +1,6 @@
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { AccessTokenClaims } from '@tessera/protocol';
+import type { Logger } from 'pino';
 import { TesseraError } from '../../errors.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
 import type { Clock } from '../../lib/clock.js';
@@ -8,6 +9,7 @@ import type { MaybePromise } from '../../lib/maybe-promise.js';
 import type { AppRecord } from '../../store/repositories/index.js';
 import type { SigningKeyService } from '../keys/signing-keys.js';
 import { signCompactJws } from './compact-jws.js';
+import { UserClaims, type ClaimedUserFields } from './token-claims.js';
 
 const TOKEN_TYPE = 'at+jwt'; // RFC 9068
 const ALGORITHMS = ['EdDSA', 'ES256'];
@@ -16,6 +18,14 @@ const MAX_TOKEN_LENGTH = 8192;
 export interface IssuedAccessToken {
   token: string;
   expiresAt: number;
+}
+
+export interface AccessTokenSubject {
+  userId: string;
+  sessionId: string;
+  notAfter: number;
+  /** The user, whose roles, tags and customData the app's `accessTokenClaims` copy; without it the token has none. */
+  user?: ClaimedUserFields;
 }
 
 interface VerifiedToken {
@@ -31,14 +41,18 @@ interface VerifiedToken {
  */
 export class AccessTokenService {
   private readonly verified: BoundedCache<string, VerifiedToken>;
+  private readonly userClaims: UserClaims;
 
+  /** `logger` hears of users whose claims did not fit in a token. */
   constructor(
     private readonly keys: SigningKeyService,
     private readonly clock: Clock,
     private readonly issuerBase: () => string,
     cacheSize = 10_000,
+    logger?: Logger,
   ) {
     this.verified = new BoundedCache({ clock, maxEntries: cacheSize, ttlMs: 0 });
+    this.userClaims = new UserClaims(clock, logger);
   }
 
   issuer(app: AppRecord): string {
@@ -48,11 +62,9 @@ export class AccessTokenService {
   /**
    * `notAfter` is the session's absolute end: a token never outlives its session, so a server
    * that verifies tokens offline stops accepting them when the session can no longer be live.
+   * Every token, at login and at each refresh, says what the user's record says now.
    */
-  async issue(
-    app: AppRecord,
-    subject: { userId: string; sessionId: string; notAfter: number },
-  ): Promise<IssuedAccessToken> {
+  async issue(app: AppRecord, subject: AccessTokenSubject): Promise<IssuedAccessToken> {
     const signer = await this.keys.signer(app);
     const issuedAt = Math.floor(this.clock.now() / 1000);
     const expiresAt = Math.min(issuedAt + app.settings.accessTokenTtl, Math.floor(subject.notAfter / 1000));
@@ -64,6 +76,7 @@ export class AccessTokenService {
       iat: issuedAt,
       exp: expiresAt,
       jti: uuidv7(this.clock.now()),
+      ...(subject.user === undefined ? {} : this.userClaims.of(app, subject.user)),
     };
     return { token: signCompactJws(signer, TOKEN_TYPE, claims), expiresAt: expiresAt * 1000 };
   }

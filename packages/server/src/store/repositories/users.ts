@@ -14,6 +14,7 @@ export interface UserRecord {
   avatarUrl: string | null;
   tags: string[];
   customData: Record<string, unknown> | null;
+  roles: string[];
   passwordHash: string | null;
   createdAt: number;
   updatedAt: number;
@@ -124,6 +125,7 @@ function toUser(row: Selectable<UserTable>): UserRecord {
     avatarUrl: row.avatar_url,
     tags: JSON.parse(row.tags) as string[],
     customData: row.custom_data === null ? null : (JSON.parse(row.custom_data) as Record<string, unknown>),
+    roles: JSON.parse(row.roles) as string[],
     passwordHash: row.password_hash,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -1,30 +1,16 @@
 import Value from 'typebox/value';
 import { Email, ProfileProperties } from '../../../users/profile-schema.js';
+import { claimAt, type Claims } from '../../external-tokens/claim-path.js';
+import { rolesFromClaim } from '../../external-tokens/roles-claim.js';
 import type { ExternalProfile } from '../../identities/external-users.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import { TokenRejected } from './token-rejected.js';
 
 /** Reads claims of a verified token into a user id and profile fields. */
 
-export type Claims = Record<string, unknown>;
+export type { Claims };
 
 const MAX_SUBJECT_LENGTH = 256;
-
-/**
- * The value at a claim path. A claim whose own name is the whole path wins (namespaced claims
- * such as `https://example.com/roles` contain dots); otherwise the path walks nested objects.
- * Only own properties are read, so `__proto__` or `constructor` find nothing.
- */
-function claimAt(claims: Claims, path: string): unknown {
-  if (Object.hasOwn(claims, path)) return claims[path];
-  let current: unknown = claims;
-  for (const segment of path.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, segment))
-      return undefined;
-    current = (current as Claims)[segment];
-  }
-  return current;
-}
 
 /** The user's id at the issuer: a non-empty string, or an integer (ApiRTC ids often are). */
 export function userIdFrom(claims: Claims, path: string): string {
@@ -59,6 +45,8 @@ export function profileFrom(claims: Claims, mapping: TrustedIssuerSettings['clai
   if (typeof email === 'string' && Value.Check(Email, email.trim())) profile.email = email.trim();
   const tags = tagsFrom(read(mapping.groups));
   if (tags !== undefined) profile.tags = tags;
+  // A mapped roles claim that is absent says "no roles", unlike the profile's fields (see rolesFromClaim).
+  if (mapping.roles !== null) profile.roles = rolesFromClaim(read(mapping.roles));
   return profile;
 }
 

@@ -141,6 +141,11 @@ const ProfileClaims = Type.Object(
     lastName: MappedClaim('lastName', 'Last name.'),
     email: MappedClaim('email', 'Email address.'),
     groups: MappedClaim('groups', "A list of group names; becomes the user's tags."),
+    roles: Type.Union([ClaimPath(), Type.Null()], {
+      default: null,
+      description:
+        "A list of role names (or one name) that becomes the user's roles at each login (`roles`, `realm_access.roles`); a token without it means no roles. null (the default): roles are not taken from this issuer.",
+    }),
   },
   { additionalProperties: false, default: {}, description: 'Which claims fill the profile of users from this issuer.' },
 );

@@ -6,7 +6,7 @@ import { logRefusal } from '../../external-tokens/refusal.js';
 import type { ExternalUsers } from '../../identities/external-users.js';
 import type { Identity, Strategy, StrategyContext } from '../contract.js';
 import { IdTokenVerifier, type VerifiedIdToken } from './id-token.js';
-import { profileFromClaims } from './profile.js';
+import { profileFromProvider } from './profile.js';
 import { ProviderCache, type ProviderCacheOptions } from './provider-cache.js';
 
 /** The `user_identities.provider` of an OpenID provider: one namespace of subjects per issuer. */
@@ -52,7 +52,7 @@ export class OidcStrategy implements Strategy<typeof OidcInput> {
     const user = await this.externalUsers.signIn(app, {
       provider: identityProvider(provider.issuer),
       subject: claims.sub,
-      profile: profileFromClaims(claims),
+      profile: profileFromProvider(claims, provider),
       autoProvision: provider.autoProvision ?? app.settings.autoProvisionUsers,
       notProvisionedDetails: { strategy: 'oidc', issuer: provider.issuer },
     });

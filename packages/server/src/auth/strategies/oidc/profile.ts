@@ -1,8 +1,11 @@
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { Email, ProfileProperties } from '../../../users/profile-schema.js';
+import { claimAt } from '../../external-tokens/claim-path.js';
+import { rolesFromClaim } from '../../external-tokens/roles-claim.js';
 import type { ExternalProfile } from '../../identities/external-users.js';
 import type { IdTokenClaims } from './id-token.js';
+import type { OidcProviderSettings } from './settings.js';
 
 const FULL_NAME_MAX = 128;
 const FullName = Type.Object({ fullName: ProfileProperties.fullName });
@@ -28,6 +31,14 @@ export function profileFromClaims(claims: IdTokenClaims): ExternalProfile {
   const phone = stringClaim(claims.phone_number);
   if (phone !== undefined && claims.phone_number_verified !== false && Value.Check(Phone, { phone }))
     profile.phone = phone;
+  return profile;
+}
+
+/** The profile, with the user's roles when the provider's settings map a claim to them (see rolesFromClaim). */
+export function profileFromProvider(claims: IdTokenClaims, provider: OidcProviderSettings): ExternalProfile {
+  const profile = profileFromClaims(claims);
+  const rolesClaim = provider.claims?.roles;
+  if (typeof rolesClaim === 'string') profile.roles = rolesFromClaim(claimAt(claims, rolesClaim));
   return profile;
 }
 

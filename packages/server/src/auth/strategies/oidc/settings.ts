@@ -9,6 +9,22 @@ import { enabledFlag } from '../enabled-flag.js';
 export const ISSUER_PATTERN =
   '^(?:https://[^/?#@\\s]+|http://(?:127\\.0\\.0\\.1|localhost|\\[::1\\])(?::[0-9]{1,5})?)(?:/[^?#\\s]*)?$';
 
+/**
+ * Claims of the ID token mapped beyond the standard profile claims (which are always read).
+ * Optional, without defaults, so that a provider's settings read back as they were written.
+ */
+const OidcClaims = Type.Object(
+  {
+    roles: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 256, pattern: '^\\S+$' }), Type.Null()], {
+        description:
+          "The claim holding a list of role names (or one name) that becomes the user's roles at each login: a claim name, or a dotted path (`realm_access.roles`); a token without it means no roles. Absent or null: roles are not taken from this provider.",
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Claims of the ID token that fill the user.' },
+);
+
 /** One OpenID Connect provider whose ID tokens the app accepts. */
 export const OidcProviderSettings = Type.Object(
   {
@@ -49,6 +65,7 @@ export const OidcProviderSettings = Type.Object(
         description: 'Seconds an ID token may live (exp − iat) at most. Unset: no limit.',
       }),
     ),
+    claims: Type.Optional(OidcClaims),
   },
   { additionalProperties: false },
 );
