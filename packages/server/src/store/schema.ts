@@ -87,6 +87,8 @@ export interface UserTable {
   /** JSON object or null. */
   custom_data: string | null;
   password_hash: string | null;
+  /** The app's own id of the user (CometChat's UID); exact, unique per app when set. */
+  external_id: string | null;
   created_at: number;
   updated_at: number;
   last_login_at: number | null;

@@ -3,6 +3,7 @@ import * as initial from './0001_initial.js';
 import * as loginMethods from './0002_login_methods.js';
 import * as anonymous from './0003_anonymous.js';
 import * as sessionsCutoff from './0004_sessions_cutoff.js';
+import * as externalIds from './0006_external_ids.js';
 
 /**
  * Every migration, in order. Listed statically (not read from a folder at run time) so that
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0002_login_methods': loginMethods,
   '0003_anonymous': anonymous,
   '0004_sessions_cutoff': sessionsCutoff,
+  '0006_external_ids': externalIds,
 };

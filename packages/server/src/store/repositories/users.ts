@@ -15,6 +15,8 @@ export interface UserRecord {
   tags: string[];
   customData: Record<string, unknown> | null;
   passwordHash: string | null;
+  /** The app's own id of the user, set with the secret key or mapped from an external login. */
+  externalId: string | null;
   createdAt: number;
   updatedAt: number;
   lastLoginAt: number | null;
@@ -23,7 +25,8 @@ export interface UserRecord {
   expiresAt: number | null;
 }
 
-export type NewUserRow = UserTable;
+/** A new user's row; `external_id` may be left out (no externalId). */
+export type NewUserRow = Omit<UserTable, 'external_id'> & { external_id?: string | null };
 export type UserRowPatch = Omit<Updateable<UserTable>, 'id' | 'app_id' | 'created_at'>;
 
 export interface ListUsersQuery {
@@ -39,8 +42,9 @@ export class UsersRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(row: NewUserRow): Promise<UserRecord> {
-    await this.db.insertInto('users').values(row).execute();
-    return toUser(row);
+    const complete = { external_id: null, ...row };
+    await this.db.insertInto('users').values(complete).execute();
+    return toUser(complete);
   }
 
   async findById(appId: string, id: string): Promise<UserRecord | undefined> {
@@ -59,6 +63,16 @@ export class UsersRepository {
       .selectAll()
       .where('app_id', '=', appId)
       .where(field, '=', key)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findByExternalId(appId: string, externalId: string): Promise<UserRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('external_id', '=', externalId)
       .executeTakeFirst();
     return row && toUser(row);
   }
@@ -125,6 +139,7 @@ function toUser(row: Selectable<UserTable>): UserRecord {
     tags: JSON.parse(row.tags) as string[],
     customData: row.custom_data === null ? null : (JSON.parse(row.custom_data) as Record<string, unknown>),
     passwordHash: row.password_hash,
+    externalId: row.external_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,

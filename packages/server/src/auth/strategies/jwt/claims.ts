@@ -1,5 +1,5 @@
 import Value from 'typebox/value';
-import { Email, ProfileProperties } from '../../../users/profile-schema.js';
+import { Email, ExternalId, ProfileProperties } from '../../../users/profile-schema.js';
 import type { ExternalProfile } from '../../identities/external-users.js';
 import type { TrustedIssuerSettings } from './settings.js';
 import { TokenRejected } from './token-rejected.js';
@@ -59,7 +59,15 @@ export function profileFrom(claims: Claims, mapping: TrustedIssuerSettings['clai
   if (typeof email === 'string' && Value.Check(Email, email.trim())) profile.email = email.trim();
   const tags = tagsFrom(read(mapping.groups));
   if (tags !== undefined) profile.tags = tags;
+  const externalId = externalIdFrom(read(mapping.externalId ?? null));
+  if (externalId !== undefined) profile.externalId = externalId;
   return profile;
+}
+
+/** An externalId: a string of its form, or an integer (ConnectyCube's and CometChat's ids often are). */
+export function externalIdFrom(value: unknown): string | undefined {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  return typeof text === 'string' && Value.Check(ExternalId, text) ? text : undefined;
 }
 
 const FullName = ProfileProperties.fullName;
