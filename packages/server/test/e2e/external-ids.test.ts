@@ -7,6 +7,7 @@ import { json, LoopbackHttpServer } from '../helpers/http-server.js';
 import { handMade } from '../helpers/jwt.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { snapshotDatabase } from '../helpers/snapshot.js';
+import { isUniqueViolation } from '../../src/store/errors.js';
 import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 
 // Issue 14, items 2 and 3: the app's own user ids (CometChat's UID, ConnectyCube's external user
@@ -165,6 +166,29 @@ describe.each(backends)('app user ids and users without a password on $name (iss
     expect((await secret('PATCH', `/users/${second.id}`, { externalId: 'uid-dup' })).body).toMatchObject({
       externalId: 'uid-dup',
     });
+  });
+
+  it('has the database keep externalIds unique per app, even past the check, and any number of users without one', async () => {
+    const { db } = server.tessera.services.store;
+    const holder = await createUser({ externalId: 'uid-indexed', password: null });
+    const racer = await createUser({ email: uniqueEmail(), password: null });
+    const write = (externalId: string | null) =>
+      db.updateTable('users').set({ external_id: externalId }).where('id', '=', racer.id).execute();
+    const refused = await write('uid-indexed').catch((error: unknown) => error);
+    expect(isUniqueViolation(refused), String(refused)).toBe(true);
+    await write('UID-INDEXED');
+    await write(null);
+    await createUser({ email: uniqueEmail(), password: null });
+    const nulls = await db.selectFrom('users').select('id').where('external_id', 'is', null).execute();
+    expect(nulls.length).toBeGreaterThan(1);
+    // Another app may use the same externalId for a user of its own.
+    const other = await createApp(server);
+    const elsewhere = await server.api<User>('POST', `${other.path}/users`, {
+      key: other.secretKey,
+      body: { externalId: 'uid-indexed', password: null },
+    });
+    expect(elsewhere.status).toBe(201);
+    expect(elsewhere.body.id).not.toBe(holder.id);
   });
 
   it('refuses an externalId of another form with 400 naming the field, and from the publishable key', async () => {
