@@ -14,6 +14,8 @@ export type UserKind = Static<typeof UserKindSchema>;
 /** A user as every API answers it. A password hash never appears here. */
 export const UserSchema = Type.Object({
   id: Type.String(),
+  /** The app's own id of the user (set with the secret key); null when it has none. */
+  externalId: NullableString,
   kind: UserKindSchema,
   username: NullableString,
   email: NullableString,

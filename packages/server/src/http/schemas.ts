@@ -1,6 +1,7 @@
 import { ErrorSchema } from '@tessera/protocol';
 import Type from 'typebox';
 import { NAME_PATTERN } from '../apps/app-service.js';
+import { USER_ADDRESS_MAX_LENGTH } from './user-address.js';
 
 /*
  * Response schemas: they document the API and make serialization drop anything not listed. The
@@ -30,11 +31,14 @@ export const AppParams = Type.Object({
   app: Type.String({ pattern: NAME_PATTERN }),
 });
 
-/** The path of a route under `…/users/{userId}`. */
+/** The path of a route under `…/users/{userId}`; the user is named by its id or `external:{externalId}`. */
 export const UserParams = Type.Object({
   namespace: Type.String(),
   app: Type.String(),
-  userId: Type.String({ maxLength: 64 }),
+  userId: Type.String({
+    maxLength: USER_ADDRESS_MAX_LENGTH,
+    description: "The user's id, or `external:` followed by its externalId (URL-encoded).",
+  }),
 });
 
 /**

@@ -25,6 +25,7 @@ import { jwksRoutes } from './routes/jwks.js';
 import { meRoutes } from './routes/me.js';
 import { userSessionRoutes } from './routes/user-sessions.js';
 import { signupRoutes, userRoutes } from './routes/users.js';
+import { userAddressScope } from './user-address.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -129,9 +130,11 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
       await scope.register(publishableScope(services, [loginRoutes(services), signupRoutes(services)]));
       await scope.register(
         secretScope(services, [
-          userRoutes(services),
-          userSessionRoutes(services, options.liveConnections),
-          authTokenRoutes(services),
+          userAddressScope(services, [
+            userRoutes(services),
+            userSessionRoutes(services, options.liveConnections),
+            authTokenRoutes(services),
+          ]),
         ]),
       );
       await scope.register(userScope(services, [logoutRoutes(services), meRoutes(services, options.liveConnections)]));

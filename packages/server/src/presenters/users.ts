@@ -6,6 +6,7 @@ import type { SessionRecord, UserRecord } from '../store/repositories/index.js';
 export function presentUser(user: UserRecord): User {
   return {
     id: user.id,
+    externalId: user.externalId,
     kind: user.kind,
     username: user.username,
     email: user.email,

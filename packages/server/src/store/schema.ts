@@ -91,6 +91,8 @@ export interface UserTable {
   /** JSON array of role names (migration 0007). */
   roles: string;
   password_hash: string | null;
+  /** The app's own id of the user (CometChat's UID); exact, unique per app when set. */
+  external_id: string | null;
   created_at: number;
   updated_at: number;
   last_login_at: number | null;

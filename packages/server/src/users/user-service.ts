@@ -1,5 +1,6 @@
 import type { Page, User } from '@tessera/protocol';
 import type { Static } from 'typebox';
+import Value from 'typebox/value';
 import { TesseraError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
@@ -17,6 +18,7 @@ import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store
 import { presentUser } from '../presenters/users.js';
 import {
   CUSTOM_DATA_MAX_BYTES,
+  ExternalId,
   type AdminUpdateUserBodySchema,
   type CreateUserBodySchema,
   type UpdateMeBodySchema,
@@ -38,7 +40,8 @@ export interface NewUser {
 /** A registered account as `newAccount` checked it, ready to be written. */
 export interface NewAccount {
   profile: ProfileInput;
-  passwordHash: string;
+  /** null: a user without a password (secret key only). */
+  passwordHash: string | null;
 }
 
 export interface ListUsersInput {
@@ -82,8 +85,9 @@ export class UserService {
 
   /**
    * What a new registered account needs, checked as at signup (the anonymous upgrade is one too):
-   * signup open unless via the secret key, a username and/or an email, and a password the app's
-   * policy accepts (or, secret key only, an imported hash).
+   * signup open unless via the secret key, a username and/or an email (or, secret key only, an
+   * externalId), and a password the app's policy accepts (or, secret key only, an imported hash
+   * or none at all).
    */
   async newAccount(
     app: AppRecord,
@@ -93,10 +97,17 @@ export class UserService {
     if (!viaSecretKey && !app.settings.publicSignup) throw new TesseraError('signup_disabled');
     if (!viaSecretKey && input.roles !== undefined)
       throw new TesseraError('forbidden', { message: 'Only the secret key may set roles.' });
-    if (input.username === undefined && input.email === undefined) {
+    if (!viaSecretKey && input.externalId !== undefined)
+      throw new TesseraError('forbidden', { message: 'Only the secret key may set externalId.' });
+    if (input.username === undefined && input.email === undefined && input.externalId === undefined) {
       throw new TesseraError('invalid_request', {
-        message: 'Give a username, an email, or both.',
-        details: [{ path: '/username', message: 'username or email is required' }],
+        message: viaSecretKey ? 'Give a username, an email or an externalId.' : 'Give a username, an email, or both.',
+        details: [
+          {
+            path: '/username',
+            message: viaSecretKey ? 'username, email or externalId is required' : 'username or email is required',
+          },
+        ],
       });
     }
     const { password, passwordHash: importedHash, ...profile } = input;
@@ -115,6 +126,7 @@ export class UserService {
     repositories: Repositories = this.repositories,
   ): Promise<UserRecord> {
     const now = this.clock.now();
+    if (typeof profile.externalId === 'string') await assertExternalIdFree(repositories, app, profile.externalId);
     return this.writeUnique(() =>
       repositories.users.insert({
         id: uuidv7(now),
@@ -159,7 +171,8 @@ export class UserService {
 
   /**
    * A new user's password, or the hash of one imported from another system (secret key only):
-   * argon2id as is, bcrypt until the user's next login moves it to argon2id.
+   * argon2id as is, bcrypt until the user's next login moves it to argon2id. `password: null`
+   * (secret key only) is a user without a password: it logs in by auth token or external identity.
    */
   private async initialPasswordHash(
     app: AppRecord,
@@ -167,14 +180,21 @@ export class UserService {
       password,
       importedHash,
       owner,
-    }: { password: string | undefined; importedHash: string | undefined; owner: PasswordOwner },
+    }: { password: string | null | undefined; importedHash: string | undefined; owner: PasswordOwner },
     viaSecretKey: boolean,
-  ): Promise<string> {
+  ): Promise<string | null> {
     if ((password === undefined) === (importedHash === undefined)) {
       throw new TesseraError('invalid_request', {
-        message: 'Give either password or passwordHash.',
+        message: viaSecretKey
+          ? 'Give either password or passwordHash, or password null for a user without a password.'
+          : 'Give either password or passwordHash.',
         details: [{ path: '/password', message: 'exactly one of password and passwordHash is required' }],
       });
+    }
+    if (password === null) {
+      if (!viaSecretKey)
+        throw new TesseraError('forbidden', { message: 'Only the secret key may create a user without a password.' });
+      return null;
     }
     // An imported hash is taken as it is: the policy applies when a password is set, and its owner set it elsewhere.
     if (importedHash === undefined) return this.hasher.hash(normalizePassword(password!, passwordPolicyOf(app, owner)));
@@ -199,6 +219,11 @@ export class UserService {
     const user = await this.repositories.users.findById(app.id, id);
     if (user === undefined) throw new TesseraError('user_not_found');
     return user;
+  }
+
+  /** The user whose externalId is exactly `externalId`, or undefined. */
+  findByExternalId(app: AppRecord, externalId: string): Promise<UserRecord | undefined> {
+    return this.repositories.users.findByExternalId(app.id, externalId);
   }
 
   async list(app: AppRecord, { prefix, cursor, limit }: ListUsersInput): Promise<Page<User>> {
@@ -245,12 +270,18 @@ export class UserService {
     return updated;
   }
 
-  /** The secret key's update: any field, a password without the old one, and the disabled flag. */
+  /**
+   * The secret key's update: any field (externalId too), a password without the old one (null:
+   * none any more), and the disabled flag.
+   */
   async updateAsAdmin(app: AppRecord, id: string, input: AdminUpdateInput): Promise<UserRecord> {
     const { password, disabled, ...profile } = input;
     const existing = await this.get(app, id);
+    if (typeof profile.externalId === 'string' && profile.externalId !== existing.externalId)
+      await assertExternalIdFree(this.repositories, app, profile.externalId);
     const patch: UserRowPatch = profileColumns(profile);
-    if (password !== undefined)
+    if (password === null) patch.password_hash = null;
+    else if (password !== undefined)
       patch.password_hash = await this.hasher.hash(
         normalizePassword(password, passwordPolicyOf(app, ownerAfter(existing, profile))),
       );
@@ -260,7 +291,7 @@ export class UserService {
     else if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed');
     // A reset is how a locked-out user gets back in: the new password works at once. The logins
     // the user had before this change are lifted too, in case the update changed them.
-    if (password !== undefined)
+    if (typeof password === 'string')
       await this.throttle.lift(app, [...new Set([...throttleAccountsOf(existing), ...throttleAccountsOf(updated)])]);
     return updated;
   }
@@ -323,6 +354,7 @@ function profileColumns(input: ProfileInput): UserRowPatch {
     patch.email = input.email.trim();
     patch.email_key = emailKey(input.email);
   }
+  if (input.externalId !== undefined) patch.external_id = checkedExternalId(input.externalId);
   if (input.fullName !== undefined) patch.full_name = input.fullName;
   if (input.phone !== undefined) patch.phone = input.phone;
   if (input.website !== undefined) patch.website = input.website;
@@ -331,6 +363,28 @@ function profileColumns(input: ProfileInput): UserRowPatch {
   if (input.customData !== undefined) patch.custom_data = serializeCustomData(input.customData);
   if (input.roles !== undefined) patch.roles = JSON.stringify(input.roles);
   return patch;
+}
+
+/** The routes' schemas check the form already; callers without one (the CLI) are checked here. */
+function checkedExternalId(externalId: string | null): string | null {
+  if (externalId === null || Value.Check(ExternalId, externalId)) return externalId;
+  throw new TesseraError('invalid_request', {
+    message: 'externalId must be 1 to 100 characters of A-Z a-z 0-9 _ . @ : -.',
+    details: [{ path: '/externalId', message: 'not an externalId' }],
+  });
+}
+
+/**
+ * Refuses an externalId another user of the app holds, naming the field. Checked before the
+ * write so the answer can say which field; a write racing past the check still fails on the
+ * unique index and answers the generic user_exists.
+ */
+async function assertExternalIdFree(repositories: Repositories, app: AppRecord, externalId: string): Promise<void> {
+  if ((await repositories.users.findByExternalId(app.id, externalId)) === undefined) return;
+  throw new TesseraError('user_exists', {
+    message: 'Another user of this app has this externalId.',
+    details: [{ path: '/externalId', message: 'already belongs to another user of the app' }],
+  });
 }
 
 function serializeCustomData(customData: Record<string, unknown> | null): string | null {

@@ -9,8 +9,11 @@ import type { SessionService } from '../sessions/session-service.js';
 /** The profile fields an external identity may fill. Only the fields present are ever written. */
 export type ExternalProfile = Pick<
   ProfileInput,
-  'username' | 'email' | 'fullName' | 'avatarUrl' | 'phone' | 'tags' | 'roles'
+  'username' | 'email' | 'externalId' | 'fullName' | 'avatarUrl' | 'phone' | 'tags' | 'roles'
 >;
+
+/** How a login whose identity is linked to no user yet may claim an existing user: by the subject. */
+export type MatchExistingUserBy = 'id' | 'username' | 'externalId';
 
 /** An identity proven by a trusted issuer, an OpenID provider or the app's identity-provider webhook. */
 export interface ExternalLogin {
@@ -24,16 +27,16 @@ export interface ExternalLogin {
   autoProvision: boolean;
   /**
    * When no user is linked yet, link the existing registered or external user whose Tessera id
-   * (or username) equals the subject. Never by email. Absent or null: never.
+   * (or username, or externalId) equals the subject. Never by email. Absent or null: never.
    */
-  matchExistingUserBy?: 'id' | 'username' | null;
+  matchExistingUserBy?: MatchExistingUserBy | null;
   /** Whether linked users of kind `external` follow the provider's profile at each login. Default true. */
   updateProfile?: boolean;
   /** Added to `user_not_provisioned`, so the client learns which provider refused. */
   notProvisionedDetails?: Record<string, unknown>;
 }
 
-type UniqueField = 'username' | 'email';
+type UniqueField = 'username' | 'email' | 'externalId';
 
 /** A unique field taken between the check and the write is checked again this many times in all. */
 const WRITE_ATTEMPTS = 3;
@@ -43,7 +46,7 @@ const WRITE_ATTEMPTS = 3;
  * linked to (provider, subject), its profile refreshed from what the provider sent; else a user
  * the provider may claim; else, when provisioning is allowed, a new user of kind `external`.
  *
- * A username or email the provider sends that already belongs to another user of the app is
+ * A username, email or externalId the provider sends that already belongs to another user of the app is
  * never a reason to link the two (whoever controls the provider account would take over the
  * app's account) nor to fail the login: the user is written without that field, and the event
  * is logged at info with the provider and user id, never the value.
@@ -91,7 +94,9 @@ export class ExternalUsers {
     const user =
       matchExistingUserBy === 'id'
         ? await this.repositories.users.findById(app.id, subject)
-        : await this.users.findByLogin(app, { username: subject });
+        : matchExistingUserBy === 'externalId'
+          ? await this.users.findByExternalId(app, subject)
+          : await this.users.findByLogin(app, { username: subject });
     // Temporary users (anonymous, guest) are not accounts to take over.
     return user?.kind === 'registered' || user?.kind === 'external' ? user : undefined;
   }
@@ -174,7 +179,7 @@ export class ExternalUsers {
   }
 
   /**
-   * Writes the profile without a username or email that belongs to another user. A field taken
+   * Writes the profile without a username, email or externalId that belongs to another user. A field taken
    * by another request between the check and the write makes the write fail: check again.
    */
   private async writeOwnFields(
@@ -197,13 +202,16 @@ export class ExternalUsers {
   private async takenFields(
     app: AppRecord,
     ownId: string | undefined,
-    { username, email }: ExternalProfile,
+    { username, email, externalId }: ExternalProfile,
   ): Promise<UniqueField[]> {
     const taken: UniqueField[] = [];
     const owner = async (login: { username: string } | { email: string }) =>
       (await this.users.findByLogin(app, login))?.id;
-    if (username !== undefined && ![undefined, ownId].includes(await owner({ username }))) taken.push('username');
-    if (email !== undefined && ![undefined, ownId].includes(await owner({ email }))) taken.push('email');
+    const isOthers = (id: string | undefined) => ![undefined, ownId].includes(id);
+    if (username !== undefined && isOthers(await owner({ username }))) taken.push('username');
+    if (email !== undefined && isOthers(await owner({ email }))) taken.push('email');
+    if (typeof externalId === 'string' && isOthers((await this.users.findByExternalId(app, externalId))?.id))
+      taken.push('externalId');
     return taken;
   }
 
@@ -234,6 +242,8 @@ function changedFields(profile: ExternalProfile, user: UserRecord): ExternalProf
   if (profile.username !== undefined && profile.username.normalize('NFKC') !== user.username)
     changes.username = profile.username;
   if (profile.email !== undefined && profile.email.trim() !== user.email) changes.email = profile.email;
+  if (profile.externalId !== undefined && profile.externalId !== user.externalId)
+    changes.externalId = profile.externalId;
   if (profile.fullName !== undefined && profile.fullName !== user.fullName) changes.fullName = profile.fullName;
   if (profile.avatarUrl !== undefined && profile.avatarUrl !== user.avatarUrl) changes.avatarUrl = profile.avatarUrl;
   if (profile.phone !== undefined && profile.phone !== user.phone) changes.phone = profile.phone;

@@ -4,13 +4,8 @@ import { TesseraError } from '../../errors.js';
 import { presentSession } from '../../presenters/users.js';
 import type { LiveConnections, Services } from '../../services.js';
 import { appOf } from '../request-state.js';
-import { RevokedCountSchema, SessionSchema, errorResponses } from '../schemas.js';
+import { RevokedCountSchema, SessionSchema, UserParams, errorResponses } from '../schemas.js';
 
-const UserParams = Type.Object({
-  namespace: Type.String(),
-  app: Type.String(),
-  userId: Type.String({ maxLength: 64 }),
-});
 const SessionParams = Type.Object({ ...UserParams.properties, sessionId: Type.String({ maxLength: 64 }) });
 
 /** A user's sessions as the app's backend sees them (secret key): list them, end one or all. */

@@ -4,6 +4,7 @@ import * as loginMethods from './0002_login_methods.js';
 import * as anonymous from './0003_anonymous.js';
 import * as sessionsCutoff from './0004_sessions_cutoff.js';
 import * as keyScopes from './0005_key_scopes.js';
+import * as externalIds from './0006_external_ids.js';
 import * as roles from './0007_roles.js';
 
 /**
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0003_anonymous': anonymous,
   '0004_sessions_cutoff': sessionsCutoff,
   '0005_key_scopes': keyScopes,
+  '0006_external_ids': externalIds,
   '0007_roles': roles,
 };

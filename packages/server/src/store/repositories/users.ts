@@ -16,6 +16,8 @@ export interface UserRecord {
   customData: Record<string, unknown> | null;
   roles: string[];
   passwordHash: string | null;
+  /** The app's own id of the user, set with the secret key or mapped from an external login. */
+  externalId: string | null;
   createdAt: number;
   updatedAt: number;
   lastLoginAt: number | null;
@@ -24,7 +26,8 @@ export interface UserRecord {
   expiresAt: number | null;
 }
 
-export type NewUserRow = UserTable;
+/** A new user's row; `external_id` may be left out (no externalId). */
+export type NewUserRow = Omit<UserTable, 'external_id'> & { external_id?: string | null };
 export type UserRowPatch = Omit<Updateable<UserTable>, 'id' | 'app_id' | 'created_at'>;
 
 export interface ListUsersQuery {
@@ -40,8 +43,9 @@ export class UsersRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(row: NewUserRow): Promise<UserRecord> {
-    await this.db.insertInto('users').values(row).execute();
-    return toUser(row);
+    const complete = { external_id: null, ...row };
+    await this.db.insertInto('users').values(complete).execute();
+    return toUser(complete);
   }
 
   async findById(appId: string, id: string): Promise<UserRecord | undefined> {
@@ -60,6 +64,16 @@ export class UsersRepository {
       .selectAll()
       .where('app_id', '=', appId)
       .where(field, '=', key)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findByExternalId(appId: string, externalId: string): Promise<UserRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('external_id', '=', externalId)
       .executeTakeFirst();
     return row && toUser(row);
   }
@@ -127,6 +141,7 @@ function toUser(row: Selectable<UserTable>): UserRecord {
     customData: row.custom_data === null ? null : (JSON.parse(row.custom_data) as Record<string, unknown>),
     roles: JSON.parse(row.roles) as string[],
     passwordHash: row.password_hash,
+    externalId: row.external_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,

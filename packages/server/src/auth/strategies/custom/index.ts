@@ -49,7 +49,13 @@ export class CustomStrategy implements Strategy<typeof CustomInput> {
     const { subject, profile } = mapAnswer(answer, settings.mapping);
     const autoProvision = settings.autoProvision ?? app.settings.autoProvisionUsers;
     return {
-      user: await this.externalUsers.signIn(app, { provider: CUSTOM_PROVIDER, subject, profile, autoProvision }),
+      user: await this.externalUsers.signIn(app, {
+        provider: CUSTOM_PROVIDER,
+        subject,
+        profile,
+        autoProvision,
+        matchExistingUserBy: settings.matchExistingUserBy ?? null,
+      }),
     };
   }
 }

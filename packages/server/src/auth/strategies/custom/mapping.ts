@@ -2,7 +2,7 @@ import type { TSchema } from 'typebox';
 import Type from 'typebox';
 import Value from 'typebox/value';
 import type { ExternalProfile } from '../../identities/external-users.js';
-import { Email, Username } from '../../../users/profile-schema.js';
+import { Email, ExternalId, Username } from '../../../users/profile-schema.js';
 import type { CustomSettings } from './settings.js';
 import { unreachable } from './webhook.js';
 
@@ -30,6 +30,8 @@ export function mapAnswer(answer: Record<string, unknown>, mapping: CustomSettin
   if (username !== undefined) profile.username = username;
   if (email !== undefined) profile.email = email;
   if (fullName !== undefined) profile.fullName = fullName;
+  const externalId = optionalField(answer, mapping.externalId ?? null, ExternalId, 'externalId', { integers: true });
+  if (externalId !== undefined) profile.externalId = externalId;
   return { subject, profile };
 }
 
@@ -48,10 +50,12 @@ function optionalField(
   path: string | null,
   schema: TSchema,
   field: string,
+  { integers = false }: { integers?: boolean } = {},
 ): string | undefined {
   if (path === null) return undefined;
-  const value = valueAt(answer, path);
-  if (value === undefined || value === null) return undefined;
+  const found = valueAt(answer, path);
+  if (found === undefined || found === null) return undefined;
+  const value = integers && typeof found === 'number' && Number.isSafeInteger(found) ? String(found) : found;
   if (typeof value !== 'string' || !Value.Check(schema, value))
     throw unreachable('invalid_field', { field, message: `does not fit Tessera's rules for ${field}` });
   return value;

@@ -94,6 +94,12 @@ const CustomSettingsObject = Type.Object(
         login: optionalAnswerPath('login (becomes the username)', 'login'),
         email: optionalAnswerPath('email', 'email'),
         fullName: optionalAnswerPath('full name', 'full_name'),
+        externalId: Type.Optional(
+          Type.Union([answerPath(), Type.Null()], {
+            description:
+              "Field of the answer holding the app's own id of the user (string or integer); becomes its externalId. Absent or null: ignored.",
+          }),
+        ),
       },
       { additionalProperties: false, default: {}, description: 'Where each user field is in the answer.' },
     ),
@@ -101,6 +107,12 @@ const CustomSettingsObject = Type.Object(
       default: null,
       description: 'Whether an unknown id creates a user; null: the app-wide autoProvisionUsers decides.',
     }),
+    matchExistingUserBy: Type.Optional(
+      Type.Union([Type.Literal('id'), Type.Literal('username'), Type.Literal('externalId'), Type.Null()], {
+        description:
+          'When no user is linked to the answered id yet, link the user whose Tessera id (or username, or externalId) equals it. Absent or null: never.',
+      }),
+    ),
   },
   {
     additionalProperties: false,

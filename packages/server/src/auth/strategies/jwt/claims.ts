@@ -1,5 +1,5 @@
 import Value from 'typebox/value';
-import { Email, ProfileProperties } from '../../../users/profile-schema.js';
+import { Email, ExternalId, ProfileProperties } from '../../../users/profile-schema.js';
 import { claimAt, type Claims } from '../../external-tokens/claim-path.js';
 import { rolesFromClaim } from '../../external-tokens/roles-claim.js';
 import type { ExternalProfile } from '../../identities/external-users.js';
@@ -47,7 +47,15 @@ export function profileFrom(claims: Claims, mapping: TrustedIssuerSettings['clai
   if (tags !== undefined) profile.tags = tags;
   // A mapped roles claim that is absent says "no roles", unlike the profile's fields (see rolesFromClaim).
   if (mapping.roles !== null) profile.roles = rolesFromClaim(read(mapping.roles));
+  const externalId = externalIdFrom(read(mapping.externalId ?? null));
+  if (externalId !== undefined) profile.externalId = externalId;
   return profile;
+}
+
+/** An externalId: a string of its form, or an integer (ConnectyCube's and CometChat's ids often are). */
+export function externalIdFrom(value: unknown): string | undefined {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  return typeof text === 'string' && Value.Check(ExternalId, text) ? text : undefined;
 }
 
 const FullName = ProfileProperties.fullName;

@@ -146,6 +146,12 @@ const ProfileClaims = Type.Object(
       description:
         "A list of role names (or one name) that becomes the user's roles at each login (`roles`, `realm_access.roles`); a token without it means no roles. null (the default): roles are not taken from this issuer.",
     }),
+    externalId: Type.Optional(
+      Type.Union([ClaimPath(), Type.Null()], {
+        description:
+          "The app's own id of the user (a string of the externalId form, or an integer); becomes its externalId. Absent or null: not mapped.",
+      }),
+    ),
   },
   { additionalProperties: false, default: {}, description: 'Which claims fill the profile of users from this issuer.' },
 );
@@ -217,11 +223,14 @@ const TrustedIssuer = Type.Refine(
       autoProvision: Type.Optional(
         Type.Boolean({ description: "Create a user on a first login. Unset: the app's autoProvisionUsers." }),
       ),
-      matchExistingUserBy: Type.Union([Type.Literal('id'), Type.Literal('username'), Type.Null()], {
-        default: null,
-        description:
-          "When no user is linked to the token's user id yet, link the user whose Tessera id (or username) equals it. null: never.",
-      }),
+      matchExistingUserBy: Type.Union(
+        [Type.Literal('id'), Type.Literal('username'), Type.Literal('externalId'), Type.Null()],
+        {
+          default: null,
+          description:
+            "When no user is linked to the token's user id yet, link the user whose Tessera id (or username, or externalId) equals it. null: never.",
+        },
+      ),
       updateProfile: Type.Boolean({ default: true, description: 'Refresh the profile from the claims at each login.' }),
     },
     { additionalProperties: false },

@@ -26,7 +26,8 @@ export class LocalStrategy implements Strategy<typeof LocalInput> {
     const subject = { account: throttleAccountOfLogin(login), ip: client.ip };
     await this.throttle.assertAllowed(app, subject);
     const user = await this.users.findByLogin(app, login);
-    // An unknown user costs the same hash as a known one, so timing does not reveal accounts.
+    // An unknown user, or one without a password (made by the secret key with password null), costs
+    // the same hash as a known one and answers as a wrong password, so timing does not reveal accounts.
     const password = input.password.normalize('NFKC');
     const { valid, needsRehash } = await this.hasher.verify(user?.passwordHash ?? null, password);
     // A disabled user's right password answers as a wrong one, unless the app opts in to telling:
