@@ -1,17 +1,38 @@
 import Type, { type Static } from 'typebox';
 import type { ErrorCode } from './errors.js';
 
-/** The JSON envelope of every error response. */
+const ErrorCodeSchema = Type.Unsafe<ErrorCode>(Type.String());
+const DetailsSchema = Type.Optional(Type.Unknown());
+
+/** Tessera's own error envelope; a refused WebSocket upgrade answers it alone. */
+export const ErrorEnvelopeSchema = Type.Object({
+  error: Type.Object({
+    code: ErrorCodeSchema,
+    message: Type.String(),
+    status: Type.Integer(),
+    details: DetailsSchema,
+  }),
+});
+/** Tessera's own error envelope: `{ error: { code, message, status, details? } }`. */
+export type ErrorEnvelope = Static<typeof ErrorEnvelopeSchema>;
+
+/**
+ * Every REST error answer: the envelope, then the same error in the fields of @feathersjs/errors'
+ * `toJSON()`, so that Feathers' REST client rebuilds its own error class (see docs/errors.md).
+ */
 export const ErrorSchema = Type.Object(
   {
-    error: Type.Object({
-      code: Type.Unsafe<ErrorCode>(Type.String()),
-      message: Type.String(),
-      status: Type.Integer(),
-      details: Type.Optional(Type.Unknown()),
-    }),
+    ...ErrorEnvelopeSchema.properties,
+    name: Type.String({ description: "Feathers' error class for the status, e.g. `NotAuthenticated`." }),
+    message: Type.String({ description: 'The same as `error.message`.' }),
+    code: Type.Integer({ description: "The HTTP status, as Feathers' `code`; `error.code` is Tessera's code." }),
+    className: Type.String({ description: "Feathers' class name in kebab case, e.g. `not-authenticated`." }),
+    data: Type.Object(
+      { code: ErrorCodeSchema, details: DetailsSchema },
+      { description: "Tessera's code, and `details` when the envelope has them." },
+    ),
   },
-  { description: 'Every error has this shape; `code` is stable (see docs/errors.md).' },
+  { description: 'Every error has this shape; `error.code` is stable (see docs/errors.md).' },
 );
-/** The JSON envelope of every error response. */
+/** Every REST error answer: Tessera's envelope and Feathers' fields. */
 export type ErrorBody = Static<typeof ErrorSchema>;

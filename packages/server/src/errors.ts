@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorBody, type ErrorCode } from '@tessera/protocol';
+import { ERROR_CODES, type ErrorEnvelope, type ErrorCode } from '@tessera/protocol';
 
 export interface TesseraErrorOptions {
   message?: string;
@@ -28,7 +28,8 @@ export class TesseraError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
-  toBody(): ErrorBody {
+  /** The envelope alone; a REST answer adds Feathers' fields to it (http/errors.ts). */
+  toBody(): ErrorEnvelope {
     return {
       error: {
         code: this.code,

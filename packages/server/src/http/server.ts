@@ -58,6 +58,11 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
     // A request arriving on a kept-alive connection while the server closes is refused by the
     // onRequest hook below, with the registry's server_shutdown body rather than Fastify's own.
     return503OnClosing: false,
+    // The router's own refusals (a malformed or overlong URL) answer like every other error.
+    frameworkErrors: (error, request, reply) => {
+      void reply.header(REQUEST_ID_HEADER, request.id);
+      sendError(error, request, reply);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   fastify.setValidatorCompiler(validatorCompiler);

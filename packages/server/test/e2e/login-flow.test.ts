@@ -51,6 +51,12 @@ describe.each(backends)('signup, login, /me and logout on $name', (backend) => {
     expect(after.status).toBe(401);
     expect(after.body).toEqual({
       error: { code: 'session_revoked', message: expect.any(String), status: 401, details: { reason: 'logout' } },
+      // Feathers' fields (issue 14).
+      name: 'NotAuthenticated',
+      message: expect.any(String),
+      code: 401,
+      className: 'not-authenticated',
+      data: { code: 'session_revoked', details: { reason: 'logout' } },
     });
     // The other session is untouched.
     expect((await server.api('GET', '/v1/apps/demo/chat/me', { token: byUsername.accessToken })).status).toBe(200);

@@ -25,8 +25,15 @@ import {
 // they come from, time claims are bounded, shared secrets random, and a refusal says nothing more.
 
 const ISS = 'https://issuer.example';
+const REFUSED_MESSAGE = "The token is not valid. The server's log says why.";
 const REFUSED = {
-  error: { code: 'invalid_token', message: "The token is not valid. The server's log says why.", status: 401 },
+  error: { code: 'invalid_token', message: REFUSED_MESSAGE, status: 401 },
+  // Feathers' fields (issue 14): they say no more than the envelope.
+  name: 'NotAuthenticated',
+  message: REFUSED_MESSAGE,
+  code: 401,
+  className: 'not-authenticated',
+  data: { code: 'invalid_token' },
 };
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsaE3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });

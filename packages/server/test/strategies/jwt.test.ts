@@ -28,8 +28,15 @@ const jwkOf = (key: KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' 
 type Issuer = Record<string, unknown>;
 
 /** What every refused external token answers, whatever the reason (issue 12, item 7). */
+const REFUSED_MESSAGE = "The token is not valid. The server's log says why.";
 const REFUSED = {
-  error: { code: 'invalid_token', message: "The token is not valid. The server's log says why.", status: 401 },
+  error: { code: 'invalid_token', message: REFUSED_MESSAGE, status: 401 },
+  // Feathers' fields (issue 14): they say no more than the envelope.
+  name: 'NotAuthenticated',
+  message: REFUSED_MESSAGE,
+  code: 401,
+  className: 'not-authenticated',
+  data: { code: 'invalid_token' },
 };
 
 describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => {

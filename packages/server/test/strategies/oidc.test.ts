@@ -128,8 +128,15 @@ describe.each(backends)('the oidc strategy on $name', (backend) => {
       });
       return;
     }
+    const message = "The token is not valid. The server's log says why.";
     expect(answer.body).toEqual({
-      error: { code: 'invalid_token', status: 401, message: "The token is not valid. The server's log says why." },
+      error: { code: 'invalid_token', status: 401, message },
+      // Feathers' fields (issue 14): they say no more than the envelope.
+      name: 'NotAuthenticated',
+      message,
+      code: 401,
+      className: 'not-authenticated',
+      data: { code: 'invalid_token' },
     });
     if (details?.check !== undefined)
       expect(logs.last('external token refused')).toMatchObject({ strategy: 'oidc', reason: details.check });
