@@ -1,4 +1,5 @@
 import { Command, Option, type CommanderError } from 'commander';
+import { presentKey } from '../presenters/apps.js';
 import { VERSION } from '../tessera.js';
 import { registerAdminTokenCommands } from './commands/admin-token.js';
 import { registerAppCommands } from './commands/app.js';
@@ -11,6 +12,7 @@ import { registerStrategyCommands } from './commands/strategy.js';
 import { registerUserCommands } from './commands/user.js';
 import type { CliIo } from './io.js';
 import { CliError, withStorageFlags, type StorageFlags } from './options.js';
+import { printResult, withJsonFlag, type JsonFlag } from './output.js';
 import { usageErrorOf } from './run.js';
 import { findApp, withServices } from './with-services.js';
 
@@ -39,40 +41,52 @@ export function buildProgram(io: CliIo): Command {
   registerAppCommands(program, io);
 
   const key = program.command('key').description('manage API keys');
-  withStorageFlags(key.command('create').argument('<namespace/app>').description('create a publishable or secret key'))
+  withJsonFlag(
+    withStorageFlags(
+      key.command('create').argument('<namespace/app>').description('create a publishable or secret key'),
+    ),
+  )
     .addOption(
       new Option('--kind <kind>', 'publishable or secret').choices(['publishable', 'secret']).makeOptionMandatory(),
     )
     .option('--label <label>', 'a note to recognise the key by')
-    .action(async (path: string, flags: StorageFlags & { kind: 'publishable' | 'secret'; label?: string }) =>
+    .action(async (path: string, flags: StorageFlags & JsonFlag & { kind: 'publishable' | 'secret'; label?: string }) =>
       withServices(flags, io, async (services) => {
         const target = await findApp(services, path);
         const { key: created, token } = await services.apps.createKey(target, flags.kind, flags.label ?? null);
-        io.stdout(`${token}\n`);
+        printResult(io, flags, { key: token, ...presentKey(created) }, () => `${token}\n`);
         io.stderr(`${flags.kind} key ${created.id} created for ${target.path}; it is shown once.\n`);
       }),
     );
-  withStorageFlags(
-    key
-      .command('revoke')
-      .argument('<namespace/app>')
-      .argument('<keyId>')
-      .description('revoke a key by its id (write -- before an id that begins with a dash)'),
-  ).action(async (path: string, keyId: string, flags: StorageFlags) =>
+  withJsonFlag(
+    withStorageFlags(
+      key
+        .command('revoke')
+        .argument('<namespace/app>')
+        .argument('<keyId>')
+        .description('revoke a key by its id (write -- before an id that begins with a dash)'),
+    ),
+  ).action(async (path: string, keyId: string, flags: StorageFlags & JsonFlag) =>
     withServices(flags, io, async (services) => {
       await services.apps.revokeKey(await findApp(services, path), keyId);
-      io.stdout(`key ${keyId} revoked\n`);
+      printResult(io, flags, { id: keyId, revoked: true }, () => `key ${keyId} revoked\n`);
     }),
   );
-  withStorageFlags(key.command('list').argument('<namespace/app>').description('list the keys of an app')).action(
-    async (path: string, flags: StorageFlags) =>
-      withServices(flags, io, async (services) => {
-        for (const listed of await services.apps.listKeys(await findApp(services, path))) {
-          io.stdout(
-            `${listed.id}\t${listed.kind}\t${listed.revokedAt === null ? 'active' : 'revoked'}\t${listed.label ?? ''}\n`,
-          );
-        }
-      }),
+  withJsonFlag(
+    withStorageFlags(key.command('list').argument('<namespace/app>').description('list the keys of an app')),
+  ).action(async (path: string, flags: StorageFlags & JsonFlag) =>
+    withServices(flags, io, async (services) => {
+      const keys = await services.apps.listKeys(await findApp(services, path));
+      // Tab-separated, without a header: scripts read it with awk (docs/guide.md).
+      printResult(io, flags, { items: keys.map(presentKey) }, () =>
+        keys
+          .map(
+            (listed) =>
+              `${listed.id}\t${listed.kind}\t${listed.revokedAt === null ? 'active' : 'revoked'}\t${listed.label ?? ''}\n`,
+          )
+          .join(''),
+      );
+    }),
   );
 
   registerSigningKeyCommands(program, io);

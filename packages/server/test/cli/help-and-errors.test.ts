@@ -17,7 +17,16 @@ async function tessera(args: string[]) {
 }
 
 const COMMANDS = [
+  ['migrate'],
+  ['app', 'create'],
   ['app', 'list'],
+  ['key', 'create'],
+  ['key', 'list'],
+  ['key', 'revoke'],
+  ['keys', 'rotate'],
+  ['sessions', 'revoke-before'],
+  ['admin-token', 'create'],
+  ['user', 'create'],
   ['settings', 'get'],
   ['settings', 'set'],
   ['strategy', 'list'],
