@@ -7,7 +7,9 @@ import { findApp, warnIfServerHearsLater, withServices } from '../with-services.
 
 /** `tessera sessions revoke-before`: the app-wide kill switch. A user's own sessions are `tessera user end-sessions`. */
 export function registerSessionCommands(program: Command, io: CliIo): void {
-  const sessions = program.command('sessions').description('end sessions');
+  const sessions = program
+    .command('sessions')
+    .description("end an app's sessions (a user's: tessera user end-sessions)");
   withJsonFlag(
     withStorageFlags(
       sessions

@@ -21,7 +21,7 @@ import { findApp, warnIfServerHearsLater, withServices } from '../with-services.
 export function registerSettingsCommands(program: Command, io: CliIo): void {
   const settings = program
     .command('settings')
-    .description("read and change an app's settings (docs/configuration.md and docs/guide.md describe them)");
+    .description("read and change an app's settings, by dotted path (docs/guide.md describes them)");
 
   withJsonFlag(
     withStorageFlags(
