@@ -86,7 +86,7 @@ export function renderConfigurationDoc(): string {
 Tessera reads its configuration from the environment; the \`tessera\` command's flags
 (\`--port\`, \`--host\`, \`--data-dir\`, \`--database-url\`, \`--log-level\`) override it. An invalid
 value stops the server with one line that names the setting, e.g.
-\`tessera: port (from TESSERA_PORT): must be integer\`.
+\`error invalid_config: port (from TESSERA_PORT): must be integer\` (exit status 1).
 
 ${describeConfiguration()}
 `;

@@ -103,23 +103,25 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
     const badPort = await tesseraBinary(['start'], { TESSERA_PORT: 'eighty' });
     expect(badPort.code).toBe(1);
     expect(badPort.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^tessera: port \(from TESSERA_PORT\): must be integer/),
+      expect.stringMatching(/^error invalid_config: port \(from TESSERA_PORT\): must be integer/),
     ]);
     const badUrl = await tesseraBinary(['migrate', '--database-url', 'mysql://nope']);
     expect(badUrl.code).toBe(1);
     expect(badUrl.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^tessera: databaseUrl: must match pattern/),
+      expect.stringMatching(/^error invalid_config: databaseUrl: must match pattern/),
     ]);
     const badProxies = await tesseraBinary(['migrate'], { TESSERA_TRUSTED_PROXIES: '10.0.0.0/8, proxy.internal' });
     expect(badProxies.code).toBe(1);
     expect(badProxies.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(
-        /^tessera: trustedProxies \(from TESSERA_TRUSTED_PROXIES\): .*proxy\.internal.*; list addresses or ranges/,
+        /^error invalid_config: trustedProxies \(from TESSERA_TRUSTED_PROXIES\): .*proxy\.internal.*; list addresses or ranges/,
       ),
     ]);
     const noMasterKey = await tesseraBinary(['migrate'], { TESSERA_MODE: 'production', TESSERA_MASTER_KEY: '' });
     expect(noMasterKey.code).toBe(1);
-    expect(noMasterKey.stderr).toMatch(/^tessera: masterKey \(TESSERA_MASTER_KEY\): required in production/);
+    expect(noMasterKey.stderr).toMatch(
+      /^error invalid_config: masterKey \(TESSERA_MASTER_KEY\): required in production/,
+    );
   });
 });
 

@@ -40,7 +40,11 @@ export function parseAppPath(path: string): { namespace: string; app: string } {
   return { namespace: match[1]!, app: match[2]! };
 }
 
-/** An error whose message is the one line the CLI prints before exiting with status 1. */
+/**
+ * A command line that cannot be carried out as written: an unknown command or option, a missing
+ * argument, a value that is not of its kind. The CLI prints `error usage: <message>` and exits 2.
+ */
 export class CliError extends Error {
   override name = 'CliError';
+  readonly code = 'usage';
 }

@@ -16,6 +16,7 @@ import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
 import { presentUser } from '../presenters/users.js';
+import { externalIdIn } from './user-address.js';
 import {
   CUSTOM_DATA_MAX_BYTES,
   ExternalId,
@@ -219,6 +220,15 @@ export class UserService {
     const user = await this.repositories.users.findById(app.id, id);
     if (user === undefined) throw new TesseraError('user_not_found');
     return user;
+  }
+
+  /** Tessera's id of the user an address names (its id, or `external:{externalId}`); user_not_found if none. */
+  async idOf(app: AppRecord, address: string): Promise<string> {
+    const externalId = externalIdIn(address);
+    if (externalId === undefined) return address;
+    const user = await this.findByExternalId(app, externalId);
+    if (user === undefined) throw new TesseraError('user_not_found');
+    return user.id;
   }
 
   /** The user whose externalId is exactly `externalId`, or undefined. */
