@@ -180,7 +180,9 @@ describe.each(backends)('tessera user on $name', (backend) => {
     const weak = await cli.run(['user', 'create', 'acme/chat', '--email', 'weak@example.com'], 'short\n');
     expect(weak).toEqual({ status: 1, stdout: '', stderr: expect.stringMatching(/^error weak_password: [^\n]+\n$/) });
     const noPassword = await cli.run(['user', 'create', 'acme/chat', '--email', 'none@example.com']);
-    expect(noPassword.stderr).toBe('error usage: the password is read from standard input, and it was empty (or give --no-password)\n');
+    expect(noPassword.stderr).toBe(
+      'error usage: the password is read from standard input, and it was empty (or give --no-password)\n',
+    );
     expect(await cli.json<Page<User>>(['user', 'list', 'acme/chat'])).toEqual({ items: [], nextCursor: null });
   });
 });
