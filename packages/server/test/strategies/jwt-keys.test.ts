@@ -20,21 +20,12 @@ import {
   rsaWithExponent,
   type Jwk,
 } from '../helpers/weak-keys.js';
+import { REFUSED_TOKEN_ANSWER as REFUSED } from '../helpers/refused-token.js';
 
 // Issue 12, items 1, 2, 3 and 7: keys that would let anyone forge a login are refused wherever
 // they come from, time claims are bounded, shared secrets random, and a refusal says nothing more.
 
 const ISS = 'https://issuer.example';
-const REFUSED_MESSAGE = "The token is not valid. The server's log says why.";
-const REFUSED = {
-  error: { code: 'invalid_token', message: REFUSED_MESSAGE, status: 401 },
-  // Feathers' fields (issue 14): they say no more than the envelope.
-  name: 'NotAuthenticated',
-  message: REFUSED_MESSAGE,
-  code: 401,
-  className: 'not-authenticated',
-  data: { code: 'invalid_token' },
-};
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsaE3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
 const pemOf = (jwk: Jwk) =>

@@ -8,6 +8,7 @@ import { b64, handMade, IssuerServer, json, signSegments, type Route } from '../
 import { LogCapture } from '../helpers/log-capture.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signUp } from '../helpers/users.js';
+import { REFUSED_TOKEN_ANSWER as REFUSED } from '../helpers/refused-token.js';
 
 // Issue 3, items 3, 4 and 10: the `jwt` strategy (trusted issuers) and its verifier's hardening.
 
@@ -26,18 +27,6 @@ const ecP384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
 const jwkOf = (key: KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' }), kid, use: 'sig' });
 
 type Issuer = Record<string, unknown>;
-
-/** What every refused external token answers, whatever the reason (issue 12, item 7). */
-const REFUSED_MESSAGE = "The token is not valid. The server's log says why.";
-const REFUSED = {
-  error: { code: 'invalid_token', message: REFUSED_MESSAGE, status: 401 },
-  // Feathers' fields (issue 14): they say no more than the envelope.
-  name: 'NotAuthenticated',
-  message: REFUSED_MESSAGE,
-  code: 401,
-  className: 'not-authenticated',
-  data: { code: 'invalid_token' },
-};
 
 describe.each(backends)('jwt strategy (trusted issuers) on $name', (backend) => {
   let server: TestServer;
