@@ -1,21 +1,12 @@
+import { ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm } from '../../external-tokens/signature-algorithms.js';
+
+export { ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm };
+
 /** The signature algorithms a trusted issuer may use, and what each one needs of a key. */
 
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
 
 export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
-export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
 export type Algorithm = HmacAlgorithm | AsymmetricAlgorithm;
 
 const ALL: ReadonlySet<string> = new Set<string>([...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS]);

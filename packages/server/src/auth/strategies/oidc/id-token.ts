@@ -12,6 +12,7 @@ import { TesseraError } from '../../../errors.js';
 import type { Clock } from '../../../lib/clock.js';
 import { isBareJsonObject } from '../../external-tokens/json-segment.js';
 import { ExternalTokenRefused } from '../../external-tokens/refusal.js';
+import { ASYMMETRIC_ALGORITHMS } from '../../external-tokens/signature-algorithms.js';
 import { assertTimeClaims } from '../../external-tokens/time-claims.js';
 import { invalidIdToken, type IdTokenCheck } from './errors.js';
 import type { ProviderCache, ProviderState } from './provider-cache.js';
@@ -19,21 +20,10 @@ import type { OidcProviderSettings } from './settings.js';
 
 /**
  * The algorithms an ID token may be signed with. Asymmetric only: an HS* ID token is signed with
- * the client secret, which Tessera does not hold, and `none` is never a signature.
+ * the client secret, which Tessera does not hold. `Ed25519` is the fully-specified name some
+ * providers advertise for EdDSA over Ed25519.
  */
-const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
+const ID_TOKEN_ALGORITHMS: string[] = [...ASYMMETRIC_ALGORITHMS, 'Ed25519'];
 
 /** Clock difference tolerated between Tessera and the provider, for `exp`, `nbf` and `iat`. */
 const CLOCK_SKEW_SECONDS = 60;
@@ -103,9 +93,7 @@ export class IdTokenVerifier {
       issuer: provider.issuer,
       audience: provider.clientId,
       algorithms:
-        advertised === undefined
-          ? ASYMMETRIC_ALGORITHMS
-          : ASYMMETRIC_ALGORITHMS.filter((alg) => advertised.includes(alg)),
+        advertised === undefined ? ID_TOKEN_ALGORITHMS : ID_TOKEN_ALGORITHMS.filter((alg) => advertised.includes(alg)),
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: new Date(this.clock.now()),
