@@ -35,7 +35,7 @@ export interface VerifierOptions {
    * Tessera at another address (`http://tessera:3000` inside a private network); default `url`.
    */
   publicUrl?: string;
-  /** Seconds of clock difference allowed on `exp` and `iat`; default 5. */
+  /** Seconds of clock difference allowed on `exp`; default 5. */
   clockToleranceSeconds?: number;
   /** How many verified tokens are remembered until they expire; default 10 000, 0 for none. */
   cacheSize?: number;
@@ -86,8 +86,8 @@ export interface Verifier {
 /**
  * A verifier of the access tokens of `app` on the Tessera at `url`. It checks each token's
  * signature against the app's keys (`…/.well-known/jwks.json`, fetched on first use and cached),
- * its type (`at+jwt`), issuer, audience (the app), algorithm, `exp` and `iat` with a small
- * tolerance, and that it names a user and a session.
+ * its type (`at+jwt`), issuer, audience (the app), algorithm and `exp` (with a small tolerance),
+ * and that it names a user, a session and when it was issued.
  *
  * @example
  * ```ts
