@@ -33,6 +33,8 @@ export default tseslint.config(
           'packages/server/tsconfig.test.json',
           'packages/client/tsconfig.json',
           'packages/client/tsconfig.test.json',
+          'packages/verifier/tsconfig.json',
+          'packages/verifier/tsconfig.test.json',
           'tsconfig.tools.json',
         ],
         tsconfigRootDir: import.meta.dirname,
