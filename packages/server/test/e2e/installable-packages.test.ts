@@ -19,7 +19,7 @@ import { startNode, type NodeProcess } from '../helpers/node-process.js';
 
 const execFileAsync = promisify(execFile);
 const repositoryRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const PACKAGES = ['protocol', 'server', 'client'] as const;
+const PACKAGES = ['protocol', 'server', 'client', 'verifier'] as const;
 
 /** Packing builds dist (prepack) and installing copies a few thousand files: minutes on a busy two-core machine. */
 const STEP_TIMEOUT_MS = 240_000;
@@ -86,7 +86,7 @@ async function installTarballs(project: string, tarballs: string[]): Promise<voi
 
 // issue 14: the packages could only run inside this repository; now each installs from its tarball.
 describe(
-  '@tessera/protocol, @tessera/server and @tessera/client installed from their tarballs',
+  '@tessera/protocol, @tessera/server, @tessera/client and @tessera/verifier installed from their tarballs',
   { timeout: STEP_TIMEOUT_MS },
   () => {
     let packDir: string;
@@ -149,11 +149,12 @@ describe(
         "import { ERROR_CODES } from '@tessera/protocol';",
         "import { createTessera, loadConfig, VERSION } from '@tessera/server';",
         "import { createClient } from '@tessera/client';",
-        'console.log(JSON.stringify([typeof ERROR_CODES.invalid_credentials, typeof createTessera, typeof loadConfig, VERSION, typeof createClient]));',
+        "import { createVerifier } from '@tessera/verifier';",
+        'console.log(JSON.stringify([typeof ERROR_CODES.invalid_credentials, typeof createTessera, typeof loadConfig, VERSION, typeof createClient, typeof createVerifier]));',
       ].join('\n');
       const stdout = await run(process.execPath, ['--input-type=module', '--eval', script], project);
       const { version } = readJson<{ version: string }>(join(repositoryRoot, 'packages/server/package.json'));
-      expect(JSON.parse(stdout)).toEqual(['object', 'function', 'function', version, 'function']);
+      expect(JSON.parse(stdout)).toEqual(['object', 'function', 'function', version, 'function', 'function']);
     });
 
     it('gives a TypeScript project the declarations of each package', async () => {
@@ -164,11 +165,12 @@ describe(
           "import type { ErrorCode } from '@tessera/protocol';",
           "import { createTessera, type Tessera } from '@tessera/server';",
           "import { createClient, type TesseraClient } from '@tessera/client';",
+          "import { createVerifier, type Principal } from '@tessera/verifier';",
           "export const code: ErrorCode = 'invalid_credentials';",
           '// @ts-expect-error not an error code',
           "export const wrong: ErrorCode = 'no_such_code';",
           'export const start: (typeof createTessera)[] = [createTessera];',
-          'export type Parts = [Tessera, TesseraClient, typeof createClient];',
+          'export type Parts = [Tessera, TesseraClient, typeof createClient, typeof createVerifier, Principal];',
         ].join('\n'),
       );
       const tsc = join(repositoryRoot, 'node_modules/typescript/bin/tsc');
