@@ -9,3 +9,4 @@ export * from './roles.js';
 export * from './realtime.js';
 export * from './strategies.js';
 export * from './scopes.js';
+export * from './introspection.js';

@@ -16,7 +16,7 @@ import { nullable, oneOfStrings } from './schema.js';
 export const SCOPES = {
   'users:read': 'List users and get one.',
   'users:write': 'Sign users up (even when public signup is off), update, disable, enable and delete them.',
-  'sessions:read': "See a user's live sessions.",
+  'sessions:read': "See a user's live sessions, and introspect access tokens.",
   'sessions:write': "End a user's sessions, one or all.",
   'auth-tokens:read': "List a user's auth tokens (never the tokens themselves).",
   'auth-tokens:write': 'Make auth tokens for users, and revoke them.',

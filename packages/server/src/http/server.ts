@@ -21,6 +21,7 @@ import { adminRoutes } from './routes/admin.js';
 import { authTokenRoutes } from './routes/auth-tokens.js';
 import { loginRoutes, logoutRoutes } from './routes/authentication.js';
 import { healthRoutes } from './routes/health.js';
+import { introspectionRoutes } from './routes/introspection.js';
 import { jwksRoutes } from './routes/jwks.js';
 import { meRoutes } from './routes/me.js';
 import { userSessionRoutes } from './routes/user-sessions.js';
@@ -140,6 +141,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
             userSessionRoutes(services, options.liveConnections),
             authTokenRoutes(services),
           ]),
+          introspectionRoutes(services),
         ]),
       );
       await scope.register(userScope(services, [logoutRoutes(services), meRoutes(services, options.liveConnections)]));

@@ -44,6 +44,7 @@ const ROUTES: { method: string; path: string; scope: Scope; body?: unknown }[] =
   { method: 'POST', path: '/users/{userId}/auth-tokens', scope: 'auth-tokens:write', body: {} },
   { method: 'GET', path: '/users/{userId}/auth-tokens', scope: 'auth-tokens:read' },
   { method: 'DELETE', path: '/users/{userId}/auth-tokens/{tokenId}', scope: 'auth-tokens:write' },
+  { method: 'POST', path: '/introspect', scope: 'sessions:read', body: { token: 'not.a.jwt' } },
 ];
 
 /** Signup sits with login in the publishable scope; the other routes take only the secret key. */

@@ -1,4 +1,4 @@
-import type { AccessTokenClaims } from '@tessera/protocol';
+import type { AccessTokenClaims, ErrorCode } from '@tessera/protocol';
 import { TesseraError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
@@ -19,6 +19,16 @@ import type { CachedSession, SessionCache } from './session-cache.js';
 
 /** Activity moves a session's idle expiry forward, but is written at most this often. */
 export const TOUCH_INTERVAL_MS = 60_000;
+
+/** Why `authenticate` refuses a token: for introspection, all mean the token is not active. */
+const INACTIVE_TOKEN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'invalid_token',
+  'token_expired',
+  'session_expired',
+  'session_revoked',
+  'user_disabled',
+  'user_ended',
+]);
 
 export interface ClientInfo {
   userAgent: string | null;
@@ -209,6 +219,26 @@ export class SessionService {
       }
       return this.contextOf(app, claims, entry, now);
     });
+  }
+
+  /**
+   * What an access token stands for now, for a backend's online check (token introspection):
+   * checked as `authenticate` checks it, but not activity of the user, so the session is not
+   * touched. Undefined for any token `authenticate` would refuse; the store's own failures throw.
+   */
+  async introspect(app: AppRecord, accessToken: string): Promise<AuthContext | undefined> {
+    try {
+      const claims = await this.accessTokens.verify(app, accessToken);
+      const now = this.clock.now();
+      let entry = this.cached(claims.sid, now);
+      // As in authenticateFromStore: a cached end may predate activity on another node.
+      if (entry === undefined || (entry.session.idleExpiresAt <= now && entry.loadedAt < now))
+        entry = await this.load(claims.sid, app, now);
+      return this.contextOf(app, claims, entry, now);
+    } catch (error) {
+      if (error instanceof TesseraError && INACTIVE_TOKEN_CODES.has(error.code)) return undefined;
+      throw error;
+    }
   }
 
   private async authenticateFromStore(
