@@ -46,6 +46,17 @@ export function summarize(path: string): Map<string, TypeTotals> {
   return totals;
 }
 
+/** The whole heap's growth per connection, every kind counted (to compare with the heap used). */
+export function totalGrowthPerConnection(
+  before: Map<string, TypeTotals>,
+  after: Map<string, TypeTotals>,
+  connections: number,
+): number {
+  const sum = (totals: Map<string, TypeTotals>) =>
+    [...totals.values()].reduce((bytes, entry) => bytes + entry.bytes, 0);
+  return (sum(after) - sum(before)) / connections;
+}
+
 /** The kinds that grew most between two snapshots, per connection, largest first. */
 export function growthPerConnection(
   before: Map<string, TypeTotals>,

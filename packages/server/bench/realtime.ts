@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { BenchProcess, type BenchMemory } from './ipc.js';
 import { affinityOf } from './pinning.js';
-import { growthPerConnection, summarize } from './heap-summary.js';
+import { growthPerConnection, summarize, totalGrowthPerConnection } from './heap-summary.js';
 
 export type RecordFigure = (name: string, value: number, baseline: number, target: string, unit: string) => void;
 
@@ -194,8 +194,12 @@ async function heapPerConnection(
   const sockets = await openIdle(url, count, tokens);
   const after = await server.heapSnapshot(join(dir, `${label}-after.heapsnapshot`));
   closeAll(sockets);
-  const growth = growthPerConnection(summarize(before), summarize(after), count);
-  console.log(`  ${label}: heap growth per idle connection by type (${before}, ${after}):`);
+  const [first, second] = [summarize(before), summarize(after)];
+  const total = totalGrowthPerConnection(first, second, count);
+  console.log(
+    `  ${label}: heap growth per idle connection ${total.toFixed(0)} B in all; by type, largest first (${before}, ${after}):`,
+  );
+  const growth = growthPerConnection(first, second, count);
   for (const { kind, objects, bytes } of growth)
     console.log(`    ${bytes.toFixed(0).padStart(6)} B  ${objects.toFixed(2).padStart(6)} objects  ${kind}`);
 }

@@ -114,9 +114,10 @@ async function main(): Promise<void> {
     `Tessera benchmark — ${new Date().toISOString()} — ${cores} cores, Node ${process.version}, ${seconds} s per load — ${parts.join(', ')}`,
   );
   console.log(`method: ${methodLine()}`);
-  console.log(
-    `method: REST figures after a ${warmupSeconds} s warm-up mix (signup, login, refresh, GET /me, logout); GET /me over ${meSessions} sessions of distinct users; ${rounds} rounds, each baseline right before its subject`,
-  );
+  if (parts.includes('rest'))
+    console.log(
+      `method: REST figures ${warmupSeconds > 0 ? `after a ${warmupSeconds} s warm-up mix (signup, login, refresh, GET /me, logout)` : 'without warm-up'}; GET /me over ${meSessions} sessions of distinct users; ${rounds} rounds, each baseline right before its subject`,
+    );
   console.log(`  bench process ${process.pid}: ${affinityOf(process.pid)}`);
   if (parts.includes('rest')) await runRestBench();
   if (parts.includes('realtime')) {
@@ -208,8 +209,13 @@ interface RestTargets {
 
 async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTargets): Promise<void> {
   // (a) logins vs raw argon2id, as many in flight as the server hashes at once, on the same core(s)
+  let argon2Affinity: string | undefined;
   const a = await interleaved(
-    async () => (await rawArgon2PerSecond({ seconds, inFlight: hashesInFlight, pinned: pinning.enabled })).perSecond,
+    async () => {
+      const raw = await rawArgon2PerSecond({ seconds, inFlight: hashesInFlight, pinned: pinning.enabled });
+      if (argon2Affinity === undefined) console.log(`  raw argon2id process: ${(argon2Affinity = raw.affinity)}`);
+      return raw.perSecond;
+    },
     async () => {
       const logins = await load({
         url: `${app}/authentication`,
@@ -229,10 +235,15 @@ async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTar
   // (b) GET /me vs bare Fastify; both receive the same rotating Authorization headers
   const b = await interleaved(
     async () =>
-      (await load({ url: `${bareUrl}/me`, bearerTokens: tokens, connections: 50, durationSeconds: seconds }))
-        .requestsPerSecond,
+      (
+        await withLoadCpu('bare Fastify', () =>
+          load({ url: `${bareUrl}/me`, bearerTokens: tokens, connections: 50, durationSeconds: seconds }),
+        )
+      ).requestsPerSecond,
     async () => {
-      const me = await load({ url: `${app}/me`, bearerTokens: tokens, connections: 50, durationSeconds: seconds });
+      const me = await withLoadCpu('GET /me', () =>
+        load({ url: `${app}/me`, bearerTokens: tokens, connections: 50, durationSeconds: seconds }),
+      );
       if (me.non2xx > 0) throw new Error(`GET /me answered ${me.non2xx} non-2xx`);
       return me.requestsPerSecond;
     },
@@ -264,6 +275,8 @@ async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTar
       });
       await new Promise((resolve) => setTimeout(resolve, 500));
       const [storm, busy] = await Promise.all([storming, load(me)]);
+      // Logins the storm left queued are still hashed after it ends: the next round starts once they are done.
+      await drainLogins(app, json, loginBody);
       console.log(
         `  login storm: ${storm.requestsPerSecond.toFixed(1)} logins/s, ${storm.non2xx} answered 503 overloaded or other non-2xx; GET /me p50 ${busy.p50Ms} ms`,
       );
@@ -278,6 +291,33 @@ async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTar
     'ms',
     c.ratio,
   );
+}
+
+/**
+ * Runs a load and prints the share of a core this process (the load generator) used meanwhile:
+ * near 100 % pinned, the figure measures the load generator rather than the server.
+ */
+async function withLoadCpu<T>(label: string, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const result = await run();
+  const { user, system } = process.cpuUsage(cpu);
+  const share = (user + system) / 1000 / (performance.now() - started);
+  console.log(`  ${label}: the load generator used ${(share * 100).toFixed(0)} % of a core`);
+  return result;
+}
+
+/**
+ * Waits until a login sent now is answered: hashes are queued in order, so every earlier one is
+ * done by then (a 503 `overloaded` means the queue is still full: try again shortly, up to 30 s).
+ */
+async function drainLogins(app: string, json: Record<string, string>, loginBody: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    const response = await fetch(`${app}/authentication`, { method: 'POST', headers: json, body: loginBody });
+    await response.arrayBuffer();
+    if (response.status !== 503) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 await main();
