@@ -1,11 +1,13 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { serverCommand, serverEnv } from './pinning.js';
 
 /** What the benchmark asks of a server process (realtime-server.mjs, raw-ws-server.mjs). */
 export type BenchRequest =
   | { type: 'sessions'; count: number }
   | { type: 'reconnectTokens'; count: number }
   | { type: 'cpu' }
-  | { type: 'memory' };
+  | { type: 'memory' }
+  | { type: 'heapSnapshot'; path: string };
 
 export interface BenchMemory {
   rss: number;
@@ -14,28 +16,42 @@ export interface BenchMemory {
 }
 
 export type BenchReply =
-  | { type: 'ready'; url: string }
+  | { type: 'ready'; url: string; publishableKey?: string }
   | { type: 'sessions'; tokens: string[] }
   | { type: 'reconnectTokens'; tokens: string[]; publishableKey: string }
   | { type: 'cpu'; micros: number }
-  | { type: 'memory'; memory: BenchMemory; connections: number };
+  | { type: 'memory'; memory: BenchMemory; connections: number }
+  | { type: 'heapSnapshot'; path: string };
 
-/** A server script forked with an IPC channel; requests are answered in order. */
+/** A server script in a process of its own with an IPC channel; requests are answered in order. */
 export class BenchProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
+    /** The demo app's publishable key, from a Tessera server process. */
+    readonly publishableKey: string | undefined,
   ) {}
 
+  /** Starts `script` in a process of its own, on the server core when the bench pins (./pinning.ts). */
   static async start(script: string): Promise<BenchProcess> {
-    const child = fork(new URL(script, import.meta.url).pathname, [], {
+    // Spawned rather than forked, so that `taskset` can come first; the IPC channel passes through its exec.
+    const { command, args } = serverCommand([
       // Plain JS on the built server, as in production (a TypeScript loader would add to every function).
-      execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [])],
-      env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' },
+      '--expose-gc',
+      ...(process.env.BENCH_SERVER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
+      new URL(script, import.meta.url).pathname,
+    ]);
+    const child = spawn(command, args, {
+      env: { ...process.env, TESSERA_LOG_LEVEL: 'warn', ...serverEnv() },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const ready = await next(child, 'ready', 60_000);
-    return new BenchProcess(child, ready.url);
+    return new BenchProcess(child, ready.url, ready.publishableKey);
+  }
+
+  /** The server process's id (taskset's, which became node's by exec). */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   async sessions(count: number): Promise<string[]> {
@@ -58,6 +74,12 @@ export class BenchProcess {
   async memory(): Promise<{ memory: BenchMemory; connections: number }> {
     this.child.send({ type: 'memory' } satisfies BenchRequest);
     return next(this.child, 'memory', 60_000);
+  }
+
+  /** Writes a heap snapshot of the server process to `path` (after full collections). */
+  async heapSnapshot(path: string): Promise<string> {
+    this.child.send({ type: 'heapSnapshot', path } satisfies BenchRequest);
+    return (await next(this.child, 'heapSnapshot', 600_000)).path;
   }
 
   stop(): Promise<void> {

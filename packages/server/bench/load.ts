@@ -18,6 +18,19 @@ export interface LoadOptions {
   durationSeconds: number;
   /** Requests per second across all connections; omit for as fast as possible. */
   overallRate?: number;
+  /** Access tokens sent in turn as `authorization: Bearer …`, a different one on each request. */
+  bearerTokens?: string[];
+}
+
+/** One request per token, in turn over every connection: many distinct users, not one token reused. */
+function rotatingBearer(tokens: string[]): autocannon.Request[] {
+  let next = 0;
+  const setupRequest = (request: autocannon.Request): autocannon.Request => {
+    const token = tokens[next]!;
+    next = (next + 1) % tokens.length;
+    return { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+  };
+  return [{ setupRequest }];
 }
 
 /** A bounded load from this process: fixed duration, loopback only. */
@@ -30,6 +43,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     duration: options.durationSeconds,
     ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
+    ...(options.bearerTokens === undefined ? {} : { requests: rotatingBearer(options.bearerTokens) }),
   });
   return {
     requestsPerSecond: result.requests.average,

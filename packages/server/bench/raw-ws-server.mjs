@@ -2,6 +2,7 @@
 // its own that answers each connection with one small frame, as Tessera answers
 // `authenticated`, and keeps it open. It does nothing else.
 import { createServer } from 'node:http';
+import { writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer } from 'ws';
 
 const http = createServer();
@@ -13,9 +14,11 @@ wss.on('connection', (ws) => {
 http.listen(0, '127.0.0.1', () => process.send({ type: 'ready', url: `http://127.0.0.1:${http.address().port}` }));
 
 process.on('message', (message) => {
-  if (message.type !== 'memory') return;
+  if (message.type !== 'memory' && message.type !== 'heapSnapshot') return;
   globalThis.gc();
   globalThis.gc();
+  if (message.type === 'heapSnapshot')
+    return process.send({ type: 'heapSnapshot', path: writeHeapSnapshot(message.path) });
   const { rss, heapUsed, external } = process.memoryUsage();
   process.send({ type: 'memory', memory: { rss, heapUsed, external }, connections: wss.clients.size });
 });

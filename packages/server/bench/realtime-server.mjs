@@ -1,10 +1,12 @@
-// The Tessera side of the realtime benchmark (see realtime.ts), in a process of its own: forked
-// with an IPC channel and --expose-gc, running the built server (dist/) as production does. On
+// The Tessera side of the REST and realtime benchmarks (see run.ts, realtime.ts), in a process of
+// its own: started with an IPC channel and --expose-gc (on the server core when the bench pins),
+// running the built server (dist/) as `tessera start` does (createTessera, then listen). On
 // request it makes users with sessions (without password hashing, which is not measured here)
 // and reports its memory after full garbage collections.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { bootstrapFirstRun } from '../dist/bootstrap.js';
 import { loadConfig } from '../dist/config/index.js';
 import { createTessera } from '../dist/tessera.js';
@@ -26,11 +28,13 @@ const tessera = await createTessera({ config });
 const firstRun = await bootstrapFirstRun(tessera.services);
 if (firstRun === undefined) throw new Error('expected a fresh database');
 const { apps, users, sessions } = tessera.services;
-// One bench user may hold many connections, and every bench client refreshes from 127.0.0.1:
-// the per-user and per-address limits are not what is measured.
+// One bench user may hold many connections, and every bench client signs up and refreshes from
+// 127.0.0.1: the per-user and per-address limits are not what is measured. Access tokens last
+// 6 hours so that the sessions made before a long run still authenticate at its end.
 await apps.updateSettings(await apps.getApp('demo', 'chat'), {
+  accessTokenTtl: 6 * 3600,
   realtime: { maxConnectionsPerUser: 1000 },
-  rateLimits: { reconnect: { perAddress: 0 } },
+  rateLimits: { reconnect: { perAddress: 0 }, signup: { perAddress: 0, perApp: 0 } },
 });
 const url = await tessera.listen();
 
@@ -74,6 +78,10 @@ process.on('message', (message) => {
     else if (message.type === 'cpu') process.send({ type: 'cpu', micros: cpuMicros() });
     else if (message.type === 'memory')
       process.send({ type: 'memory', memory: memory(), connections: tessera.realtime.connections });
+    else if (message.type === 'heapSnapshot') {
+      memory();
+      process.send({ type: 'heapSnapshot', path: writeHeapSnapshot(message.path) });
+    }
   })();
 });
 
@@ -84,4 +92,4 @@ process.once('SIGTERM', () => {
   });
 });
 
-process.send({ type: 'ready', url });
+process.send({ type: 'ready', url, publishableKey: firstRun.publishableKey });

@@ -12,8 +12,12 @@
  *   (f) time from a REST logout call to the client's close event, p50 / p99 over BENCH_LOGOUT_RUNS
  */
 import { REALTIME_SUBPROTOCOL } from '@tessera/protocol';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { BenchProcess, type BenchMemory } from './ipc.js';
+import { affinityOf } from './pinning.js';
+import { growthPerConnection, summarize, totalGrowthPerConnection } from './heap-summary.js';
 
 export type RecordFigure = (name: string, value: number, baseline: number, target: string, unit: string) => void;
 
@@ -172,6 +176,34 @@ async function idleMemory(
   return { ...perConnection(before.memory, after.memory, count), opened: sockets.length };
 }
 
+/**
+ * What the heap holds per idle connection, by object type: a pass of its own after (e) (a
+ * snapshot would distort (e)'s RSS), with heap snapshots written to `dir` before and after
+ * `count` connections. Opt-in (BENCH_HEAP_SNAPSHOTS=<dir>): snapshots of 10,000 connections are slow.
+ */
+async function heapPerConnection(
+  label: string,
+  server: BenchProcess,
+  url: string,
+  count: number,
+  dir: string,
+  tokens?: string[],
+): Promise<void> {
+  await drained(server);
+  const before = await server.heapSnapshot(join(dir, `${label}-before.heapsnapshot`));
+  const sockets = await openIdle(url, count, tokens);
+  const after = await server.heapSnapshot(join(dir, `${label}-after.heapsnapshot`));
+  closeAll(sockets);
+  const [first, second] = [summarize(before), summarize(after)];
+  const total = totalGrowthPerConnection(first, second, count);
+  console.log(
+    `  ${label}: heap growth per idle connection ${total.toFixed(0)} B in all; by type, largest first (${before}, ${after}):`,
+  );
+  const growth = growthPerConnection(first, second, count);
+  for (const { kind, objects, bytes } of growth)
+    console.log(`    ${bytes.toFixed(0).padStart(6)} B  ${objects.toFixed(2).padStart(6)} objects  ${kind}`);
+}
+
 /** From the start of `DELETE …/authentication` to the close event of the socket it ends, per run. */
 async function logoutToClose(baseUrl: string, tokens: string[]): Promise<number[]> {
   const samples: number[] = [];
@@ -204,7 +236,12 @@ export async function runRealtimeBench({
 }: RealtimeBenchOptions): Promise<void> {
   const tessera = await BenchProcess.start('./realtime-server.mjs');
   const raw = await BenchProcess.start('./raw-ws-server.mjs');
+  const printAffinity = (when: string) =>
+    console.log(
+      `  CPUs ${when} — bench ${process.pid}: ${affinityOf(process.pid)}; Tessera ${tessera.pid}: ${affinityOf(tessera.pid)}; raw ws ${raw.pid}: ${affinityOf(raw.pid)}`,
+    );
   try {
+    printAffinity('at start');
     const tesseraWs = `${tessera.url.replace(/^http/, 'ws')}${WS_PATH}`;
     const rawWs = raw.url.replace(/^http/, 'ws');
     const handshakeTokens = await tessera.sessions(1000);
@@ -241,6 +278,8 @@ export async function runRealtimeBench({
       'per s',
     );
 
+    printAffinity('after the handshake loads');
+
     // (e) memory per idle connection
     const idleTokens = await tessera.sessions(connections);
     const rawMemory = await idleMemory(raw, rawWs, connections);
@@ -255,6 +294,20 @@ export async function runRealtimeBench({
       '≤ 10 KiB',
       'KiB',
     );
+
+    const snapshots = process.env.BENCH_HEAP_SNAPSHOTS;
+    if (snapshots !== undefined && snapshots !== '') {
+      mkdirSync(snapshots, { recursive: true });
+      await heapPerConnection('raw-ws', raw, rawWs, connections, snapshots);
+      await heapPerConnection(
+        'tessera',
+        tessera,
+        tesseraWs,
+        connections,
+        snapshots,
+        await tessera.sessions(connections),
+      );
+    }
 
     // (f) logout → close
     const samples = (await logoutToClose(tessera.url, await tessera.sessions(logoutRuns + LOGOUT_WARMUP_RUNS))).slice(

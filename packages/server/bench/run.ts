@@ -19,22 +19,28 @@
  * connections of (e) (default 10,000); BENCH_LOGOUT_RUNS the runs of (f), (h) and (m) (default 200);
  * BENCH_POSTGRES_URL and BENCH_REDIS_URL where (h)–(m) find PostgreSQL and Redis; BENCH_MEMORY_REQUESTS the
  * requests of (n) (default 200,000) and BENCH_MEMORY_STEP_SECONDS the time bound of each quarter of them (default 120).
+ * BENCH_PIN=0 turns off the pinning of servers and load to separate cores (./pinning.ts, on by default with ≥ 2 cores);
+ * BENCH_WARMUP_SECONDS the mixed traffic the REST server serves before (a)–(c) (default 20, 0 = none; ./warmup.ts);
+ * BENCH_ME_SESSIONS the sessions of distinct users whose tokens (b) and (c) send in turn (default 10,000).
  */
-import { availableParallelism } from 'node:os';
-import { hash, verify } from '@node-rs/argon2';
 import { load, loadInChildProcess } from './load.js';
-import { startBareFastify, startTessera } from './processes.js';
+import { BenchProcess } from './ipc.js';
+import { startBareFastify } from './processes.js';
+import { affinityOf, machineCores, methodLine, pinning, pinThisProcess } from './pinning.js';
+import { rawArgon2PerSecond } from './raw-argon2.js';
 import { runRealtimeBench } from './realtime.js';
 import { runClientSizeBench } from './client-size.js';
 import { runClusterBench, runRevocationWindowBench } from './cluster.js';
 import { runMemoryBench } from './memory.js';
+import { warmUp } from './warmup.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const cores = availableParallelism();
-// @node-rs/argon2's Algorithm is a const enum, which isolated modules cannot read: 2 is Argon2id.
-const ARGON2ID = 2;
-const OWASP = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+const cores = machineCores;
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 20);
+const meSessions = Math.max(1, Number(process.env.BENCH_ME_SESSIONS ?? 10_000));
 const PASSWORD = 'correct horse battery staple';
+/** Password hashes the server computes at once: one on its one core when pinned, one per core otherwise. */
+const hashesInFlight = pinning.enabled ? 1 : cores;
 
 interface Figure {
   name: string;
@@ -66,16 +72,20 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
- * Measures baseline and subject alternately, `rounds` times, and keeps the medians and the
- * median of the rounds' ratios: on a shared machine whose speed drifts from minute to minute,
- * a ratio of two measurements taken side by side is far steadier than one of two taken apart.
+ * Measures baseline and subject alternately, `rounds` times — each subject right after its own
+ * baseline — and keeps the medians and the median of the rounds' ratios: on a shared machine
+ * whose speed drifts from minute to minute, a ratio of two measurements taken side by side is
+ * far steadier than one of two taken apart.
  */
 async function interleaved(
   baseline: () => Promise<number>,
   subject: () => Promise<number>,
 ): Promise<{ value: number; baseline: number; ratio: number }> {
   const pairs: [number, number][] = [];
-  for (let round = 0; round < rounds; round += 1) pairs.push([await baseline(), await subject()]);
+  for (let round = 0; round < rounds; round += 1) {
+    const base = await baseline();
+    pairs.push([base, await subject()]);
+  }
   console.log(
     `  rounds (baseline → subject): ${pairs.map(([base, value]) => `${base.toFixed(1)} → ${value.toFixed(1)}`).join(', ')}`,
   );
@@ -84,22 +94,6 @@ async function interleaved(
     value: median(pairs.map(([, value]) => value)),
     ratio: median(pairs.map(([base, value]) => value / base)),
   };
-}
-
-/** Raw argon2id verifications per second with `cores` in flight, as many as the server runs. */
-async function rawArgon2PerSecond(): Promise<number> {
-  const stored = await hash(PASSWORD, OWASP);
-  const deadline = performance.now() + seconds * 1000;
-  let done = 0;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      await verify(stored, PASSWORD);
-      done += 1;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: cores }, worker));
-  return done / ((performance.now() - started) / 1000);
 }
 
 const PARTS = ['rest', 'realtime', 'client-size', 'cluster', 'revocation-window', 'memory'] as const;
@@ -115,9 +109,16 @@ function selectedParts(): Part[] {
 
 async function main(): Promise<void> {
   const parts = selectedParts();
+  const unpin = pinThisProcess();
   console.log(
     `Tessera benchmark — ${new Date().toISOString()} — ${cores} cores, Node ${process.version}, ${seconds} s per load — ${parts.join(', ')}`,
   );
+  console.log(`method: ${methodLine()}`);
+  if (parts.includes('rest'))
+    console.log(
+      `method: REST figures ${warmupSeconds > 0 ? `after a ${warmupSeconds} s warm-up mix (signup, login, refresh, GET /me, logout)` : 'without warm-up'}; GET /me over ${meSessions} sessions of distinct users; ${rounds} rounds, each baseline right before its subject`,
+    );
+  console.log(`  bench process ${process.pid}: ${affinityOf(process.pid)}`);
   if (parts.includes('rest')) await runRestBench();
   if (parts.includes('realtime')) {
     await runRealtimeBench({
@@ -128,23 +129,25 @@ async function main(): Promise<void> {
     });
   }
   if (parts.includes('client-size')) await runClientSizeBench({ record });
-  if (parts.includes('cluster'))
-    await runClusterBench({
-      seconds,
-      rounds,
-      logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200),
-      rawArgon2PerSecond,
-      record,
-    });
-  // (m) is part of the cluster bench; asked for alone, it runs on a cluster of its own.
-  if (parts.includes('revocation-window') && !parts.includes('cluster'))
-    await runRevocationWindowBench({ seconds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
   if (parts.includes('memory'))
     await runMemoryBench({
       requests: Number(process.env.BENCH_MEMORY_REQUESTS ?? 200_000),
       stepSeconds: Number(process.env.BENCH_MEMORY_STEP_SECONDS ?? 120),
       record,
     });
+  // Three nodes, PostgreSQL and Redis share the machine's cores as a one-machine cluster does: not pinned.
+  unpin();
+  if (parts.includes('cluster'))
+    await runClusterBench({
+      seconds,
+      rounds,
+      logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200),
+      rawArgon2PerSecond: async () => (await rawArgon2PerSecond({ seconds, inFlight: cores, pinned: false })).perSecond,
+      record,
+    });
+  // (m) is part of the cluster bench; asked for alone, it runs on a cluster of its own.
+  if (parts.includes('revocation-window') && !parts.includes('cluster'))
+    await runRevocationWindowBench({ seconds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
   console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
   for (const figure of figures)
     console.log(
@@ -152,12 +155,21 @@ async function main(): Promise<void> {
     );
 }
 
+/** Prints where every thread of the REST bench's processes may run (a check of the pinning). */
+function printAffinity(when: string, processes: Record<string, number>): void {
+  const lines = Object.entries(processes).map(([name, pid]) => `${name} ${pid}: ${affinityOf(pid)}`);
+  console.log(`  CPUs ${when} — ${lines.join('; ')}`);
+}
+
 async function runRestBench(): Promise<void> {
-  const tessera = await startTessera();
+  const tessera = await BenchProcess.start('./realtime-server.mjs');
   const bare = await startBareFastify();
   try {
+    const pids = { bench: process.pid, tessera: tessera.pid, 'bare Fastify': bare.pid };
+    printAffinity('at start', pids);
     const app = `${tessera.url}/v1/apps/demo/chat`;
-    const json = { 'content-type': 'application/json', 'x-tessera-key': tessera.publishableKey };
+    const publishableKey = tessera.publishableKey!;
+    const json = { 'content-type': 'application/json', 'x-tessera-key': publishableKey };
     const signup = await fetch(`${app}/users`, {
       method: 'POST',
       headers: json,
@@ -165,13 +177,46 @@ async function runRestBench(): Promise<void> {
     });
     if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${await signup.text()}`);
     const loginBody = JSON.stringify({ strategy: 'local', email: 'bench@example.com', password: PASSWORD });
-    const loggedIn = (await (
-      await fetch(`${app}/authentication`, { method: 'POST', headers: json, body: loginBody })
-    ).json()) as { accessToken: string };
-    const bearer = { authorization: `Bearer ${loggedIn.accessToken}` };
 
-    // (a) logins vs raw argon2id
-    const a = await interleaved(rawArgon2PerSecond, async () => {
+    // Sessions made inside the server (a user and a session each, as a password login makes them,
+    // without the argon2id verification): 10,000 password logins would take minutes.
+    const made = performance.now();
+    const tokens = await tessera.sessions(meSessions);
+    console.log(
+      `  ${tokens.length} sessions of distinct users made in ${((performance.now() - made) / 1000).toFixed(1)} s`,
+    );
+
+    const warmup = await warmUp(app, publishableKey, PASSWORD, warmupSeconds);
+    if (warmupSeconds > 0)
+      console.log(
+        `  warm-up: ${warmupSeconds} s, ${warmup.cycles} cycles (signup, login, refresh, GET /me, logout), ${warmup.requests} requests, ${warmup.failures} failed cycles, statuses ${JSON.stringify(warmup.statuses)}`,
+      );
+
+    await runRestFigures({ app, json, loginBody, tokens, bareUrl: bare.url });
+    printAffinity('after the loads', pids);
+  } finally {
+    await Promise.all([tessera.stop(), bare.stop()]);
+  }
+}
+
+interface RestTargets {
+  app: string;
+  json: Record<string, string>;
+  loginBody: string;
+  tokens: string[];
+  bareUrl: string;
+}
+
+async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTargets): Promise<void> {
+  // (a) logins vs raw argon2id, as many in flight as the server hashes at once, on the same core(s)
+  let argon2Affinity: string | undefined;
+  const a = await interleaved(
+    async () => {
+      const raw = await rawArgon2PerSecond({ seconds, inFlight: hashesInFlight, pinned: pinning.enabled });
+      if (argon2Affinity === undefined) console.log(`  raw argon2id process: ${(argon2Affinity = raw.affinity)}`);
+      return raw.perSecond;
+    },
+    async () => {
       const logins = await load({
         url: `${app}/authentication`,
         method: 'POST',
@@ -183,65 +228,95 @@ async function runRestBench(): Promise<void> {
       if (logins.non2xx > 0 || logins.errors > 0)
         console.log(`  logins: ${logins.non2xx} non-2xx, ${logins.errors} errors`);
       return logins.requestsPerSecond;
-    });
-    record('(a) password logins/s ÷ raw argon2id verifications/s', a.value, a.baseline, '≥ 0.9', 'per s', a.ratio);
+    },
+  );
+  record('(a) password logins/s ÷ raw argon2id verifications/s', a.value, a.baseline, '≥ 0.9', 'per s', a.ratio);
 
-    // (b) GET /me vs bare Fastify
-    const b = await interleaved(
-      async () => (await load({ url: `${bare.url}/me`, connections: 50, durationSeconds: seconds })).requestsPerSecond,
-      async () => {
-        const me = await load({ url: `${app}/me`, headers: bearer, connections: 50, durationSeconds: seconds });
-        if (me.non2xx > 0) throw new Error(`GET /me answered ${me.non2xx} non-2xx`);
-        return me.requestsPerSecond;
-      },
-    );
-    record('(b) authenticated GET /me req/s ÷ bare Fastify req/s', b.value, b.baseline, '≥ 0.5', 'req/s', b.ratio);
+  // (b) GET /me vs bare Fastify; both receive the same rotating Authorization headers
+  const b = await interleaved(
+    async () =>
+      (
+        await withLoadCpu('bare Fastify', () =>
+          load({ url: `${bareUrl}/me`, bearerTokens: tokens, connections: 50, durationSeconds: seconds }),
+        )
+      ).requestsPerSecond,
+    async () => {
+      const me = await withLoadCpu('GET /me', () =>
+        load({ url: `${app}/me`, bearerTokens: tokens, connections: 50, durationSeconds: seconds }),
+      );
+      if (me.non2xx > 0) throw new Error(`GET /me answered ${me.non2xx} non-2xx`);
+      return me.requestsPerSecond;
+    },
+  );
+  record(
+    `(b) authenticated GET /me req/s (${tokens.length} sessions) ÷ bare Fastify req/s`,
+    b.value,
+    b.baseline,
+    '≥ 0.5',
+    'req/s',
+    b.ratio,
+  );
 
-    // (c) GET /me p99 during a login storm vs idle, at the same fixed request rate
-    const rate = 200;
-    const c = await interleaved(
-      async () =>
-        (
-          await load({
-            url: `${app}/me`,
-            headers: bearer,
-            connections: 10,
-            durationSeconds: seconds,
-            overallRate: rate,
-          })
-        ).p99Ms,
-      async () => {
-        // The storm runs in a process of its own, a second longer than the measurement, which starts
-        // once the storm's process is up: the measured window lies inside the storm.
-        const storming = loadInChildProcess({
-          url: `${app}/authentication`,
-          method: 'POST',
-          headers: json,
-          body: loginBody,
-          connections: 64,
-          durationSeconds: seconds + 1,
-        });
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const [storm, busy] = await Promise.all([
-          storming,
-          load({ url: `${app}/me`, headers: bearer, connections: 10, durationSeconds: seconds, overallRate: rate }),
-        ]);
-        console.log(
-          `  login storm: ${storm.requestsPerSecond.toFixed(1)} logins/s, ${storm.non2xx} answered 503 overloaded or other non-2xx; GET /me p50 ${busy.p50Ms} ms`,
-        );
-        return busy.p99Ms;
-      },
-    );
-    record(
-      `(c) GET /me p99 during a login storm ÷ idle p99 (ms, ${rate} req/s)`,
-      c.value,
-      c.baseline,
-      '≤ 3',
-      'ms',
-      c.ratio,
-    );
-  } finally {
-    await Promise.all([tessera.stop(), bare.stop()]);
+  // (c) GET /me p99 during a login storm vs idle, at the same fixed request rate
+  const rate = 200;
+  const me = { url: `${app}/me`, bearerTokens: tokens, connections: 10, durationSeconds: seconds, overallRate: rate };
+  const c = await interleaved(
+    async () => (await load(me)).p99Ms,
+    async () => {
+      // The storm runs in a process of its own, a second longer than the measurement, which starts
+      // once the storm's process is up: the measured window lies inside the storm.
+      const storming = loadInChildProcess({
+        url: `${app}/authentication`,
+        method: 'POST',
+        headers: json,
+        body: loginBody,
+        connections: 64,
+        durationSeconds: seconds + 1,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const [storm, busy] = await Promise.all([storming, load(me)]);
+      // Logins the storm left queued are still hashed after it ends: the next round starts once they are done.
+      await drainLogins(app, json, loginBody);
+      console.log(
+        `  login storm: ${storm.requestsPerSecond.toFixed(1)} logins/s, ${storm.non2xx} answered 503 overloaded or other non-2xx; GET /me p50 ${busy.p50Ms} ms`,
+      );
+      return busy.p99Ms;
+    },
+  );
+  record(
+    `(c) GET /me p99 during a login storm ÷ idle p99 (ms, ${rate} req/s)`,
+    c.value,
+    c.baseline,
+    '≤ 3',
+    'ms',
+    c.ratio,
+  );
+}
+
+/**
+ * Runs a load and prints the share of a core this process (the load generator) used meanwhile:
+ * near 100 % pinned, the figure measures the load generator rather than the server.
+ */
+async function withLoadCpu<T>(label: string, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const result = await run();
+  const { user, system } = process.cpuUsage(cpu);
+  const share = (user + system) / 1000 / (performance.now() - started);
+  console.log(`  ${label}: the load generator used ${(share * 100).toFixed(0)} % of a core`);
+  return result;
+}
+
+/**
+ * Waits until a login sent now is answered: hashes are queued in order, so every earlier one is
+ * done by then (a 503 `overloaded` means the queue is still full: try again shortly, up to 30 s).
+ */
+async function drainLogins(app: string, json: Record<string, string>, loginBody: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    const response = await fetch(`${app}/authentication`, { method: 'POST', headers: json, body: loginBody });
+    await response.arrayBuffer();
+    if (response.status !== 503) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
