@@ -74,7 +74,7 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
   });
 
   // issue 12: `npm run tessera -- --help` failed with MODULE_NOT_FOUND until something built the server.
-  // It builds the three packages from scratch: a minute or more on a busy machine.
+  // It builds the packages from scratch: a minute or more on a busy machine.
   it('runs through `npm run tessera` right after npm install, before any build', { timeout: 300_000 }, async () => {
     const checkout = mkdtempSync(join(tmpdir(), 'tessera-checkout-'));
     try {
@@ -85,6 +85,7 @@ describe('the tessera binary', { timeout: 90_000 }, () => {
         'packages/protocol',
         'packages/server',
         'packages/client',
+        'packages/verifier',
       ]) {
         cpSync(join(repositoryRoot, entry), join(checkout, entry), {
           recursive: true,
