@@ -98,7 +98,8 @@ export interface Verifier {
  *   const principal = await verifier.verify(accessToken);
  *   console.log(principal.userId, principal.sessionId, principal.roles);
  * } catch (error) {
- *   if (error instanceof VerifierError) console.log(error.code, error.status); // e.g. token_expired 401
+ *   // Refused: error.code is e.g. 'token_expired' (the client refreshes) or 'invalid_token'; error.status 401.
+ *   if (error instanceof VerifierError) console.log(error.code, error.status);
  * }
  * ```
  */

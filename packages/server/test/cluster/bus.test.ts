@@ -7,6 +7,7 @@ import { RedisBus } from '../../src/cluster/redis-bus.js';
 import { redisUrl } from '../helpers/backends.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { EVENT_TIMEOUT_MS, withTimeout } from '../helpers/realtime.js';
+import { linkIs } from '../helpers/redis-nodes.js';
 
 const failOnHandlerError = (error: unknown) => {
   throw error;
@@ -22,21 +23,6 @@ function redisPair(url: string): [RedisBus, RedisBus] {
     return new RedisBus(node, commands, subscriber, prefix, failOnHandlerError);
   };
   return [open('node-a'), open('node-b')];
-}
-
-function linkIs(bus: ClusterBus, up: boolean): Promise<void> {
-  if (bus.connected === up) return Promise.resolve();
-  return withTimeout(
-    new Promise<void>((resolve) => {
-      const stop = bus.onLinkChange((now) => {
-        if (now !== up) return;
-        stop();
-        resolve();
-      });
-    }),
-    15_000,
-    `the link to be ${up ? 'up' : 'down'}`,
-  );
 }
 
 function nextMessage(bus: ClusterBus, channel: string): Promise<string> {

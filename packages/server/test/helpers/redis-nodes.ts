@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { ClusterBus } from '../../src/cluster/bus.js';
 import { RedisBus } from '../../src/cluster/redis-bus.js';
 import { withTimeout } from './realtime.js';
 
@@ -41,7 +42,7 @@ export async function subscribed(nodes: RedisNode[]): Promise<void> {
   await Promise.all(nodes.map((node) => node.subscriber.ping()));
 }
 
-export function linkIs(bus: RedisBus, up: boolean): Promise<void> {
+export function linkIs(bus: ClusterBus, up: boolean): Promise<void> {
   if (bus.connected === up) return Promise.resolve();
   return withTimeout(
     new Promise<void>((resolve) => {
