@@ -10,3 +10,4 @@ export * from './realtime.js';
 export * from './strategies.js';
 export * from './scopes.js';
 export * from './introspection.js';
+export * from './events.js';

@@ -6,4 +6,4 @@ export { createVerifier, type Verifier, type VerifierOptions } from './verifier.
 export { VerifierError } from './errors.js';
 export type { KeySetOptions } from './key-set.js';
 export type { Principal } from './principal.js';
-export type { RevocationCode, RevocationSource } from './revocation.js';
+export type { Revocation, RevocationCode, RevocationListener, RevocationSource } from './revocation.js';

@@ -26,4 +26,27 @@ export interface RevocationSource {
    * ```
    */
   revoked(sessionId: string): RevocationCode | undefined;
+  /**
+   * Calls `listener` for each session that ends from now on, so that connections holding it
+   * close; returns the call that stops listening. Optional: a source without it only refuses
+   * the ended sessions' tokens in `verify`.
+   *
+   * @example
+   * ```ts
+   * const stop = revocations.onRevoked?.(({ sessionId, code }) => sockets.get(sessionId)?.close(4115, code));
+   * ```
+   */
+  onRevoked?(listener: RevocationListener): () => void;
 }
+
+/**
+ * A session that ended: `sessionId` is absent when every session of `userId` ended at once (the
+ * user was disabled or deleted).
+ */
+export interface Revocation {
+  readonly userId: string;
+  readonly sessionId?: string;
+  readonly code: RevocationCode;
+}
+
+export type RevocationListener = (revocation: Revocation) => void;

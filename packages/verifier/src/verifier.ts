@@ -3,7 +3,7 @@ import { decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from
 import { VerifierError } from './errors.js';
 import { remoteKeySet, type KeySetOptions } from './key-set.js';
 import { principalOf, type Principal } from './principal.js';
-import type { RevocationSource } from './revocation.js';
+import type { RevocationListener, RevocationSource } from './revocation.js';
 import { VerifiedTokenCache } from './token-cache.js';
 
 /** What Tessera signs access tokens with (`signingAlgorithm` of the app's settings). */
@@ -72,6 +72,17 @@ export interface Verifier {
    */
   verify(token: string): Promise<Principal>;
   /**
+   * Calls `listener` for each session that ends from now on (a logout, a revocation, the user
+   * disabled or deleted), as the revocation source hears it; returns the call that stops
+   * listening. The integrations close the connections of ended sessions with it.
+   *
+   * @example
+   * ```ts
+   * verifier.onRevoked(({ sessionId, userId, code }) => closeConnections({ sessionId, userId }, code));
+   * ```
+   */
+  onRevoked(listener: RevocationListener): () => void;
+  /**
    * Forgets the verified tokens; `verify` then rejects with `unavailable`. Call it when the
    * server shuts down (the revocation feed, once there, is closed here too).
    *
@@ -125,6 +136,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const revoked = options.revocations?.revoked(principal.sessionId);
       if (revoked !== undefined) throw new VerifierError(revoked);
       return principal;
+    },
+    onRevoked(listener) {
+      return options.revocations?.onRevoked?.(listener) ?? (() => {});
     },
     close() {
       closed = true;
