@@ -35,6 +35,7 @@ const routes: Route[] = [
   { scope: 'secret', method: 'GET', path: '/users/{userId}/auth-tokens' },
   { scope: 'secret', method: 'DELETE', path: '/users/{userId}/auth-tokens/{tokenId}' },
   { scope: 'secret', method: 'POST', path: '/introspect', body: { token: 'not.a.jwt' } },
+  { scope: 'secret', method: 'GET', path: '/events' },
   { scope: 'user', method: 'DELETE', path: '/authentication' },
   { scope: 'user', method: 'GET', path: '/me' },
   { scope: 'user', method: 'PATCH', path: '/me', body: { fullName: 'Scoped' } },
