@@ -315,6 +315,9 @@ describe("@tessera/verifier's revocation feed against a real Tessera", () => {
       sessionId: disabledLogin.session.id,
       code: 'user_disabled',
     });
+    await expect(
+      hears((revocation) => revocation.userId === disabled.id && revocation.sessionId === undefined),
+    ).resolves.toEqual({ userId: disabled.id, code: 'user_disabled' });
     await expect(refusal(verifier.verify(disabledLogin.accessToken))).resolves.toMatchObject({
       code: 'user_disabled',
       status: 401,
@@ -325,9 +328,29 @@ describe("@tessera/verifier's revocation feed against a real Tessera", () => {
     await expect(hears((revocation) => revocation.sessionId === deletedLogin.session.id)).resolves.toMatchObject({
       code: 'session_revoked',
     });
+    await expect(
+      hears((revocation) => revocation.userId === deleted.id && revocation.sessionId === undefined),
+    ).resolves.toEqual({ userId: deleted.id, code: 'session_revoked' });
     await expect(refusal(verifier.verify(deletedLogin.accessToken))).resolves.toMatchObject({
       code: 'session_revoked',
     });
+  });
+
+  it('fetches the keys at once when the feed says a key was rotated in', async () => {
+    // Without the feed, a new key waits out a ten-minute cooldown (answered unavailable meanwhile).
+    const { verifier } = subscribe({ keys: { cooldownMs: 600_000 } });
+    await verifier.ready();
+    const before = await logIn();
+    await verifier.verify(before.accessToken);
+    const rotated = await server.api('POST', `/v1/admin/apps/${appName}/signing-keys/rotate`, {
+      token: server.adminToken,
+    });
+    expect(rotated.status).toBe(201);
+    const after = await logIn();
+    await vi.waitFor(
+      () => expect(verifier.verify(after.accessToken)).resolves.toMatchObject({ sessionId: after.session.id }),
+      eventually,
+    );
   });
 
   it('surfaces a refused key as a configuration error and retries only slowly', async () => {
