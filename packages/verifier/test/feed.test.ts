@@ -219,6 +219,55 @@ describe("@tessera/verifier's revocation feed against a real Tessera", () => {
     }
   });
 
+  it('after a gap (away longer than the retention window), asks Tessera about tokens issued before it came back', async () => {
+    const other = await createApp(server, { accessTokenTtl: 300 });
+    const otherName = `${other.namespace}/${other.name}`;
+    const someone = (
+      await server.api<User>('POST', `${other.path}/users`, {
+        key: other.secretKey,
+        body: { email: uniqueEmail('gap'), password: PASSWORD },
+      })
+    ).body;
+    const logInThere = () => logInTo(server, other, { strategy: 'local', email: someone.email, password: PASSWORD });
+    const logOutThere = async (login: AuthenticationResult) =>
+      expect((await server.api('DELETE', `${other.path}/authentication`, { token: login.accessToken })).status).toBe(
+        200,
+      );
+    const proxy = await link();
+    const subscriber = subscribe(
+      { url: proxy.url, publicUrl: server.url, app: otherName, secretKey: other.secretKey },
+      { backoff: { initialMs: 1_000, maxMs: 1_000 } },
+    );
+    const { verifier, hears } = subscriber;
+    await verifier.ready();
+    const missed = await logInThere();
+    proxy.cut();
+    await vi.waitFor(() => expect(verifier.status).toBe('down'), eventually);
+    await logOutThere(missed);
+    // A day later (past the 24 h retention), the event of that logout is pruned.
+    server.clock.advance(25 * 3600_000);
+    const [before, kept] = [await logInThere(), await logInThere()];
+    await logOutThere(kept);
+    expect((await server.tessera.services.maintenance.run()).prunedEvents).toBeGreaterThanOrEqual(1);
+    proxy.restore();
+    await advanceUntilLive(subscriber);
+    await hears((revocation) => revocation.sessionId === kept.session.id);
+    // A token issued after the gap's watermark (and the tolerance) needs nothing from Tessera.
+    server.clock.advance(10_000);
+    const after = await logInThere();
+    await verifier.verify(after.accessToken);
+    proxy.cut();
+    await vi.waitFor(() => expect(verifier.status).toBe('down'), eventually);
+    await expect(verifier.verify(after.accessToken)).resolves.toMatchObject({ sessionId: after.session.id });
+    // One issued before it may belong to a session whose end was pruned: Tessera must be asked, and cannot be.
+    await expect(refusal(verifier.verify(before.accessToken))).resolves.toMatchObject({
+      code: 'unavailable',
+      message: 'Tessera could not be asked about the token.',
+    });
+    proxy.restore();
+    await expect(verifier.verify(before.accessToken)).resolves.toMatchObject({ sessionId: before.session.id });
+  });
+
   it('takes 45 s without a byte for a dead stream, and reconnects', async () => {
     const proxy = await link();
     const { verifier, timeline, errors, hears } = subscribe(
