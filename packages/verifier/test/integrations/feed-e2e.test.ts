@@ -11,9 +11,11 @@ import { createApp, logInTo, type TestApp } from '../../../server/test/helpers/a
 import { backends } from '../../../server/test/helpers/backends.js';
 import { startTestServer, type TestServer } from '../../../server/test/helpers/server.js';
 import { PASSWORD, uniqueEmail } from '../../../server/test/helpers/users.js';
-import { createVerifier, type Verifier } from '../../src/index.js';
+import { createVerifier, type Revocation, type Verifier } from '../../src/index.js';
+import { TesseraStrategy } from '../../src/integrations/feathers.js';
 import { SESSION_ENDED_EVENT, tesseraSocketIo, type SessionEnded } from '../../src/integrations/socket.io.js';
 import { tesseraUpgrade } from '../../src/integrations/ws.js';
+import { socketClient, startFeathersApp } from './feathers-app.js';
 import { within } from './fixture.js';
 
 async function listening(http: HttpServer): Promise<number> {
@@ -136,5 +138,32 @@ describe("the integrations with Tessera's real revocation feed", () => {
     expect(end).toEqual({ code: 'user_disabled' });
     expect(reason).toBe('io server disconnect');
     socket.close();
+  });
+  it('logs a Feathers Socket.io connection out when its session logs out on Tessera', async () => {
+    const strategy = new TesseraStrategy(verifier);
+    const { app: feathersApp, http, url } = await startFeathersApp(strategy);
+    const client = socketClient(url);
+    closers.push(async () => {
+      (client.io as { close(): void }).close();
+      strategy.close();
+      await feathersApp.teardown();
+      if (http.listening) await new Promise((resolve) => http.close(resolve));
+    });
+    const login = await logIn(await newUser());
+    await client.authenticate({ strategy: 'tessera', accessToken: login.accessToken });
+    await expect(client.service('whoami').find()).resolves.toMatchObject({ sessionId: login.session.id });
+    const loggedOut = within(
+      new Promise<Revocation>((resolve) =>
+        feathersApp.once('logout', (result: { revocation: Revocation }) => resolve(result.revocation)),
+      ),
+      'the logout',
+    );
+    const logout = await server.api('DELETE', `${app.path}/authentication`, { token: login.accessToken });
+    expect(logout.status).toBe(200);
+    await expect(loggedOut).resolves.toMatchObject({ sessionId: login.session.id, code: 'session_revoked' });
+    await expect(client.service('whoami').find()).rejects.toMatchObject({
+      name: 'NotAuthenticated',
+      message: 'Not authenticated',
+    });
   });
 });
