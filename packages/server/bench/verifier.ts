@@ -323,6 +323,8 @@ function appSocket(url: string, token: string): Promise<WebSocket> {
 interface LogoutSamples {
   app: number[];
   tessera: number[];
+  /** When the logout call itself was answered: part of both closes. */
+  answered: number[];
   lost: number;
   wrongCodes: number;
 }
@@ -344,7 +346,7 @@ async function logoutToClose(tessera: BenchTessera, runs: number): Promise<Logou
     throw new Error(`the app server did not start: ${(error as Error).message}`);
   });
   const url = String(ready.url);
-  const samples: LogoutSamples = { app: [], tessera: [], lost: 0, wrongCodes: 0 };
+  const samples: LogoutSamples = { app: [], tessera: [], answered: [], lost: 0, wrongCodes: 0 };
   try {
     const deadline = performance.now() + LOGOUT_SECONDS * 1000;
     for (let run = 0; run < runs + LOGOUT_WARMUP_RUNS && performance.now() < deadline; run += 1) {
@@ -360,6 +362,7 @@ async function logoutToClose(tessera: BenchTessera, runs: number): Promise<Logou
         { method: 'DELETE', headers: { authorization: `Bearer ${token}` } },
         200,
       );
+      const answered = performance.now() - started;
       const [appClose, tesseraClose] = await Promise.all(closes);
       for (const ws of sockets) ws.terminate();
       if (run < LOGOUT_WARMUP_RUNS) continue;
@@ -368,6 +371,7 @@ async function logoutToClose(tessera: BenchTessera, runs: number): Promise<Logou
         if (appClose.code !== 4115) samples.wrongCodes += 1;
         samples.app.push(appClose.at - started);
         samples.tessera.push(tesseraClose.at - started);
+        samples.answered.push(answered);
       }
     }
     return samples;
@@ -395,7 +399,7 @@ async function measureLogouts(
     return;
   }
   console.log(
-    `  ${label}, ${samples.app.length} runs — app server's socket (ws integration): ${summary(samples.app)}; Tessera's own socket: ${summary(samples.tessera)}; ${samples.lost} not closed within ${CLOSE_WAIT_MS} ms; ${samples.wrongCodes} closed with another code than 4115`,
+    `  ${label}, ${samples.app.length} runs — app server's socket (ws integration): ${summary(samples.app)}; Tessera's own socket: ${summary(samples.tessera)}; the logout's own answer: ${summary(samples.answered)}; ${samples.lost} not closed within ${CLOSE_WAIT_MS} ms; ${samples.wrongCodes} closed with another code than 4115`,
   );
   options.record(
     `${figure} logout → app server's socket closed (ws + verifier feed), p99 ÷ Tessera's own socket p99 (ms, ${samples.app.length} runs, ${label})`,
