@@ -50,6 +50,7 @@ import { AppEventLog } from './events/append.js';
 import { EventWakeUps } from './events/wake-ups.js';
 import { LiveEventReaders } from './events/live-readers.js';
 import { EventStreams } from './events/stream.js';
+import { EventRetention } from './events/retention.js';
 
 export interface TesseraOptions {
   config: Readonly<Config>;
@@ -250,14 +251,17 @@ function wireServices(
     maxQueue: config.passwords.maxQueue,
   });
   const { caches } = config;
-  const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock, { maxApps: caches.apps });
-  const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase, caches.accessTokens, logger);
   const cluster = openCluster(config, clock, logger);
+  const eventWakeUps = new EventWakeUps(cluster.bus, logger);
+  const events = new AppEventLog(eventWakeUps, clock);
+  const signingKeys = new SigningKeyService(repositories.signingKeys, masterKey, clock, {
+    maxApps: caches.apps,
+    events: { repositories, log: events },
+  });
+  const accessTokens = new AccessTokenService(signingKeys, clock, issuerBase, caches.accessTokens, logger);
   const sessionCache = new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions);
   const revocations = new RevocationFeed(cluster.bus, sessionCache, logger);
   const successorKey = masterKey.deriveKey(SUCCESSOR_KEY_PURPOSE);
-  const eventWakeUps = new EventWakeUps(cluster.bus, logger);
-  const events = new AppEventLog(eventWakeUps, clock);
   const eventReaders = new LiveEventReaders(repositories, eventWakeUps, {
     pollIntervalMs: config.events.pollIntervalMs,
     timeline,
@@ -281,7 +285,7 @@ function wireServices(
   );
   const throttle = new LoginThrottle(cluster.ephemeral);
   const limits = new AbuseLimiter(cluster.ephemeral, clock, logger);
-  const users = new UserService(repositories, passwords, sessions, clock, throttle);
+  const users = new UserService(repositories, passwords, sessions, clock, throttle, events);
   const appCache = {
     ttlMs: config.sessionCacheTtlMs,
     apps: caches.apps,
@@ -309,7 +313,8 @@ function wireServices(
   const authenticator = new Authenticator(strategies, sessions, limits);
   const anonymousUpgrade = new AnonymousUpgrade(users, sessions);
   const userMaintenance = new UserMaintenance(repositories, anonymousUsers, sessions, clock);
-  const maintenance = new Maintenance(userMaintenance, repositories, clock);
+  const retention = new EventRetention(repositories, clock, config.events.retentionSeconds);
+  const maintenance = new Maintenance(userMaintenance, repositories, clock, retention);
   return {
     store,
     cluster,

@@ -13,6 +13,7 @@ import {
 } from '../auth/passwords/index.js';
 import type { SessionService, AuthContext } from '../auth/sessions/session-service.js';
 import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
+import type { AppEventLog, ChangedUserField } from '../events/append.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
 import { presentUser } from '../presenters/users.js';
@@ -77,6 +78,7 @@ export class UserService {
     private readonly sessions: SessionService,
     private readonly clock: Clock,
     private readonly throttle: LoginThrottle,
+    private readonly events: AppEventLog,
   ) {}
 
   /** Public signup (when `viaSecretKey` is false the app must allow it). */
@@ -170,13 +172,32 @@ export class UserService {
     user: Pick<UserRecord, 'id' | 'roles'>,
     { profile, passwordHash }: NewAccount,
   ): Promise<boolean> {
+    const roles = rolesAfterUpgrade(app.settings.newUserRoles, user.roles);
     const patch: UserRowPatch = {
       ...profileColumns(profile),
-      roles: JSON.stringify(rolesAfterUpgrade(app.settings.newUserRoles, user.roles)),
+      roles: JSON.stringify(roles),
       password_hash: passwordHash,
       updated_at: this.clock.now(),
     };
-    return this.writeUnique(() => repositories.ephemeralUsers.registerAnonymous(app.id, user.id, patch));
+    const registered = await this.writeUnique(() =>
+      repositories.ephemeralUsers.registerAnonymous(app.id, user.id, patch),
+    );
+    const rolesChanged = JSON.stringify(roles) !== JSON.stringify(user.roles);
+    if (registered)
+      await this.appendChanged(repositories, app, user.id, profile, rolesChanged ? ['kind', 'roles'] : ['kind']);
+    return registered;
+  }
+
+  /** `user.changed` for the fields of `profile` (and `also`) that access tokens carry, if any. */
+  private async appendChanged(
+    repositories: Repositories,
+    app: AppRecord,
+    userId: string,
+    profile: ProfileInput,
+    also: ChangedUserField[] = [],
+  ): Promise<void> {
+    const changed = [...also, ...changedFields(profile)];
+    if (changed.length > 0) await this.events.append(repositories, app.id, { type: 'user.changed', userId, changed });
   }
 
   /**
@@ -284,8 +305,13 @@ export class UserService {
         details: [{ path: '/oldPassword', message: 'only with password' }],
       });
     }
-    const updated = await this.update(app, user.id, patch);
-    if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed', session.id);
+    let ended: string[] = [];
+    const updated = await this.update(app, user.id, patch, async (repositories, written) => {
+      await this.appendChanged(repositories, app, written.id, profile);
+      if (password !== undefined)
+        ended = await this.sessions.endAllIn(repositories, written, 'password_changed', session.id);
+    });
+    if (password !== undefined) await this.sessions.announceRevokedAll(updated, ended, 'password_changed');
     return updated;
   }
 
@@ -305,9 +331,18 @@ export class UserService {
         normalizePassword(password, passwordPolicyOf(app, ownerAfter(existing, profile))),
       );
     if (disabled !== undefined) patch.disabled_at = disabled ? (existing.disabledAt ?? this.clock.now()) : null;
-    const updated = await this.update(app, id, patch);
-    if (disabled === true) await this.sessions.revokeAll(updated, 'user_disabled');
-    else if (password !== undefined) await this.sessions.revokeAll(updated, 'password_changed');
+    // The change, its events and the end of the user's sessions commit together.
+    const ending = disabled === true ? 'user_disabled' : password !== undefined ? 'password_changed' : undefined;
+    let ended: string[] = [];
+    const updated = await this.update(app, id, patch, async (repositories, written) => {
+      if (disabled === true && existing.disabledAt === null)
+        await this.events.append(repositories, app.id, { type: 'user.disabled', userId: id });
+      if (disabled === false && existing.disabledAt !== null)
+        await this.events.append(repositories, app.id, { type: 'user.enabled', userId: id });
+      await this.appendChanged(repositories, app, id, profile);
+      if (ending !== undefined) ended = await this.sessions.endAllIn(repositories, written, ending);
+    });
+    if (ending !== undefined) await this.sessions.announceRevokedAll(updated, ended, ending);
     // A reset is how a locked-out user gets back in: the new password works at once. The logins
     // the user had before this change are lifted too, in case the update changed them.
     if (typeof password === 'string')
@@ -325,7 +360,10 @@ export class UserService {
   async delete(app: AppRecord, id: string): Promise<void> {
     const user = await this.get(app, id);
     await this.sessions.revokeAll(user, 'user_deleted', undefined, {
-      alongside: (repositories) => repositories.users.delete(app.id, id),
+      alongside: async (repositories) => {
+        await repositories.users.delete(app.id, id);
+        await this.events.append(repositories, app.id, { type: 'user.deleted', userId: id });
+      },
     });
     await this.sessions.userChanged(id);
   }
@@ -338,11 +376,21 @@ export class UserService {
     user.passwordHash = passwordHash;
   }
 
-  private async update(app: AppRecord, id: string, patch: UserRowPatch): Promise<UserRecord> {
+  /** Writes `patch`, then `alongside` (events, ended sessions) in the same transaction. */
+  private async update(
+    app: AppRecord,
+    id: string,
+    patch: UserRowPatch,
+    alongside?: (repositories: Repositories, updated: UserRecord) => Promise<void>,
+  ): Promise<UserRecord> {
     const updated = await this.writeUnique(() =>
-      this.repositories.users.update(app.id, id, { ...patch, updated_at: this.clock.now() }),
+      this.repositories.transaction(async (repositories) => {
+        const written = await repositories.users.update(app.id, id, { ...patch, updated_at: this.clock.now() });
+        if (written === undefined) throw new TesseraError('user_not_found');
+        await alongside?.(repositories, written);
+        return written;
+      }),
     );
-    if (updated === undefined) throw new TesseraError('user_not_found');
     await this.sessions.userChanged(id);
     return updated;
   }
@@ -360,6 +408,18 @@ export class UserService {
 /** The logins a user will have once `profile` applies: a new password may not be any of them. */
 function ownerAfter(user: UserRecord, profile: ProfileInput): { email: string | null; username: string | null } {
   return { email: profile.email ?? user.email, username: profile.username ?? user.username };
+}
+
+/** What `user.changed` says of a profile update: the fields access tokens carry, and `profile` for the rest. */
+function changedFields(input: ProfileInput): ChangedUserField[] {
+  const changed: ChangedUserField[] = [];
+  if (input.username !== undefined) changed.push('username');
+  if (input.roles !== undefined) changed.push('roles');
+  if (input.tags !== undefined) changed.push('tags');
+  if (input.customData !== undefined) changed.push('customData');
+  const others = [input.email, input.externalId, input.fullName, input.phone, input.website, input.avatarUrl];
+  if (others.some((value) => value !== undefined)) changed.push('profile');
+  return changed;
 }
 
 /** Maps API profile fields to columns; only the fields present in the input. */

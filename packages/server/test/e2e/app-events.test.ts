@@ -19,8 +19,11 @@ describe.each(backends)('the app event stream on $name (issue 15)', (backend) =>
     server = await startTestServer(backend);
     app = await createApp(server);
   });
-  afterEach(() => {
-    for (const stream of open.splice(0)) stream.close();
+  afterEach(async () => {
+    for (const stream of open.splice(0)) {
+      stream.close();
+      await stream.done;
+    }
   });
   afterAll(() => server.close());
 

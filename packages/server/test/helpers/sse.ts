@@ -1,3 +1,4 @@
+import { get, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { AppEvent, EventStreamReady } from '@tessera/protocol';
 
 /** One Server-Sent Events message, or a comment line (`comment`). */
@@ -12,7 +13,7 @@ export interface SseMessage {
 const WAIT_MS = 10_000;
 
 /**
- * A small SSE reader over Node's fetch, for tests of the app event stream: `next()` resolves to
+ * A small SSE reader over node:http, for tests of the app event stream: `next()` resolves to
  * the next message (comments included), in order.
  */
 export class SseStream {
@@ -22,27 +23,40 @@ export class SseStream {
   readonly done: Promise<void>;
 
   private constructor(
-    readonly response: Response,
-    private readonly abort: AbortController,
+    private readonly response: IncomingMessage,
+    private readonly request: ClientRequest,
   ) {
     this.done = this.pump();
   }
 
+  /**
+   * Opens the stream on a connection of its own (node:http, no agent): closing it closes that
+   * connection, and no pooled connection outlives the test to hold the server's shutdown up.
+   */
   static async open(
     url: string,
     key: string | undefined,
     headers: Record<string, string> = {},
   ): Promise<{ status: number; stream?: SseStream; body?: unknown; headers: Headers }> {
-    const abort = new AbortController();
-    const response = await fetch(url, {
+    const request = get(url, {
+      agent: false,
       headers: { ...(key === undefined ? {} : { 'x-tessera-key': key }), accept: 'text/event-stream', ...headers },
-      signal: abort.signal,
     });
-    if (response.status !== 200) {
-      const text = await response.text();
-      return { status: response.status, body: text === '' ? null : JSON.parse(text), headers: response.headers };
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('error', reject);
+    });
+    const answered = new Headers();
+    for (const [name, value] of Object.entries(response.headers))
+      if (typeof value === 'string') answered.set(name, value);
+      else if (Array.isArray(value)) for (const item of value) answered.append(name, item);
+    if (response.statusCode !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      return { status: response.statusCode ?? 0, body: text === '' ? null : JSON.parse(text), headers: answered };
     }
-    return { status: 200, stream: new SseStream(response, abort), headers: response.headers };
+    return { status: 200, stream: new SseStream(response, request), headers: answered };
   }
 
   /** The next message or comment; rejects when none comes in time or the stream ended. */
@@ -104,17 +118,15 @@ export class SseStream {
   }
 
   close(): void {
-    this.abort.abort();
+    this.request.destroy();
   }
 
   private async pump(): Promise<void> {
-    const body = this.response.body;
-    if (body === null) return this.finish();
     const decoder = new TextDecoder();
     let buffer = '';
     try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of this.response) {
+        buffer += decoder.decode(chunk as Buffer, { stream: true });
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { AppRecord, SigningKeyRecord } from '../../store/repositories/index.js';
+import type { AppEventLog } from '../../events/append.js';
+import type { AppRecord, Repositories, SigningKeyRecord } from '../../store/repositories/index.js';
 import type { SigningKeysRepository } from '../../store/repositories/signing-keys.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
 import type { Clock } from '../../lib/clock.js';
@@ -26,6 +27,12 @@ interface AppKeys {
   jwks: { keys: JWK[] };
 }
 
+/** Where a rotation writes its `signing_key.rotated` event, in the rotation's transaction. */
+export interface RotationEvents {
+  repositories: Repositories;
+  log: AppEventLog;
+}
+
 /** Tokens outlive a rotation by this much on top of their lifetime, for clock skew. */
 const ROTATION_SKEW_MS = 60_000;
 
@@ -36,13 +43,19 @@ const ROTATION_SKEW_MS = 60_000;
  */
 export class SigningKeyService {
   private readonly cache: BoundedCache<string, AppKeys>;
+  private readonly events: RotationEvents | undefined;
 
   constructor(
     private readonly repository: SigningKeysRepository,
     private readonly masterKey: MasterKey,
     private readonly clock: Clock,
-    { refreshMs = 30_000, maxApps = 10_000 }: { refreshMs?: number; maxApps?: number } = {},
+    {
+      refreshMs = 30_000,
+      maxApps = 10_000,
+      events,
+    }: { refreshMs?: number; maxApps?: number; events?: RotationEvents } = {},
   ) {
+    this.events = events;
     this.cache = new BoundedCache({ clock, maxEntries: maxApps, ttlMs: refreshMs });
   }
 
@@ -73,17 +86,22 @@ export class SigningKeyService {
       alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const publicJwk: JWK = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
     const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-    await this.repository.rotate(
-      {
-        id: kid,
-        app_id: app.id,
-        alg,
-        public_jwk: JSON.stringify(publicJwk),
-        private_key: this.masterKey.encrypt(pkcs8, kid),
-        created_at: now,
-      },
-      now + app.settings.accessTokenTtl * 1000 + ROTATION_SKEW_MS,
-    );
+    const row = {
+      id: kid,
+      app_id: app.id,
+      alg,
+      public_jwk: JSON.stringify(publicJwk),
+      private_key: this.masterKey.encrypt(pkcs8, kid),
+      created_at: now,
+    };
+    const verifyUntil = now + app.settings.accessTokenTtl * 1000 + ROTATION_SKEW_MS;
+    const { events } = this;
+    if (events === undefined) await this.repository.rotate(row, verifyUntil);
+    else
+      await events.repositories.transaction(async (repositories) => {
+        await repositories.signingKeys.rotate(row, verifyUntil);
+        await events.log.append(repositories, app.id, { type: 'signing_key.rotated', kid });
+      });
     this.cache.delete(app.id);
     return kid;
   }

@@ -71,6 +71,8 @@ export function eventRoutes(streams: EventStreams): FastifyPluginAsyncTypebox {
           'cache-control': 'no-store',
           // nginx and others would otherwise hold the events back to fill a buffer.
           'x-accel-buffering': 'no',
+          // A stream is its connection's last response: once it ends, the connection closes.
+          connection: 'close',
         });
         streams.serve(app, ready, reply.raw);
       },

@@ -16,9 +16,14 @@ export interface SigningKeyRecord {
 export class SigningKeysRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Makes `row` the app's current key; the previous current key verifies until `verifyUntil`. */
+  /**
+   * Makes `row` the app's current key; the previous current key verifies until `verifyUntil`. In
+   * the caller's transaction when this repository is bound to one, otherwise in its own.
+   */
   async rotate(row: Omit<SigningKeyTable, 'retired_at' | 'verify_until'>, verifyUntil: number): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    const inTransaction = <T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
+      this.db.isTransaction ? work(this.db) : this.db.transaction().execute(work);
+    await inTransaction(async (trx) => {
       await trx
         .updateTable('signing_keys')
         .set({ retired_at: row.created_at, verify_until: verifyUntil })
