@@ -166,6 +166,32 @@ describe("@tessera/verifier's revocation feed against a real Tessera", () => {
     await expect(verifier.verify(live.accessToken)).resolves.toMatchObject({ sessionId: live.session.id });
   });
 
+  it('asks Tessera once per session about tokens issued before it went live, and never about later ones', async () => {
+    const proxy = await link();
+    const { verifier } = subscribe(
+      { url: proxy.url, publicUrl: server.url },
+      { backoff: { initialMs: 600_000, maxMs: 600_000 } },
+    );
+    await verifier.ready();
+    const early = await logIn();
+    // Past the watermark and the 5 s of clock tolerance.
+    server.clock.advance(10_000);
+    const [warm, late] = [await logIn(), await logIn()];
+    // Fetches the keys.
+    await verifier.verify(warm.accessToken);
+    // Tessera out of reach: the stream is down (within its grace period) and introspection fails.
+    proxy.cut();
+    await vi.waitFor(() => expect(verifier.status).toBe('down'), eventually);
+    await expect(verifier.verify(late.accessToken)).resolves.toMatchObject({ sessionId: late.session.id });
+    await expect(refusal(verifier.verify(early.accessToken))).resolves.toMatchObject({ code: 'unavailable' });
+    proxy.restore();
+    await expect(verifier.verify(early.accessToken)).resolves.toMatchObject({ sessionId: early.session.id });
+    // Confirmed: its session's tokens no longer need Tessera.
+    proxy.cut();
+    await expect(verifier.verify(early.accessToken)).resolves.toMatchObject({ sessionId: early.session.id });
+    proxy.restore();
+  });
+
   it('resumes after the stream drops and misses nothing that happened meanwhile', async () => {
     const proxy = await link();
     const { verifier, timeline, hears, errors } = subscribe(
