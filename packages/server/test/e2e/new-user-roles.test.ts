@@ -1,8 +1,9 @@
-import type { AuthenticationResult, User } from '@tessera/protocol';
+import type { AuthenticationResult, User, UserChangedEvent } from '@tessera/protocol';
 import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type TestApp } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
+import { SseStream } from '../helpers/sse.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 
@@ -137,6 +138,9 @@ describe.each(backends)('roles new users get by kind on $name (issue 15)', (back
       body: { roles: ['reader', 'vip'] },
     });
     expect(given.body.roles).toEqual(['reader', 'vip']);
+    const opened = await SseStream.open(`${server.url}${app.path}/events`, app.secretKey);
+    const stream = opened.stream!;
+    await stream.ready();
     const upgraded = await server.api<AuthenticationResult & ErrorAnswer>('POST', `${app.path}/me/upgrade`, {
       token: visitor.accessToken,
       body: { email: uniqueEmail('nur'), password: PASSWORD },
@@ -146,6 +150,11 @@ describe.each(backends)('roles new users get by kind on $name (issue 15)', (back
     expect(rolesOf(upgraded.body)).toEqual(['vip', 'reader', 'poster']);
     const shown = await server.api<User>('GET', `${app.path}/users/${visitor.user.id}`, { key: app.secretKey });
     expect(shown.body.roles).toEqual(['vip', 'reader', 'poster']);
+    // The app's servers hear that tokens issued before carry the old kind and roles.
+    const [changed] = (await stream.eventsOfType(['user.changed'], 1)) as UserChangedEvent[];
+    stream.close();
+    expect(changed).toMatchObject({ userId: visitor.user.id });
+    expect(changed!.changed).toEqual(expect.arrayContaining(['kind', 'roles']));
   });
 
   it('a change of the setting applies to users created after it, not to those before', async () => {
