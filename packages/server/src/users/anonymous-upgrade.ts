@@ -1,4 +1,5 @@
 import type { Static } from 'typebox';
+import { rolesAfterUpgrade } from '../apps/new-user-roles.js';
 import { TesseraError } from '../errors.js';
 import type { AppRecord, Repositories, UserRecord } from '../store/repositories/index.js';
 import type { SignupBodySchema } from './profile-schema.js';
@@ -32,8 +33,14 @@ export class AnonymousUpgrade {
     // The user's change, its new session and the end of its anonymous sessions commit together:
     // a failure leaves the anonymous user and its session usable and its login free, and no
     // tokens are answered for an upgrade that did not happen. The session is a registered
-    // user's, which does not expire.
-    const credentials = await this.sessions.start(app, { ...user, expiresAt: null }, UPGRADE_SESSION_STRATEGY, client, {
+    // user's, which does not expire, and its tokens (signed before the transaction) say so.
+    const registered: UserRecord = {
+      ...user,
+      kind: 'registered',
+      expiresAt: null,
+      roles: rolesAfterUpgrade(app.settings.newUserRoles, user.roles),
+    };
+    const credentials = await this.sessions.start(app, registered, UPGRADE_SESSION_STRATEGY, client, {
       endingOthers: 'user_upgraded',
       alongside: async (repositories) => {
         await this.register(repositories, app, user, account);
@@ -60,7 +67,7 @@ export class AnonymousUpgrade {
     user: UserRecord,
     account: NewAccount,
   ): Promise<void> {
-    if (await this.users.registerAnonymous(repositories, app, user.id, account)) return;
+    if (await this.users.registerAnonymous(repositories, app, user, account)) return;
     const current = await repositories.users.findById(app.id, user.id);
     if (current === undefined) throw new TesseraError('user_not_found');
     // Lost a race: the user ended, or a concurrent upgrade got there first.
