@@ -1,0 +1,185 @@
+/**
+ * The chat server: Node's HTTP server serving the page, and Socket.io on it. Every socket belongs
+ * to a Tessera session (see session-guard.ts); posting needs the role `member` in the access token.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
+import type { Verifier } from '@tessera/verifier';
+import { Server, type Socket } from 'socket.io';
+import { ChatError, DEFAULT_LIMITS, Rooms, type Member, type RoomLimits } from './rooms.js';
+import { guardSessions, principalOf } from './session-guard.js';
+
+/** The role a user needs to post; the app gives it to registered users and guests (`newUserRoles`). */
+export const MEMBER_ROLE = 'member';
+
+/** What the page needs to log in with Tessera, served as /config.json (no secret in it). */
+export interface PageConfig {
+  tesseraUrl: string;
+  app: string;
+  publishableKey: string;
+}
+
+export interface ChatServerOptions {
+  verifier: Verifier;
+  /** The display name of a user (from its Tessera profile). */
+  nameOf: (userId: string) => Promise<string>;
+  page: PageConfig;
+  /** The folder of index.html, chat.js and chat.css. */
+  publicDir: string;
+  /** `@tessera/client`'s browser bundle (its `@tessera/client/browser` export), served as /vendor/tessera-client.js. */
+  clientBundle: string;
+  limits?: RoomLimits;
+}
+
+export interface ChatServer {
+  readonly http: HttpServer;
+  readonly io: Server;
+  /** Listens on `host:port` (0: a free port); resolves to the page's URL. */
+  listen(host: string, port: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+interface ChatSocketData {
+  member: Member;
+  canPost: boolean;
+}
+
+type Ack = (answer: { ok: true; [key: string]: unknown } | { ok: false; code: string; message: string }) => void;
+
+export function createChatServer(options: ChatServerOptions): ChatServer {
+  const http = createServer((request, response) => {
+    serveStatic(request, response, options).catch(() => {
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  const io = new Server(http, { serveClient: true, maxHttpBufferSize: 16 * 1024 });
+  const rooms = new Rooms(options.limits ?? DEFAULT_LIMITS);
+  const stopGuard = guardSessions(io, options.verifier);
+  io.use((socket, next) => {
+    const principal = principalOf(socket);
+    options.nameOf(principal.userId).then(
+      (name) => {
+        const data: ChatSocketData = {
+          member: { userId: principal.userId, name },
+          canPost: principal.roles.includes(MEMBER_ROLE),
+        };
+        Object.assign(socket.data as object, data);
+        next();
+      },
+      () => next(Object.assign(new Error('The profile could not be read.'), { data: { code: 'unavailable' } })),
+    );
+  });
+  io.on('connection', (socket) => onConnection(io, rooms, socket));
+
+  return {
+    http,
+    io,
+    async listen(host, port) {
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          http.off('error', reject);
+          resolve();
+        });
+      });
+      const address = http.address() as AddressInfo;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    },
+    async close() {
+      stopGuard();
+      await io.close();
+      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function onConnection(io: Server, rooms: Rooms, socket: Socket): void {
+  const { member, canPost } = socket.data as ChatSocketData;
+  const presence = (room: string) => io.to(room).emit('presence', { room, online: rooms.online(room) });
+  socket.emit('welcome', {
+    user: member,
+    canPost,
+    ...(canPost ? {} : { why: `Posting needs the role "${MEMBER_ROLE}": sign up or come in as a guest to post.` }),
+    rooms: rooms.names(),
+  });
+
+  handle(socket, 'join', (room) => {
+    const joined = rooms.join(room, socket.id, member);
+    void socket.join(joined.room);
+    presence(joined.room);
+    return { room: joined.room, messages: joined.messages, online: rooms.online(joined.room) };
+  });
+  handle(socket, 'leave', (room) => {
+    if (typeof room === 'string' && rooms.leave(room, socket.id)) {
+      void socket.leave(room);
+      presence(room);
+    }
+    return {};
+  });
+  handle(socket, 'create-room', (name) => {
+    if (rooms.create(name)) io.emit('rooms', rooms.names());
+    return { rooms: rooms.names() };
+  });
+  handle(socket, 'message', (payload) => {
+    if (!canPost) {
+      const error = new ChatError(
+        'member_role_required',
+        `Posting needs the role "${MEMBER_ROLE}"; anonymous visitors may read but not post.`,
+      );
+      socket.emit('chat-error', { code: error.code, message: error.message });
+      throw error;
+    }
+    const { room, text } = (payload ?? {}) as { room?: unknown; text?: unknown };
+    const message = rooms.post(room, socket.id, member, text);
+    io.to(message.room).emit('message', message);
+    return { message };
+  });
+  socket.on('disconnect', () => {
+    for (const room of rooms.leaveAll(socket.id)) presence(room);
+  });
+}
+
+/** Runs a handler for an event with an acknowledgement: its answer, or the ChatError it threw as `{ ok: false, code }`. */
+function handle(socket: Socket, event: string, handler: (payload: unknown) => Record<string, unknown>): void {
+  socket.on(event, (payload: unknown, ack?: unknown) => {
+    const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
+    try {
+      reply({ ok: true, ...handler(payload) });
+    } catch (error) {
+      if (!(error instanceof ChatError)) throw error;
+      reply({ ok: false, code: error.code, message: error.message });
+    }
+  });
+}
+
+const STATIC_FILES: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/chat.js': 'chat.js',
+  '/chat.css': 'chat.css',
+};
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
+async function serveStatic(request: IncomingMessage, response: ServerResponse, options: ChatServerOptions) {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (request.method !== 'GET' && request.method !== 'HEAD') return void response.writeHead(405).end();
+  if (path === '/config.json') return send(response, 'application/json', JSON.stringify(options.page));
+  const file =
+    path === '/vendor/tessera-client.js'
+      ? options.clientBundle
+      : STATIC_FILES[path] === undefined
+        ? undefined
+        : join(options.publicDir, STATIC_FILES[path]);
+  if (file === undefined) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  send(response, CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', await readFile(file));
+}
+
+function send(response: ServerResponse, contentType: string, body: string | Buffer): void {
+  response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body);
+}

@@ -1,0 +1,99 @@
+/**
+ * Starts the whole example: Tessera (embedded, or an existing one), the app's settings, the
+ * verifier and the chat server. `main.ts` calls it from the command line; the test calls it too.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { createVerifier, type Verifier } from '@tessera/verifier';
+import { configureApp } from './app-settings.js';
+import { createChatServer, type ChatServer } from './chat-server.js';
+import { startEmbeddedTessera, type EmbeddedTesseraOptions } from './embedded-tessera.js';
+import { Profiles } from './tessera-api.js';
+
+/** An existing Tessera and the app the chat uses on it. */
+export interface ExistingTessera {
+  url: string;
+  /** `namespace/app`. */
+  app: string;
+  publishableKey: string;
+  /** A secret key with the scopes `sessions:read` and `users:read`. */
+  secretKey: string;
+  /** When given, the app's settings are set for the chat on start; else set them yourself (see the README). */
+  adminToken?: string;
+}
+
+export interface StartChatOptions {
+  /** Where the chat listens; default 127.0.0.1. */
+  host?: string;
+  /** The chat's port; 0 picks a free one. */
+  port: number;
+  /** Tessera embedded in this process (default), or an existing one. */
+  tessera: ({ embedded: true } & Omit<EmbeddedTesseraOptions, 'host'>) | ({ embedded: false } & ExistingTessera);
+  /** `@tessera/client`'s browser bundle; default the file of its `@tessera/client/browser` export. */
+  clientBundle?: string;
+}
+
+export interface RunningChat {
+  /** The chat page. */
+  url: string;
+  tesseraUrl: string;
+  app: string;
+  publishableKey: string;
+  /** The embedded Tessera's admin token (undefined with an existing Tessera). */
+  adminToken: string | undefined;
+  chat: ChatServer;
+  verifier: Verifier;
+  close(): Promise<void>;
+}
+
+export async function startChat(options: StartChatOptions): Promise<RunningChat> {
+  const host = options.host ?? '127.0.0.1';
+  const clientBundle = options.clientBundle ?? publishedClientBundle();
+  const embedded = options.tessera.embedded ? await startEmbeddedTessera({ ...options.tessera, host }) : undefined;
+  const tessera = embedded === undefined ? (options.tessera as ExistingTessera) : undefined;
+  const tesseraUrl = embedded?.url ?? tessera!.url;
+  const app = embedded?.credentials.app ?? tessera!.app;
+  const publishableKey = embedded?.credentials.publishableKey ?? tessera!.publishableKey;
+  const secretKey = embedded?.credentials.secretKey ?? tessera!.secretKey;
+  const adminToken = embedded?.credentials.adminToken ?? tessera!.adminToken;
+
+  const verifier = createVerifier({ url: tesseraUrl, app });
+  const profiles = new Profiles(tesseraUrl, app, secretKey);
+  const chat = createChatServer({
+    verifier,
+    nameOf: (userId) => profiles.nameOf(userId),
+    page: { tesseraUrl, app, publishableKey },
+    publicDir: fileURLToPath(new URL('../public/', import.meta.url)),
+    clientBundle,
+  });
+  const close = async () => {
+    await chat.close();
+    verifier.close();
+    await embedded?.tessera.close();
+  };
+  try {
+    const url = await chat.listen(host, options.port);
+    if (adminToken !== undefined) await configureApp(tesseraUrl, app, adminToken, url);
+    return {
+      url,
+      tesseraUrl,
+      app,
+      publishableKey,
+      adminToken: embedded?.credentials.adminToken,
+      chat,
+      verifier,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The file `@tessera/client/browser` names: built by `npm run build -w @tessera/client`. */
+function publishedClientBundle(): string {
+  const file = createRequire(import.meta.url).resolve('@tessera/client/browser');
+  if (!existsSync(file)) throw new Error(`${file} is missing: build it with npm run build -w @tessera/client`);
+  return file;
+}
