@@ -21,19 +21,25 @@ export interface KeySetOptions {
   timeoutMs?: number;
 }
 
+/** The app's keys: `getKey` for `jwtVerify`, `reload` to fetch them at once (the feed says a key was rotated in). */
+export interface RemoteKeySet {
+  getKey: JWTVerifyGetKey;
+  reload(): Promise<void>;
+}
+
 /**
  * The key resolver `jwtVerify` calls, with failures turned into Tessera's codes: a key set that
  * cannot be fetched is `unavailable` (retry later), and so is a key that is not in a set fetched
  * within the cooldown (it may be a key rotated in since); a key missing from a fresh fetch means
  * the token is not this app's (`invalid_token`).
  */
-export function remoteKeySet(jwksUrl: URL, options: KeySetOptions = {}): JWTVerifyGetKey {
+export function remoteKeySet(jwksUrl: URL, options: KeySetOptions = {}): RemoteKeySet {
   const keys = createRemoteJWKSet(jwksUrl, {
     cacheMaxAge: options.maxAgeMs ?? 300_000,
     cooldownDuration: options.cooldownMs ?? 10_000,
     timeoutDuration: options.timeoutMs ?? 5_000,
   });
-  return async (header, token) => {
+  const getKey: JWTVerifyGetKey = async (header, token) => {
     const coolingDown = keys.coolingDown;
     try {
       return await keys(header, token);
@@ -48,4 +54,5 @@ export function remoteKeySet(jwksUrl: URL, options: KeySetOptions = {}): JWTVeri
       throw new VerifierError('unavailable', { message: "The app's signing keys could not be fetched.", cause: error });
     }
   };
+  return { getKey, reload: () => keys.reload() };
 }

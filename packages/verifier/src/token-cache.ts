@@ -29,6 +29,11 @@ export class VerifiedTokenCache {
     this.entries.set(token, principal);
   }
 
+  /** Forgets the tokens of `userId` (a walk over the cache, for rare events: the user changed). */
+  forgetUser(userId: string): void {
+    for (const [token, principal] of this.entries) if (principal.userId === userId) this.entries.delete(token);
+  }
+
   clear(): void {
     this.entries.clear();
   }

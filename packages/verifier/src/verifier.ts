@@ -3,6 +3,8 @@ import { decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from
 import { VerifierError } from './errors.js';
 import { remoteKeySet, type KeySetOptions } from './key-set.js';
 import { principalOf, type Principal } from './principal.js';
+import type { FeedStatus } from './event-stream.js';
+import { RevocationFeed, type FeedContext, type FeedOptions } from './feed.js';
 import type { RevocationListener, RevocationSource } from './revocation.js';
 import { VerifiedTokenCache } from './token-cache.js';
 
@@ -41,7 +43,15 @@ export interface VerifierOptions {
   cacheSize?: number;
   /** Fetching and keeping the app's public keys. */
   keys?: KeySetOptions;
-  /** Sessions ended before their tokens expire; checked on every `verify`. */
+  /**
+   * The app's secret key (`sk_…`, scope `sessions:read`): with it the verifier subscribes to
+   * Tessera's revocation feed (`GET …/events`) and may ask Tessera about a token
+   * (`POST …/introspect`). Without it, tokens are checked offline only.
+   */
+  secretKey?: string;
+  /** The revocation feed's settings (see {@link FeedOptions}); `false` turns the feed off even with a secret key. */
+  feed?: FeedOptions | false;
+  /** Sessions ended before their tokens expire, from a source of the app's own; checked on every `verify`. */
   revocations?: RevocationSource;
   /** The current time in milliseconds since the epoch; default `Date.now` (tests move a clock instead). */
   now?: () => number;
@@ -83,8 +93,33 @@ export interface Verifier {
    */
   onRevoked(listener: RevocationListener): () => void;
   /**
-   * Forgets the verified tokens; `verify` then rejects with `unavailable`. Call it when the
-   * server shuts down (the revocation feed, once there, is closed here too).
+   * Resolves once Tessera's revocation feed is live (its stream said `ready`), at once without
+   * a feed. Rejects when Tessera refuses the secret key or its scope (a configuration error,
+   * also told to `feed.onError`), or when the verifier is closed first. An app may wait for it
+   * before accepting connections; before it, each token is checked online.
+   *
+   * @example
+   * ```ts
+   * await verifier.ready();
+   * httpServer.listen(8080);
+   * ```
+   */
+  ready(): Promise<void>;
+  /**
+   * Where the revocation feed stands: `connecting`, `live`, `down` (reconnecting), `refused`
+   * (the key was refused; retried slowly), `closed`, or `off` without a secret key.
+   *
+   * @example
+   * ```ts
+   * health.check('tessera-feed', () => verifier.status === 'live');
+   * ```
+   */
+  readonly status: FeedStatus;
+  /** Revoked sessions and refused users held in memory now (each until its tokens expire); 0 without a feed. */
+  readonly revokedCount: number;
+  /**
+   * Forgets the verified tokens, closes the revocation feed and its timers; `verify` then
+   * rejects with `unavailable`. Call it when the server shuts down.
    *
    * @example
    * ```ts
@@ -121,7 +156,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const keys = remoteKeySet(new URL(`${appBase(options.url)}/.well-known/jwks.json`), options.keys);
   const now = options.now ?? Date.now;
   const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000, now);
-  const check: SignatureCheck = { keys, issuer, audience: options.app, now, tolerance: options.clockToleranceSeconds };
+  const tolerance = options.clockToleranceSeconds ?? 5;
+  const check: SignatureCheck = { keys: keys.getKey, issuer, audience: options.app, now, tolerance };
+  const feed = feedOf(options, {
+    appUrl: appBase(options.url),
+    now,
+    toleranceMs: tolerance * 1000,
+    forgetUser: (userId) => cache.forgetUser(userId),
+    reloadKeys: () => keys.reload(),
+  });
   let closed = false;
 
   return {
@@ -135,16 +178,37 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const revoked = options.revocations?.revoked(principal.sessionId);
       if (revoked !== undefined) throw new VerifierError(revoked);
+      const online = feed?.check(principal, token);
+      if (online !== undefined) await online;
       return principal;
     },
     onRevoked(listener) {
-      return options.revocations?.onRevoked?.(listener) ?? (() => {});
+      const stops = [options.revocations?.onRevoked?.(listener), feed?.onRevoked(listener)];
+      return () => stops.forEach((stop) => stop?.());
+    },
+    ready() {
+      return feed?.whenReady() ?? Promise.resolve();
+    },
+    get status() {
+      if (feed === undefined) return closed ? 'closed' : 'off';
+      return feed.status;
+    },
+    get revokedCount() {
+      return feed?.revokedCount ?? 0;
     },
     close() {
       closed = true;
       cache.clear();
+      feed?.close();
     },
   };
+}
+
+/** The revocation feed, when the verifier has a secret key and the feed is not turned off. */
+function feedOf(options: VerifierOptions, context: Omit<FeedContext, 'secretKey'>): RevocationFeed | undefined {
+  if (options.secretKey === undefined || options.feed === false) return undefined;
+  if (!options.secretKey.startsWith('sk_')) throw new TypeError("secretKey must be the app's secret key (sk_…)");
+  return new RevocationFeed({ ...context, secretKey: options.secretKey }, options.feed);
 }
 
 interface SignatureCheck {
@@ -152,7 +216,7 @@ interface SignatureCheck {
   issuer: string;
   audience: string;
   now: () => number;
-  tolerance: number | undefined;
+  tolerance: number;
 }
 
 /** The claims of a token whose signature and registered claims hold; throws a {@link VerifierError}. */
@@ -165,7 +229,7 @@ async function verifySignature(token: string, check: SignatureCheck): Promise<Ac
       issuer: check.issuer,
       audience: check.audience,
       algorithms: ALGORITHMS,
-      clockTolerance: check.tolerance ?? 5,
+      clockTolerance: check.tolerance,
       currentDate: new Date(check.now()),
       requiredClaims: ['sub', 'sid', 'iat', 'exp'],
     });
