@@ -142,6 +142,8 @@ export const pageOf = <T extends TSchema>(item: T) =>
 /**
  * Claims of an access token. `aud` is the app (`namespace/app`). The user's roles, tags and
  * chosen `customData` are there when the app's `accessTokenClaims` setting asks for them.
+ * `kind` is the user's kind when the token was issued; every token carries it, but tokens
+ * issued before Tessera added it (December 2026) do not, hence optional.
  */
 export interface AccessTokenClaims extends UserTokenClaims {
   iss: string;
@@ -151,4 +153,5 @@ export interface AccessTokenClaims extends UserTokenClaims {
   iat: number;
   exp: number;
   jti: string;
+  kind?: UserKind;
 }

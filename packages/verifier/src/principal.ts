@@ -1,9 +1,10 @@
-import type { AccessTokenClaims } from '@tessera/protocol';
+import type { AccessTokenClaims, UserKind } from '@tessera/protocol';
 
 /**
  * The user behind a verified access token. Times are milliseconds since the epoch. `roles` is
  * empty when the app's `accessTokenClaims` leave roles out; `tags` and `customData` are there
- * only when the app puts them in its tokens.
+ * only when the app puts them in its tokens. `kind` is the user's kind when the token was
+ * issued; it is undefined only for tokens issued by a Tessera older than the `kind` claim.
  *
  * @example
  * ```ts
@@ -19,6 +20,8 @@ export interface Principal {
   readonly sessionId: string;
   /** `namespace/app` (`aud`). */
   readonly app: string;
+  /** `registered`, `anonymous`, `guest` or `external` (`kind`); undefined for tokens that predate the claim. */
+  readonly kind?: UserKind;
   readonly roles: readonly string[];
   readonly tags?: readonly string[];
   readonly customData?: Readonly<Record<string, unknown>>;
@@ -36,6 +39,7 @@ export function principalOf(claims: AccessTokenClaims): Principal {
     userId: claims.sub,
     sessionId: claims.sid,
     app: claims.aud,
+    ...(claims.kind === undefined ? {} : { kind: claims.kind }),
     roles: Object.freeze([...(claims.roles ?? [])]),
     ...(claims.tags === undefined ? {} : { tags: Object.freeze([...claims.tags]) }),
     ...(claims.customData === undefined ? {} : { customData: claims.customData }),

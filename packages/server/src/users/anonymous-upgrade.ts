@@ -32,8 +32,9 @@ export class AnonymousUpgrade {
     // The user's change, its new session and the end of its anonymous sessions commit together:
     // a failure leaves the anonymous user and its session usable and its login free, and no
     // tokens are answered for an upgrade that did not happen. The session is a registered
-    // user's, which does not expire.
-    const credentials = await this.sessions.start(app, { ...user, expiresAt: null }, UPGRADE_SESSION_STRATEGY, client, {
+    // user's, which does not expire, and its tokens (signed before the transaction) say so.
+    const registered: UserRecord = { ...user, kind: 'registered', expiresAt: null };
+    const credentials = await this.sessions.start(app, registered, UPGRADE_SESSION_STRATEGY, client, {
       endingOthers: 'user_upgraded',
       alongside: async (repositories) => {
         await this.register(repositories, app, user, account);

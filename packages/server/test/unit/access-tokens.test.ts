@@ -59,7 +59,12 @@ const service = () => new AccessTokenService(keys, clock, () => ISSUER_BASE, CAC
 const isPending = (value: unknown): boolean => value instanceof Promise;
 const headerOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
-const subject = (notAfter = clock.now() + 86_400_000) => ({ userId: 'u1', sessionId: 's1', notAfter });
+const subject = (notAfter = clock.now() + 86_400_000) => ({
+  userId: 'u1',
+  sessionId: 's1',
+  notAfter,
+  kind: 'registered' as const,
+});
 
 describe('AccessTokenService (auth/tokens/access-tokens.ts)', () => {
   it("signs the app's claims and verifies them back", async () => {
@@ -76,6 +81,7 @@ describe('AccessTokenService (auth/tokens/access-tokens.ts)', () => {
       sid: 's1',
       iat: issuedAt,
       exp: issuedAt + TTL_S,
+      kind: 'registered',
     });
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(headerOf(token)).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });

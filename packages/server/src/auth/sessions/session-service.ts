@@ -158,6 +158,7 @@ export class SessionService {
       userId: user.id,
       sessionId: row.id,
       notAfter: row.expires_at,
+      kind: user.kind,
       user,
     });
     const reconnect = this.reconnectTokens.first(app, { id: row.id, expiresAt: row.expires_at }, now);
@@ -178,6 +179,7 @@ export class SessionService {
       userId: user.id,
       sessionId: session.id,
       notAfter: session.expiresAt,
+      kind: user.kind,
       user,
     });
     const idleExpiresAt = now + app.settings.sessionIdleTimeout * 1000;

@@ -1,5 +1,5 @@
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import type { AccessTokenClaims } from '@tessera/protocol';
+import type { AccessTokenClaims, UserKind } from '@tessera/protocol';
 import type { Logger } from 'pino';
 import { TesseraError } from '../../errors.js';
 import { BoundedCache } from '../../lib/bounded-cache.js';
@@ -24,6 +24,8 @@ export interface AccessTokenSubject {
   userId: string;
   sessionId: string;
   notAfter: number;
+  /** The user's kind, which every token carries (`kind`), whatever the app's `accessTokenClaims`. */
+  kind: UserKind;
   /** The user, whose roles, tags and customData the app's `accessTokenClaims` copy; without it the token has none. */
   user?: ClaimedUserFields;
 }
@@ -76,6 +78,7 @@ export class AccessTokenService {
       iat: issuedAt,
       exp: expiresAt,
       jti: uuidv7(this.clock.now()),
+      kind: subject.kind,
       ...(subject.user === undefined ? {} : this.userClaims.of(app, subject.user)),
     };
     return { token: signCompactJws(signer, TOKEN_TYPE, claims), expiresAt: expiresAt * 1000 };
