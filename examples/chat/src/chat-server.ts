@@ -1,15 +1,17 @@
 /**
  * The chat server: Node's HTTP server serving the page, and Socket.io on it. Every socket belongs
- * to a Tessera session (see session-guard.ts); posting needs the role `member` in the access token.
+ * to a Tessera session (`@tessera/verifier/socket.io`: a valid access token to connect, and a
+ * `tessera:session_ended` then a disconnect when the session ends); posting needs the role
+ * `member` in the access token.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Verifier } from '@tessera/verifier';
-import { Server, type Socket } from 'socket.io';
+import { tesseraSocketIo, type TesseraSocketData } from '@tessera/verifier/socket.io';
+import { Server, type DefaultEventsMap, type Socket } from 'socket.io';
 import { ChatError, DEFAULT_LIMITS, Rooms, type Member, type RoomLimits } from './rooms.js';
-import { guardSessions, principalOf } from './session-guard.js';
 
 /** The role a user needs to post; the app gives it to registered users and guests (`newUserRoles`). */
 export const MEMBER_ROLE = 'member';
@@ -35,16 +37,20 @@ export interface ChatServerOptions {
 
 export interface ChatServer {
   readonly http: HttpServer;
-  readonly io: Server;
+  readonly io: ChatIo;
   /** Listens on `host:port` (0: a free port); resolves to the page's URL. */
   listen(host: string, port: number): Promise<string>;
   close(): Promise<void>;
 }
 
-interface ChatSocketData {
+/** What a socket carries: its principal (set by the Tessera middleware), then who it is in the chat. */
+interface ChatSocketData extends TesseraSocketData {
   member: Member;
   canPost: boolean;
 }
+
+type ChatIo = Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, ChatSocketData>;
+type ChatSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, ChatSocketData>;
 
 type Ack = (answer: { ok: true; [key: string]: unknown } | { ok: false; code: string; message: string }) => void;
 
@@ -54,18 +60,16 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       if (!response.headersSent) response.writeHead(500).end();
     });
   });
-  const io = new Server(http, { serveClient: true, maxHttpBufferSize: 16 * 1024 });
+  const io: ChatIo = new Server(http, { serveClient: true, maxHttpBufferSize: 16 * 1024 });
   const rooms = new Rooms(options.limits ?? DEFAULT_LIMITS);
-  const stopGuard = guardSessions(io, options.verifier);
+  const tessera = tesseraSocketIo(options.verifier);
+  io.use(tessera);
   io.use((socket, next) => {
-    const principal = principalOf(socket);
+    const { principal } = socket.data;
     options.nameOf(principal.userId).then(
       (name) => {
-        const data: ChatSocketData = {
-          member: { userId: principal.userId, name },
-          canPost: principal.roles.includes(MEMBER_ROLE),
-        };
-        Object.assign(socket.data as object, data);
+        socket.data.member = { userId: principal.userId, name };
+        socket.data.canPost = principal.roles.includes(MEMBER_ROLE);
         next();
       },
       () => next(Object.assign(new Error('The profile could not be read.'), { data: { code: 'unavailable' } })),
@@ -88,15 +92,15 @@ export function createChatServer(options: ChatServerOptions): ChatServer {
       return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     },
     async close() {
-      stopGuard();
+      tessera.close();
       await io.close();
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
 }
 
-function onConnection(io: Server, rooms: Rooms, socket: Socket): void {
-  const { member, canPost } = socket.data as ChatSocketData;
+function onConnection(io: ChatIo, rooms: Rooms, socket: ChatSocket): void {
+  const { member, canPost } = socket.data;
   const presence = (room: string) => io.to(room).emit('presence', { room, online: rooms.online(room) });
   socket.emit('welcome', {
     user: member,
@@ -142,7 +146,7 @@ function onConnection(io: Server, rooms: Rooms, socket: Socket): void {
 }
 
 /** Runs a handler for an event with an acknowledgement: its answer, or the ChatError it threw as `{ ok: false, code }`. */
-function handle(socket: Socket, event: string, handler: (payload: unknown) => Record<string, unknown>): void {
+function handle(socket: ChatSocket, event: string, handler: (payload: unknown) => Record<string, unknown>): void {
   socket.on(event, (payload: unknown, ack?: unknown) => {
     const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
     try {

@@ -32,6 +32,8 @@ export interface StartChatOptions {
   tessera: ({ embedded: true } & Omit<EmbeddedTesseraOptions, 'host'>) | ({ embedded: false } & ExistingTessera);
   /** `@tessera/client`'s browser bundle; default the file of its `@tessera/client/browser` export. */
   clientBundle?: string;
+  /** How long to wait for the verifier's revocation feed before accepting sockets anyway; default 10 000 ms. */
+  feedWaitMs?: number;
 }
 
 export interface RunningChat {
@@ -58,7 +60,8 @@ export async function startChat(options: StartChatOptions): Promise<RunningChat>
   const secretKey = embedded?.credentials.secretKey ?? tessera!.secretKey;
   const adminToken = embedded?.credentials.adminToken ?? tessera!.adminToken;
 
-  const verifier = createVerifier({ url: tesseraUrl, app });
+  // With the secret key, the verifier hears Tessera's revocation feed: logouts and disabled users cut sockets at once.
+  const verifier = createVerifier({ url: tesseraUrl, app, secretKey });
   const profiles = new Profiles(tesseraUrl, app, secretKey);
   const chat = createChatServer({
     verifier,
@@ -73,6 +76,7 @@ export async function startChat(options: StartChatOptions): Promise<RunningChat>
     await embedded?.tessera.close();
   };
   try {
+    await feedLive(verifier, options.feedWaitMs ?? 10_000);
     const url = await chat.listen(host, options.port);
     if (adminToken !== undefined) await configureApp(tesseraUrl, app, adminToken, url);
     return {
@@ -88,6 +92,23 @@ export async function startChat(options: StartChatOptions): Promise<RunningChat>
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/**
+ * Waits until the verifier hears Tessera's revocation feed. A feed still down after `waitMs` is
+ * reported and the chat starts anyway: meanwhile the verifier checks each token online.
+ */
+async function feedLive(verifier: Verifier, waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)));
+  try {
+    if ((await Promise.race([verifier.ready(), late])) === 'late')
+      process.emitWarning(
+        `Tessera's revocation feed is not live yet (${verifier.status}); tokens are checked online meanwhile.`,
+      );
+  } finally {
+    clearTimeout(timer);
   }
 }
 
