@@ -8,6 +8,7 @@ import { PasswordPolicySettings } from '../auth/passwords/settings.js';
 import { RealtimeSettings } from './realtime-settings.js';
 import { AllowedOriginsSetting } from './allowed-origins.js';
 import { AccessTokenClaimsSettings } from './access-token-claims.js';
+import { NewUserRolesSettings } from './new-user-roles.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -34,6 +35,7 @@ export const AppSettingsSchema = Type.Object(
       description: 'Lifetime of an access token.',
     }),
     accessTokenClaims: AccessTokenClaimsSettings,
+    newUserRoles: NewUserRolesSettings,
     sessionIdleTimeout: Type.Integer({
       default: 2 * HOUR,
       minimum: MINUTE,

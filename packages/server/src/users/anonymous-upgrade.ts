@@ -1,4 +1,5 @@
 import type { Static } from 'typebox';
+import { rolesAfterUpgrade } from '../apps/new-user-roles.js';
 import { TesseraError } from '../errors.js';
 import type { AppRecord, Repositories, UserRecord } from '../store/repositories/index.js';
 import type { SignupBodySchema } from './profile-schema.js';
@@ -33,7 +34,12 @@ export class AnonymousUpgrade {
     // a failure leaves the anonymous user and its session usable and its login free, and no
     // tokens are answered for an upgrade that did not happen. The session is a registered
     // user's, which does not expire, and its tokens (signed before the transaction) say so.
-    const registered: UserRecord = { ...user, kind: 'registered', expiresAt: null };
+    const registered: UserRecord = {
+      ...user,
+      kind: 'registered',
+      expiresAt: null,
+      roles: rolesAfterUpgrade(app.settings.newUserRoles, user.roles),
+    };
     const credentials = await this.sessions.start(app, registered, UPGRADE_SESSION_STRATEGY, client, {
       endingOthers: 'user_upgraded',
       alongside: async (repositories) => {
@@ -61,7 +67,7 @@ export class AnonymousUpgrade {
     user: UserRecord,
     account: NewAccount,
   ): Promise<void> {
-    if (await this.users.registerAnonymous(repositories, app, user.id, account)) return;
+    if (await this.users.registerAnonymous(repositories, app, user, account)) return;
     const current = await repositories.users.findById(app.id, user.id);
     if (current === undefined) throw new TesseraError('user_not_found');
     // Lost a race: the user ended, or a concurrent upgrade got there first.

@@ -16,6 +16,7 @@ import type { LoginThrottle } from '../auth/throttle/login-throttle.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { AppRecord, Repositories, UserRecord, UserRowPatch } from '../store/repositories/index.js';
 import { presentUser } from '../presenters/users.js';
+import { newUserRolesOf, rolesAfterUpgrade } from '../apps/new-user-roles.js';
 import { externalIdIn } from './user-address.js';
 import {
   CUSTOM_DATA_MAX_BYTES,
@@ -119,6 +120,8 @@ export class UserService {
   /**
    * Creates a user of any kind: signup, and the strategies that provision users on first login
    * (anonymous, guest, external identities). Profile fields are validated by the caller's schema.
+   * The user starts with the app's `newUserRoles` for its kind, unless the profile gives `roles`
+   * (the secret key's create, an external identity's mapped roles claim): those win.
    * `repositories` are a transaction's when the new user must be written together with more rows.
    */
   async create(
@@ -143,7 +146,7 @@ export class UserService {
         avatar_url: null,
         tags: '[]',
         custom_data: null,
-        roles: '[]',
+        roles: JSON.stringify(newUserRolesOf(app.settings.newUserRoles, kind)),
         ...profileColumns(profile),
         password_hash: passwordHash,
         created_at: now,
@@ -157,17 +160,23 @@ export class UserService {
   }
 
   /**
-   * Writes `account` over the live anonymous user `userId`, in `repositories`' transaction.
-   * Returns false when the user is no longer a live anonymous one.
+   * Writes `account` over the live anonymous user `user`, in `repositories`' transaction, with
+   * the roles {@link rolesAfterUpgrade} gives. Returns false when the user is no longer a live
+   * anonymous one.
    */
   async registerAnonymous(
     repositories: Repositories,
     app: AppRecord,
-    userId: string,
+    user: Pick<UserRecord, 'id' | 'roles'>,
     { profile, passwordHash }: NewAccount,
   ): Promise<boolean> {
-    const patch = { ...profileColumns(profile), password_hash: passwordHash, updated_at: this.clock.now() };
-    return this.writeUnique(() => repositories.ephemeralUsers.registerAnonymous(app.id, userId, patch));
+    const patch: UserRowPatch = {
+      ...profileColumns(profile),
+      roles: JSON.stringify(rolesAfterUpgrade(app.settings.newUserRoles, user.roles)),
+      password_hash: passwordHash,
+      updated_at: this.clock.now(),
+    };
+    return this.writeUnique(() => repositories.ephemeralUsers.registerAnonymous(app.id, user.id, patch));
   }
 
   /**
