@@ -5,20 +5,65 @@ import * as verifier from '../src/index.js';
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   exports: Record<string, string | Record<string, string>>;
   dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
+};
+
+/** The integrations' entry points, and the values each exports. */
+const INTEGRATIONS: Record<string, string[]> = {
+  './ws': ['tesseraUpgrade'],
+  './socket.io': ['SESSION_ENDED_EVENT', 'sessionRoom', 'tesseraSocketIo', 'userRoom'],
+  './fastify': ['principalOf', 'tesseraFastify'],
+  './express': ['principalOf', 'tesseraExpress'],
+  './feathers': ['TesseraStrategy'],
 };
 
 // issue 15: @tessera/verifier's public surface is a whitelist.
 describe('the public surface of @tessera/verifier', () => {
   it('is an explicit exports map, without wildcards', () => {
-    expect(Object.keys(manifest.exports)).toEqual(['.', './package.json']);
+    expect(Object.keys(manifest.exports)).toEqual(['.', ...Object.keys(INTEGRATIONS), './package.json']);
     expect(JSON.stringify(manifest.exports)).not.toContain('*');
-    const main = manifest.exports['.'] as Record<string, string>;
-    expect(Object.keys(main)).toEqual(['tessera-source', 'types', 'default']);
-    expect(existsSync(new URL(`../${main['tessera-source']}`, import.meta.url))).toBe(true);
+    for (const entry of ['.', ...Object.keys(INTEGRATIONS)]) {
+      const paths = manifest.exports[entry] as Record<string, string>;
+      expect(Object.keys(paths), entry).toEqual(['tessera-source', 'types', 'default']);
+      expect(existsSync(new URL(`../${paths['tessera-source']}`, import.meta.url)), entry).toBe(true);
+      const built = paths['tessera-source']!.replace(/^\.\/src\//, './dist/').replace(/\.ts$/, '');
+      expect([paths.types, paths.default], entry).toEqual([`${built}.d.ts`, `${built}.js`]);
+    }
   });
 
   it('depends on jose and the protocol only', () => {
     expect(Object.keys(manifest.dependencies).sort()).toEqual(['@tessera/protocol', 'jose']);
+  });
+
+  it("has the integrations' libraries as optional peer dependencies, of the majors the repository tests", () => {
+    const peers = Object.keys(manifest.peerDependencies).sort();
+    expect(peers).toEqual([
+      '@feathersjs/authentication',
+      '@feathersjs/errors',
+      '@feathersjs/feathers',
+      'express',
+      'fastify',
+      'socket.io',
+      'ws',
+    ]);
+    expect(Object.keys(manifest.peerDependenciesMeta).sort()).toEqual(peers);
+    for (const peer of peers) {
+      expect(manifest.peerDependenciesMeta[peer], peer).toEqual({ optional: true });
+      const installed = (
+        JSON.parse(readFileSync(new URL(`../../../node_modules/${peer}/package.json`, import.meta.url), 'utf8')) as {
+          version: string;
+        }
+      ).version;
+      expect(manifest.peerDependencies[peer], peer).toBe(`^${installed.split('.')[0]!}.0.0`);
+    }
+  });
+
+  it('exports exactly these values from each integration; their shared internals stay inside', async () => {
+    for (const [entry, values] of Object.entries(INTEGRATIONS)) {
+      const module = (await import(`../src/integrations/${entry.slice(2)}.js`)) as Record<string, unknown>;
+      expect(Object.keys(module).sort(), entry).toEqual(values);
+    }
   });
 
   it('exports exactly these values; internals stay inside', () => {
