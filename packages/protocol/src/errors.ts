@@ -216,6 +216,12 @@ export const ERROR_CODES = {
     closeCode: 4018,
     retryable: true,
   },
+  too_many_event_streams: {
+    status: 429,
+    message: 'This app has as many event streams open on this server as it allows; close one, or retry later.',
+    closeCode: 4019,
+    retryable: true,
+  },
   too_many_connections: {
     status: 429,
     message: 'This user has as many realtime connections as the app allows; close one first.',

@@ -15,6 +15,9 @@ import type { Maintenance } from './maintenance.js';
 import type { AuthTokenService } from './auth/tokens/auth-tokens.js';
 import type { AbuseLimiter } from './auth/limits/abuse-limiter.js';
 import type { SessionKillSwitch } from './auth/sessions/kill-switch.js';
+import type { AppEventLog } from './events/append.js';
+import type { EventWakeUps } from './events/wake-ups.js';
+import type { EventStreams } from './events/stream.js';
 
 /** Every service of a running server, wired once by `wireServices`. Transports (HTTP, realtime, CLI) take the part they use. */
 export interface Services {
@@ -42,6 +45,12 @@ export interface Services {
   limits: AbuseLimiter;
   /** The app-wide "end every session started before T" after a breach. */
   killSwitch: SessionKillSwitch;
+  /** The app event log: appends events in the transaction of the change they record. */
+  events: AppEventLog;
+  /** What wakes the event streams' readers: commits on this node and, over the bus, on the others. */
+  eventWakeUps: EventWakeUps;
+  /** The app event streams open on this node, with the per-app readers that feed them. */
+  eventStreams: EventStreams;
 }
 
 /** Live realtime connections per session (the realtime gateway, from its cluster-wide presence view). */

@@ -46,6 +46,10 @@ import { LoginThrottle } from './auth/throttle/login-throttle.js';
 import { AbuseLimiter } from './auth/limits/abuse-limiter.js';
 import { UserMaintenance } from './users/maintenance.js';
 import { Maintenance } from './maintenance.js';
+import { AppEventLog } from './events/append.js';
+import { EventWakeUps } from './events/wake-ups.js';
+import { LiveEventReaders } from './events/live-readers.js';
+import { EventStreams } from './events/stream.js';
 
 export interface TesseraOptions {
   config: Readonly<Config>;
@@ -90,7 +94,12 @@ export const VERSION = (
  * The CLI uses this; `createTessera` builds the server on top of it.
  */
 export async function openServices(
-  { config, clock = systemClock, logger = createLogger(config.logLevel) }: TesseraOptions,
+  {
+    config,
+    clock = systemClock,
+    logger = createLogger(config.logLevel),
+    realTime: timeline = realTime(),
+  }: TesseraOptions,
   issuerBase?: () => string,
 ): Promise<Services> {
   const masterKey = loadMasterKey(config, logger);
@@ -111,7 +120,7 @@ export async function openServices(
     throw error;
   }
   const defaultIssuer = () => config.publicUrl?.replace(/\/$/, '') ?? `http://${config.host}:${config.port}`;
-  const services = wireServices(store, masterKey, config, clock, issuerBase ?? defaultIssuer, logger);
+  const services = wireServices(store, masterKey, config, { clock, timeline }, issuerBase ?? defaultIssuer, logger);
   try {
     const sealed = await services.apps.sealPlaintextSecrets();
     if (sealed > 0)
@@ -154,6 +163,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     version: VERSION,
     state,
     liveConnections: realtime,
+    eventStreams: services.eventStreams,
   });
   realtime.attach(http.server);
   let maintenance: PeriodicTask | undefined;
@@ -174,6 +184,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       { realtimeConnections: realtime.connections },
       'shutdown: closing the port; realtime sockets close with server_shutdown; requests in flight finish',
     );
+    // Event streams never end by themselves: they end now, and their subscribers resume on another node.
+    services.eventStreams.close();
     // The gateway refuses upgrades and sends every socket its close frame before the port closes.
     const sockets = realtime.close().then(() => logger.info('shutdown: realtime sockets closed'));
     // Node closes idle keep-alive connections only when the port closes: those whose request was in flight then go here.
@@ -213,6 +225,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
 /** Releases what the services hold: hashing threads, the Redis connections, the database pool. */
 export async function closeServices(services: Services): Promise<void> {
   await services.passwords.close();
+  services.eventStreams.close();
+  services.eventWakeUps.close();
   await services.cluster.close();
   await services.store.close();
 }
@@ -221,7 +235,7 @@ function wireServices(
   store: Store,
   masterKey: MasterKey,
   config: Readonly<Config>,
-  clock: Clock,
+  { clock, timeline }: { clock: Clock; timeline: Timeline },
   issuerBase: () => string,
   logger: Logger,
 ): Services {
@@ -242,8 +256,29 @@ function wireServices(
   const sessionCache = new SessionCache(clock, config.sessionCacheTtlMs, caches.sessions);
   const revocations = new RevocationFeed(cluster.bus, sessionCache, logger);
   const successorKey = masterKey.deriveKey(SUCCESSOR_KEY_PURPOSE);
-  const reconnectTokens = new ReconnectTokens(successorKey, repositories, clock, revocations);
-  const sessions = new SessionService(repositories, accessTokens, reconnectTokens, sessionCache, clock, revocations);
+  const eventWakeUps = new EventWakeUps(cluster.bus, logger);
+  const events = new AppEventLog(eventWakeUps, clock);
+  const eventReaders = new LiveEventReaders(repositories, eventWakeUps, {
+    pollIntervalMs: config.events.pollIntervalMs,
+    timeline,
+    logger,
+  });
+  const eventStreams = new EventStreams(repositories, eventReaders, {
+    retentionSeconds: config.events.retentionSeconds,
+    maxStreamsPerApp: config.events.maxStreamsPerApp,
+    timeline,
+    logger,
+  });
+  const reconnectTokens = new ReconnectTokens(successorKey, repositories, clock, revocations, events);
+  const sessions = new SessionService(
+    repositories,
+    accessTokens,
+    reconnectTokens,
+    sessionCache,
+    clock,
+    revocations,
+    events,
+  );
   const throttle = new LoginThrottle(cluster.ephemeral);
   const limits = new AbuseLimiter(cluster.ephemeral, clock, logger);
   const users = new UserService(repositories, passwords, sessions, clock, throttle);
@@ -293,6 +328,9 @@ function wireServices(
     authTokens,
     limits,
     killSwitch,
+    events,
+    eventWakeUps,
+    eventStreams,
   };
 }
 

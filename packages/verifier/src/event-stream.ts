@@ -68,8 +68,10 @@ export class EventStream {
       }
       await this.read(response.body, controller);
       throw new VerifierError('unavailable', { message: 'Tessera ended the event stream.' });
-    } catch (error) {
+    } catch (caught) {
       if (this.status === 'closed') return;
+      // An abort of ours (silence) says why better than the error the read failed with.
+      const error: unknown = controller.signal.aborted ? controller.signal.reason : caught;
       this.options.onError(
         error instanceof VerifierError
           ? error

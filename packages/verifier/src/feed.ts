@@ -235,16 +235,14 @@ export class RevocationFeed {
         this.context.forgetUser(event.userId);
         return;
       case 'signing_key.rotated':
-        this.context
-          .reloadKeys()
-          .catch((cause: unknown) =>
-            this.report(
-              new VerifierError('unavailable', {
-                message: "The app's keys could not be fetched after a rotation.",
-                cause,
-              }),
-            ),
-          );
+        this.context.reloadKeys().catch((cause: unknown) =>
+          this.report(
+            new VerifierError('unavailable', {
+              message: "The app's keys could not be fetched after a rotation.",
+              cause,
+            }),
+          ),
+        );
         return;
       default:
         // A type this version does not know: later Tessera versions may add some.

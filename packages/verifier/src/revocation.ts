@@ -2,8 +2,9 @@
 export type RevocationCode = 'session_revoked' | 'user_disabled';
 
 /**
- * Where `verify` learns that a session ended before its tokens expire. Tessera's revocation feed
- * (issue 15) will be one; until then an app may plug in its own. It is asked on every `verify`,
+ * Where `verify` learns that a session ended before its tokens expire, besides Tessera's
+ * revocation feed (which the verifier subscribes to when given a secret key): an app may plug in
+ * its own. It is asked on every `verify`,
  * for cached tokens too, so it answers from memory; it keeps each revoked session until the
  * session's tokens would have expired anyway.
  *
@@ -42,6 +43,14 @@ export interface RevocationSource {
 /**
  * A session that ended: `sessionId` is absent when every session of `userId` ended at once (the
  * user was disabled or deleted).
+ *
+ * @example
+ * ```ts
+ * verifier.onRevoked((revocation: Revocation) => {
+ *   if (revocation.sessionId === undefined) closeUser(revocation.userId, revocation.code);
+ *   else closeSession(revocation.sessionId, revocation.code);
+ * });
+ * ```
  */
 export interface Revocation {
   readonly userId: string;

@@ -1,5 +1,36 @@
 import Type, { type Static } from 'typebox';
 
+/** The app event stream (`GET /v1/apps/{namespace}/{app}/events`, see docs/events.md). */
+const EventsConfig = Type.Object(
+  {
+    retentionSeconds: Type.Integer({
+      default: 86_400,
+      minimum: 900,
+      maximum: 2_592_000,
+      env: 'TESSERA_EVENTS_RETENTION_SECONDS',
+      description:
+        "How long an app's events are kept for subscribers that resume: at least this, and never less than the app's accessTokenTtl plus a minute. Older events are pruned by the periodic maintenance.",
+    }),
+    maxStreamsPerApp: Type.Integer({
+      default: 64,
+      minimum: 1,
+      maximum: 100_000,
+      env: 'TESSERA_EVENTS_MAX_STREAMS_PER_APP',
+      description:
+        'Event streams one app may hold open on this node; one more answers 429 too_many_event_streams. A backend needs one per process (or one per node of its own cluster).',
+    }),
+    pollIntervalMs: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 60_000,
+      env: 'TESSERA_EVENTS_POLL_INTERVAL_MS',
+      description:
+        'Besides the wake-ups on the cluster bus, each node reads new events of the apps it streams this often, so that an event whose bus message was lost is late by this much at most, never lost.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** The WebSocket gateway's limits and timings (per-app settings are under `settings.realtime`). */
 const RealtimeConfig = Type.Object(
   {
@@ -331,6 +362,7 @@ export const ConfigSchema = Type.Object(
     }),
     caches: CachesConfig,
     realtime: RealtimeConfig,
+    events: EventsConfig,
     shutdownDrainMs: Type.Integer({
       default: 0,
       minimum: 0,

@@ -22,6 +22,8 @@ import { authTokenRoutes } from './routes/auth-tokens.js';
 import { loginRoutes, logoutRoutes } from './routes/authentication.js';
 import { healthRoutes } from './routes/health.js';
 import { introspectionRoutes } from './routes/introspection.js';
+import { eventRoutes } from './routes/events.js';
+import type { EventStreams } from '../events/stream.js';
 import { jwksRoutes } from './routes/jwks.js';
 import { meRoutes } from './routes/me.js';
 import { userSessionRoutes } from './routes/user-sessions.js';
@@ -39,6 +41,8 @@ export interface HttpOptions {
   state?: ServingState;
   /** Counts shown with each session in the session lists. */
   liveConnections: LiveConnections;
+  /** The app event streams of this node (GET /v1/apps/{namespace}/{app}/events). */
+  eventStreams: EventStreams;
 }
 
 /** The Fastify application: REST API, OpenAPI document at /docs, health endpoints. */
@@ -142,6 +146,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
             authTokenRoutes(services),
           ]),
           introspectionRoutes(services),
+          eventRoutes(options.eventStreams),
         ]),
       );
       await scope.register(userScope(services, [logoutRoutes(services), meRoutes(services, options.liveConnections)]));

@@ -15,6 +15,8 @@ export interface Database {
   user_identities: UserIdentityTable;
   auth_tokens: AuthTokenTable;
   used_token_ids: UsedTokenIdTable;
+  app_events: AppEventTable;
+  app_event_sequences: AppEventSequenceTable;
 }
 
 export interface NamespaceTable {
@@ -162,4 +164,20 @@ export interface UsedTokenIdTable {
   issuer: string;
   jti: string;
   expires_at: number;
+}
+
+/** One event of an app's event log (migration 0008); `data` is the event's own fields as JSON. */
+export interface AppEventTable {
+  app_id: string;
+  sequence: number;
+  type: string;
+  user_id: string | null;
+  data: string;
+  created_at: number;
+}
+
+/** The last sequence an app's event log gave out. */
+export interface AppEventSequenceTable {
+  app_id: string;
+  last_sequence: number;
 }

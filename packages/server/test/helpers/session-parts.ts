@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { AppEventLog } from '../../src/events/append.js';
+import { EventWakeUps } from '../../src/events/wake-ups.js';
 import { AppService } from '../../src/apps/app-service.js';
 import { SettingsSealer } from '../../src/apps/sealed-settings.js';
 import { MasterKey } from '../../src/auth/keys/master-key.js';
@@ -62,8 +64,9 @@ export async function openSessionParts(backend: Backend, options: SessionPartsOp
   const cache = new SessionCache(clock, options.cacheTtlMs ?? 2000);
   const revocations = new RevocationFeed(bus, cache, logger);
   const successorKey = masterKey.deriveKey(SUCCESSOR_KEY_PURPOSE);
-  const reconnectTokens = new ReconnectTokens(successorKey, repositories, clock, revocations);
-  const sessions = new SessionService(repositories, accessTokens, reconnectTokens, cache, clock, revocations);
+  const events = new AppEventLog(new EventWakeUps(bus, logger), clock);
+  const reconnectTokens = new ReconnectTokens(successorKey, repositories, clock, revocations, events);
+  const sessions = new SessionService(repositories, accessTokens, reconnectTokens, cache, clock, revocations, events);
   const limits = { ttlMs: 2000, apps: 10, apiKeys: 10, misses: 10 };
   const apps = new AppService(repositories, signingKeys, clock, limits, bus, logger);
   await apps.createNamespace('unit');

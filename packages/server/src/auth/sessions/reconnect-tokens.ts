@@ -1,4 +1,5 @@
 import { TesseraError } from '../../errors.js';
+import type { AppEventLog } from '../../events/append.js';
 import type { Clock } from '../../lib/clock.js';
 import {
   createOpaqueToken,
@@ -60,6 +61,7 @@ export class ReconnectTokens {
     private readonly repositories: Repositories,
     private readonly clock: Clock,
     private readonly revocations: RevocationFeed,
+    private readonly events: AppEventLog,
   ) {}
 
   /**
@@ -94,7 +96,14 @@ export class ReconnectTokens {
     const now = this.clock.now();
     const revoked = await this.repositories.transaction(async (repositories) => {
       await repositories.sessions.supersedeReconnectTokens(session.id, now);
-      return repositories.sessions.revoke(session.id, 'reconnect_token_reused', now);
+      if (!(await repositories.sessions.revoke(session.id, 'reconnect_token_reused', now))) return false;
+      await this.events.append(repositories, session.appId, {
+        type: 'session.ended',
+        userId: session.userId,
+        sessionIds: [session.id],
+        reason: 'reconnect_token_reused',
+      });
+      return true;
     });
     if (revoked) await this.revocations.announce(user, [session.id], 'reconnect_token_reused');
   }

@@ -1,5 +1,6 @@
 import type { AccessTokenClaims, ErrorCode } from '@tessera/protocol';
 import { TesseraError } from '../../errors.js';
+import type { AppEventLog } from '../../events/append.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { andThen, type MaybePromise } from '../../lib/maybe-promise.js';
@@ -84,6 +85,7 @@ export class SessionService {
     private readonly cache: SessionCache,
     private readonly clock: Clock,
     private readonly revocations: RevocationFeed,
+    private readonly events: AppEventLog,
   ) {}
 
   /**
@@ -115,10 +117,7 @@ export class SessionService {
       const session = await repositories.sessions.insert(row);
       await repositories.sessions.insertReconnectToken(reconnect.row);
       await repositories.users.recordLogin(row.app_id, row.user_id, row.created_at);
-      const ended =
-        endingOthers === undefined
-          ? []
-          : await repositories.sessions.revokeAllOfUser(user.id, endingOthers, this.clock.now(), session.id);
+      const ended = endingOthers === undefined ? [] : await this.endAllIn(repositories, user, endingOthers, session.id);
       return { session, ended, alongside };
     });
     user.lastLoginAt = row.created_at;
@@ -283,7 +282,16 @@ export class SessionService {
   async revoke(user: UserRecord, sessionId: string, reason: RevocationReason): Promise<boolean> {
     const session = await this.repositories.sessions.findById(sessionId);
     if (session === undefined || session.userId !== user.id) return false;
-    const revoked = await this.repositories.sessions.revoke(sessionId, reason, this.clock.now());
+    const revoked = await this.repositories.transaction(async (repositories) => {
+      if (!(await repositories.sessions.revoke(sessionId, reason, this.clock.now()))) return false;
+      await this.events.append(repositories, user.appId, {
+        type: 'session.ended',
+        userId: user.id,
+        sessionIds: [sessionId],
+        reason,
+      });
+      return true;
+    });
     if (revoked) await this.revocations.announce(user, [sessionId], reason);
     return revoked;
   }
@@ -299,23 +307,33 @@ export class SessionService {
     options: RevokeAllOptions = {},
   ): Promise<string[]> {
     const { alongside } = options;
-    const now = this.clock.now();
-    const write = (repositories: Repositories) =>
-      repositories.sessions.revokeAllOfUser(user.id, reason, now, exceptSessionId);
-    const sessionIds =
-      alongside === undefined
-        ? await write(this.repositories)
-        : await this.repositories.transaction(async (repositories) => {
-            const ended = await write(repositories);
-            await alongside(repositories);
-            return ended;
-          });
+    const sessionIds = await this.repositories.transaction(async (repositories) => {
+      const ended = await this.endAllIn(repositories, user, reason, exceptSessionId);
+      await alongside?.(repositories);
+      return ended;
+    });
     await this.announceRevokedAll(user, sessionIds, reason);
     return sessionIds;
   }
 
+  /**
+   * Ends every live session of a user but `exceptSessionId` within the caller's transaction, with
+   * its `session.ended` event; returns the ids. Once the transaction committed, the caller tells
+   * everyone with `announceRevokedAll`.
+   */
+  async endAllIn(
+    repositories: Repositories,
+    user: UserRecord,
+    reason: RevocationReason,
+    exceptSessionId?: string,
+  ): Promise<string[]> {
+    const sessionIds = await repositories.sessions.revokeAllOfUser(user.id, reason, this.clock.now(), exceptSessionId);
+    await this.events.append(repositories, user.appId, { type: 'session.ended', userId: user.id, sessionIds, reason });
+    return sessionIds;
+  }
+
   /** A committed end of a user's sessions: this node forgets the user, and everyone hears of the sessions. */
-  private async announceRevokedAll(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
+  async announceRevokedAll(user: UserRecord, sessionIds: string[], reason: RevocationReason): Promise<void> {
     this.cache.invalidateUser(user.id);
     if (sessionIds.length > 0) await this.revocations.announce(user, sessionIds, reason);
   }
@@ -325,12 +343,13 @@ export class SessionService {
    * tells the other nodes itself) and forgets this node's cached sessions. Returns how many ended.
    */
   async revokeStartedBefore(app: AppRecord, before: number): Promise<number> {
-    const revoked = await this.repositories.sessions.revokeStartedBefore(
-      app.id,
-      before,
-      'revoked_before',
-      this.clock.now(),
-    );
+    const reason = 'revoked_before';
+    const revoked = await this.repositories.transaction(async (repositories) => {
+      const ended = await repositories.sessions.revokeStartedBefore(app.id, before, reason, this.clock.now());
+      for (const [userId, sessionIds] of byUser(ended))
+        await this.events.append(repositories, app.id, { type: 'session.ended', userId, sessionIds, reason });
+      return ended.length;
+    });
     this.forgetCachedSessions();
     return revoked;
   }
@@ -381,4 +400,15 @@ export class SessionService {
     session.lastSeenAt = now;
     session.idleExpiresAt = idleExpiresAt;
   }
+}
+
+/** Session ids grouped by their user, in the order the users first appear. */
+function byUser(sessions: { id: string; userId: string }[]): Map<string, string[]> {
+  const grouped = new Map<string, string[]>();
+  for (const { id, userId } of sessions) {
+    const ids = grouped.get(userId);
+    if (ids === undefined) grouped.set(userId, [id]);
+    else ids.push(id);
+  }
+  return grouped;
 }

@@ -6,6 +6,7 @@ import * as sessionsCutoff from './0004_sessions_cutoff.js';
 import * as keyScopes from './0005_key_scopes.js';
 import * as externalIds from './0006_external_ids.js';
 import * as roles from './0007_roles.js';
+import * as appEvents from './0008_app_events.js';
 
 /**
  * Every migration, in order. Listed statically (not read from a folder at run time) so that
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0005_key_scopes': keyScopes,
   '0006_external_ids': externalIds,
   '0007_roles': roles,
+  '0008_app_events': appEvents,
 };

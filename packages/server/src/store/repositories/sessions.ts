@@ -94,18 +94,25 @@ export class SessionsRepository {
   }
 
   /**
-   * Revokes every live session of an app created before `before` (the kill switch); returns how
-   * many. Their reconnect tokens need no change: a revoked session resumes nothing.
+   * Revokes every live session of an app created before `before` (the kill switch); returns the
+   * sessions it revoked with their users. Their reconnect tokens need no change: a revoked
+   * session resumes nothing.
    */
-  async revokeStartedBefore(appId: string, before: number, reason: string, now: number): Promise<number> {
-    const result = await this.db
+  async revokeStartedBefore(
+    appId: string,
+    before: number,
+    reason: string,
+    now: number,
+  ): Promise<{ id: string; userId: string }[]> {
+    const rows = await this.db
       .updateTable('sessions')
       .set({ revoked_at: now, revoked_reason: reason })
       .where('app_id', '=', appId)
       .where('created_at', '<', before)
       .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+      .returning(['id', 'user_id'])
+      .execute();
+    return rows.map((row) => ({ id: row.id, userId: row.user_id }));
   }
 
   async insertReconnectToken(row: NewReconnectTokenRow): Promise<void> {
