@@ -22,11 +22,26 @@ export function pageOriginsOf(pageUrl: string): string[] {
   return hostname === '127.0.0.1' ? [origin, `http://localhost:${port}`] : [origin];
 }
 
+/**
+ * Sets the chat's settings on the app. The page's origins are added to those the app allows
+ * already (other pages of the app keep working); an app open to every origin (`*`) stays so.
+ */
 export async function configureApp(tesseraUrl: string, app: string, adminToken: string, pageUrl: string) {
+  const path = `/v1/admin/apps/${app}`;
+  const current = await callTessera<{ settings: { allowedOrigins: string[] } }>(tesseraUrl, {
+    method: 'GET',
+    path,
+    admin: adminToken,
+  });
+  const allowed = current.settings.allowedOrigins;
+  const origins = allowed.includes('*') ? allowed : [...new Set([...allowed, ...pageOriginsOf(pageUrl)])];
   await callTessera(tesseraUrl, {
     method: 'PATCH',
-    path: `/v1/admin/apps/${app}`,
+    path,
     admin: adminToken,
-    body: { settings: chatAppSettings(pageOriginsOf(pageUrl)) },
+    body: { settings: chatAppSettings(origins.length > MAX_ORIGINS ? pageOriginsOf(pageUrl) : origins) },
   });
 }
+
+/** The most origins an app allows (Tessera's bound on `allowedOrigins`). */
+const MAX_ORIGINS = 100;
