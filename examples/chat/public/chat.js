@@ -96,6 +96,7 @@ function connectChat() {
     state.canPost = canPost;
     $('#whoami').textContent = user.name;
     $('#message-form').hidden = !canPost;
+    $('#create-room-form').hidden = !canPost;
     $('#read-only').hidden = canPost;
     $('#read-only').textContent = canPost ? '' : `You may read but not post. ${why}`;
     renderRooms(rooms);

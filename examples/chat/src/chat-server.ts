@@ -109,6 +109,17 @@ function onConnection(io: ChatIo, rooms: Rooms, socket: ChatSocket): void {
     rooms: rooms.names(),
   });
 
+  /** Refuses a member's action (posting, creating a room) to a reader, with an error event too. */
+  const mustBeMember = () => {
+    if (canPost) return;
+    const error = new ChatError(
+      'member_role_required',
+      `Posting and creating rooms need the role "${MEMBER_ROLE}"; anonymous visitors may read but not post.`,
+    );
+    socket.emit('chat-error', { code: error.code, message: error.message });
+    throw error;
+  };
+
   handle(socket, 'join', (room) => {
     const joined = rooms.join(room, socket.id, member);
     void socket.join(joined.room);
@@ -123,18 +134,12 @@ function onConnection(io: ChatIo, rooms: Rooms, socket: ChatSocket): void {
     return {};
   });
   handle(socket, 'create-room', (name) => {
+    mustBeMember();
     if (rooms.create(name)) io.emit('rooms', rooms.names());
     return { rooms: rooms.names() };
   });
   handle(socket, 'message', (payload) => {
-    if (!canPost) {
-      const error = new ChatError(
-        'member_role_required',
-        `Posting needs the role "${MEMBER_ROLE}"; anonymous visitors may read but not post.`,
-      );
-      socket.emit('chat-error', { code: error.code, message: error.message });
-      throw error;
-    }
+    mustBeMember();
     const { room, text } = (payload ?? {}) as { room?: unknown; text?: unknown };
     const message = rooms.post(room, socket.id, member, text);
     io.to(message.room).emit('message', message);

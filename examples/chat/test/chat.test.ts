@@ -246,6 +246,7 @@ describe('examples/chat in headless Chromium', () => {
     await online(poster.page, 'Quiet Visitor').waitFor(WAIT);
     expect(await page.evaluate(() => window.chat.canPost)).toBe(false);
     expect(await page.locator('#message-form').isHidden()).toBe(true);
+    expect(await page.locator('#create-room-form').isHidden()).toBe(true);
     expect(await page.locator('#read-only').textContent()).toContain('"member"');
 
     // Past the page: a visitor's socket that posts anyway is refused, with an error event.
@@ -266,6 +267,10 @@ describe('examples/chat in headless Chromium', () => {
         message: expect.stringContaining('"member"'),
       });
       expect((await refused).code).toBe('member_role_required');
+      expect(await socket.emitWithAck('create-room', 'lurkers')).toMatchObject({
+        ok: false,
+        code: 'member_role_required',
+      });
       expect(await message(poster.page, 'let me in').count()).toBe(0);
     } finally {
       socket.close();
