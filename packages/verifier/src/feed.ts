@@ -103,7 +103,7 @@ export class RevocationFeed {
     this.onError =
       options.onError ?? ((error) => console.warn(`@tessera/verifier feed: ${error.code}: ${error.message}`));
     this.downSince = this.timeline.now();
-    this.revoked = new RevokedSet(context.now);
+    this.revoked = new RevokedSet(context.now, context.toleranceMs);
     this.introspection = new IntrospectionCache(
       {
         url: `${context.appUrl}/introspect`,

@@ -24,7 +24,14 @@ export class RevokedSet {
   private readonly users = new Map<string, UserEntry>();
   private readonly originSeconds: number;
 
-  constructor(private readonly now: () => number) {
+  /**
+   * `marginMs` lengthens every entry by the verifier's clock tolerance: a token is accepted that
+   * long past its `exp`, so its revocation must be remembered that long too.
+   */
+  constructor(
+    private readonly now: () => number,
+    private readonly marginMs = 0,
+  ) {
     this.originSeconds = Math.floor(now() / 1000);
   }
 
@@ -34,7 +41,7 @@ export class RevokedSet {
   }
 
   addSession(sessionId: string, code: RevocationCode, until: number): void {
-    const seconds = Math.ceil(until / 1000) - this.originSeconds;
+    const seconds = Math.ceil((until + this.marginMs) / 1000) - this.originSeconds;
     const previous = this.sessions.get(sessionId);
     // A later event may only lengthen the entry (a session's tokens never expire sooner).
     if (previous !== undefined && Math.floor(previous / CODE_SLOTS) >= seconds) return;
@@ -42,7 +49,7 @@ export class RevokedSet {
   }
 
   addUser(userId: string, entry: UserEntry): void {
-    this.users.set(userId, entry);
+    this.users.set(userId, { ...entry, until: entry.until + this.marginMs });
   }
 
   removeUser(userId: string): void {

@@ -35,6 +35,19 @@ describe("the verifier's revoked set", () => {
     expect(set.refusal('ses_old', 'usr_1', T0)).toBeUndefined();
   });
 
+  it('keeps every entry the clock tolerance longer: tokens pass that long past their exp', () => {
+    let now = T0;
+    const set = new RevokedSet(() => now, 5_000);
+    set.addSession('ses_a', 'session_revoked', T0 + 60_000);
+    set.addUser('usr_1', { code: 'user_disabled', at: T0, until: T0 + 60_000 });
+    now = T0 + 64_999;
+    expect(set.refusal('ses_a', 'usr_2', T0)).toBe('session_revoked');
+    expect(set.refusal('ses_b', 'usr_1', T0 - 1)).toBe('user_disabled');
+    now = T0 + 65_000;
+    set.sweep();
+    expect(set.size).toBe(0);
+  });
+
   it("refuses a user's tokens issued before its event, until they expire; enabling lifts it", () => {
     let now = T0;
     const set = new RevokedSet(() => now);
