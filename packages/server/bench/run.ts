@@ -32,6 +32,7 @@ import { runRealtimeBench } from './realtime.js';
 import { runClientSizeBench } from './client-size.js';
 import { runClusterBench, runRevocationWindowBench } from './cluster.js';
 import { runMemoryBench } from './memory.js';
+import { runVerifierBench } from './verifier.js';
 import { warmUp } from './warmup.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -96,7 +97,7 @@ async function interleaved(
   };
 }
 
-const PARTS = ['rest', 'realtime', 'client-size', 'cluster', 'revocation-window', 'memory'] as const;
+const PARTS = ['rest', 'realtime', 'client-size', 'cluster', 'revocation-window', 'memory', 'verifier'] as const;
 type Part = (typeof PARTS)[number];
 
 function selectedParts(): Part[] {
@@ -148,6 +149,9 @@ async function main(): Promise<void> {
   // (m) is part of the cluster bench; asked for alone, it runs on a cluster of its own.
   if (parts.includes('revocation-window') && !parts.includes('cluster'))
     await runRevocationWindowBench({ seconds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
+  // The verifier's figures (v1)–(v5), described in ./verifier.ts; unpinned, as the cluster's.
+  if (parts.includes('verifier'))
+    await runVerifierBench({ seconds, rounds, logoutRuns: Number(process.env.BENCH_LOGOUT_RUNS ?? 200), record });
   console.log('\n| figure | Tessera | baseline | ratio | target |\n| --- | --- | --- | --- | --- |');
   for (const figure of figures)
     console.log(

@@ -24,12 +24,29 @@ export interface TesseraSocketData {
   principal: Principal;
 }
 
-/** What a socket hears, as `tessera:session_ended`, before the server disconnects it: why its session ended. */
+/**
+ * What a socket hears, as `tessera:session_ended`, before the server disconnects it: why its session ended.
+ *
+ * @example
+ * ```ts
+ * socket.on('tessera:session_ended', ({ code }: SessionEnded) => showLogin(code === 'user_disabled'));
+ * ```
+ */
 export interface SessionEnded {
   code: RevocationCode;
 }
 
-/** The `data` of the `connect_error` a refused client sees: Tessera's error code and message. */
+/**
+ * The `data` of the `connect_error` a refused client sees: Tessera's error code and message.
+ *
+ * @example
+ * ```ts
+ * socket.on('connect_error', (error) => {
+ *   const { code } = (error as Error & { data: ConnectRefusal }).data;
+ *   if (code === 'token_expired') void refreshAndReconnect();
+ * });
+ * ```
+ */
 export interface ConnectRefusal {
   code: ErrorCode;
   message: string;

@@ -15,7 +15,7 @@ export interface GuardedServer {
 
 async function get(url: string, token?: string) {
   const response = await fetch(url, token === undefined ? {} : { headers: { authorization: token } });
-  return { status: response.status, headers: response.headers, body: (await response.json()) };
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
 /** The behaviour every HTTP integration shares, against a real Tessera. */
