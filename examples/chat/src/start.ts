@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createVerifier, type Verifier } from '@tessera/verifier';
 import { configureApp } from './app-settings.js';
 import { createChatServer, type ChatServer } from './chat-server.js';
-import { startEmbeddedTessera, type EmbeddedTesseraOptions } from './embedded-tessera.js';
+import { startEmbeddedTessera, type EmbeddedTessera, type EmbeddedTesseraOptions } from './embedded-tessera.js';
 import { Profiles } from './tessera-api.js';
 
 /** An existing Tessera and the app the chat uses on it. */
@@ -52,13 +52,8 @@ export interface RunningChat {
 export async function startChat(options: StartChatOptions): Promise<RunningChat> {
   const host = options.host ?? '127.0.0.1';
   const clientBundle = options.clientBundle ?? publishedClientBundle();
-  const embedded = options.tessera.embedded ? await startEmbeddedTessera({ ...options.tessera, host }) : undefined;
-  const tessera = embedded === undefined ? (options.tessera as ExistingTessera) : undefined;
-  const tesseraUrl = embedded?.url ?? tessera!.url;
-  const app = embedded?.credentials.app ?? tessera!.app;
-  const publishableKey = embedded?.credentials.publishableKey ?? tessera!.publishableKey;
-  const secretKey = embedded?.credentials.secretKey ?? tessera!.secretKey;
-  const adminToken = embedded?.credentials.adminToken ?? tessera!.adminToken;
+  const { target, embedded } = await tesseraOf(options.tessera, host);
+  const { url: tesseraUrl, app, publishableKey, secretKey, adminToken } = target;
 
   // With the secret key, the verifier hears Tessera's revocation feed: logouts and disabled users cut sockets at once.
   const verifier = createVerifier({ url: tesseraUrl, app, secretKey });
@@ -93,6 +88,16 @@ export async function startChat(options: StartChatOptions): Promise<RunningChat>
     await close();
     throw error;
   }
+}
+
+/** The Tessera the chat uses: the one given, or one started here (with the credentials of its app). */
+async function tesseraOf(
+  tessera: StartChatOptions['tessera'],
+  host: string,
+): Promise<{ target: ExistingTessera; embedded?: EmbeddedTessera }> {
+  if (!tessera.embedded) return { target: tessera };
+  const embedded = await startEmbeddedTessera({ ...tessera, host });
+  return { target: { url: embedded.url, ...embedded.credentials }, embedded };
 }
 
 /**
