@@ -150,15 +150,18 @@ function onConnection(io: ChatIo, rooms: Rooms, socket: ChatSocket): void {
   });
 }
 
-/** Runs a handler for an event with an acknowledgement: its answer, or the ChatError it threw as `{ ok: false, code }`. */
+/** Runs a handler for an event with an acknowledgement: its answer, or what it threw as `{ ok: false, code, message }`. */
 function handle(socket: ChatSocket, event: string, handler: (payload: unknown) => Record<string, unknown>): void {
   socket.on(event, (payload: unknown, ack?: unknown) => {
     const reply: Ack = typeof ack === 'function' ? (ack as Ack) : () => {};
     try {
       reply({ ok: true, ...handler(payload) });
     } catch (error) {
-      if (!(error instanceof ChatError)) throw error;
-      reply({ ok: false, code: error.code, message: error.message });
+      // A bug must not take the server down with it: the client hears `internal_error`, the log the cause.
+      if (!(error instanceof ChatError)) process.emitWarning(error instanceof Error ? error : String(error));
+      const { code, message } =
+        error instanceof ChatError ? error : { code: 'internal_error', message: 'The chat server failed.' };
+      reply({ ok: false, code, message });
     }
   });
 }
