@@ -62,6 +62,9 @@ export interface FeedContext {
   reloadKeys(): Promise<void>;
 }
 
+/** Tessera's longest access-token lifetime (`accessTokenTtl` at most a day). */
+const MAX_TOKEN_LIFETIME_MS = 86_400_000;
+
 /** Sessions confirmed online after the watermark, at most this many (then they are forgotten and asked again). */
 const MAX_CONFIRMED = 100_000;
 
@@ -205,6 +208,8 @@ export class RevocationFeed {
       this.watermark = this.context.now();
       this.epoch += 1;
       this.confirmed.clear();
+      // Answers given before the watermark vouch for nothing after it.
+      this.introspection.clear();
     }
     this.settleWaiters();
   }
@@ -213,7 +218,7 @@ export class RevocationFeed {
     switch (event.type) {
       case 'session.ended': {
         const code: RevocationCode = event.reason === 'user_disabled' ? 'user_disabled' : 'session_revoked';
-        const until = Date.parse(event.tokensExpireBy);
+        const until = this.expiryOf(event.tokensExpireBy);
         for (const sessionId of event.sessionIds) {
           this.revoked.addSession(sessionId, code, until);
           this.emit({ userId: event.userId, sessionId, code });
@@ -223,7 +228,9 @@ export class RevocationFeed {
       case 'user.disabled':
       case 'user.deleted': {
         const code: RevocationCode = event.type === 'user.disabled' ? 'user_disabled' : 'session_revoked';
-        this.revoked.addUser(event.userId, { code, at: Date.parse(event.at), until: Date.parse(event.tokensExpireBy) });
+        const at = Date.parse(event.at);
+        const until = this.expiryOf(event.tokensExpireBy);
+        this.revoked.addUser(event.userId, { code, at: Number.isNaN(at) ? this.context.now() : at, until });
         this.context.forgetUser(event.userId);
         this.emit({ userId: event.userId, code });
         return;
@@ -248,6 +255,12 @@ export class RevocationFeed {
         // A type this version does not know: later Tessera versions may add some.
         return;
     }
+  }
+
+  /** An event's `tokensExpireBy`; an unreadable one (never from Tessera) holds the entry for the longest token lifetime. */
+  private expiryOf(tokensExpireBy: string): number {
+    const until = Date.parse(tokensExpireBy);
+    return Number.isNaN(until) ? this.context.now() + MAX_TOKEN_LIFETIME_MS : until;
   }
 
   private emit(revocation: Parameters<RevocationListener>[0]): void {

@@ -58,7 +58,8 @@ export interface VerifierOptions {
 }
 
 /**
- * Checks Tessera access tokens of one app, offline, from the app's published keys.
+ * Checks Tessera access tokens of one app, offline, from the app's published keys; with a
+ * secret key, also against Tessera's revocation feed.
  *
  * @example
  * ```ts
@@ -70,9 +71,11 @@ export interface Verifier {
   /**
    * The principal of a valid token of the app. Rejects with a {@link VerifierError}:
    * `token_expired` (the client refreshes its token), `invalid_token`, `session_revoked` or
-   * `user_disabled` (from the revocation source), `missing_credentials` for an empty token,
-   * `unavailable` when the app's keys cannot be fetched. A token verified before answers from
-   * the cache, without a signature check, until it expires.
+   * `user_disabled` (from the revocation feed or source, or an online check), `missing_credentials`
+   * for an empty token, `unavailable` when the app's keys cannot be fetched, an online check
+   * cannot be made, or the feed is down past its grace with `onOutage: 'fail-closed'`. A token
+   * verified before answers from the cache, without a signature check, until it expires; the
+   * revocations are checked every time.
    *
    * @example
    * ```ts

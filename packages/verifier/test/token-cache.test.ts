@@ -31,6 +31,16 @@ describe('the verified-token cache', () => {
     expect(cache.get('b')).toBeUndefined();
   });
 
+  it("forgets one user's tokens when the feed says the user changed", () => {
+    const cache = new VerifiedTokenCache(10, () => 0);
+    const of = (userId: string) => ({ userId, sessionId: 's', expiresAt: 10 }) as Principal;
+    cache.set('a1', of('a'));
+    cache.set('b1', of('b'));
+    cache.set('a2', of('a'));
+    cache.forgetUser('a');
+    expect(['a1', 'b1', 'a2'].map((token) => cache.get(token) !== undefined)).toEqual([false, true, false]);
+  });
+
   it('keeps nothing with a bound of 0', () => {
     const cache = new VerifiedTokenCache(0, () => 0);
     cache.set('a', principal(10));
