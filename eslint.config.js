@@ -35,6 +35,7 @@ export default tseslint.config(
           'packages/client/tsconfig.test.json',
           'packages/verifier/tsconfig.json',
           'packages/verifier/tsconfig.test.json',
+          'examples/chat/tsconfig.json',
           'tsconfig.tools.json',
         ],
         tsconfigRootDir: import.meta.dirname,
@@ -82,7 +83,7 @@ export default tseslint.config(
   },
   {
     // vitest's asymmetric matchers (expect.any, expect.stringMatching) are typed `any`.
-    files: ['packages/*/test/**/*.ts'],
+    files: ['packages/*/test/**/*.ts', 'examples/*/test/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },

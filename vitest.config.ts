@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ['tessera-source'] },
   ssr: { resolve: { conditions: ['tessera-source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     globalSetup: ['packages/server/test/global-setup.ts'],
     pool: 'forks',
     // Safety nets against a hang, not deadlines a test races: on a busy machine (two cores, other
