@@ -26,7 +26,7 @@
 import { load, loadInChildProcess } from './load.js';
 import { BenchProcess } from './ipc.js';
 import { startBareFastify } from './processes.js';
-import { affinityOf, machineCores, methodLine, pinning, pinThisProcess } from './pinning.js';
+import { affinityOf, eventLoopCpuMs, machineCores, methodLine, pinning, pinThisProcess } from './pinning.js';
 import { rawArgon2PerSecond } from './raw-argon2.js';
 import { runRealtimeBench } from './realtime.js';
 import { runClientSizeBench } from './client-size.js';
@@ -229,7 +229,7 @@ async function runRestBench(): Promise<void> {
         `  warm-up: ${warmupSeconds} s, ${warmup.cycles} cycles (signup, login, refresh, GET /me, logout), ${warmup.requests} requests, ${warmup.failures} failed cycles, statuses ${JSON.stringify(warmup.statuses)}`,
       );
 
-    await runRestFigures({ app, json, loginBody, tokens, bareUrl: bare.url });
+    await runRestFigures({ app, json, loginBody, tokens, bareUrl: bare.url, server: tessera });
     printAffinity('after the loads', pids);
   } finally {
     await Promise.all([tessera.stop(), bare.stop()]);
@@ -242,9 +242,10 @@ interface RestTargets {
   loginBody: string;
   tokens: string[];
   bareUrl: string;
+  server: BenchProcess;
 }
 
-async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTargets): Promise<void> {
+async function runRestFigures({ app, json, loginBody, tokens, bareUrl, server }: RestTargets): Promise<void> {
   // (a) logins vs raw argon2id, as many in flight as the server hashes at once, on the same core(s)
   let argon2Affinity: string | undefined;
   const a = await interleaved(
@@ -254,6 +255,7 @@ async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTar
       return raw.perSecond;
     },
     async () => {
+      const cpu = await serverCpu(server);
       const logins = await load({
         url: `${app}/authentication`,
         method: 'POST',
@@ -264,6 +266,7 @@ async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTar
       });
       if (logins.non2xx > 0 || logins.errors > 0)
         console.log(`  logins: ${logins.non2xx} non-2xx, ${logins.errors} errors`);
+      await printCpuPer('login', server, cpu, logins.requestsPerSecond * seconds, 'ms');
       return logins.requestsPerSecond;
     },
   );
@@ -286,10 +289,12 @@ async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTar
         )
       ).requestsPerSecond,
     async () => {
+      const cpu = await serverCpu(server);
       const me = await withLoadCpu('GET /me', () =>
         load({ url: `${app}/me`, bearerTokens: tokens, connections: 50, durationSeconds: seconds }),
       );
       if (me.non2xx > 0) throw new Error(`GET /me answered ${me.non2xx} non-2xx`);
+      await printCpuPer('GET /me', server, cpu, me.requestsPerSecond * seconds, 'µs');
       return me.requestsPerSecond;
     },
   );
@@ -338,6 +343,32 @@ async function runRestFigures({ app, json, loginBody, tokens, bareUrl }: RestTar
     c.ratio,
     c.spread,
   );
+}
+
+/** The server process's CPU so far (every thread) and its event loop's (main thread's), ms. */
+async function serverCpu(server: BenchProcess): Promise<{ all: number; loop: number | undefined }> {
+  return { all: (await server.cpuMicros()) / 1000, loop: eventLoopCpuMs(server.pid) };
+}
+
+/**
+ * Prints the server's CPU per request since `before`: steadier than a rate on a shared machine.
+ * The event loop's share leaves out the hashing threads and the collector's helper threads.
+ */
+async function printCpuPer(
+  what: string,
+  server: BenchProcess,
+  before: { all: number; loop: number | undefined },
+  requests: number,
+  unit: 'ms' | 'µs',
+): Promise<void> {
+  const after = await serverCpu(server);
+  const scale = unit === 'ms' ? 1 : 1000;
+  const per = (ms: number) => ((ms * scale) / Math.max(1, requests)).toFixed(unit === 'ms' ? 2 : 1);
+  const loop =
+    after.loop === undefined || before.loop === undefined
+      ? ''
+      : `, event loop ${per(after.loop - before.loop)} ${unit}`;
+  console.log(`  server CPU per ${what}: ${per(after.all - before.all)} ${unit} (all threads)${loop}`);
 }
 
 /**
