@@ -10,11 +10,15 @@
  * scavenge pause and survival ratio, and the young generation's size.
  * BENCH_REGIME_VARIANTS, a comma-separated list of Node flags and `NAME=value` environment
  * variables (e.g. "--max-semi-space-size=64,TESSERA_SESSION_CACHE_TTL_MS=60000,"), is given to
- * the processes in turn, so that variants meet the same machine.
+ * the processes in turn, so that variants meet the same machine. With BENCH_HEAP_SNAPSHOTS=<folder>
+ * each process also writes heap snapshots before and after its warm-up and prints what the
+ * warm-up left alive, by object type.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { load } from './load.js';
 import { serverCommand, serverEnv } from './pinning.js';
+import { join } from 'node:path';
+import { growthPerConnection, summarize, totalGrowthPerConnection } from './heap-summary.js';
 import { warmUp } from './warmup.js';
 
 export interface GcSummary {
@@ -111,6 +115,11 @@ class TracedServer {
     return (await reply<{ micros: number }>(this.child, 'cpu', 60_000)).micros;
   }
 
+  async heapSnapshot(path: string): Promise<string> {
+    this.child.send({ type: 'heapSnapshot', path });
+    return (await reply<{ path: string }>(this.child, 'heapSnapshot', 600_000)).path;
+  }
+
   async heapSpaces(): Promise<Record<string, number>> {
     this.child.send({ type: 'heapSpaces' });
     return (await reply<{ spaces: Record<string, number> }>(this.child, 'heapSpaces', 60_000)).spaces;
@@ -181,10 +190,19 @@ export async function regimeProcess({
   try {
     const tokens = await server.sessions(sessions);
     const app = `${server.url}/v1/apps/demo/chat`;
+    const snapshots = process.env.BENCH_HEAP_SNAPSHOTS;
+    const before =
+      snapshots === undefined || snapshots === ''
+        ? undefined
+        : await server.heapSnapshot(join(snapshots, `regime-${server.child.pid}-before-warmup.heapsnapshot`));
     await warmUp(app, server.publishableKey, password, warmupSeconds);
     // Every token once, 50 at a time, so that the timed loads (each of which starts again at the
     // first token) meet caches that have seen them all: what is measured is the steady state.
     await prime(`${app}/me`, tokens);
+    if (before !== undefined) {
+      const after = await server.heapSnapshot(join(snapshots!, `regime-${server.child.pid}-after-warmup.heapsnapshot`));
+      printHeapGrowth(before, after);
+    }
     // Idle as the server is while the bench measures a baseline in another process: V8's memory
     // reducer may then collect and shrink the young generation.
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
@@ -209,6 +227,16 @@ export async function regimeProcess({
   } finally {
     await server.stop();
   }
+}
+
+/** What the warm-up (and the first pass over the tokens) left alive, by object type, after full collections. */
+function printHeapGrowth(before: string, after: string): void {
+  const [first, second] = [summarize(before), summarize(after)];
+  console.log(
+    `  heap left alive by the warm-up: ${(totalGrowthPerConnection(first, second, 1) / 1024).toFixed(0)} KiB in all (${before}, ${after}); largest kinds:`,
+  );
+  for (const { kind, objects, bytes } of growthPerConnection(first, second, 1, 12))
+    console.log(`    ${(bytes / 1024).toFixed(1).padStart(8)} KiB  ${objects.toFixed(0).padStart(7)} objects  ${kind}`);
 }
 
 async function prime(url: string, tokens: string[]): Promise<void> {
