@@ -12,7 +12,9 @@
  * keys (n), described in ./memory.ts.
  *
  * `npm run bench` runs every part; `npm run bench -- rest`, `-- realtime`, `-- client-size`, `-- cluster` or `-- memory` runs one;
- * `-- revocation-window` runs the cluster's (m) alone.
+ * `-- revocation-window` runs the cluster's (m) alone; `-- pinned` runs `rest` and `realtime` pinned, every figure in
+ * BENCH_ROUNDS rounds, with (e)'s heap snapshots, and closes with issue 16's table (./issue16.ts); `-- regime` starts
+ * many short server processes and prints each one's GET /me with its GC trace (./regime.ts). Neither runs by default.
  * BENCH_SERVER_NODE_OPTIONS adds Node flags to the server processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * BENCH_SECONDS sets each load's duration (default 10); BENCH_ROUNDS how many times (a), (b) and (c) alternate
  * baseline and subject (default 3, medians kept); BENCH_REALTIME_CONNECTIONS the idle
