@@ -91,3 +91,20 @@ export function methodLine(): string {
     ? `pinned: every server process (all threads) on CPU ${SERVER_CORE} via taskset, TESSERA_HASH_CONCURRENCY=1; the bench and its load processes on CPU ${LOAD_CORE}`
     : `unpinned (${pinning.why}): servers and load share all ${machineCores} cores`;
 }
+
+/**
+ * CPU time (user + system, ms) of one process's main thread — Node's event loop — read from
+ * /proc (Linux; clock ticks, 10 ms resolution); undefined elsewhere. The event loop's own CPU per
+ * request, without the hashing threads' and the collector's helpers, is what the server's code costs.
+ */
+export function eventLoopCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}

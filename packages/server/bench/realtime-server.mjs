@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { bootstrapFirstRun } from '../dist/bootstrap.js';
 import { loadConfig } from '../dist/config/index.js';
 import { createTessera } from '../dist/tessera.js';
@@ -78,6 +78,11 @@ process.on('message', (message) => {
     else if (message.type === 'cpu') process.send({ type: 'cpu', micros: cpuMicros() });
     else if (message.type === 'memory')
       process.send({ type: 'memory', memory: memory(), connections: tessera.realtime.connections });
+    else if (message.type === 'heapSpaces')
+      process.send({
+        type: 'heapSpaces',
+        spaces: Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size])),
+      });
     else if (message.type === 'heapSnapshot') {
       memory();
       process.send({ type: 'heapSnapshot', path: writeHeapSnapshot(message.path) });
