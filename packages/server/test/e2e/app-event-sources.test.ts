@@ -213,6 +213,29 @@ describe.each(backends)('what the app event stream carries on $name (issue 15)',
     await subscribe('', other);
   });
 
+  it('ends a stream whose key was revoked at its next keep-alive beat', async () => {
+    const other = await createApp(server);
+    const created = await server.api<{ key: string; id: string }>(
+      'POST',
+      `/v1/admin/apps/${other.namespace}/${other.name}/keys`,
+      { token: server.adminToken, body: { kind: 'secret', scopes: ['sessions:read'] } },
+    );
+    expect(created.status).toBe(201);
+    const { stream } = await subscribe('', { ...other, secretKey: created.body.key });
+    const revoked = await server.api(
+      'DELETE',
+      `/v1/admin/apps/${other.namespace}/${other.name}/keys/${created.body.id}`,
+      {
+        token: server.adminToken,
+      },
+    );
+    expect(revoked.status).toBeLessThan(300);
+    server.realTime.advance(15_000);
+    await stream.done;
+    const again = await SseStream.open(`${server.url}${other.path}/events`, created.body.key);
+    expect(again.status).toBe(401);
+  });
+
   it('ends every stream on shutdown, before the port closes', async () => {
     const { stream } = await subscribe();
     await server.tessera.close();
