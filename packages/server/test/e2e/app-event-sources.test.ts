@@ -1,4 +1,4 @@
-import type { SessionEndedEvent } from '@tessera/protocol';
+import type { AuthenticationResult, SessionEndedEvent } from '@tessera/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, signUpAndLogInTo, type TestApp } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
@@ -125,6 +125,31 @@ describe.each(backends)('what the app event stream carries on $name (issue 15)',
       sessionIds: [b.login.session.id],
       reason: 'revoked_before',
     });
+  });
+
+  it("an anonymous user's signup streams user.changed (kind, username) and the end of its guest session", async () => {
+    const other = await createApp(server, { strategies: { anonymous: { enabled: true } } });
+    const { stream } = await subscribe('', other);
+    const anonymous = await server.api<AuthenticationResult>('POST', `${other.path}/authentication`, {
+      key: other.publishableKey,
+      body: { strategy: 'anonymous', displayName: 'Clark' },
+    });
+    expect(anonymous.status).toBe(201);
+    const upgraded = await server.api('POST', `${other.path}/me/upgrade`, {
+      token: anonymous.body.accessToken,
+      body: { username: `clark${Date.now()}`, password: PASSWORD },
+    });
+    expect(upgraded.status).toBe(200);
+    const userId = anonymous.body.user.id;
+    expect([await stream.nextEvent(), await stream.nextEvent()]).toEqual([
+      expect.objectContaining({ type: 'user.changed', userId, changed: ['kind', 'username'] }),
+      expect.objectContaining({
+        type: 'session.ended',
+        userId,
+        sessionIds: [anonymous.body.session.id],
+        reason: 'user_upgraded',
+      }),
+    ]);
   });
 
   it('rotating the signing key streams signing_key.rotated with the new kid', async () => {
