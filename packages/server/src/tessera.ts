@@ -164,7 +164,6 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     version: VERSION,
     state,
     liveConnections: realtime,
-    eventStreams: services.eventStreams,
   });
   realtime.attach(http.server);
   let maintenance: PeriodicTask | undefined;

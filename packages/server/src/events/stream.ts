@@ -65,8 +65,17 @@ export class EventStreams {
     return resumePoint(this.repositories, app.id, requested, retention);
   }
 
-  /** Streams the app's events after `ready.after` on `response`, whose head was written, until either side ends it. */
-  serve(app: AppRecord, ready: EventStreamReady, response: ServerResponse): void {
+  /**
+   * Streams the app's events after `ready.after` on `response`, whose head was written, until
+   * either side ends it. `keyStillValid` is asked at every keep-alive beat: a stream whose key
+   * was revoked or deleted ends then.
+   */
+  serve(
+    app: AppRecord,
+    ready: EventStreamReady,
+    response: ServerResponse,
+    keyStillValid: () => Promise<boolean>,
+  ): void {
     let lastWrite = this.options.timeline.now();
     const write = (text: string) => {
       if (response.writableEnded) return;
@@ -77,6 +86,9 @@ export class EventStreams {
     };
     const stopKeepAlive = every(this.options.timeline, EVENT_STREAM_KEEP_ALIVE_MS, () => {
       if (this.options.timeline.now() - lastWrite >= EVENT_STREAM_KEEP_ALIVE_MS - 1) write(': keep-alive\n\n');
+      void keyStillValid().then((valid) => {
+        if (!valid) end();
+      });
     });
     let unsubscribe = () => undefined as unknown;
     const end = () => {

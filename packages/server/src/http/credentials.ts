@@ -32,7 +32,8 @@ export function bearer(request: FastifyRequest): string | undefined {
   return token;
 }
 
-function presentedKey(request: FastifyRequest): string | undefined {
+/** The app key the request presents (X-Tessera-Key, or a pk_/sk_ bearer), unchecked. */
+export function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers[KEY_HEADER];
   if (typeof header === 'string') return header;
   const token = bearer(request);

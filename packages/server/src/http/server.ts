@@ -23,7 +23,6 @@ import { loginRoutes, logoutRoutes } from './routes/authentication.js';
 import { healthRoutes } from './routes/health.js';
 import { introspectionRoutes } from './routes/introspection.js';
 import { eventRoutes } from './routes/events.js';
-import type { EventStreams } from '../events/stream.js';
 import { jwksRoutes } from './routes/jwks.js';
 import { meRoutes } from './routes/me.js';
 import { userSessionRoutes } from './routes/user-sessions.js';
@@ -41,8 +40,6 @@ export interface HttpOptions {
   state?: ServingState;
   /** Counts shown with each session in the session lists. */
   liveConnections: LiveConnections;
-  /** The app event streams of this node (GET /v1/apps/{namespace}/{app}/events). */
-  eventStreams: EventStreams;
 }
 
 /** The Fastify application: REST API, OpenAPI document at /docs, health endpoints. */
@@ -146,7 +143,7 @@ export async function buildHttpServer(services: Services, options: HttpOptions):
             authTokenRoutes(services),
           ]),
           introspectionRoutes(services),
-          eventRoutes(options.eventStreams),
+          eventRoutes(services),
         ]),
       );
       await scope.register(userScope(services, [logoutRoutes(services), meRoutes(services, options.liveConnections)]));

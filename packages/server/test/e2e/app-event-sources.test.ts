@@ -1,4 +1,4 @@
-import type { SessionEndedEvent } from '@tessera/protocol';
+import type { AuthenticationResult, SessionEndedEvent } from '@tessera/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, signUpAndLogInTo, type TestApp } from '../helpers/apps.js';
 import { backends } from '../helpers/backends.js';
@@ -127,6 +127,31 @@ describe.each(backends)('what the app event stream carries on $name (issue 15)',
     });
   });
 
+  it("an anonymous user's signup streams user.changed (kind, username) and the end of its guest session", async () => {
+    const other = await createApp(server, { strategies: { anonymous: { enabled: true } } });
+    const { stream } = await subscribe('', other);
+    const anonymous = await server.api<AuthenticationResult>('POST', `${other.path}/authentication`, {
+      key: other.publishableKey,
+      body: { strategy: 'anonymous', displayName: 'Clark' },
+    });
+    expect(anonymous.status).toBe(201);
+    const upgraded = await server.api('POST', `${other.path}/me/upgrade`, {
+      token: anonymous.body.accessToken,
+      body: { username: `clark${Date.now()}`, password: PASSWORD },
+    });
+    expect(upgraded.status).toBe(200);
+    const userId = anonymous.body.user.id;
+    expect([await stream.nextEvent(), await stream.nextEvent()]).toEqual([
+      expect.objectContaining({ type: 'user.changed', userId, changed: ['kind', 'username'] }),
+      expect.objectContaining({
+        type: 'session.ended',
+        userId,
+        sessionIds: [anonymous.body.session.id],
+        reason: 'user_upgraded',
+      }),
+    ]);
+  });
+
   it('rotating the signing key streams signing_key.rotated with the new kid', async () => {
     const { stream } = await subscribe();
     const rotated = await server.api<{ kid: string }>(
@@ -211,6 +236,29 @@ describe.each(backends)('what the app event stream carries on $name (issue 15)',
     await streams[0]!.done;
     await expect.poll(() => server.tessera.services.eventStreams.size, { timeout: 10_000 }).toBe(3);
     await subscribe('', other);
+  });
+
+  it('ends a stream whose key was revoked at its next keep-alive beat', async () => {
+    const other = await createApp(server);
+    const created = await server.api<{ key: string; id: string }>(
+      'POST',
+      `/v1/admin/apps/${other.namespace}/${other.name}/keys`,
+      { token: server.adminToken, body: { kind: 'secret', scopes: ['sessions:read'] } },
+    );
+    expect(created.status).toBe(201);
+    const { stream } = await subscribe('', { ...other, secretKey: created.body.key });
+    const revoked = await server.api(
+      'DELETE',
+      `/v1/admin/apps/${other.namespace}/${other.name}/keys/${created.body.id}`,
+      {
+        token: server.adminToken,
+      },
+    );
+    expect(revoked.status).toBeLessThan(300);
+    server.realTime.advance(15_000);
+    await stream.done;
+    const again = await SseStream.open(`${server.url}${other.path}/events`, created.body.key);
+    expect(again.status).toBe(401);
   });
 
   it('ends every stream on shutdown, before the port closes', async () => {

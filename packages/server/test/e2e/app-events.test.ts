@@ -124,4 +124,39 @@ describe.each(backends)('the app event stream on $name (issue 15)', (backend) =>
     server.realTime.advance(EVENT_STREAM_KEEP_ALIVE_MS);
     expect(await stream.next()).toMatchObject({ comment: 'keep-alive' });
   });
+
+  it('delivers at the periodic read an event whose wake-up was lost (written with no bus message)', async () => {
+    const other = await createApp(server);
+    const stream = await subscribe(other);
+    const { after } = await stream.ready();
+    const { db } = server.tessera.services.store;
+    const { id: appId } = await db
+      .selectFrom('apps')
+      .innerJoin('namespaces', 'namespaces.id', 'apps.namespace_id')
+      .select('apps.id')
+      .where('namespaces.name', '=', other.namespace)
+      .executeTakeFirstOrThrow();
+    // As another node would commit it, its bus message lost on the way.
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('app_event_sequences')
+        .set({ last_sequence: after + 1 })
+        .where('app_id', '=', appId)
+        .execute();
+      await trx
+        .insertInto('app_events')
+        .values({
+          app_id: appId,
+          sequence: after + 1,
+          type: 'user.enabled',
+          user_id: 'u1',
+          data: JSON.stringify({ userId: 'u1' }),
+          created_at: server.clock.now(),
+        })
+        .execute();
+    });
+    expect(stream.pending).toBe(0);
+    server.realTime.advance(5000);
+    expect(await stream.nextEvent()).toMatchObject({ type: 'user.enabled', sequence: after + 1, userId: 'u1' });
+  });
 });

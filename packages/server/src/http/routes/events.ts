@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { EVENTS_PATH, EVENT_STREAM_KEEP_ALIVE_MS } from '@tessera/protocol';
 import Type from 'typebox';
 import { TesseraError } from '../../errors.js';
-import type { EventStreams } from '../../events/stream.js';
+import type { Services } from '../../services.js';
+import type { AppRecord } from '../../store/repositories/index.js';
+import { presentedKey } from '../credentials.js';
 import { appOf } from '../request-state.js';
 import { errorResponses } from '../schemas.js';
 
@@ -30,11 +32,27 @@ function badResumePoint(path: string, message: string): TesseraError {
   });
 }
 
+/** Whether the stream's key still opens it; only a refusal of the key says no (a store outage does not). */
+async function keyStillValid(
+  services: Pick<Services, 'apps'>,
+  app: AppRecord,
+  key: string | undefined,
+): Promise<boolean> {
+  if (key === undefined) return false;
+  try {
+    await services.apps.authenticateKey(app, key);
+    return true;
+  } catch (error) {
+    return !(error instanceof TesseraError && (error.status === 401 || error.status === 403));
+  }
+}
+
 /**
  * The app's event stream (Server-Sent Events) for its backends: see @tessera/protocol's
  * events.ts for the contract and docs/events.md for its use.
  */
-export function eventRoutes(streams: EventStreams): FastifyPluginAsyncTypebox {
+export function eventRoutes(services: Pick<Services, 'apps' | 'eventStreams'>): FastifyPluginAsyncTypebox {
+  const streams = services.eventStreams;
   return async (fastify) => {
     fastify.get(EVENTS_PATH, {
       config: { keyScope: 'sessions:read' },
@@ -74,7 +92,8 @@ export function eventRoutes(streams: EventStreams): FastifyPluginAsyncTypebox {
           // A stream is its connection's last response: once it ends, the connection closes.
           connection: 'close',
         });
-        streams.serve(app, ready, reply.raw);
+        const key = presentedKey(request);
+        streams.serve(app, ready, reply.raw, () => keyStillValid(services, app, key));
       },
     });
   };
