@@ -44,6 +44,31 @@ export class SessionCache {
     return this.entries.get(sessionId, now) ?? undefined;
   }
 
+  /**
+   * The entry, fresh or expired (`isFresh` tells), for a reread of the store: an expired one is
+   * left in place, so that a reread that finds the rows unchanged keeps its records (`renew`).
+   */
+  getOrExpired(sessionId: string, now: number): CachedSession | undefined {
+    return this.entries.getOrExpired(sessionId, now);
+  }
+
+  /** Whether `entry` may still be used at `now`: read less than `ttlMs` ago. */
+  isFresh(entry: CachedSession, now: number): boolean {
+    return now < entry.loadedAt + this.ttlMs;
+  }
+
+  /**
+   * Keeps `entry`, as held, as read again at `loadedAt` (its records equal the store's rows), if
+   * it is still the one held and nothing was invalidated since `generation`. False when it is not kept.
+   */
+  renew(entry: CachedSession, loadedAt: number, generation: number): boolean {
+    if (this.ttlMs === 0 || generation !== this.invalidations) return false;
+    if (this.entries.getOrExpired(entry.session.id, loadedAt) !== entry) return false;
+    entry.loadedAt = loadedAt;
+    this.entries.set(entry.session.id, entry, { since: loadedAt });
+    return true;
+  }
+
   /** Moves on with every invalidation; a reader takes it before reading the store and hands it to `set`. */
   get generation(): number {
     return this.invalidations;
