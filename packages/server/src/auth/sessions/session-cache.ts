@@ -2,6 +2,12 @@ import { BoundedCache } from '../../lib/bounded-cache.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SessionRecord, UserRecord } from '../../store/repositories/index.js';
 
+/**
+ * How long an expired view is held for a reread to compare with (issue 16): a client calling
+ * every few seconds then finds its session's records kept, not made again on each call.
+ */
+const EXPIRED_KEPT_MS = 60_000;
+
 export interface CachedSession {
   session: SessionRecord;
   user: UserRecord;
@@ -30,7 +36,8 @@ export class SessionCache {
     this.entries = new BoundedCache({
       clock,
       maxEntries,
-      ttlMs,
+      // Held past `ttlMs` (never used then) for a reread to compare with: see `getOrExpired`.
+      ttlMs: ttlMs + EXPIRED_KEPT_MS,
       onEvict: (sessionId, entry) => this.unindex(sessionId, entry),
     });
   }
@@ -41,12 +48,17 @@ export class SessionCache {
   }
 
   get(sessionId: string, now: number): CachedSession | undefined {
-    return this.entries.get(sessionId, now) ?? undefined;
+    const entry = this.entries.get(sessionId, now);
+    if (entry === undefined || this.isFresh(entry, now)) return entry;
+    this.entries.delete(sessionId);
+    this.unindex(sessionId, entry);
+    return undefined;
   }
 
   /**
    * The entry, fresh or expired (`isFresh` tells), for a reread of the store: an expired one is
-   * left in place, so that a reread that finds the rows unchanged keeps its records (`renew`).
+   * held for `EXPIRED_KEPT_MS` more (within `maxEntries`), so that a reread that finds the rows
+   * unchanged keeps its records (`renew`) rather than making new ones to outlive a scavenge.
    */
   getOrExpired(sessionId: string, now: number): CachedSession | undefined {
     return this.entries.getOrExpired(sessionId, now);

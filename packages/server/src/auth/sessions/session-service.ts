@@ -370,11 +370,13 @@ export class SessionService {
     // The store unchanged since the view held (fresh or expired): that view is kept, read again
     // now, so that a reread makes nothing new to outlive a scavenge (issue 16).
     const held = this.cache.getOrExpired(sessionId, now);
-    if (held !== undefined && sameRecord(held.session, session) && sameRecord(held.user, user)) {
+    const keptSession = held !== undefined && sameRecord(held.session, session) ? held.session : session;
+    const keptUser = held !== undefined && sameRecord(held.user, user) ? held.user : user;
+    if (held !== undefined && keptSession === held.session && keptUser === held.user) {
       if (this.cache.renew(held, now, generation)) return held;
-      return { session: held.session, user: held.user, loadedAt: now };
+      return { session: keptSession, user: keptUser, loadedAt: now };
     }
-    const entry = { session, user, loadedAt: now };
+    const entry = { session: keptSession, user: keptUser, loadedAt: now };
     // An invalidation heard while reading may be about what was just read: then it is not kept.
     this.cache.set(entry, generation);
     return entry;
