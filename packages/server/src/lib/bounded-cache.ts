@@ -47,12 +47,10 @@ class Segment<K, T> {
     return this.slots.size;
   }
 
-  /** The value while it is kept; with `keepExpired`, also an expired one, left in place (its key's next `set` replaces it). */
-  get(key: K, now: number, keepExpired = false): T | undefined {
+  get(key: K, now: number): T | undefined {
     const slot = this.slots.get(key);
     if (slot === undefined) return undefined;
     if (slot.expiresAt <= now) {
-      if (keepExpired) return slot.value;
       this.slots.delete(key);
       this.onEvict?.(key, slot.value);
       return undefined;
@@ -67,17 +65,9 @@ class Segment<K, T> {
 
   set(key: K, value: T, expiresAt: number, now: number): void {
     if (this.maxEntries <= 0) return;
-    // Deleting first puts a replaced key at the end, as a new one. A replaced key's slot is reused:
-    // a cache renewed as often as a session cache is then makes no new object to outlive a scavenge.
-    let slot = this.slots.get(key);
-    if (slot === undefined) slot = { value, expiresAt, stamp: ++this.writes };
-    else {
-      this.slots.delete(key);
-      slot.value = value;
-      slot.expiresAt = expiresAt;
-      slot.stamp = ++this.writes;
-    }
-    this.slots.set(key, slot);
+    // Deleting first puts a replaced key at the end, as a new one.
+    this.slots.delete(key);
+    this.slots.set(key, { value, expiresAt, stamp: ++this.writes });
     this.trimHead(now);
   }
 
@@ -146,15 +136,6 @@ export class BoundedCache<K, V extends object> {
   /** The value, while it is kept. */
   get(key: K, now: number = this.clock.now()): V | undefined {
     return this.entries.get(key, now);
-  }
-
-  /**
-   * The value, kept or expired but not yet dropped; an expired one is left in place. For a caller
-   * that checks the value's age itself and will `set` the key again (a reread that may find the
-   * store unchanged and keep the old value).
-   */
-  getOrExpired(key: K, now: number = this.clock.now()): V | undefined {
-    return this.entries.get(key, now, true);
   }
 
   /** Whether `key` was recently set as a miss (there is no such thing), and that is still kept. */

@@ -153,29 +153,4 @@ describe('BoundedCache (issue 12)', () => {
     expect(() => cache({ maxEntries: -1 })).toThrow(/maxEntries/);
     expect(() => cache({ maxMisses: 1.5 })).toThrow(/maxMisses/);
   });
-  it('hands out an expired entry with getOrExpired, leaving it for the next set (issue 16)', () => {
-    const { clock, subject, evicted } = cache();
-    subject.set('a', value(1));
-    clock.advance(10_000);
-    expect(subject.getOrExpired('a')).toEqual(value(1));
-    expect(subject.size).toBe(1);
-    expect(evicted).toEqual([]);
-    subject.set('a', value(2));
-    clock.advance(9_999);
-    expect(subject.get('a')).toEqual(value(2));
-    clock.advance(1);
-    expect(subject.get('a')).toBeUndefined();
-    expect(evicted).toEqual(['a']);
-    expect(subject.getOrExpired('a')).toBeUndefined();
-  });
-
-  it('keeps the least-recently-used order when a set replaces a key', () => {
-    const { subject, evicted } = cache({ maxEntries: 2 });
-    subject.set('a', value(1));
-    subject.set('b', value(2));
-    subject.set('a', value(3));
-    subject.set('c', value(4));
-    expect(evicted).toEqual(['b']);
-    expect(subject.get('a')).toEqual(value(3));
-  });
 });

@@ -57,36 +57,3 @@ describe('SessionCache (issue 12)', () => {
     expect(sessions.get('s1', clock.now())).toBeUndefined();
   });
 });
-
-describe('SessionCache: an expired view kept for a reread (issue 16)', () => {
-  it('hands an expired entry to a reread without dropping it, and renews it from the read', () => {
-    const { clock, sessions } = cache(10);
-    const held = entry('s1', 'u1', clock.now());
-    sessions.set(held, sessions.generation);
-    clock.advance(TTL_MS);
-    const generation = sessions.generation;
-    expect(sessions.getOrExpired('s1', clock.now())).toBe(held);
-    expect(sessions.isFresh(held, clock.now())).toBe(false);
-    expect(sessions.renew(held, clock.now(), generation)).toBe(true);
-    expect(held.loadedAt).toBe(clock.now());
-    clock.advance(TTL_MS - 1);
-    expect(sessions.get('s1', clock.now())).toBe(held);
-    expect(sessions.size).toEqual({ sessions: 1, users: 1 });
-  });
-
-  it('renews nothing invalidated since the read began, nor an entry another read replaced', () => {
-    const { clock, sessions } = cache(10);
-    const held = entry('s1', 'u1', clock.now());
-    sessions.set(held, sessions.generation);
-    clock.advance(TTL_MS);
-    const generation = sessions.generation;
-    sessions.invalidateUser('u9');
-    expect(sessions.renew(held, clock.now(), generation)).toBe(false);
-    expect(held.loadedAt).toBe(clock.now() - TTL_MS);
-
-    const newer = entry('s1', 'u1', clock.now());
-    sessions.set(newer, sessions.generation);
-    expect(sessions.renew(held, clock.now(), sessions.generation)).toBe(false);
-    expect(sessions.get('s1', clock.now())).toBe(newer);
-  });
-});

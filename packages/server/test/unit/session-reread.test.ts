@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOUCH_INTERVAL_MS } from '../../src/auth/sessions/session-service.js';
 import { uuidv7 } from '../../src/lib/ids.js';
 import type { SessionRecord, UserRecord } from '../../src/store/repositories/index.js';
 import { backends } from '../helpers/backends.js';
@@ -8,7 +7,7 @@ import { openSessionParts, type SessionParts } from '../helpers/session-parts.js
 const CLIENT = { userAgent: 'unit', ip: '203.0.113.9' };
 const CACHE_TTL_MS = 2000;
 
-/** Issue 16: a cached session is read again with its user in one statement, and kept when unchanged. */
+/** Issue 16: a cached session is read again with its user in one statement. */
 describe.each(backends)('Rereading a session on $name', (backend) => {
   let parts: SessionParts;
   beforeAll(async () => {
@@ -118,72 +117,32 @@ describe.each(backends)('Rereading a session on $name', (backend) => {
     await expect(parts.sessions.reread(parts.app, session.id)).rejects.toMatchObject({ code: 'invalid_token' });
   });
 
-  it('keeps the cached records when a reread finds the rows unchanged, and takes every change', async () => {
+  it('takes every change made past the service at the next reread', async () => {
     const user = await parts.newUser();
     const { accessToken, session } = await parts.sessions.start(parts.app, user, 'local', CLIENT);
-    const first = await parts.sessions.authenticate(parts.app, accessToken);
-
-    parts.clock.advance(CACHE_TTL_MS);
-    const unchanged = await parts.sessions.authenticate(parts.app, accessToken);
-    expect(unchanged.session).toBe(first.session);
-    expect(unchanged.user).toBe(first.user);
-    // Renewed: answered from the cache again, for a whole lifetime from the reread.
-    parts.clock.advance(CACHE_TTL_MS - 1);
-    expect(parts.sessions.authenticate(parts.app, accessToken)).not.toBeInstanceOf(Promise);
+    await parts.sessions.authenticate(parts.app, accessToken);
 
     // The user changed past the service (the CLI): the next reread takes the new record.
     await parts.repositories.users.recordLogin(parts.app.id, user.id, parts.clock.now());
-    parts.clock.advance(1);
+    parts.clock.advance(CACHE_TTL_MS);
     const loggedIn = await parts.sessions.authenticate(parts.app, accessToken);
-    expect(loggedIn.user).not.toBe(first.user);
-    expect(loggedIn.user.lastLoginAt).toBe(parts.clock.now() - 1);
-    expect(loggedIn.session).toBe(first.session);
+    expect(loggedIn.user.lastLoginAt).toBe(parts.clock.now() - CACHE_TTL_MS);
 
     // Activity written by another node: its lastSeenAt and idle expiry are picked up.
     const elsewhere = parts.clock.now() + 500;
     await parts.repositories.sessions.touch(session.id, elsewhere, elsewhere + 600_000);
     parts.clock.advance(CACHE_TTL_MS);
     const touched = await parts.sessions.authenticate(parts.app, accessToken);
-    expect(touched.session).not.toBe(first.session);
     expect(touched.session).toMatchObject({ lastSeenAt: elsewhere, idleExpiresAt: elsewhere + 600_000 });
-    expect(touched.user).toBe(loggedIn.user);
 
-    // A JSON column changed to an equal value is the same; a different one is not.
     await parts.repositories.users.update(parts.app.id, user.id, { tags: '["x"]' });
     parts.clock.advance(CACHE_TTL_MS);
-    const tagged = await parts.sessions.authenticate(parts.app, accessToken);
-    expect(tagged.user.tags).toEqual(['x']);
-    await parts.repositories.users.update(parts.app.id, user.id, { tags: '[ "x" ]' });
-    parts.clock.advance(CACHE_TTL_MS);
-    expect((await parts.sessions.authenticate(parts.app, accessToken)).user).toBe(tagged.user);
+    expect((await parts.sessions.authenticate(parts.app, accessToken)).user.tags).toEqual(['x']);
 
     // Disabled past the service: refused at the next reread.
     await parts.repositories.users.update(parts.app.id, user.id, { disabled_at: parts.clock.now() });
     parts.clock.advance(CACHE_TTL_MS);
     await expect(parts.sessions.authenticate(parts.app, accessToken)).rejects.toMatchObject({ code: 'user_disabled' });
-  });
-
-  it('writes activity on a kept record, and a reread after it keeps it', async () => {
-    const user = await parts.newUser();
-    const { accessToken, session } = await parts.sessions.start(parts.app, user, 'local', CLIENT);
-    const first = await parts.sessions.authenticate(parts.app, accessToken);
-    parts.clock.advance(TOUCH_INTERVAL_MS);
-    const touched = await parts.sessions.authenticate(parts.app, accessToken);
-    expect(touched.session).toBe(first.session);
-    expect(touched.session.lastSeenAt).toBe(parts.clock.now());
-    expect(await parts.repositories.sessions.findById(session.id)).toStrictEqual(touched.session);
-    parts.clock.advance(CACHE_TTL_MS);
-    expect((await parts.sessions.authenticate(parts.app, accessToken)).session).toBe(first.session);
-  });
-
-  it('keeps the records of a session that comes back well after its view expired (every 30 s)', async () => {
-    const user = await parts.newUser();
-    const { accessToken } = await parts.sessions.start(parts.app, user, 'local', CLIENT);
-    const first = await parts.sessions.authenticate(parts.app, accessToken);
-    parts.clock.advance(30_000);
-    const again = await parts.sessions.authenticate(parts.app, accessToken);
-    expect(again.session).toBe(first.session);
-    expect(again.user).toBe(first.user);
   });
 
   it('does not keep a view whose session was revoked past the service', async () => {

@@ -2,12 +2,6 @@ import { BoundedCache } from '../../lib/bounded-cache.js';
 import type { Clock } from '../../lib/clock.js';
 import type { SessionRecord, UserRecord } from '../../store/repositories/index.js';
 
-/**
- * How long an expired view is held for a reread to compare with (issue 16): a client calling
- * every few seconds then finds its session's records kept, not made again on each call.
- */
-const EXPIRED_KEPT_MS = 60_000;
-
 export interface CachedSession {
   session: SessionRecord;
   user: UserRecord;
@@ -36,8 +30,7 @@ export class SessionCache {
     this.entries = new BoundedCache({
       clock,
       maxEntries,
-      // Held past `ttlMs` (never used then) for a reread to compare with: see `getOrExpired`.
-      ttlMs: ttlMs + EXPIRED_KEPT_MS,
+      ttlMs,
       onEvict: (sessionId, entry) => this.unindex(sessionId, entry),
     });
   }
@@ -48,37 +41,7 @@ export class SessionCache {
   }
 
   get(sessionId: string, now: number): CachedSession | undefined {
-    const entry = this.entries.get(sessionId, now);
-    if (entry === undefined || this.isFresh(entry, now)) return entry;
-    this.entries.delete(sessionId);
-    this.unindex(sessionId, entry);
-    return undefined;
-  }
-
-  /**
-   * The entry, fresh or expired (`isFresh` tells), for a reread of the store: an expired one is
-   * held for `EXPIRED_KEPT_MS` more (within `maxEntries`), so that a reread that finds the rows
-   * unchanged keeps its records (`renew`) rather than making new ones to outlive a scavenge.
-   */
-  getOrExpired(sessionId: string, now: number): CachedSession | undefined {
-    return this.entries.getOrExpired(sessionId, now);
-  }
-
-  /** Whether `entry` may still be used at `now`: read less than `ttlMs` ago. */
-  isFresh(entry: CachedSession, now: number): boolean {
-    return now < entry.loadedAt + this.ttlMs;
-  }
-
-  /**
-   * Keeps `entry`, as held, as read again at `loadedAt` (its records equal the store's rows), if
-   * it is still the one held and nothing was invalidated since `generation`. False when it is not kept.
-   */
-  renew(entry: CachedSession, loadedAt: number, generation: number): boolean {
-    if (this.ttlMs === 0 || generation !== this.invalidations) return false;
-    if (this.entries.getOrExpired(entry.session.id, loadedAt) !== entry) return false;
-    entry.loadedAt = loadedAt;
-    this.entries.set(entry.session.id, entry, { since: loadedAt });
-    return true;
+    return this.entries.get(sessionId, now) ?? undefined;
   }
 
   /** Moves on with every invalidation; a reader takes it before reading the store and hands it to `set`. */

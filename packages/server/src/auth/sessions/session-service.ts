@@ -209,11 +209,9 @@ export class SessionService {
   authenticate(app: AppRecord, accessToken: string): MaybePromise<AuthContext> {
     return andThen(this.accessTokens.verify(app, accessToken), (claims) => {
       const now = this.clock.now();
-      // An expired view too: a reread that finds its rows unchanged keeps its records.
-      const entry = this.revocations.hearsEveryChange ? this.cache.getOrExpired(claims.sid, now) : undefined;
+      const entry = this.cached(claims.sid, now);
       if (
         entry === undefined ||
-        !this.cache.isFresh(entry, now) ||
         entry.session.idleExpiresAt <= now ||
         now - entry.session.lastSeenAt >= TOUCH_INTERVAL_MS
       ) {
@@ -249,8 +247,7 @@ export class SessionService {
     cached: CachedSession | undefined,
     now: number,
   ): Promise<AuthContext> {
-    let entry =
-      cached !== undefined && this.cache.isFresh(cached, now) ? cached : await this.load(claims.sid, app, now);
+    let entry = cached ?? (await this.load(claims.sid, app, now));
     // A cached view that says the session is over may predate activity on another node: ask the store.
     if (entry.session.idleExpiresAt <= now && entry.loadedAt < now) entry = await this.load(claims.sid, app, now);
     const context = this.contextOf(app, claims, entry, now);
@@ -365,20 +362,9 @@ export class SessionService {
 
   private async load(sessionId: string, app: AppRecord, now: number): Promise<CachedSession> {
     const generation = this.cache.generation;
-    const { session, user } = await liveness.readSession(this.repositories, app, sessionId);
-    if (!this.revocations.hearsEveryChange) return { session, user, loadedAt: now };
-    // The store unchanged since the view held (fresh or expired): that view is kept, read again
-    // now, so that a reread makes nothing new to outlive a scavenge (issue 16).
-    const held = this.cache.getOrExpired(sessionId, now);
-    const keptSession = held !== undefined && sameRecord(held.session, session) ? held.session : session;
-    const keptUser = held !== undefined && sameRecord(held.user, user) ? held.user : user;
-    if (held !== undefined && keptSession === held.session && keptUser === held.user) {
-      if (this.cache.renew(held, now, generation)) return held;
-      return { session: keptSession, user: keptUser, loadedAt: now };
-    }
-    const entry = { session: keptSession, user: keptUser, loadedAt: now };
+    const entry = { ...(await liveness.readSession(this.repositories, app, sessionId)), loadedAt: now };
     // An invalidation heard while reading may be about what was just read: then it is not kept.
-    this.cache.set(entry, generation);
+    if (this.revocations.hearsEveryChange) this.cache.set(entry, generation);
     return entry;
   }
 
@@ -393,27 +379,4 @@ export class SessionService {
     session.lastSeenAt = now;
     session.idleExpiresAt = idleExpiresAt;
   }
-}
-
-/** Whether two records read from the store hold the same values (their JSON columns compared by value). */
-function sameRecord(held: SessionRecord | UserRecord, read: SessionRecord | UserRecord): boolean {
-  const heldFields = held as unknown as Record<string, unknown>;
-  const readFields = read as unknown as Record<string, unknown>;
-  for (const field in readFields) if (!sameValue(heldFields[field], readFields[field])) return false;
-  return true;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const aFields = a as Record<string, unknown>;
-  const bFields = b as Record<string, unknown>;
-  let count = 0;
-  for (const key in bFields) {
-    count += 1;
-    if (!Object.hasOwn(aFields, key) || !sameValue(aFields[key], bFields[key])) return false;
-  }
-  for (const key in aFields) if (Object.hasOwn(aFields, key)) count -= 1;
-  return count === 0;
 }
