@@ -14,12 +14,11 @@ export async function readSession(
   app: AppRecord,
   sessionId: string,
 ): Promise<{ session: SessionRecord; user: UserRecord }> {
-  const session = await repositories.sessions.findById(sessionId);
-  if (session !== undefined && session.appId !== app.id) throw new TesseraError('invalid_token');
-  const user = session && (await repositories.users.findById(app.id, session.userId));
-  if (session === undefined || user === undefined)
-    throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
-  return { session, user };
+  // One statement for both (a node reads this again for every session it caches).
+  const found = await repositories.sessions.findWithUser(sessionId);
+  if (found !== undefined && found.session.appId !== app.id) throw new TesseraError('invalid_token');
+  if (found?.user === undefined) throw new TesseraError('session_revoked', { details: { reason: 'user_deleted' } });
+  return { session: found.session, user: found.user };
 }
 
 export function assertUserActive(user: UserRecord, now: number): void {

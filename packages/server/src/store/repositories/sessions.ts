@@ -1,5 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { Database, ReconnectTokenTable, SessionTable } from '../schema.js';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
+import type { Database, ReconnectTokenTable, SessionTable, UserTable } from '../schema.js';
+import { toUser, type UserRecord } from './users.js';
 
 export interface SessionRecord {
   id: string;
@@ -32,8 +33,43 @@ export type NewSessionRow = Omit<SessionTable, 'revoked_at' | 'revoked_reason'>;
 /** A reconnect token as it is first written (neither used nor superseded). */
 export type NewReconnectTokenRow = Omit<ReconnectTokenTable, 'used_at' | 'superseded_at'>;
 
+/** The users columns a session's row is read with, each under a name of its own (both tables have `id`, `app_id`, …). */
+const USER_COLUMNS = {
+  id: 'user__id',
+  app_id: 'user__app_id',
+  kind: 'user__kind',
+  username: 'user__username',
+  username_key: 'user__username_key',
+  email: 'user__email',
+  email_key: 'user__email_key',
+  full_name: 'user__full_name',
+  phone: 'user__phone',
+  website: 'user__website',
+  avatar_url: 'user__avatar_url',
+  tags: 'user__tags',
+  custom_data: 'user__custom_data',
+  roles: 'user__roles',
+  password_hash: 'user__password_hash',
+  external_id: 'user__external_id',
+  created_at: 'user__created_at',
+  updated_at: 'user__updated_at',
+  last_login_at: 'user__last_login_at',
+  disabled_at: 'user__disabled_at',
+  ended_at: 'user__ended_at',
+  expires_at: 'user__expires_at',
+} as const satisfies { [Column in keyof UserTable]: `user__${Column}` };
+const USER_COLUMN_NAMES = Object.keys(USER_COLUMNS) as (keyof UserTable)[];
+
+/** A session's row with its user's columns, null when the user's row is not there. */
+type SessionWithUserRow = Selectable<SessionTable> & {
+  [Column in keyof UserTable as (typeof USER_COLUMNS)[Column]]: UserTable[Column] | null;
+};
+
 /** Sessions and the reconnect tokens that resume them. */
 export class SessionsRepository {
+  /** `findWithUser`'s statement, built and compiled once (it runs on every reread of a cached session). */
+  private sessionWithUser: CompiledQuery<SessionWithUserRow> | undefined;
+
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(row: NewSessionRow): Promise<SessionRecord> {
@@ -45,6 +81,33 @@ export class SessionsRepository {
   async findById(id: string): Promise<SessionRecord | undefined> {
     const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toSession(row);
+  }
+
+  /**
+   * A session and its user, in one statement: what a node reads again of every session it has
+   * cached. The user is the one of the session's app, as `users.findById(session.appId,
+   * session.userId)` finds it; undefined when its row is not there.
+   */
+  async findWithUser(id: string): Promise<{ session: SessionRecord; user: UserRecord | undefined } | undefined> {
+    const statement = (this.sessionWithUser ??= this.compileSessionWithUser());
+    const { rows } = await this.db.executeQuery<SessionWithUserRow>({ ...statement, parameters: [id] });
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { session: toSession(row), user: row.user__id === null ? undefined : toUser(userOf(row)) };
+  }
+
+  private compileSessionWithUser(): CompiledQuery<SessionWithUserRow> {
+    const compiled = this.db
+      .selectFrom('sessions')
+      .leftJoin('users', (join) =>
+        join.onRef('users.id', '=', 'sessions.user_id').onRef('users.app_id', '=', 'sessions.app_id'),
+      )
+      .selectAll('sessions')
+      .select((eb) => USER_COLUMN_NAMES.map((column) => eb.ref(`users.${column}`).as(USER_COLUMNS[column])))
+      .where('sessions.id', '=', '')
+      .compile();
+    if (compiled.parameters.length !== 1) throw new Error('findWithUser: expected one parameter, the session id');
+    return compiled;
   }
 
   /** Sessions of a user that are neither revoked nor past their expiry, newest first. */
@@ -201,6 +264,13 @@ function toSession(row: Selectable<SessionTable>): SessionRecord {
     userAgent: row.user_agent,
     ip: row.ip,
   };
+}
+
+/** The user's columns of a session's row, as the users table names them (its user is there: `user__id` is set). */
+function userOf(row: SessionWithUserRow): Selectable<UserTable> {
+  const user: Record<string, unknown> = {};
+  for (const column of USER_COLUMN_NAMES) user[column] = row[USER_COLUMNS[column]];
+  return user as unknown as Selectable<UserTable>;
 }
 
 function toReconnectToken(row: Selectable<ReconnectTokenTable>): ReconnectTokenRecord {

@@ -126,7 +126,8 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
-function toUser(row: Selectable<UserTable>): UserRecord {
+/** A user's row as its record (also for rows read alongside others: sessions.ts). */
+export function toUser(row: Selectable<UserTable>): UserRecord {
   return {
     id: row.id,
     appId: row.app_id,
