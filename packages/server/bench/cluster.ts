@@ -27,16 +27,7 @@ import { postgres } from '../test/helpers/backends.js';
 import { startNode, type NodeProcess } from '../test/helpers/node-process.js';
 import { load, loadInChildProcess, type LoadOptions } from './load.js';
 import { startBareFastify } from './processes.js';
-import { handshake, percentile } from './realtime.js';
-
-export type RecordFigure = (
-  name: string,
-  value: number,
-  baseline: number,
-  target: string,
-  unit: string,
-  ratio?: number,
-) => void;
+import { handshake, percentile, type RecordFigure } from './realtime.js';
 
 export interface ClusterBenchOptions {
   seconds: number;

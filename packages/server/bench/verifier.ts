@@ -27,16 +27,7 @@ import WebSocket from 'ws';
 import { postgres } from '../test/helpers/backends.js';
 import { startNode, type FirstRunCredentials, type NodeProcess } from '../test/helpers/node-process.js';
 import { serverCommand } from './pinning.js';
-import { handshake, percentile } from './realtime.js';
-
-export type RecordFigure = (
-  name: string,
-  value: number,
-  baseline: number,
-  target: string,
-  unit: string,
-  ratio?: number,
-) => void;
+import { handshake, percentile, type RecordFigure } from './realtime.js';
 
 export interface VerifierBenchOptions {
   seconds: number;
